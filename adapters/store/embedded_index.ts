@@ -1,0 +1,64 @@
+/**
+ * The embedded hybrid index: chunks with their text (Postgres full-text) and their vectors
+ * (pgvector) in one PGlite table. Writes are upserts by chunk id.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import type { IndexStage } from "../../stages/contracts.ts";
+import { Transient } from "../../stages/errors.ts";
+import type { SqlClient } from "./sql_client.ts";
+
+/** The index stage writing into the embedded store. */
+export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
+  type: "Index",
+  implementation: "pglite-hybrid-index",
+  outputCount: (receipt) => receipt.upserted,
+  run: (_ctx, inputs) => {
+    const { chunks, docId } = inputs.get("Chunk");
+    const batch = inputs.get("Embed");
+    const vectors = new Map(batch.vectors.map((v) => [v.chunkId, v.vector]));
+    const rows = chunks.map((c) => ({
+      chunk_id: c.chunkId,
+      doc_id: c.docId,
+      tenant_id: c.tenantId,
+      section_id: c.sectionId,
+      body: c.text,
+      start_offset: c.start,
+      end_offset: c.end,
+      metadata: c.metadata,
+      embedder: batch.model,
+      embedding: `[${(vectors.get(c.chunkId) ?? []).join(",")}]`,
+    }));
+    return Effect.tryPromise({
+      try: () =>
+        db.transaction(async (tx) => {
+          // Chunks of an earlier version of the document that no longer exist are removed, so a
+          // re-run never leaves stale chunks behind.
+          await tx.query(
+            "delete from lk_chunks where doc_id = $1 and not (chunk_id = any($2::text[]))",
+            [docId, chunks.map((c) => c.chunkId)],
+          );
+          if (rows.length > 0) {
+            await tx.query(
+              `insert into lk_chunks (chunk_id, doc_id, tenant_id, section_id, body, start_offset,
+                 end_offset, metadata, embedder, embedding)
+               select r.chunk_id, r.doc_id, r.tenant_id, r.section_id, r.body, r.start_offset,
+                 r.end_offset, r.metadata, r.embedder, r.embedding::vector
+               from jsonb_to_recordset($1::jsonb) as r(chunk_id text, doc_id text, tenant_id text,
+                 section_id text, body text, start_offset int, end_offset int, metadata jsonb,
+                 embedder text, embedding text)
+               on conflict (chunk_id) do update set body = excluded.body,
+                 section_id = excluded.section_id, start_offset = excluded.start_offset,
+                 end_offset = excluded.end_offset, metadata = excluded.metadata,
+                 embedder = excluded.embedder, embedding = excluded.embedding, updated_at = now()`,
+              [JSON.stringify(rows)],
+            );
+          }
+          return { docId, index: "lk_chunks", upserted: rows.length };
+        }),
+      catch: (cause) =>
+        new Transient({ message: `index write failed: ${(cause as Error).message ?? cause}` }),
+    });
+  },
+});

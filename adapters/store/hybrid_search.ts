@@ -1,0 +1,94 @@
+/**
+ * Hybrid retrieval over the embedded index: a full-text ranking and a dense ranking, fused with
+ * reciprocal rank fusion.
+ *
+ * @module
+ */
+import type { SqlClient } from "./sql_client.ts";
+import { storeOp } from "./store_op.ts";
+import type { Effect } from "effect";
+import type { StoreError } from "../../lineage/outbox.ts";
+
+/** The RRF constant from Cormack et al. (2009), as most hybrid search engines use it. */
+export const RRF_K = 60;
+
+/** One fused result. */
+export interface SearchHit {
+  readonly chunkId: string;
+  readonly docId: string;
+  readonly text: string;
+  /** Fused score: the sum of 1 / (k + rank) over the rankings that found the chunk. */
+  readonly score: number;
+  /** 1-based rank in the full-text list, when it was there. */
+  readonly textRank?: number;
+  /** 1-based rank in the dense list, when it was there. */
+  readonly denseRank?: number;
+}
+
+/** Fuses ranked id lists with reciprocal rank fusion (pure). Ties keep first-seen order. */
+export const reciprocalRankFusion = (
+  rankings: ReadonlyArray<ReadonlyArray<string>>,
+  k: number = RRF_K,
+): ReadonlyArray<{ readonly id: string; readonly score: number; readonly ranks: number[] }> => {
+  const fused = new Map<string, { score: number; ranks: number[] }>();
+  rankings.forEach((ranking, list) => {
+    ranking.forEach((id, i) => {
+      const entry = fused.get(id) ?? { score: 0, ranks: rankings.map(() => 0) };
+      entry.score += 1 / (k + i + 1);
+      entry.ranks[list] = i + 1;
+      fused.set(id, entry);
+    });
+  });
+  return [...fused.entries()]
+    .map(([id, e]) => ({ id, score: e.score, ranks: e.ranks }))
+    .sort((a, b) => b.score - a.score);
+};
+
+/** Options for {@link hybridSearch}. */
+export interface HybridSearchOptions {
+  /** How many fused results to return. @default 10 */
+  readonly k?: number;
+  /** How many candidates each ranking contributes. @default 50 */
+  readonly candidates?: number;
+}
+
+/** Searches the embedded index for `text`, given its query vector. */
+export const hybridSearch = (
+  db: SqlClient,
+  text: string,
+  queryVector: ReadonlyArray<number>,
+  options: HybridSearchOptions = {},
+): Effect.Effect<ReadonlyArray<SearchHit>, StoreError> =>
+  storeOp("search", async () => {
+    const candidates = options.candidates ?? 50;
+    const lexical = await db.query<{ chunk_id: string }>(
+      `select chunk_id from lk_chunks, websearch_to_tsquery('english', $1) q
+       where tsv @@ q order by ts_rank_cd(tsv, q) desc, chunk_id limit $2`,
+      [text, candidates],
+    );
+    const dense = await db.query<{ chunk_id: string }>(
+      `select chunk_id from lk_chunks order by embedding <=> $1::vector, chunk_id limit $2`,
+      [`[${queryVector.join(",")}]`, candidates],
+    );
+    const fused = reciprocalRankFusion([
+      lexical.map((r) => r.chunk_id),
+      dense.map((r) => r.chunk_id),
+    ]).slice(0, options.k ?? 10);
+    if (fused.length === 0) return [];
+    const rows = await db.query<{ chunk_id: string; doc_id: string; body: string }>(
+      "select chunk_id, doc_id, body from lk_chunks where chunk_id = any($1::text[])",
+      [fused.map((f) => f.id)],
+    );
+    const byId = new Map(rows.map((r) => [r.chunk_id, r]));
+    return fused.map((f): SearchHit => {
+      const row = byId.get(f.id)!;
+      return {
+        chunkId: f.id,
+        docId: row.doc_id,
+        text: row.body,
+        score: f.score,
+        ...(f.ranks[0] ? { textRank: f.ranks[0] } : {}),
+        ...(f.ranks[1] ? { denseRank: f.ranks[1] } : {}),
+      };
+    });
+  });

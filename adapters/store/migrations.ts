@@ -1,0 +1,164 @@
+/**
+ * The store's schema, as ordered migrations. Each runs once, in its own transaction, and is
+ * recorded in `lk_migrations`. The same SQL runs on PGlite and on a PostgreSQL server; the
+ * embedded vector index is only created where pgvector exists.
+ *
+ * @module
+ */
+import type { SqlClient } from "./sql_client.ts";
+
+/** One schema change. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly needsVector?: boolean;
+  readonly sql: string;
+}
+
+/** The embedded embedding width; the hashing embedder's default. */
+export const EMBEDDING_DIMENSIONS = 256;
+
+/** Every migration, oldest first. Never edit a shipped one: add a new one. */
+export const migrations: ReadonlyArray<Migration> = [
+  {
+    version: 1,
+    name: "ledger",
+    sql: `
+      create table lk_jobs (
+        job_id text primary key,
+        tenant_id text not null,
+        doc_key text not null,
+        source text not null,
+        pipeline text not null,
+        pipeline_version text not null,
+        request jsonb not null,
+        status text not null check (status in
+          ('queued','running','paused','succeeded','failed','cancelled')),
+        current_stage text,
+        pdf_downloaded boolean not null default false,
+        pdf_ir_ready boolean not null default false,
+        run_number integer not null default 0,
+        run_created_at timestamptz,
+        correlation_id text not null,
+        attempts jsonb not null default '{}'::jsonb,
+        retries jsonb not null default '{}'::jsonb,
+        error jsonb,
+        lease_owner text,
+        lease_expires_at timestamptz,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        finished_at timestamptz,
+        unique (tenant_id, doc_key)
+      );
+      create index lk_jobs_status on lk_jobs (status);
+      create table lk_job_history (
+        id bigserial primary key,
+        job_id text not null references lk_jobs (job_id) on delete cascade,
+        run_number integer not null,
+        at timestamptz not null default now(),
+        from_status text,
+        to_status text not null,
+        stage text,
+        reason text not null
+      );
+      create index lk_job_history_job on lk_job_history (job_id, id);
+      create table lk_checkpoints (
+        job_id text not null references lk_jobs (job_id) on delete cascade,
+        stage text not null,
+        run_number integer not null,
+        output jsonb not null,
+        created_at timestamptz not null default now(),
+        primary key (job_id, stage)
+      );`,
+  },
+  {
+    version: 2,
+    name: "outbox",
+    sql: `
+      create table lk_outbox (
+        seq bigserial primary key,
+        channel text not null check (channel in ('openlineage','cloudevents')),
+        run_id text not null,
+        job_id text,
+        payload jsonb not null,
+        created_at timestamptz not null default now()
+      );
+      create table lk_outbox_cursors (
+        sink text primary key,
+        last_seq bigint not null default 0,
+        delivered bigint not null default 0,
+        updated_at timestamptz not null default now()
+      );`,
+  },
+  {
+    version: 3,
+    name: "knowledge graph",
+    sql: `
+      create table lk_kg_nodes (
+        node_id text primary key,
+        label text not null,
+        name text not null,
+        properties jsonb not null default '{}'::jsonb,
+        updated_at timestamptz not null default now()
+      );
+      create table lk_kg_edges (
+        edge_id text not null,
+        source_id text not null references lk_kg_nodes (node_id),
+        target_id text not null references lk_kg_nodes (node_id),
+        predicate text not null,
+        doc_id text not null,
+        properties jsonb not null default '{}'::jsonb,
+        updated_at timestamptz not null default now(),
+        -- One edge per relation and evidence document: two documents stating the same relation
+        -- are two pieces of evidence.
+        primary key (edge_id, doc_id)
+      );
+      create index lk_kg_edges_doc on lk_kg_edges (doc_id);`,
+  },
+  {
+    version: 4,
+    name: "embedded hybrid index",
+    needsVector: true,
+    sql: `
+      create table lk_chunks (
+        chunk_id text primary key,
+        doc_id text not null,
+        tenant_id text not null,
+        section_id text not null,
+        body text not null,
+        start_offset integer not null,
+        end_offset integer not null,
+        metadata jsonb not null default '{}'::jsonb,
+        embedder text not null,
+        embedding vector(${EMBEDDING_DIMENSIONS}) not null,
+        tsv tsvector generated always as (to_tsvector('english', body)) stored,
+        updated_at timestamptz not null default now()
+      );
+      create index lk_chunks_doc on lk_chunks (doc_id);
+      create index lk_chunks_tsv on lk_chunks using gin (tsv);`,
+  },
+];
+
+/** Applies the migrations not yet recorded, in order. Returns the versions it applied. */
+export const migrate = async (client: SqlClient): Promise<number[]> => {
+  await client.exec(`create table if not exists lk_migrations (
+    version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+  const done = new Set(
+    (await client.query<{ version: number }>("select version from lk_migrations")).map((r) =>
+      r.version
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version) || (m.needsVector && !client.hasVector)) continue;
+    await client.transaction(async (tx) => {
+      await tx.exec(m.sql);
+      await tx.query("insert into lk_migrations (version, name) values ($1, $2)", [
+        m.version,
+        m.name,
+      ]);
+    });
+    applied.push(m.version);
+  }
+  return applied;
+};

@@ -1,0 +1,40 @@
+/**
+ * The embedded database: PGlite (Postgres in WebAssembly) with pgvector, in a folder on disk.
+ *
+ * @module
+ */
+import { PGlite } from "@electric-sql/pglite";
+import { vector } from "@electric-sql/pglite-pgvector";
+import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+
+const executor = (db: {
+  query: PGlite["query"];
+  exec: PGlite["exec"];
+}): SqlExecutor => ({
+  query: async <T>(sql: string, params?: ReadonlyArray<unknown>) =>
+    (await db.query<T>(sql, params ? [...params] : undefined)).rows,
+  exec: async (sql: string) => {
+    await db.exec(sql);
+  },
+});
+
+/**
+ * Opens (creating when missing) a PGlite database. `dir` undefined keeps it in memory.
+ *
+ * PGlite is single-connection and serialises queries and transactions internally, so concurrent
+ * fibers may share one client.
+ */
+export const openPglite = async (dir?: string): Promise<SqlClient> => {
+  if (dir) await Deno.mkdir(dir, { recursive: true });
+  const db = await PGlite.create(dir, { extensions: { vector } });
+  await db.exec("create extension if not exists vector");
+  const base = executor(db);
+  return {
+    dialect: "pglite",
+    location: dir ?? "memory",
+    hasVector: true,
+    ...base,
+    transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
+    close: () => db.close(),
+  };
+};

@@ -1,0 +1,283 @@
+/**
+ * The job ledger in SQL (PGlite or PostgreSQL). Every write and the outbox events that describe
+ * it commit in one transaction.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type {
+  BeginRun,
+  EnqueueInput,
+  FinishRun,
+  HistoryEntry,
+  Job,
+  JobLedgerShape,
+  JobStatus,
+  LedgerCounts,
+  StageChange,
+} from "../../pipelines/ledger.ts";
+import { jobStatuses } from "../../pipelines/ledger.ts";
+import type { OutboxEvent } from "../../lineage/outbox.ts";
+import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+import { insertOutbox } from "./sql_outbox.ts";
+import { storeOp } from "./store_op.ts";
+
+/** The job id of a (tenant, document): stable across processes and runs. */
+export const jobIdFor = (tenantId: string, docId: string): string =>
+  "job-" + createHash("sha256").update(`${tenantId}\u0000${docId}`).digest("hex").slice(0, 16);
+
+interface JobRow {
+  job_id: string;
+  tenant_id: string;
+  doc_key: string;
+  source: string;
+  pipeline: string;
+  pipeline_version: string;
+  request: Job["request"];
+  status: JobStatus;
+  current_stage: string | null;
+  pdf_downloaded: boolean;
+  pdf_ir_ready: boolean;
+  run_number: number;
+  run_created_at: Date | null;
+  correlation_id: string;
+  attempts: Record<string, number>;
+  retries: Record<string, number>;
+  error: Job["error"];
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+const toJob = (r: JobRow): Job => ({
+  jobId: r.job_id,
+  tenantId: r.tenant_id,
+  docId: r.doc_key,
+  source: r.source,
+  pipeline: r.pipeline,
+  pipelineVersion: r.pipeline_version,
+  request: r.request,
+  status: r.status,
+  currentStage: r.current_stage,
+  pdfDownloaded: r.pdf_downloaded,
+  pdfIrReady: r.pdf_ir_ready,
+  runNumber: r.run_number,
+  runCreatedAt: r.run_created_at,
+  correlationId: r.correlation_id,
+  attempts: r.attempts,
+  retries: r.retries,
+  error: r.error,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  finishedAt: r.finished_at,
+});
+
+const history = (
+  tx: SqlExecutor,
+  e: { jobId: string; runNumber: number; from: string | null; to: string; stage?: string; reason: string },
+) =>
+  tx.query(
+    `insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)
+     values ($1, $2, $3, $4, $5, $6)`,
+    [e.jobId, e.runNumber, e.from, e.to, e.stage ?? null, e.reason],
+  );
+
+const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
+  storeOp("enqueue", async () => {
+    const docId = `${input.request.source}:${input.request.docKey}`;
+    const jobId = jobIdFor(input.tenantId, docId);
+    return await db.transaction(async (tx) => {
+      const inserted = await tx.query<JobRow>(
+        `insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline, pipeline_version,
+           request, status, correlation_id)
+         values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8)
+         on conflict (tenant_id, doc_key) do nothing
+         returning *`,
+        [
+          jobId,
+          input.tenantId,
+          docId,
+          input.request.source,
+          input.pipeline,
+          input.pipelineVersion,
+          JSON.stringify(input.request),
+          crypto.randomUUID(),
+        ],
+      );
+      if (inserted[0]) {
+        await history(tx, { jobId, runNumber: 0, from: null, to: "queued", reason: "enqueued" });
+        return { job: toJob(inserted[0]), created: true };
+      }
+      const [existing] = await tx.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
+      return { job: toJob(existing), created: false };
+    });
+  });
+
+const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<OutboxEvent>) =>
+  storeOp("beginRun", () =>
+    db.transaction(async (tx) => {
+      // The row lock plus the run-number check make the claim a compare-and-set: of two
+      // processes racing for the same job, exactly one sees the expected run number.
+      const [prev] = await tx.query<{ status: JobStatus; run_number: number }>(
+        "select status, run_number from lk_jobs where job_id = $1 for update",
+        [input.jobId],
+      );
+      if (
+        !prev || prev.run_number !== input.runNumber - 1 || !input.from.includes(prev.status)
+      ) return false;
+      await tx.query(
+        `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
+           current_stage = null, attempts = '{}'::jsonb, retries = '{}'::jsonb, error = null,
+           finished_at = null, updated_at = now()
+         where job_id = $1`,
+        [input.jobId, input.runNumber, input.at],
+      );
+      if (input.fresh) {
+        await tx.query("delete from lk_checkpoints where job_id = $1", [input.jobId]);
+      }
+      await history(tx, {
+        jobId: input.jobId,
+        runNumber: input.runNumber,
+        from: prev.status,
+        to: "running",
+        reason: input.reason,
+      });
+      await insertOutbox(tx, input.jobId, events);
+      return true;
+    }));
+
+const bump = (field: "attempts" | "retries") =>
+  `${field} = jsonb_set(${field}, array[$2::text], to_jsonb(coalesce((${field}->>$2)::int, 0) + 1))`;
+
+const recordStage = (db: SqlClient) =>
+(
+  jobId: string,
+  runNumber: number,
+  change: StageChange,
+  events: ReadonlyArray<OutboxEvent>,
+) =>
+  storeOp(`recordStage(${change.kind})`, () =>
+    db.transaction(async (tx) => {
+      switch (change.kind) {
+        case "started":
+          await tx.query(
+            `update lk_jobs set current_stage = $2, ${bump("attempts")}, updated_at = now()
+             where job_id = $1`,
+            [jobId, change.stage],
+          );
+          break;
+        case "succeeded":
+          await tx.query(
+            `insert into lk_checkpoints (job_id, stage, run_number, output)
+             values ($1, $2, $3, $4::jsonb)
+             on conflict (job_id, stage) do update
+               set output = excluded.output, run_number = excluded.run_number, created_at = now()`,
+            [jobId, change.stage, runNumber, JSON.stringify(change.output)],
+          );
+          break;
+        case "failed":
+          if (change.willRetry) {
+            await tx.query(
+              `update lk_jobs set ${bump("retries")}, updated_at = now() where job_id = $1`,
+              [jobId, change.stage],
+            );
+          }
+          break;
+        case "aborted":
+          break;
+      }
+      await insertOutbox(tx, jobId, events);
+    }));
+
+const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<OutboxEvent>) =>
+  storeOp("finishRun", () =>
+    db.transaction(async (tx) => {
+      const terminal = input.status !== "paused";
+      const [prev] = await tx.query<{ status: JobStatus }>(
+        "select status from lk_jobs where job_id = $1 for update",
+        [input.jobId],
+      );
+      await tx.query(
+        `update lk_jobs set status = $2, error = $3::jsonb, updated_at = now(),
+           finished_at = case when $4 then now() else null end,
+           current_stage = coalesce($5, current_stage)
+         where job_id = $1`,
+        [
+          input.jobId,
+          input.status,
+          input.error ? JSON.stringify(input.error) : null,
+          terminal,
+          input.stage ?? null,
+        ],
+      );
+      await history(tx, {
+        jobId: input.jobId,
+        runNumber: input.runNumber,
+        from: prev?.status ?? null,
+        to: input.status,
+        stage: input.stage,
+        reason: input.reason,
+      });
+      await insertOutbox(tx, input.jobId, events);
+    }));
+
+const counts = (db: SqlClient) => () =>
+  storeOp("counts", async (): Promise<LedgerCounts> => {
+    const rows = await db.query<{ status: JobStatus; n: number }>(
+      "select status, count(*)::int as n from lk_jobs group by status",
+    );
+    const jobs = Object.fromEntries(jobStatuses.map((s) => [s, 0])) as Record<JobStatus, number>;
+    for (const r of rows) jobs[r.status] = r.n;
+    return { jobs };
+  });
+
+/** The ledger over a migrated SQL database. */
+export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
+  enqueue: enqueue(db),
+  beginRun: beginRun(db),
+  recordStage: recordStage(db),
+  finishRun: finishRun(db),
+  checkpoints: (jobId) =>
+    storeOp("checkpoints", async () => {
+      const rows = await db.query<{ stage: string; output: unknown }>(
+        "select stage, output from lk_checkpoints where job_id = $1",
+        [jobId],
+      );
+      return new Map(rows.map((r) => [r.stage, r.output]));
+    }),
+  get: (jobId) =>
+    storeOp("get", async () => {
+      const [row] = await db.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
+      return row ? toJob(row) : undefined;
+    }),
+  list: (filter) =>
+    storeOp("list", async () => {
+      const rows = filter?.statuses
+        ? await db.query<JobRow>(
+          "select * from lk_jobs where status = any($1::text[]) order by created_at, job_id",
+          [[...filter.statuses]],
+        )
+        : await db.query<JobRow>("select * from lk_jobs order by created_at, job_id");
+      return rows.map(toJob);
+    }),
+  counts: counts(db),
+  history: (jobId) =>
+    storeOp("history", async () => {
+      const rows = await db.query<{
+        run_number: number;
+        at: Date;
+        from_status: JobStatus | null;
+        to_status: JobStatus;
+        stage: string | null;
+        reason: string;
+      }>("select * from lk_job_history where job_id = $1 order by id", [jobId]);
+      return rows.map((r): HistoryEntry => ({
+        runNumber: r.run_number,
+        at: r.at,
+        fromStatus: r.from_status,
+        toStatus: r.to_status,
+        stage: r.stage,
+        reason: r.reason,
+      }));
+    }),
+});

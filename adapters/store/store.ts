@@ -1,0 +1,46 @@
+/**
+ * Opens the kit's store (embedded PGlite by default) and exposes it as the services the runner
+ * and the relay use.
+ *
+ * @module
+ */
+import { Layer } from "effect";
+import { resolve } from "node:path";
+import { JobLedger, type JobLedgerShape } from "../../pipelines/ledger.ts";
+import { OutboxStore, type OutboxStoreShape } from "../../lineage/outbox.ts";
+import { migrate } from "./migrations.ts";
+import { openPglite } from "./pglite_client.ts";
+import type { SqlClient } from "./sql_client.ts";
+import { makeSqlJobLedger } from "./sql_job_ledger.ts";
+import { makeSqlOutboxStore } from "./sql_outbox.ts";
+
+/** An open store. */
+export interface Store {
+  readonly client: SqlClient;
+  readonly ledger: JobLedgerShape;
+  readonly outbox: OutboxStoreShape;
+  /** Ledger and outbox as layers, for `Effect.provide`. */
+  readonly layer: Layer.Layer<JobLedger | OutboxStore>;
+  readonly close: () => Promise<void>;
+}
+
+/** Where the embedded database lives inside a store directory. */
+export const embeddedDbDir = (storeDir: string): string => resolve(storeDir, "db");
+
+/** Builds a store over an already-open client (runs the migrations). */
+export const storeFromClient = async (client: SqlClient): Promise<Store> => {
+  await migrate(client);
+  const ledger = makeSqlJobLedger(client);
+  const outbox = makeSqlOutboxStore(client);
+  return {
+    client,
+    ledger,
+    outbox,
+    layer: Layer.mergeAll(Layer.succeed(JobLedger, ledger), Layer.succeed(OutboxStore, outbox)),
+    close: () => client.close(),
+  };
+};
+
+/** Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory. */
+export const openEmbeddedStore = async (storeDir?: string): Promise<Store> =>
+  storeFromClient(await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined));

@@ -1,0 +1,259 @@
+/**
+ * `deno task run-pipeline`: discovers documents, routes each to its pipeline, runs the jobs with
+ * bounded concurrency on the embedded store, delivers lineage, and prints a summary.
+ *
+ * Exit status: 0 when no job failed, 1 when some job failed, 2 for usage or configuration errors.
+ *
+ * @module
+ */
+import { Effect, Layer } from "effect";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig, type CompiledPipeline, type Config } from "../pipelines/loader.ts";
+import { formatProblem } from "../pipelines/problem.ts";
+import { JobLedger, type Job } from "../pipelines/ledger.ts";
+import { PipelineRuntime } from "../pipelines/runtime.ts";
+import { runJobs, type JobOutcome } from "../pipelines/runner.ts";
+import { flush, type SinkReport } from "../lineage/relay.ts";
+import { jsonlSinks } from "../lineage/jsonl_sink.ts";
+import { OutboxStore } from "../lineage/outbox.ts";
+import { discoverRecords } from "../adapters/sources/discover.ts";
+import { embeddedDbDir, openEmbeddedStore, type Store } from "../adapters/store/store.ts";
+import { embeddedStages } from "../adapters/embedded.ts";
+import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
+import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
+import { makeProgress, table } from "./_output.ts";
+
+const USAGE = `usage: deno task run-pipeline [options]
+
+  --pipeline NAME     run every document through this pipeline (default: route by source)
+  --source NAME       treat inputs as records of this source (${sourceNames.join(", ")})
+  --input PATH        a record file or a folder of them; repeatable (default: the bundled records)
+  --store DIR         the embedded store (default: .lineage-kit)
+  --lineage DIR       where lineage JSONL files go (default: <store>/lineage)
+  --tenant ID         tenant of the jobs (default: default)
+  --concurrency N     jobs in flight at once (default: 4)
+  --force             re-process documents that already succeeded
+  --json              print a JSON summary as the last line of stdout
+  --help              this text`;
+
+const flagSpecs: Readonly<Record<string, FlagSpec>> = {
+  pipeline: { type: "string" },
+  source: { type: "string" },
+  input: { type: "string", repeatable: true },
+  store: { type: "string" },
+  lineage: { type: "string" },
+  tenant: { type: "string" },
+  concurrency: { type: "integer", min: 1 },
+  force: { type: "boolean" },
+  json: { type: "boolean" },
+  help: { type: "boolean" },
+};
+
+/** Validated options of a run. */
+export interface RunOptions {
+  readonly pipeline?: string;
+  readonly source?: SourceName;
+  readonly inputs: ReadonlyArray<string>;
+  readonly storeDir: string;
+  readonly lineageDir: string;
+  readonly tenant: string;
+  readonly concurrency: number;
+  readonly force: boolean;
+  readonly json: boolean;
+  readonly namespace: string;
+}
+
+/** The records shipped with the kit, processed when no `--input` is given. */
+export const bundledRecordsDir: string = fileURLToPath(new URL("../data/records", import.meta.url));
+
+/** Turns argv and the environment into options; throws UsageError on bad input. */
+export const runOptionsFrom = (
+  args: ReadonlyArray<string>,
+  env: { get(key: string): string | undefined },
+): RunOptions | "help" => {
+  const { flags, positional } = parseArgs(args, flagSpecs);
+  if (flags.help) return "help";
+  if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}"`);
+  const source = flags.source as string | undefined;
+  if (source !== undefined && !(sourceNames as ReadonlyArray<string>).includes(source)) {
+    throw new UsageError(`--source: unknown source "${source}" (known: ${sourceNames.join(", ")})`);
+  }
+  const storeDir = resolve((flags.store as string | undefined) ?? ".lineage-kit");
+  const namespace = env.get("OPENLINEAGE_NAMESPACE") ?? "lineage-kit";
+  if (!/^[A-Za-z0-9_\-.:/@+=;]{1,1024}$/.test(namespace)) {
+    throw new UsageError(
+      `OPENLINEAGE_NAMESPACE: "${namespace}" is not a valid namespace (letters, digits and _-.:/@+=; only)`,
+    );
+  }
+  return {
+    pipeline: flags.pipeline as string | undefined,
+    source: source as SourceName | undefined,
+    inputs: (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
+    storeDir,
+    lineageDir: resolve((flags.lineage as string | undefined) ?? resolve(storeDir, "lineage")),
+    tenant: (flags.tenant as string | undefined) ?? "default",
+    concurrency: (flags.concurrency as number | undefined) ?? 4,
+    force: flags.force === true,
+    json: flags.json === true,
+    namespace,
+  };
+};
+
+interface Planned {
+  readonly request: IngestRequest;
+  readonly pipeline?: CompiledPipeline;
+}
+
+const plan = (config: Config, options: RunOptions, requests: ReadonlyArray<IngestRequest>) => {
+  if (options.pipeline !== undefined && !config.pipeline(options.pipeline)) {
+    throw new UsageError(
+      `--pipeline: unknown pipeline "${options.pipeline}" (known: ${config.pipelines.map((p) => p.name).join(", ")})`,
+    );
+  }
+  return requests.map((request): Planned => ({
+    request,
+    pipeline: options.pipeline ? config.pipeline(options.pipeline) : config.routeSource(request.source),
+  }));
+};
+
+interface Summary {
+  readonly outcomes: ReadonlyArray<JobOutcome>;
+  readonly unrouted: ReadonlyArray<IngestRequest>;
+  readonly events: { readonly openlineage: number; readonly cloudevents: number };
+  readonly sinks: ReadonlyArray<SinkReport>;
+  readonly seconds: number;
+}
+
+const execute = (store: Store, config: Config, options: RunOptions, planned: ReadonlyArray<Planned>) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const outbox = yield* OutboxStore;
+    const before = yield* outbox.totals();
+    const started = performance.now();
+    const jobs: Array<{ job: Job; pipeline: CompiledPipeline }> = [];
+    for (const p of planned) {
+      if (!p.pipeline) continue;
+      const { job } = yield* ledger.enqueue({
+        tenantId: options.tenant,
+        request: p.request,
+        pipeline: p.pipeline.name,
+        pipelineVersion: p.pipeline.version,
+      });
+      jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
+    }
+    const progress = makeProgress(jobs.length, "jobs");
+    const sinks = jsonlSinks(options.lineageDir);
+    const outcomes = yield* runJobs(jobs, {
+      concurrency: options.concurrency,
+      force: options.force,
+      // The embedded store is single-process: a job left running was orphaned by a crash.
+      reclaimRunning: true,
+      onDone: (o) => progress.tick(o.status),
+    });
+    progress.end();
+    const reports = yield* flush(sinks);
+    const after = yield* outbox.totals();
+    return {
+      outcomes,
+      unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
+      events: {
+        openlineage: after.openlineage - before.openlineage,
+        cloudevents: after.cloudevents - before.cloudevents,
+      },
+      sinks: reports,
+      seconds: (performance.now() - started) / 1000,
+    } satisfies Summary;
+  }).pipe(
+    Effect.provide(
+      Layer.mergeAll(
+        store.layer,
+        Layer.succeed(PipelineRuntime, {
+          stages: embeddedStages(store.client),
+          namespace: options.namespace,
+          store: { namespace: "file", prefix: embeddedDbDir(options.storeDir) },
+        }),
+      ),
+    ),
+  );
+
+const countsOf = (s: Summary) => {
+  const jobs = { succeeded: 0, failed: s.unrouted.length, paused: 0, skipped: 0 };
+  for (const o of s.outcomes) jobs[o.status]++;
+  return jobs;
+};
+
+const printSummary = (s: Summary, options: RunOptions) => {
+  const rows = s.outcomes.map((o) => [
+    o.docId,
+    o.status,
+    o.status === "skipped" ? "" : `${o.durationMs}ms`,
+    o.error ? `${o.error.stage}: ${o.error.type}: ${o.error.message}` : "",
+  ]);
+  for (const r of s.unrouted) {
+    rows.push([`${r.source}:${r.docKey}`, "failed", "", `no pipeline lists source "${r.source}"`]);
+  }
+  console.log(table(["document", "status", "time", "error"], rows));
+  const c = countsOf(s);
+  console.log(
+    `\n${c.succeeded} succeeded, ${c.failed} failed, ${c.paused} paused, ${c.skipped} skipped` +
+      ` in ${s.seconds.toFixed(2)}s; ${s.events.openlineage} OpenLineage and ${s.events.cloudevents}` +
+      ` CloudEvents written to ${options.lineageDir}`,
+  );
+  for (const r of s.sinks) {
+    if (r.error) console.log(`lineage sink ${r.sink}: ${r.pending} events still pending (${r.error})`);
+  }
+  if (c.skipped > 0 && !options.force) console.log("already succeeded documents were skipped (use --force to re-process)");
+};
+
+/** Runs the command; returns its exit status. */
+export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  let options: RunOptions | "help";
+  try {
+    options = runOptionsFrom(args, Deno.env);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`run-pipeline: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (options === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = await Effect.runPromise(Effect.result(loadConfig()));
+  if (config._tag === "Failure") {
+    for (const p of config.failure.problems) console.error(formatProblem(p));
+    return 2;
+  }
+  let planned: ReadonlyArray<Planned>;
+  try {
+    const discovered = await discoverRecords(options.inputs, options.source ? { source: options.source } : {});
+    planned = plan(config.success, options, discovered.map((d) => d.request));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`run-pipeline: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (planned.length === 0) {
+    console.error(`run-pipeline: no records found in ${options.inputs.join(", ")}`);
+    return 2;
+  }
+  const store = await openEmbeddedStore(options.storeDir);
+  try {
+    const summary = await Effect.runPromise(execute(store, config.success, options, planned));
+    printSummary(summary, options);
+    const counts = countsOf(summary);
+    if (options.json) {
+      console.log(JSON.stringify({ jobs: counts, events: summary.events, seconds: Number(summary.seconds.toFixed(3)) }));
+    }
+    return counts.failed > 0 ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+};
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

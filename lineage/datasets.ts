@@ -1,0 +1,69 @@
+/**
+ * Dataset identities for lineage, following the OpenLineage naming table: source APIs by their
+ * https origin and path, the embedded store's tables as `file` + path, and in-memory hand-offs
+ * between stages under `inmemory://`.
+ *
+ * @module
+ */
+import type { StageType } from "../stages/contracts.ts";
+
+/** A dataset as OpenLineage names it. */
+export interface DatasetId {
+  readonly namespace: string;
+  readonly name: string;
+  /** What the dataset is, for the `datasetType` facet. */
+  readonly kind: "api" | "table" | "handoff";
+}
+
+/** Where each source's records come from, as a dataset. */
+export const sourceDatasets: Readonly<Record<string, DatasetId>> = {
+  clinicaltrials: { namespace: "https://clinicaltrials.gov", name: "/api/v2/studies", kind: "api" },
+  openalex: { namespace: "https://api.openalex.org", name: "/works", kind: "api" },
+  openfda: { namespace: "https://api.fda.gov", name: "/drug/label.json", kind: "api" },
+  europepmc: {
+    namespace: "https://www.ebi.ac.uk",
+    name: "/europepmc/webservices/rest/search",
+    kind: "api",
+  },
+  unpaywall: { namespace: "https://api.unpaywall.org", name: "/v2", kind: "api" },
+};
+
+/** The namespace of in-memory hand-offs between stages. */
+export const HANDOFF_NAMESPACE = "inmemory://lineage-kit";
+
+/** What a stage needs to name its datasets. */
+export interface StageDatasetInput {
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly type: StageType;
+  /** Dataset names from the stage's YAML `outputs`, when given. */
+  readonly outputs?: ReadonlyArray<string>;
+}
+
+/** Where the store lives, for table datasets. */
+export interface StoreLocation {
+  /** `file` for the embedded database, `postgres://host:port` for a server. */
+  readonly namespace: string;
+  /** Path (embedded) or database name (server) that prefixes table names. */
+  readonly prefix: string;
+}
+
+const tablesOf: Partial<Record<StageType, ReadonlyArray<string>>> = {
+  Index: ["lk_chunks"],
+  KG: ["lk_kg_nodes", "lk_kg_edges"],
+};
+
+/** The datasets a stage writes. */
+export const stageOutputDatasets = (
+  stage: StageDatasetInput,
+  store: StoreLocation,
+): ReadonlyArray<DatasetId> => {
+  if (stage.outputs && stage.outputs.length > 0) {
+    return stage.outputs.map((name) => ({ namespace: HANDOFF_NAMESPACE, name, kind: "handoff" }));
+  }
+  const tables = tablesOf[stage.type];
+  if (tables) {
+    return tables.map((t) => ({ namespace: store.namespace, name: `${store.prefix}.public.${t}`, kind: "table" }));
+  }
+  return [{ namespace: HANDOFF_NAMESPACE, name: `${stage.pipeline}.${stage.stage}`, kind: "handoff" }];
+};

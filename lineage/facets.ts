@@ -1,0 +1,97 @@
+/**
+ * Constructors for the OpenLineage facets the kit emits, each stamped with the `_producer` and the
+ * exact `_schemaURL` of its published version.
+ *
+ * @module
+ */
+import * as Urls from "./facet_urls.ts";
+
+/** The kit's `producer` / `_producer` URI. */
+export const PRODUCER: string = Urls.PRODUCER;
+
+/** The core schema URL of run events (OpenLineage 2-0-2). */
+export const RUN_EVENT_SCHEMA_URL: string = Urls.RUN_EVENT_SCHEMA_URL;
+
+const facet = (schemaURL: string) => ({ _producer: Urls.PRODUCER, _schemaURL: schemaURL });
+
+/** `jobType`: a pipeline is a DAG, a stage a TASK, both batch. */
+export const jobType = (kind: "DAG" | "TASK") => ({
+  ...facet(Urls.FacetSchemaUrl.JobTypeJobFacet),
+  processingType: "BATCH",
+  integration: "LINEAGE_KIT",
+  jobType: kind,
+});
+
+/** `documentation` of a job. */
+export const jobDocumentation = (description: string) => ({
+  ...facet(Urls.FacetSchemaUrl.DocumentationJobFacet),
+  description,
+});
+
+/** `sourceCodeLocation`: where the pipeline is declared. */
+export const sourceCodeLocation = (path: string) => ({
+  ...facet(Urls.FacetSchemaUrl.SourceCodeLocationJobFacet),
+  type: "file",
+  url: new URL(`file://${path}`).href,
+  path,
+});
+
+/** `processing_engine`: this kit. */
+export const processingEngine = (version: string) => ({
+  ...facet(Urls.FacetSchemaUrl.ProcessingEngineRunFacet),
+  version,
+  name: "lineage-kit",
+  openlineageAdapterVersion: version,
+});
+
+/** `errorMessage` for FAIL events. */
+export const errorMessage = (message: string, stackTrace?: string) => ({
+  ...facet(Urls.FacetSchemaUrl.ErrorMessageRunFacet),
+  message,
+  programmingLanguage: "TypeScript",
+  ...(stackTrace ? { stackTrace } : {}),
+});
+
+/** `parent` with `root`: the pipeline run is both parent and root of each stage run. */
+export const parent = (p: { namespace: string; job: string; runId: string }) => ({
+  ...facet(Urls.FacetSchemaUrl.ParentRunFacet),
+  run: { runId: p.runId },
+  job: { namespace: p.namespace, name: p.job },
+  root: { run: { runId: p.runId }, job: { namespace: p.namespace, name: p.job } },
+});
+
+/** `datasetType` for hand-off datasets. */
+export const datasetType = (type: string) => ({
+  ...facet(Urls.FacetSchemaUrl.DatasetTypeDatasetFacet),
+  datasetType: type,
+  subType: "",
+});
+
+/** `dataSource` naming the system a dataset lives in. */
+export const dataSource = (namespace: string) => ({
+  ...facet(Urls.FacetSchemaUrl.DatasourceDatasetFacet),
+  name: namespace,
+  ...(namespace.includes("://") ? { uri: namespace } : {}),
+});
+
+/** `outputStatistics` of a written dataset. */
+export const outputStatistics = (rowCount: number) => ({
+  ...facet(Urls.FacetSchemaUrl.OutputStatisticsOutputDatasetFacet),
+  rowCount,
+});
+
+/** `schema` of a dataset. */
+export const schema = (fields: ReadonlyArray<{ name: string; type: string; description?: string }>) => ({
+  ...facet(Urls.FacetSchemaUrl.SchemaDatasetFacet),
+  fields,
+});
+
+/** The kit's `lineageKit_attempt` run facet: which attempt, under which policy. */
+export const attempt = (a: {
+  attempt: number;
+  maxAttempts: number;
+  policy: string;
+  retryOf?: string;
+  backoffMs?: number;
+  errorType?: string;
+}) => ({ ...facet(Urls.FacetSchemaUrl.LineageKitAttemptRunFacet), ...a });

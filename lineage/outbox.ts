@@ -1,0 +1,50 @@
+/**
+ * The transactional outbox: lineage events are written in the same store transaction as the
+ * ledger change they describe, then delivered to sinks by the relay.
+ *
+ * @module
+ */
+import { Context, Data, type Effect } from "effect";
+
+/** Which stream an outbox event belongs to. */
+export type OutboxChannel = "openlineage" | "cloudevents";
+
+/** An event waiting in the outbox. */
+export interface OutboxEvent {
+  readonly channel: OutboxChannel;
+  /** The OpenLineage run the event belongs to (per-run ordering key). */
+  readonly runId: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+/** A stored outbox event with its global sequence number. */
+export interface OutboxRow extends OutboxEvent {
+  readonly seq: number;
+  readonly jobId: string | null;
+}
+
+/** The store failed; carries the operation that failed. */
+export class StoreError extends Data.TaggedError("StoreError")<{
+  readonly operation: string;
+  readonly message: string;
+}> {}
+
+/** Reading and acknowledging outbox events per sink. */
+export interface OutboxStoreShape {
+  /** Events after the sink's cursor, oldest first. */
+  readonly pending: (
+    sink: string,
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<OutboxRow>, StoreError>;
+  /** Moves the sink's cursor past `seq` (everything up to it was delivered). */
+  readonly acknowledge: (sink: string, seq: number, count: number) => Effect.Effect<void, StoreError>;
+  /** How many events wait for the sink. */
+  readonly backlog: (sink: string) => Effect.Effect<number, StoreError>;
+  /** How many events of each channel the outbox holds. */
+  readonly totals: () => Effect.Effect<Readonly<Record<OutboxChannel, number>>, StoreError>;
+}
+
+/** The outbox as a service. */
+export class OutboxStore extends Context.Service<OutboxStore, OutboxStoreShape>()(
+  "@medkg/lineage-kit/OutboxStore",
+) {}

@@ -1,0 +1,321 @@
+/**
+ * Builds the paired lineage events of a pipeline run: for every lifecycle transition one
+ * OpenLineage RunEvent and its CloudEvent partner (linked by `olrunid` and `oleventtype`), ready
+ * to be written to the outbox in the same transaction as the ledger change.
+ *
+ * @module
+ */
+import type { StageType } from "../stages/contracts.ts";
+import type { StageErrorRecord } from "../stages/errors.ts";
+import type { OutboxEvent } from "./outbox.ts";
+import { type DatasetId, HANDOFF_NAMESPACE } from "./datasets.ts";
+import { runIdFor } from "./run_ids.ts";
+import * as Facets from "./facets.ts";
+
+/** OpenLineage run transitions. */
+export type RunTransition = "START" | "COMPLETE" | "FAIL" | "ABORT";
+
+/** The kit's version, recorded in `processing_engine`. */
+export const KIT_VERSION = "0.1.0";
+
+/** Everything that identifies one pipeline run of one job. */
+export interface PipelineRunScope {
+  readonly namespace: string;
+  readonly pipeline: {
+    readonly name: string;
+    readonly version: string;
+    readonly description: string;
+    /** Absolute path of the pipeline YAML, for `sourceCodeLocation`. */
+    readonly file?: string;
+  };
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly docId: string;
+  readonly correlationId: string;
+  readonly runNumber: number;
+  readonly runCreatedAt: Date;
+}
+
+/** One stage attempt within a pipeline run. */
+export interface StageAttempt {
+  readonly stage: string;
+  readonly type: StageType;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly policy: string;
+  readonly implementation: string;
+  readonly inputs: ReadonlyArray<DatasetId>;
+  readonly outputs: ReadonlyArray<DatasetId>;
+}
+
+/** The OpenLineage run id of a pipeline run: deterministic, recomputable by any process. */
+export const pipelineRunId = (scope: PipelineRunScope): string =>
+  runIdFor({
+    namespace: scope.namespace,
+    job: scope.pipeline.name,
+    document: scope.docId,
+    attempt: `run-${scope.runNumber}`,
+    createdAt: scope.runCreatedAt,
+  });
+
+/** The OpenLineage run id of one stage attempt. */
+export const stageRunId = (scope: PipelineRunScope, stage: string, attempt: number): string =>
+  runIdFor({
+    namespace: scope.namespace,
+    job: `${scope.pipeline.name}.${stage}`,
+    document: scope.docId,
+    attempt: `run-${scope.runNumber}.attempt-${attempt}`,
+    createdAt: scope.runCreatedAt,
+  });
+
+const CE_PREFIX = "org.medicalkg.orchestration";
+
+interface CloudEventInput {
+  readonly scope: PipelineRunScope;
+  readonly type: string;
+  readonly stage: string;
+  readonly runId: string;
+  readonly transition: RunTransition;
+  readonly time: Date;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+const cloudEvent = (e: CloudEventInput): OutboxEvent => ({
+  channel: "cloudevents",
+  runId: e.runId,
+  payload: {
+    specversion: "1.0",
+    // Deterministic: the same transition of the same run always has the same id, so a consumer
+    // can drop duplicates after a redelivery.
+    id: `${e.runId}:${e.type.slice(CE_PREFIX.length + 1)}`,
+    source: `/lineage-kit/${e.scope.pipeline.name}/${e.stage}`,
+    type: e.type,
+    subject: e.scope.docId,
+    time: e.time.toISOString(),
+    datacontenttype: "application/json",
+    tenantid: e.scope.tenantId,
+    correlationid: e.scope.correlationId,
+    olrunid: e.runId,
+    oleventtype: e.transition,
+    partitionkey: e.scope.docId,
+    data: e.data,
+  },
+});
+
+const baseData = (scope: PipelineRunScope) => ({
+  job_id: scope.jobId,
+  tenant_id: scope.tenantId,
+  correlation_id: scope.correlationId,
+});
+
+const dataset = (d: DatasetId, facets: Record<string, unknown> = {}) => ({
+  namespace: d.namespace,
+  name: d.name,
+  facets: {
+    ...(d.namespace === HANDOFF_NAMESPACE
+      ? { datasetType: Facets.datasetType("JOB_OUTPUT") }
+      : { dataSource: Facets.dataSource(d.namespace) }),
+    ...facets,
+  },
+});
+
+const runEvent = (input: {
+  readonly transition: RunTransition;
+  readonly time: Date;
+  readonly runId: string;
+  readonly runFacets: Readonly<Record<string, unknown>>;
+  readonly job: { readonly namespace: string; readonly name: string };
+  readonly jobFacets: Readonly<Record<string, unknown>>;
+  readonly inputs: ReadonlyArray<unknown>;
+  readonly outputs: ReadonlyArray<unknown>;
+}): OutboxEvent => ({
+  channel: "openlineage",
+  runId: input.runId,
+  payload: {
+    eventType: input.transition,
+    eventTime: input.time.toISOString(),
+    producer: Facets.PRODUCER,
+    schemaURL: Facets.RUN_EVENT_SCHEMA_URL,
+    run: { runId: input.runId, facets: input.runFacets },
+    job: { namespace: input.job.namespace, name: input.job.name, facets: input.jobFacets },
+    inputs: input.inputs,
+    outputs: input.outputs,
+  },
+});
+
+const pipelineJobFacets = (scope: PipelineRunScope) => ({
+  jobType: Facets.jobType("DAG"),
+  documentation: Facets.jobDocumentation(scope.pipeline.description),
+  ...(scope.pipeline.file ? { sourceCodeLocation: Facets.sourceCodeLocation(scope.pipeline.file) } : {}),
+});
+
+/** Details of a pipeline transition. */
+export interface PipelineTransition {
+  readonly transition: RunTransition;
+  readonly time: Date;
+  /** The CloudEvent type suffix: started, completed, failed, paused, resumed. */
+  readonly event: "started" | "completed" | "failed" | "paused" | "resumed";
+  readonly error?: StageErrorRecord & { readonly stage: string; readonly policy: string };
+  readonly durationMs?: number;
+  readonly stageCount?: number;
+  readonly reason?: string;
+}
+
+/** The paired events of a pipeline-run transition. */
+export const pipelineEvents = (
+  scope: PipelineRunScope,
+  t: PipelineTransition,
+): ReadonlyArray<OutboxEvent> => {
+  const runId = pipelineRunId(scope);
+  const runFacets = {
+    processing_engine: Facets.processingEngine(KIT_VERSION),
+    ...(t.error && t.transition === "FAIL"
+      ? { errorMessage: Facets.errorMessage(`${t.error.stage}: ${t.error.type}: ${t.error.message}`) }
+      : {}),
+  };
+  const data: Record<string, unknown> = {
+    ...baseData(scope),
+    pipeline: scope.pipeline.name,
+    pipeline_version: scope.pipeline.version,
+    run_number: scope.runNumber,
+    ...(t.durationMs !== undefined ? { duration_ms: t.durationMs } : {}),
+    ...(t.stageCount !== undefined ? { stage_count: t.stageCount } : {}),
+    ...(t.error
+      ? {
+        error_type: t.error.type,
+        error_message: t.error.message,
+        stage: t.error.stage,
+        policy_name: t.error.policy,
+      }
+      : {}),
+    ...(t.reason ? { reason: t.reason } : {}),
+  };
+  return [
+    runEvent({
+      transition: t.transition,
+      time: t.time,
+      runId,
+      runFacets,
+      job: { namespace: scope.namespace, name: scope.pipeline.name },
+      jobFacets: pipelineJobFacets(scope),
+      inputs: [],
+      outputs: [],
+    }),
+    cloudEvent({
+      scope,
+      type: `${CE_PREFIX}.pipeline.${t.event}`,
+      stage: "pipeline",
+      runId,
+      transition: t.transition,
+      time: t.time,
+      data,
+    }),
+  ];
+};
+
+/** Details of a stage-attempt transition. */
+export interface StageTransition {
+  readonly transition: RunTransition;
+  readonly time: Date;
+  /** The CloudEvent type suffix. */
+  readonly event: "started" | "completed" | "failed" | "retrying";
+  readonly error?: StageErrorRecord;
+  readonly outputCount?: number;
+  readonly durationMs?: number;
+  readonly retryCount?: number;
+  readonly backoffMs?: number;
+  readonly reason?: string;
+  readonly gpuUsed?: boolean;
+  /** Output dataset facets to add (e.g. `schema` on the parse output). */
+  readonly outputFacets?: Readonly<Record<string, unknown>>;
+}
+
+const stageRunFacets = (scope: PipelineRunScope, a: StageAttempt, t: StageTransition) => ({
+  parent: Facets.parent({
+    namespace: scope.namespace,
+    job: scope.pipeline.name,
+    runId: pipelineRunId(scope),
+  }),
+  processing_engine: Facets.processingEngine(KIT_VERSION),
+  lineageKit_attempt: Facets.attempt({
+    attempt: a.attempt,
+    maxAttempts: a.maxAttempts,
+    policy: a.policy,
+    ...(a.attempt > 1 ? { retryOf: stageRunId(scope, a.stage, a.attempt - 1) } : {}),
+    ...(t.backoffMs !== undefined ? { backoffMs: t.backoffMs } : {}),
+    ...(t.error ? { errorType: t.error.type } : {}),
+  }),
+  ...(t.error && t.transition === "FAIL"
+    ? { errorMessage: Facets.errorMessage(`${t.error.type}: ${t.error.message}`) }
+    : {}),
+});
+
+const stageData = (scope: PipelineRunScope, a: StageAttempt, t: StageTransition) => ({
+  ...baseData(scope),
+  stage: a.stage,
+  attempt: a.attempt,
+  policy_name: a.policy,
+  ...(t.event === "completed"
+    ? {
+      duration_ms: t.durationMs ?? 0,
+      output_count: t.outputCount ?? 0,
+      gpu_used: t.gpuUsed ?? false,
+      retry_count: t.retryCount ?? 0,
+    }
+    : {}),
+  ...(t.event === "failed"
+    ? {
+      error_type: t.error?.type ?? "Permanent",
+      error_message: t.error?.message ?? "",
+      retry_count: t.retryCount ?? 0,
+      reason: t.reason ?? "failed",
+      duration_ms: t.durationMs ?? 0,
+    }
+    : {}),
+  ...(t.event === "retrying"
+    ? {
+      attempt_number: a.attempt,
+      backoff_ms: t.backoffMs ?? 0,
+      error_type: t.error?.type ?? "Transient",
+      error_message: t.error?.message ?? "",
+      retry_count: t.retryCount ?? 0,
+      duration_ms: t.durationMs ?? 0,
+    }
+    : {}),
+});
+
+/** The paired events of a stage-attempt transition. */
+export const stageEvents = (
+  scope: PipelineRunScope,
+  a: StageAttempt,
+  t: StageTransition,
+): ReadonlyArray<OutboxEvent> => {
+  const runId = stageRunId(scope, a.stage, a.attempt);
+  const outputFacets = t.transition === "COMPLETE" && t.outputCount !== undefined
+    ? { outputStatistics: Facets.outputStatistics(t.outputCount) }
+    : undefined;
+  return [
+    runEvent({
+      transition: t.transition,
+      time: t.time,
+      runId,
+      runFacets: stageRunFacets(scope, a, t),
+      job: { namespace: scope.namespace, name: `${scope.pipeline.name}.${a.stage}` },
+      jobFacets: { jobType: Facets.jobType("TASK") },
+      inputs: a.inputs.map((d) => dataset(d)),
+      outputs: a.outputs.map((d) => ({
+        ...dataset(d, t.transition === "COMPLETE" ? t.outputFacets : undefined),
+        ...(outputFacets ? { outputFacets } : {}),
+      })),
+    }),
+    cloudEvent({
+      scope,
+      type: `${CE_PREFIX}.stage.${t.event}`,
+      stage: a.stage,
+      runId,
+      transition: t.transition,
+      time: t.time,
+      data: stageData(scope, a, t),
+    }),
+  ];
+};

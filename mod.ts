@@ -1,0 +1,6 @@
+/**
+ * lineage-kit: declarative, OpenLineage-first document pipelines as Effect programs.
+ *
+ * @module
+ */
+export * from "./stages/mod.ts";

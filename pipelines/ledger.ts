@@ -1,0 +1,162 @@
+/**
+ * The job ledger port: every job's state, its history and its stage checkpoints. The runner
+ * talks to it only through this service; `adapters/store/` implements it. Every write carries
+ * the lineage events that describe it and commits them in the same transaction.
+ *
+ * @module
+ */
+import { Context, type Effect } from "effect";
+import type { StageErrorRecord } from "../stages/errors.ts";
+import type { IngestRequest } from "../stages/ir.ts";
+import type { OutboxEvent, StoreError } from "../lineage/outbox.ts";
+
+/** Where a job is in its life. */
+export type JobStatus = "queued" | "running" | "paused" | "succeeded" | "failed" | "cancelled";
+
+/** Every job status, in life order. */
+export const jobStatuses: ReadonlyArray<JobStatus> = [
+  "queued",
+  "running",
+  "paused",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+
+/** Why a job failed: the error plus where and under which policy. */
+export interface JobError extends StageErrorRecord {
+  readonly stage: string;
+  readonly policy: string;
+  readonly attempts: number;
+}
+
+/** One document through one pipeline. */
+export interface Job {
+  readonly jobId: string;
+  readonly tenantId: string;
+  /** `{source}:{docKey}`; also the document id. */
+  readonly docId: string;
+  readonly source: string;
+  readonly pipeline: string;
+  readonly pipelineVersion: string;
+  readonly request: IngestRequest;
+  readonly status: JobStatus;
+  readonly currentStage: string | null;
+  readonly pdfDownloaded: boolean;
+  readonly pdfIrReady: boolean;
+  /** How many pipeline runs this job has started (each is its own OpenLineage run). */
+  readonly runNumber: number;
+  readonly runCreatedAt: Date | null;
+  readonly correlationId: string;
+  /** Attempts per stage in the current run. */
+  readonly attempts: Readonly<Record<string, number>>;
+  /** Retries per stage in the current run. */
+  readonly retries: Readonly<Record<string, number>>;
+  readonly error: JobError | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly finishedAt: Date | null;
+}
+
+/** What `enqueue` needs to create a job. */
+export interface EnqueueInput {
+  readonly tenantId: string;
+  readonly request: IngestRequest;
+  readonly pipeline: string;
+  readonly pipelineVersion: string;
+}
+
+/** A new pipeline run claimed by `beginRun`. */
+export interface BeginRun {
+  readonly jobId: string;
+  /** Must be the job's current run number + 1: the update is a compare-and-set. */
+  readonly runNumber: number;
+  readonly at: Date;
+  /** Statuses the job may be in to be claimed. */
+  readonly from: ReadonlyArray<JobStatus>;
+  /** Drop every checkpoint first (re-process from scratch). */
+  readonly fresh: boolean;
+  readonly reason: string;
+}
+
+/** A change to one stage of the current run. */
+export type StageChange =
+  | { readonly kind: "started"; readonly stage: string; readonly attempt: number }
+  | {
+    readonly kind: "succeeded";
+    readonly stage: string;
+    readonly attempt: number;
+    readonly output: unknown;
+  }
+  | {
+    readonly kind: "failed";
+    readonly stage: string;
+    readonly attempt: number;
+    readonly error: StageErrorRecord;
+    readonly willRetry: boolean;
+  }
+  | { readonly kind: "aborted"; readonly stage: string; readonly attempt: number };
+
+/** How a run ended (or paused). */
+export interface FinishRun {
+  readonly jobId: string;
+  readonly runNumber: number;
+  readonly status: "succeeded" | "failed" | "paused" | "cancelled";
+  readonly error?: JobError;
+  readonly stage?: string;
+  readonly reason: string;
+}
+
+/** Counts for `status`. */
+export interface LedgerCounts {
+  readonly jobs: Readonly<Record<JobStatus, number>>;
+}
+
+/** The job ledger. */
+export interface JobLedgerShape {
+  /** Creates the job for (tenant, document) unless it exists; idempotent. */
+  readonly enqueue: (
+    input: EnqueueInput,
+  ) => Effect.Effect<{ readonly job: Job; readonly created: boolean }, StoreError>;
+  /** Claims the job for a new run (status → running). False when another run got there first. */
+  readonly beginRun: (
+    input: BeginRun,
+    events: ReadonlyArray<OutboxEvent>,
+  ) => Effect.Effect<boolean, StoreError>;
+  /** Records a stage change of the current run (checkpointing a success's output). */
+  readonly recordStage: (
+    jobId: string,
+    runNumber: number,
+    change: StageChange,
+    events: ReadonlyArray<OutboxEvent>,
+  ) => Effect.Effect<void, StoreError>;
+  /** Ends (or pauses) the current run. */
+  readonly finishRun: (
+    input: FinishRun,
+    events: ReadonlyArray<OutboxEvent>,
+  ) => Effect.Effect<void, StoreError>;
+  /** Stage outputs checkpointed for the job, by stage name. */
+  readonly checkpoints: (jobId: string) => Effect.Effect<ReadonlyMap<string, unknown>, StoreError>;
+  readonly get: (jobId: string) => Effect.Effect<Job | undefined, StoreError>;
+  readonly list: (
+    filter?: { readonly statuses?: ReadonlyArray<JobStatus> },
+  ) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
+  readonly counts: () => Effect.Effect<LedgerCounts, StoreError>;
+  /** The job's transition history, oldest first. */
+  readonly history: (jobId: string) => Effect.Effect<ReadonlyArray<HistoryEntry>, StoreError>;
+}
+
+/** One recorded transition. */
+export interface HistoryEntry {
+  readonly runNumber: number;
+  readonly at: Date;
+  readonly fromStatus: JobStatus | null;
+  readonly toStatus: JobStatus;
+  readonly stage: string | null;
+  readonly reason: string;
+}
+
+/** The job ledger as a service. */
+export class JobLedger extends Context.Service<JobLedger, JobLedgerShape>()(
+  "@medkg/lineage-kit/JobLedger",
+) {}

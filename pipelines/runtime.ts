@@ -1,0 +1,25 @@
+/**
+ * What the runner needs besides the ledger: the stage implementations and the lineage settings.
+ *
+ * @module
+ */
+import { Context } from "effect";
+import type { AnyStageDefinition, StageType } from "../stages/contracts.ts";
+import type { StoreLocation } from "../lineage/datasets.ts";
+
+/** Stage implementations by stage type. */
+export type StageRegistry = ReadonlyMap<StageType, AnyStageDefinition>;
+
+/** The runner's environment. */
+export interface PipelineRuntimeShape {
+  readonly stages: StageRegistry;
+  /** OpenLineage namespace of the kit's jobs. */
+  readonly namespace: string;
+  /** Where the store's tables live, for lineage datasets. */
+  readonly store: StoreLocation;
+}
+
+/** The runner's environment as a service. */
+export class PipelineRuntime extends Context.Service<PipelineRuntime, PipelineRuntimeShape>()(
+  "@medkg/lineage-kit/PipelineRuntime",
+) {}

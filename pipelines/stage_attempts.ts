@@ -1,0 +1,199 @@
+/**
+ * Runs one stage of one job under its policy: each attempt is its own OpenLineage run (START,
+ * then exactly one of COMPLETE, FAIL or ABORT), interrupted at the policy's timeout, retried only
+ * for retryable errors with the policy's backoff. Every transition is written to the ledger with
+ * its paired events in one transaction.
+ *
+ * @module
+ */
+import { Cause, Clock, Data, Duration, Effect, Exit } from "effect";
+import type { StageContext } from "../stages/context.ts";
+import type { AnyStageDefinition, StageInputs } from "../stages/contracts.ts";
+import {
+  isRetryable,
+  isStageError,
+  Permanent,
+  retryAfterMs,
+  type StageError,
+  type StageErrorRecord,
+  Timeout,
+  toErrorRecord,
+} from "../stages/errors.ts";
+import type { Policy } from "../policies/policy.ts";
+import { retryDelayMs } from "../policies/backoff.ts";
+import type { StoreError } from "../lineage/outbox.ts";
+import {
+  type PipelineRunScope,
+  type StageAttempt,
+  stageEvents,
+  type StageTransition,
+} from "../lineage/run_events.ts";
+import { JobLedger } from "./ledger.ts";
+
+/** A stage gave up: its last error, where, and after how many attempts. */
+export class StageFailed extends Data.TaggedError("StageFailed")<{
+  readonly stage: string;
+  readonly policy: string;
+  readonly attempts: number;
+  readonly error: StageErrorRecord;
+}> {}
+
+/** What one stage run needs. */
+export interface StageRun {
+  readonly scope: PipelineRunScope;
+  readonly definition: AnyStageDefinition;
+  readonly attempt: Omit<StageAttempt, "attempt">;
+  readonly policy: Policy;
+  readonly inputs: StageInputs;
+  readonly context: Omit<StageContext, "attempt">;
+}
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms));
+
+/** A defect inside a stage is a bug, not an outside failure: it fails the stage without retry. */
+const errorOf = (cause: Cause.Cause<unknown>): StageError => {
+  const found = Cause.findErrorOption(cause);
+  if (found._tag === "Some" && isStageError(found.value)) return found.value;
+  const squashed = Cause.squash(cause);
+  return new Permanent({
+    message: `stage crashed: ${squashed instanceof Error ? squashed.message : String(squashed)}`,
+  });
+};
+
+type AttemptResult =
+  | { readonly _tag: "done"; readonly output: unknown }
+  | { readonly _tag: "retry"; readonly delayMs: number }
+  | { readonly _tag: "gaveUp"; readonly error: StageErrorRecord };
+
+const timed = (run: StageRun, n: number) => {
+  const timeoutMs = run.policy.timeoutSeconds * 1000;
+  const ctx: StageContext = { ...run.context, attempt: n };
+  // The definition's union of stage types collapses here; every branch returns its own output.
+  const effect = (run.definition.run as (
+    c: StageContext,
+    i: StageInputs,
+  ) => Effect.Effect<unknown, StageError>)(ctx, run.inputs);
+  return effect.pipe(
+    Effect.timeoutOrElse({
+      duration: Duration.millis(timeoutMs),
+      orElse: () =>
+        Effect.fail(
+          new Timeout({
+            message: `attempt ${n} ran past ${run.policy.timeoutSeconds}s`,
+            timeoutMs,
+          }),
+        ),
+    }),
+  );
+};
+
+const attemptOnce = (
+  run: StageRun,
+  n: number,
+): Effect.Effect<AttemptResult, StoreError, JobLedger> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      const ledger = yield* JobLedger;
+      const { scope } = run;
+      const attempt: StageAttempt = { ...run.attempt, attempt: n };
+      const write = (kind: Parameters<typeof ledger.recordStage>[2], t: StageTransition) =>
+        ledger.recordStage(scope.jobId, scope.runNumber, kind, stageEvents(scope, attempt, t));
+      const startedAt = yield* now;
+      yield* write({ kind: "started", stage: attempt.stage, attempt: n }, {
+        transition: "START",
+        event: "started",
+        time: startedAt,
+      });
+      const exit = yield* Effect.exit(restore(timed(run, n)));
+      const time = yield* now;
+      const durationMs = time.getTime() - startedAt.getTime();
+      if (Exit.isSuccess(exit)) {
+        const output = exit.value;
+        const outputCount = (run.definition.outputCount as (o: unknown) => number)(output);
+        yield* write({ kind: "succeeded", stage: attempt.stage, attempt: n, output }, {
+          transition: "COMPLETE",
+          event: "completed",
+          time,
+          durationMs,
+          outputCount,
+          retryCount: n - 1,
+        });
+        return { _tag: "done", output } as const;
+      }
+      if (Cause.hasInterrupts(exit.cause) && !Cause.hasFails(exit.cause)) {
+        yield* write({ kind: "aborted", stage: attempt.stage, attempt: n }, {
+          transition: "ABORT",
+          event: "failed",
+          time,
+          durationMs,
+          retryCount: n - 1,
+          reason: "interrupted",
+          error: { type: "Permanent", message: "interrupted: another stage of the job failed" },
+        });
+        return yield* Effect.failCause(exit.cause as Cause.Cause<never>);
+      }
+      const error = errorOf(exit.cause);
+      const record = toErrorRecord(error);
+      const willRetry = isRetryable(error) && n < run.policy.maxAttempts;
+      const delayMs = willRetry ? yield* retryDelayMs(run.policy, n, retryAfterMs(error)) : 0;
+      yield* write(
+        { kind: "failed", stage: attempt.stage, attempt: n, error: record, willRetry },
+        {
+          transition: "FAIL",
+          event: willRetry ? "retrying" : "failed",
+          time,
+          durationMs,
+          error: record,
+          retryCount: n - 1,
+          ...(willRetry ? { backoffMs: delayMs } : { reason: failureReason(error) }),
+        },
+      );
+      return willRetry
+        ? ({ _tag: "retry", delayMs } as const)
+        : ({ _tag: "gaveUp", error: record } as const);
+    })
+  );
+
+/** The CloudEvent `reason` of a final failure. */
+export const failureReason = (error: StageError): string => {
+  switch (error._tag) {
+    case "GpuUnavailable":
+      return "no_gpu";
+    case "GpuOutOfMemory":
+      return "gpu_oom";
+    case "Timeout":
+      return "timeout";
+    case "InvalidInput":
+      return "invalid_input";
+    case "GateTimedOut":
+      return "gate_timed_out";
+    default:
+      return isRetryable(error) ? "retries_exhausted" : "permanent";
+  }
+};
+
+/** Runs a stage to success or until its policy gives up. */
+export const runStage = (
+  run: StageRun,
+): Effect.Effect<unknown, StageFailed | StoreError, JobLedger> => {
+  const loop = (n: number): Effect.Effect<unknown, StageFailed | StoreError, JobLedger> =>
+    Effect.flatMap(attemptOnce(run, n), (result) => {
+      switch (result._tag) {
+        case "done":
+          return Effect.succeed(result.output);
+        case "retry":
+          // The backoff sleep holds nothing: the attempt's run is closed and no permit is taken.
+          return Effect.andThen(Effect.sleep(Duration.millis(result.delayMs)), loop(n + 1));
+        case "gaveUp":
+          return Effect.fail(
+            new StageFailed({
+              stage: run.attempt.stage,
+              policy: run.attempt.policy,
+              attempts: n,
+              error: result.error,
+            }),
+          );
+      }
+    });
+  return loop(1);
+};

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Effect } from "effect";
+import { openEmbeddedStore, type Store } from "../../../adapters/store/store.ts";
+import type { IngestRequest } from "../../../stages/ir.ts";
+import type { OutboxEvent } from "../../../lineage/outbox.ts";
+
+const request = (docKey: string): IngestRequest => ({
+  source: "clinicaltrials",
+  docKey,
+  location: { kind: "file", file: "x.json", pointer: "" },
+});
+const event = (runId: string, n: number): OutboxEvent => ({
+  channel: "openlineage",
+  runId,
+  payload: { n },
+});
+const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e);
+
+describe("SqlJobLedger (PGlite)", () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await openEmbeddedStore();
+  });
+  afterAll(() => store.close());
+
+  it("enqueue() is idempotent on (tenant, document)", async () => {
+    const input = { tenantId: "t1", request: request("NCT1"), pipeline: "auto", pipelineVersion: "1" };
+    const first = await run(store.ledger.enqueue(input));
+    const second = await run(store.ledger.enqueue(input));
+    expect(first.created).toBe(true);
+    expect(second.created).toBe(false);
+    expect(second.job.jobId).toBe(first.job.jobId);
+    expect(first.job).toMatchObject({ status: "queued", docId: "clinicaltrials:NCT1", runNumber: 0 });
+    const other = await run(store.ledger.enqueue({ ...input, tenantId: "t2" }));
+    expect(other.job.jobId).not.toBe(first.job.jobId);
+  });
+
+  it("beginRun() is a compare-and-set: one of two claims for the same run wins", async () => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId: "t1",
+      request: request("NCT2"),
+      pipeline: "auto",
+      pipelineVersion: "1",
+    }));
+    const claim = (runId: string) =>
+      store.ledger.beginRun(
+        { jobId: job.jobId, runNumber: 1, at: new Date(), from: ["queued"], fresh: false, reason: "run" },
+        [event(runId, 1)],
+      );
+    const results = await Promise.all([run(claim("a")), run(claim("b"))]);
+    expect(results.sort()).toEqual([false, true]);
+    const after = await run(store.ledger.get(job.jobId));
+    expect(after).toMatchObject({ status: "running", runNumber: 1 });
+    const rows = await store.client.query<{ run_id: string }>(
+      "select run_id from lk_outbox where job_id = $1",
+      [job.jobId],
+    );
+    // The losing claim wrote nothing: its events went with its rolled-back transaction.
+    expect(rows.length).toBe(1);
+  });
+
+  it("recordStage() checkpoints outputs and counts attempts and retries; history keeps every transition", async () => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId: "t1",
+      request: request("NCT3"),
+      pipeline: "auto",
+      pipelineVersion: "1",
+    }));
+    await run(store.ledger.beginRun(
+      { jobId: job.jobId, runNumber: 1, at: new Date(), from: ["queued"], fresh: false, reason: "run" },
+      [],
+    ));
+    await run(store.ledger.recordStage(job.jobId, 1, { kind: "started", stage: "parse", attempt: 1 }, []));
+    await run(store.ledger.recordStage(job.jobId, 1, {
+      kind: "failed",
+      stage: "parse",
+      attempt: 1,
+      error: { type: "Transient", message: "boom" },
+      willRetry: true,
+    }, []));
+    await run(store.ledger.recordStage(job.jobId, 1, { kind: "started", stage: "parse", attempt: 2 }, []));
+    await run(store.ledger.recordStage(
+      job.jobId,
+      1,
+      { kind: "succeeded", stage: "parse", attempt: 2, output: { title: "T" } },
+      [],
+    ));
+    await run(store.ledger.finishRun({
+      jobId: job.jobId,
+      runNumber: 1,
+      status: "failed",
+      error: { type: "Permanent", message: "x", stage: "kg", policy: "default", attempts: 1 },
+      stage: "kg",
+      reason: "kg: Permanent",
+    }, []));
+    const after = await run(store.ledger.get(job.jobId));
+    expect(after).toMatchObject({
+      status: "failed",
+      currentStage: "kg",
+      attempts: { parse: 2 },
+      retries: { parse: 1 },
+      error: { type: "Permanent", message: "x", stage: "kg", policy: "default", attempts: 1 },
+    });
+    expect(after?.finishedAt).toBeInstanceOf(Date);
+    expect(Object.fromEntries(await run(store.ledger.checkpoints(job.jobId)))).toEqual({ parse: { title: "T" } });
+    const history = await run(store.ledger.history(job.jobId));
+    expect(history.map((h) => [h.fromStatus, h.toStatus, h.reason])).toEqual([
+      [null, "queued", "enqueued"],
+      ["queued", "running", "run"],
+      ["running", "failed", "kg: Permanent"],
+    ]);
+  });
+
+  it("outbox keeps insertion order and per-sink cursors", async () => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId: "t9",
+      request: request("NCT9"),
+      pipeline: "auto",
+      pipelineVersion: "1",
+    }));
+    await run(store.ledger.beginRun(
+      { jobId: job.jobId, runNumber: 1, at: new Date(), from: ["queued"], fresh: false, reason: "run" },
+      [event("r", 1), event("r", 2), event("r", 3)],
+    ));
+    const sink = "test-sink";
+    const pending = await run(store.outbox.pending(sink, 10_000));
+    const mine = pending.filter((r) => r.jobId === job.jobId).map((r) => r.payload.n);
+    expect(mine).toEqual([1, 2, 3]);
+    const last = pending[pending.length - 1].seq;
+    await run(store.outbox.acknowledge(sink, last, pending.length));
+    expect(await run(store.outbox.backlog(sink))).toBe(0);
+    expect(await run(store.outbox.pending(sink, 10))).toEqual([]);
+    expect(await run(store.outbox.backlog("another-sink"))).toBe(pending.length);
+  });
+});
