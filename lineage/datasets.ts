@@ -67,3 +67,13 @@ export const stageOutputDatasets = (
   }
   return [{ namespace: HANDOFF_NAMESPACE, name: `${stage.pipeline}.${stage.stage}`, kind: "handoff" }];
 };
+
+/** The fields of the document IR, for the `schema` facet of parse outputs. */
+export const documentSchemaFields: ReadonlyArray<{ name: string; type: string; description: string }> = [
+  { name: "id", type: "string", description: "{source}:{docKey}" },
+  { name: "source", type: "string", description: "the source system" },
+  { name: "title", type: "string", description: "document title" },
+  { name: "sections", type: "array", description: "sections of typed blocks (text, page, bbox)" },
+  { name: "metadata", type: "object", description: "structured fields kept for extraction" },
+  { name: "provenance", type: "object", description: "source, location and parser" },
+];

@@ -29,6 +29,8 @@ import {
   type StageTransition,
 } from "../lineage/run_events.ts";
 import { JobLedger } from "./ledger.ts";
+import { documentSchemaFields } from "../lineage/datasets.ts";
+import * as Facets from "../lineage/facets.ts";
 
 /** A stage gave up: its last error, where, and after how many attempts. */
 export class StageFailed extends Data.TaggedError("StageFailed")<{
@@ -117,6 +119,9 @@ const attemptOnce = (
           durationMs,
           outputCount,
           retryCount: n - 1,
+          ...(attempt.type === "Parse"
+            ? { outputFacets: { schema: Facets.schema(documentSchemaFields) } }
+            : {}),
         });
         return { _tag: "done", output } as const;
       }

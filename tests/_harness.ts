@@ -1,0 +1,51 @@
+/**
+ * Shared test helpers: temporary directories, running a CLI entry point in-process with its
+ * output captured, and reading JSONL files.
+ */
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const repoRoot: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** The shared reference folder next to the repository. */
+export const sharedDir: string = resolve(repoRoot, "../shared");
+
+/** A fresh temporary directory. */
+export const tempDir = (prefix = "lk-test-"): Promise<string> => Deno.makeTempDir({ prefix });
+
+/** What a CLI run printed and returned. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a CLI `main` in-process, capturing console output. */
+export const runCli = async (
+  main: (args: ReadonlyArray<string>) => Promise<number>,
+  args: ReadonlyArray<string>,
+): Promise<CliResult> => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
+  console.error = (...a: unknown[]) => err.push(a.map(String).join(" "));
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+};
+
+/** Parses a JSONL file into its objects. */
+export const readJsonl = async (path: string): Promise<Array<Record<string, unknown>>> =>
+  (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+
+/** The JSON object on the last line of a `--json` run's stdout. */
+export const lastJsonLine = (stdout: string): Record<string, unknown> => {
+  const lines = stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+};

@@ -1,0 +1,94 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  DATASET_EVENT_SCHEMA_URL,
+  FacetSchemaUrl,
+  JOB_EVENT_SCHEMA_URL,
+  LINEAGE_KIT_ATTEMPT_FACET_KEY,
+  LINEAGE_KIT_GPU_FACET_KEY,
+  LINEAGE_KIT_SCHEMA_BASE,
+  PRODUCER,
+  RUN_EVENT_SCHEMA_URL,
+} from "../../lineage/facet_urls.ts";
+
+const mirror = new URL("../../../shared/specs/openlineage/website/static/spec/", import.meta.url);
+const kitSchemas = new URL("../../lineage/schemas/", import.meta.url);
+
+type Schema = Record<string, unknown> & { $id: string };
+
+/** The schema file a published URL names: the offline mirror, or the kit's own folder. */
+function schemaFileFor(base: string): URL {
+  const official = "https://openlineage.io/spec/";
+  if (base.startsWith(official)) return new URL(base.slice(official.length), mirror);
+  expect(base.startsWith(`${LINEAGE_KIT_SCHEMA_BASE}/1-0-0/`)).toBe(true);
+  return new URL(base.split("/").pop()!, kitSchemas);
+}
+
+function load(url: URL): Schema {
+  return JSON.parse(readFileSync(url, "utf8")) as Schema;
+}
+
+function split(url: string): { base: string; defName: string } {
+  const [base, fragment] = url.split("#");
+  expect(fragment).toMatch(/^\/\$defs\/\w+$/);
+  return { base, defName: fragment.split("/").pop()! };
+}
+
+/** Highest version folder under the mirror's facets/ that holds `file`. */
+function newestFacetVersion(file: string): string {
+  const versions = readdirSync(new URL("facets/", mirror))
+    .filter((v) => readdirSync(new URL(`facets/${v}/`, mirror)).includes(file))
+    .map((v) => v.split("-").map(Number));
+  versions.sort((a, b) => b[0] - a[0] || b[1] - a[1] || b[2] - a[2]);
+  return versions[0].join("-");
+}
+
+describe("FacetSchemaUrl", () => {
+  it.each(Object.entries(FacetSchemaUrl))("%s names a schema file with that $id", (name, url) => {
+    const { base, defName } = split(url);
+    const schema = load(schemaFileFor(base));
+    expect(schema.$id).toBe(base);
+    expect(defName).toBe(name);
+    expect(Object.keys(schema.$defs as object)).toContain(name);
+  });
+
+  it.each(Object.entries(FacetSchemaUrl).filter(([, url]) => url.includes("openlineage.io")))(
+    "%s is the newest published version",
+    (name, url) => {
+      const version = split(url).base.split("/").at(-2);
+      expect(version).toBe(newestFacetVersion(`${name}.json`));
+    },
+  );
+
+  it("names the kit's own facets under their facet keys", () => {
+    const attempt = load(new URL("LineageKitAttemptRunFacet.json", kitSchemas));
+    const gpu = load(new URL("LineageKitGpuRunFacet.json", kitSchemas));
+    expect(attempt.properties).toEqual({
+      [LINEAGE_KIT_ATTEMPT_FACET_KEY]: { $ref: "#/$defs/LineageKitAttemptRunFacet" },
+    });
+    expect(gpu.properties).toEqual({
+      [LINEAGE_KIT_GPU_FACET_KEY]: { $ref: "#/$defs/LineageKitGpuRunFacet" },
+    });
+  });
+});
+
+describe("event schema URLs", () => {
+  it("point at RunEvent, JobEvent and DatasetEvent of core spec 2-0-2", () => {
+    const core = load(new URL("2-0-2/OpenLineage.json", mirror));
+    const defs = core.$defs as Record<string, unknown>;
+    for (const url of [RUN_EVENT_SCHEMA_URL, JOB_EVENT_SCHEMA_URL, DATASET_EVENT_SCHEMA_URL]) {
+      const { base, defName } = split(url);
+      expect(base).toBe(core.$id);
+      expect(defs[defName]).toBeTypeOf("object");
+    }
+    expect([RUN_EVENT_SCHEMA_URL, JOB_EVENT_SCHEMA_URL, DATASET_EVENT_SCHEMA_URL]).toEqual([
+      "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+      "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+      "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+    ]);
+  });
+
+  it("PRODUCER is the kit's JSR page", () => {
+    expect(PRODUCER).toBe("https://jsr.io/@medkg/lineage-kit");
+  });
+});
