@@ -4,7 +4,12 @@
  *
  * @module
  */
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as Urls from "./facet_urls.ts";
+
+// Shipped pipeline files are named relative to the kit's folder.
+const kitRoot = fileURLToPath(new URL("..", import.meta.url));
 
 /** The kit's `producer` / `_producer` URI. */
 export const PRODUCER: string = Urls.PRODUCER;
@@ -32,7 +37,7 @@ export const jobDocumentation = (description: string) => ({
 export const sourceCodeLocation = (path: string) => ({
   ...facet(Urls.FacetSchemaUrl.SourceCodeLocationJobFacet),
   type: "file",
-  url: new URL(`file://${path}`).href,
+  url: pathToFileURL(isAbsolute(path) ? path : resolve(kitRoot, path)).href,
   path,
 });
 

@@ -1,0 +1,136 @@
+/**
+ * Runs the real runner over a real (in-memory) PGlite store with scripted stages, and drives the
+ * TestClock while the store's real I/O makes progress.
+ */
+import { Effect, Fiber, Layer } from "effect";
+import { TestClock } from "effect/testing";
+import { buildConfig, type CompiledPipeline } from "../../pipelines/loader.ts";
+import { PipelineRuntime } from "../../pipelines/runtime.ts";
+import { type Job, JobLedger } from "../../pipelines/ledger.ts";
+import { type JobOutcome, runJob, type RunJobOptions } from "../../pipelines/runner.ts";
+import type { Store } from "../../adapters/store/store.ts";
+import type { AnyStageDefinition, StageType } from "../../stages/contracts.ts";
+import type { StageError } from "../../stages/errors.ts";
+
+/** The auto pipeline's shape, with every stage under `policy`. */
+export const autoShape = (policy: string) => `
+version: "1"
+name: auto
+description: test pipeline
+applicable_sources: [clinicaltrials]
+stages:
+  - { name: ingest, type: Ingest, policy: ${policy} }
+  - { name: parse, type: Parse, policy: ${policy}, depends_on: [ingest] }
+  - { name: chunk, type: Chunk, policy: ${policy}, depends_on: [parse] }
+  - { name: embed, type: Embed, policy: ${policy}, depends_on: [chunk] }
+  - { name: index, type: Index, policy: ${policy}, depends_on: [embed] }
+  - { name: extract, type: Extract, policy: ${policy}, depends_on: [parse] }
+  - { name: kg, type: KG, policy: ${policy}, depends_on: [extract] }
+`;
+
+/** Policies for the tests. */
+export const testPolicies = `
+policies:
+  default:
+    max_attempts: 3
+    backoff_strategy: exponential
+    backoff_initial_seconds: 1
+    backoff_max_seconds: 30
+    backoff_jitter_seconds: 1
+    timeout_seconds: 30
+  once:
+    max_attempts: 1
+    backoff_strategy: none
+    backoff_initial_seconds: 0
+    backoff_max_seconds: 0
+    backoff_jitter_seconds: 0
+    timeout_seconds: 30
+`;
+
+/** Compiles the auto shape under a policy. */
+export const compile = (policy = "default"): CompiledPipeline => {
+  const { config, problems } = buildConfig(
+    [{ file: "policies.yaml", text: testPolicies }],
+    [{ file: "auto.yaml", text: autoShape(policy) }],
+  );
+  if (!config) throw new Error(problems.map((p) => p.message).join("\n"));
+  return config.pipeline("auto")!;
+};
+
+/** What a scripted stage does on each call; `calls` counts them. */
+export type Script = (call: number) => Effect.Effect<unknown, StageError>;
+
+const outputs: Record<StageType, (docId: string) => unknown> = {
+  Ingest: (docId) => ({ source: "clinicaltrials", docKey: docId, location: { kind: "file", file: "t", pointer: "" }, record: {} }),
+  Parse: (docId) => ({ id: docId, source: "clinicaltrials", title: "t", sections: [], metadata: {}, provenance: {} }),
+  Chunk: (docId) => ({ docId, chunks: [] }),
+  Embed: (docId) => ({ docId, model: "none", dimensions: 0, vectors: [] }),
+  Index: (docId) => ({ docId, index: "none", upserted: 0 }),
+  Extract: (docId) => ({ docId, entities: [], claims: [] }),
+  KG: (docId) => ({ docId, nodes: 0, edges: 0 }),
+  Download: () => ({}),
+  Gate: () => ({}),
+};
+
+/** A registry whose stages succeed at once unless `scripts` says otherwise. */
+export const scriptedStages = (scripts: Partial<Record<StageType, Script>> = {}) => {
+  const calls: Record<string, number> = {};
+  const registry = new Map<StageType, AnyStageDefinition>();
+  for (const type of Object.keys(outputs) as StageType[]) {
+    registry.set(type, {
+      type,
+      implementation: "scripted",
+      outputCount: () => 1,
+      run: (ctx: { docId: string }) =>
+        Effect.suspend(() => {
+          calls[type] = (calls[type] ?? 0) + 1;
+          const script = scripts[type];
+          return script ? Effect.as(script(calls[type]), outputs[type](ctx.docId)) : Effect.succeed(outputs[type](ctx.docId));
+        }),
+    } as unknown as AnyStageDefinition);
+  }
+  return { registry, calls };
+};
+
+/** Layers for the runner over a store and a registry. */
+export const runnerLayer = (store: Store, registry: Map<StageType, AnyStageDefinition>) =>
+  Layer.mergeAll(
+    store.layer,
+    Layer.succeed(PipelineRuntime, {
+      stages: registry,
+      namespace: "test",
+      store: { namespace: "file", prefix: "/test" },
+    }),
+  );
+
+/** Enqueues a document and returns its job. */
+export const enqueue = (docKey: string, pipeline: CompiledPipeline) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const { job } = yield* ledger.enqueue({
+      tenantId: "t",
+      request: { source: "clinicaltrials", docKey, location: { kind: "file", file: "t", pointer: "" } },
+      pipeline: pipeline.name,
+      pipelineVersion: pipeline.version,
+    });
+    return job;
+  });
+
+/**
+ * Runs a job in a fiber and advances the TestClock in `stepMs` steps, letting real I/O (the
+ * store) progress between steps, until the job ends.
+ */
+export const runDriven = (
+  job: Job,
+  pipeline: CompiledPipeline,
+  options: RunJobOptions = {},
+  stepMs = 50,
+) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.forkChild(runJob(job, pipeline, options));
+    while (fiber.pollUnsafe() === undefined) {
+      yield* TestClock.withLive(Effect.sleep("1 millis"));
+      yield* TestClock.adjust(`${stepMs} millis`);
+    }
+    return (yield* Fiber.join(fiber)) as JobOutcome;
+  });
