@@ -1,0 +1,35 @@
+/**
+ * Source adapters for recorded ClinicalTrials.gov, OpenAlex and openFDA responses: discovery of
+ * the records in files and folders, the file Ingest stage, and the Parse stage with one
+ * zod-checked parser per source. A bad record fails only its own job, with `InvalidInput` naming
+ * the file and the field.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { discoverRecords, parsePayload, readJsonFile } from "./mod.ts";
+ *
+ * for (const found of await discoverRecords(["data/records/openfda"])) {
+ *   if ("problem" in found) console.warn(found.problem);
+ *   const { request } = found;
+ *   if (request.location.kind !== "file") continue;
+ *   const record = await Effect.runPromise(readJsonFile(request.location.file));
+ *   console.log(request.docKey, typeof record);
+ * }
+ * const document = await Effect.runPromise(parsePayload({
+ *   source: "openalex",
+ *   docKey: "W1",
+ *   location: { kind: "file", file: "w1.json", pointer: "" },
+ *   record: { id: "https://openalex.org/W1", title: "A work" },
+ * }));
+ * console.log(document.sections.map((s) => s.title)); // ["Title"]
+ * ```
+ *
+ * @module
+ */
+export * from "./clinicaltrials.ts";
+export * from "./discover.ts";
+export * from "./file_ingest.ts";
+export * from "./openalex.ts";
+export * from "./openfda.ts";
+export * from "./parse_stage.ts";
