@@ -10,12 +10,12 @@
 import { Cause, Clock, Deferred, Effect, Exit } from "effect";
 import type { StageInputs, StageOutputs, StageType } from "../stages/contracts.ts";
 import type { StoreError } from "../lineage/outbox.ts";
-import { stageOutputDatasets, sourceDatasets, type DatasetId } from "../lineage/datasets.ts";
+import { type DatasetId, sourceDatasets, stageOutputDatasets } from "../lineage/datasets.ts";
 import { pipelineEvents, type PipelineRunScope } from "../lineage/run_events.ts";
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, type JobError, JobLedger, type JobStatus } from "./ledger.ts";
 import { PipelineRuntime } from "./runtime.ts";
-import { runStage, StageFailed } from "./stage_attempts.ts";
+import { runStage, type StageFailed } from "./stage_attempts.ts";
 
 /** How a job's run ended, as the CLI reports it. */
 export interface JobOutcome {
@@ -177,7 +177,12 @@ export const runJob = (
     const ledger = yield* JobLedger;
     const runtime = yield* PipelineRuntime;
     const from = claimableFrom(options);
-    const skipped: JobOutcome = { jobId: job.jobId, docId: job.docId, status: "skipped", durationMs: 0 };
+    const skipped: JobOutcome = {
+      jobId: job.jobId,
+      docId: job.docId,
+      status: "skipped",
+      durationMs: 0,
+    };
     if (!from.includes(job.status)) return skipped;
     const startMs = yield* Clock.currentTimeMillis;
     const at = new Date(startMs);

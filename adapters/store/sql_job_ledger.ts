@@ -74,7 +74,14 @@ const toJob = (r: JobRow): Job => ({
 
 const history = (
   tx: SqlExecutor,
-  e: { jobId: string; runNumber: number; from: string | null; to: string; stage?: string; reason: string },
+  e: {
+    jobId: string;
+    runNumber: number;
+    from: string | null;
+    to: string;
+    stage?: string;
+    reason: string;
+  },
 ) =>
   tx.query(
     `insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)

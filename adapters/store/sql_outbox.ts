@@ -3,7 +3,12 @@
  *
  * @module
  */
-import type { OutboxChannel, OutboxEvent, OutboxRow, OutboxStoreShape } from "../../lineage/outbox.ts";
+import type {
+  OutboxChannel,
+  OutboxEvent,
+  OutboxRow,
+  OutboxStoreShape,
+} from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 
@@ -22,7 +27,9 @@ export const insertOutbox = async (
      order by e.n`,
     [
       jobId,
-      JSON.stringify(events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload }))),
+      JSON.stringify(
+        events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload })),
+      ),
     ],
   );
 };

@@ -10,6 +10,7 @@ import { JobLedger, type JobLedgerShape } from "../../pipelines/ledger.ts";
 import { OutboxStore, type OutboxStoreShape } from "../../lineage/outbox.ts";
 import { migrate } from "./migrations.ts";
 import { openPglite } from "./pglite_client.ts";
+import { openPostgres } from "./postgres_client.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore } from "./sql_outbox.ts";
@@ -44,3 +45,10 @@ export const storeFromClient = async (client: SqlClient): Promise<Store> => {
 /** Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory. */
 export const openEmbeddedStore = async (storeDir?: string): Promise<Store> =>
   storeFromClient(await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined));
+
+/** Whether a `--store` value names a PostgreSQL server rather than an embedded directory. */
+export const isServerStore = (spec: string): boolean => /^postgres(ql)?:\/\//.test(spec);
+
+/** Opens the store a `--store` value names: a `postgres://` URL or an embedded directory. */
+export const openStore = async (spec: string): Promise<Store> =>
+  isServerStore(spec) ? storeFromClient(await openPostgres(spec)) : openEmbeddedStore(spec);

@@ -5,7 +5,7 @@
  */
 import type { Effect } from "effect";
 import type { StoreError } from "../../lineage/outbox.ts";
-import { jobStatuses, type JobStatus } from "../../pipelines/ledger.ts";
+import { type JobStatus, jobStatuses } from "../../pipelines/ledger.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 
@@ -26,13 +26,17 @@ const count = async (db: SqlClient, sql: string): Promise<number> =>
 export const storeStats = (db: SqlClient): Effect.Effect<StoreStats, StoreError> =>
   storeOp("stats", async () => {
     const jobs = Object.fromEntries(jobStatuses.map((s) => [s, 0])) as Record<JobStatus, number>;
-    for (const r of await db.query<{ status: JobStatus; n: number }>(
-      "select status, count(*)::int as n from lk_jobs group by status",
-    )) jobs[r.status] = r.n;
+    for (
+      const r of await db.query<{ status: JobStatus; n: number }>(
+        "select status, count(*)::int as n from lk_jobs group by status",
+      )
+    ) jobs[r.status] = r.n;
     const hasIndex = db.hasVector;
     return {
       jobs,
-      documents: hasIndex ? await count(db, "select count(distinct doc_id)::int as n from lk_chunks") : 0,
+      documents: hasIndex
+        ? await count(db, "select count(distinct doc_id)::int as n from lk_chunks")
+        : 0,
       chunks: hasIndex ? await count(db, "select count(*)::int as n from lk_chunks") : 0,
       embeddings: hasIndex
         ? await count(db, "select count(*)::int as n from lk_chunks where embedding is not null")
@@ -42,8 +46,14 @@ export const storeStats = (db: SqlClient): Effect.Effect<StoreStats, StoreError>
         edges: await count(db, "select count(*)::int as n from lk_kg_edges"),
       },
       outbox: {
-        openlineage: await count(db, "select count(*)::int as n from lk_outbox where channel = 'openlineage'"),
-        cloudevents: await count(db, "select count(*)::int as n from lk_outbox where channel = 'cloudevents'"),
+        openlineage: await count(
+          db,
+          "select count(*)::int as n from lk_outbox where channel = 'openlineage'",
+        ),
+        cloudevents: await count(
+          db,
+          "select count(*)::int as n from lk_outbox where channel = 'cloudevents'",
+        ),
       },
     };
   });

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- events are parsed JSON
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
@@ -26,7 +27,10 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
     await Deno.writeTextFile(resolve(bad, "wrong_type.json"), JSON.stringify(ct));
     await Deno.writeTextFile(resolve(bad, "truncated.json"), '{"studies": [');
     expect((await runCli(runPipeline, ["--store", store])).code).toBe(0);
-    expect((await runCli(runPipeline, ["--store", store, "--input", bad, "--source", "clinicaltrials"])).code)
+    expect(
+      (await runCli(runPipeline, ["--store", store, "--input", bad, "--source", "clinicaltrials"]))
+        .code,
+    )
       .toBe(1);
     openlineage = await readJsonl(resolve(store, "lineage/openlineage.jsonl"));
     cloudevents = await readJsonl(resolve(store, "lineage/cloudevents.jsonl"));
@@ -43,15 +47,21 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
     });
     expect(openlineage.length).toBeGreaterThan(100);
     const problems = openlineage.flatMap((e, i) =>
-      validator.validate(e).map((issue) => `line ${i + 1} ${e.job.name} ${e.eventType}: ${issue.path} ${issue.message}`)
+      validator.validate(e).map((issue) =>
+        `line ${i + 1} ${e.job.name} ${e.eventType}: ${issue.path} ${issue.message}`
+      )
     );
     expect(problems).toEqual([]);
   });
 
   it("every CloudEvent validates against the CloudEvents schema", async () => {
-    const validator = await makeCloudEventValidator(resolve(sharedDir, "specs/cloudevents/cloudevents.json"));
+    const validator = await makeCloudEventValidator(
+      resolve(sharedDir, "specs/cloudevents/cloudevents.json"),
+    );
     const problems = cloudevents.flatMap((e, i) =>
-      validator.validate(e).map((issue) => `line ${i + 1} ${e.type}: ${issue.path} ${issue.message}`)
+      validator.validate(e).map((issue) =>
+        `line ${i + 1} ${e.type}: ${issue.path} ${issue.message}`
+      )
     );
     expect(problems).toEqual([]);
   });
@@ -70,9 +80,12 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
 
   it("every run starts with START and ends with exactly one terminal event, nothing after it", () => {
     const byRun = new Map<string, string[]>();
-    for (const e of openlineage) byRun.set(e.run.runId, [...(byRun.get(e.run.runId) ?? []), e.eventType]);
+    for (const e of openlineage) {
+      byRun.set(e.run.runId, [...(byRun.get(e.run.runId) ?? []), e.eventType]);
+    }
     const bad = [...byRun.entries()].filter(([, types]) =>
-      types.length !== 2 || types[0] !== "START" || !["COMPLETE", "FAIL", "ABORT"].includes(types[1])
+      types.length !== 2 || types[0] !== "START" ||
+      !["COMPLETE", "FAIL", "ABORT"].includes(types[1])
     );
     expect(bad).toEqual([]);
   });
@@ -91,35 +104,57 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
         problems.push(`${e.job.name}: no parent`);
         continue;
       }
-      if (parent.root.run.runId !== parent.run.runId) problems.push(`${e.job.name}: root is not the parent`);
-      if (!e.job.name.startsWith(`${parent.job.name}.`)) problems.push(`${e.job.name}: not under ${parent.job.name}`);
-      if (!seen.has(parent.run.runId)) problems.push(`${e.job.name}: parent START not before child`);
+      if (parent.root.run.runId !== parent.run.runId) {
+        problems.push(`${e.job.name}: root is not the parent`);
+      }
+      if (!e.job.name.startsWith(`${parent.job.name}.`)) {
+        problems.push(`${e.job.name}: not under ${parent.job.name}`);
+      }
+      if (!seen.has(parent.run.runId)) {
+        problems.push(`${e.job.name}: parent START not before child`);
+      }
     }
     expect(problems).toEqual([]);
   });
 
   it("failed jobs end their pipeline run and failing stage run with FAIL and an errorMessage naming the field", () => {
-    const failedPipelines = openlineage.filter((e) => e.eventType === "FAIL" && e.job.name === "auto");
+    const failedPipelines = openlineage.filter((e) =>
+      e.eventType === "FAIL" && e.job.name === "auto"
+    );
     expect(failedPipelines).toHaveLength(2);
     const messages = failedPipelines.map((e) => e.run.facets.errorMessage.message).sort();
     expect(messages[0]).toMatch(/^ingest: InvalidInput: .*truncated\.json:1:\d+: invalid JSON/);
-    expect(messages[1]).toMatch(/^parse: InvalidInput: .*wrong_type\.json: protocolSection\.identificationModule\.briefTitle/);
-    for (const e of failedPipelines) expect(e.run.facets.errorMessage.programmingLanguage).toBe("TypeScript");
-    const failedCe = cloudevents.filter((e) => e.type === "org.medicalkg.orchestration.stage.failed");
+    expect(messages[1]).toMatch(
+      /^parse: InvalidInput: .*wrong_type\.json: protocolSection\.identificationModule\.briefTitle/,
+    );
+    for (const e of failedPipelines) {
+      expect(e.run.facets.errorMessage.programmingLanguage).toBe("TypeScript");
+    }
+    const failedCe = cloudevents.filter((e) =>
+      e.type === "org.medicalkg.orchestration.stage.failed"
+    );
     expect(failedCe.map((e) => e.data.error_type)).toEqual(["InvalidInput", "InvalidInput"]);
     expect(failedCe.map((e) => e.data.reason)).toEqual(["invalid_input", "invalid_input"]);
   });
 
   it("datasets connect the stages: each stage reads what its dependencies wrote; outputs carry outputStatistics", () => {
-    const completes = openlineage.filter((e) => e.eventType === "COMPLETE" && e.job.name.startsWith("auto."));
+    const completes = openlineage.filter((e) =>
+      e.eventType === "COMPLETE" && e.job.name.startsWith("auto.")
+    );
     const outputsOf = new Map<string, string[]>();
     for (const e of completes) {
       outputsOf.set(e.job.name, e.outputs.map((d: Event) => `${d.namespace}|${d.name}`));
-      for (const d of e.outputs) expect(d.outputFacets.outputStatistics.rowCount).toBeGreaterThanOrEqual(0);
+      for (const d of e.outputs) {
+        expect(d.outputFacets.outputStatistics.rowCount).toBeGreaterThanOrEqual(0);
+      }
     }
     const chunk = completes.find((e) => e.job.name === "auto.chunk")!;
-    expect(chunk.inputs.map((d: Event) => `${d.namespace}|${d.name}`)).toEqual(outputsOf.get("auto.parse"));
-    const ingest = completes.find((e) => e.job.name === "auto.ingest" && e.inputs[0].namespace === "https://clinicaltrials.gov")!;
+    expect(chunk.inputs.map((d: Event) => `${d.namespace}|${d.name}`)).toEqual(
+      outputsOf.get("auto.parse"),
+    );
+    const ingest = completes.find((e) =>
+      e.job.name === "auto.ingest" && e.inputs[0].namespace === "https://clinicaltrials.gov"
+    )!;
     expect(ingest.inputs[0].name).toBe("/api/v2/studies");
     const index = completes.find((e) => e.job.name === "auto.index")!;
     expect(index.outputs[0].namespace).toBe("file");

@@ -61,8 +61,20 @@ export const compile = (policy = "default"): CompiledPipeline => {
 export type Script = (call: number) => Effect.Effect<unknown, StageError>;
 
 const outputs: Record<StageType, (docId: string) => unknown> = {
-  Ingest: (docId) => ({ source: "clinicaltrials", docKey: docId, location: { kind: "file", file: "t", pointer: "" }, record: {} }),
-  Parse: (docId) => ({ id: docId, source: "clinicaltrials", title: "t", sections: [], metadata: {}, provenance: {} }),
+  Ingest: (docId) => ({
+    source: "clinicaltrials",
+    docKey: docId,
+    location: { kind: "file", file: "t", pointer: "" },
+    record: {},
+  }),
+  Parse: (docId) => ({
+    id: docId,
+    source: "clinicaltrials",
+    title: "t",
+    sections: [],
+    metadata: {},
+    provenance: {},
+  }),
   Chunk: (docId) => ({ docId, chunks: [] }),
   Embed: (docId) => ({ docId, model: "none", dimensions: 0, vectors: [] }),
   Index: (docId) => ({ docId, index: "none", upserted: 0 }),
@@ -85,7 +97,9 @@ export const scriptedStages = (scripts: Partial<Record<StageType, Script>> = {})
         Effect.suspend(() => {
           calls[type] = (calls[type] ?? 0) + 1;
           const script = scripts[type];
-          return script ? Effect.as(script(calls[type]), outputs[type](ctx.docId)) : Effect.succeed(outputs[type](ctx.docId));
+          return script
+            ? Effect.as(script(calls[type]), outputs[type](ctx.docId))
+            : Effect.succeed(outputs[type](ctx.docId));
         }),
     } as unknown as AnyStageDefinition);
   }
@@ -109,7 +123,11 @@ export const enqueue = (docKey: string, pipeline: CompiledPipeline) =>
     const ledger = yield* JobLedger;
     const { job } = yield* ledger.enqueue({
       tenantId: "t",
-      request: { source: "clinicaltrials", docKey, location: { kind: "file", file: "t", pointer: "" } },
+      request: {
+        source: "clinicaltrials",
+        docKey,
+        location: { kind: "file", file: "t", pointer: "" },
+      },
       pipeline: pipeline.name,
       pipelineVersion: pipeline.version,
     });

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- events are parsed JSON
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { it } from "@effect/vitest";
 import { Deferred, Effect } from "effect";
@@ -15,16 +16,16 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
-const eventsOf = async (jobId: string) =>
-  (await store.client.query<Row>(
-    "select channel, run_id, payload from lk_outbox where job_id = $1 order by seq",
-    [jobId],
-  ));
+const eventsOf = async (jobId: string) => (await store.client.query<Row>(
+  "select channel, run_id, payload from lk_outbox where job_id = $1 order by seq",
+  [jobId],
+));
 const openlineage = async (jobId: string) =>
   (await eventsOf(jobId)).filter((r) => r.channel === "openlineage").map((r) => r.payload);
 const cloudevents = async (jobId: string) =>
   (await eventsOf(jobId)).filter((r) => r.channel === "cloudevents").map((r) => r.payload);
-const timeline = (events: Array<Record<string, any>>) => events.map((e) => `${e.job.name} ${e.eventType}`);
+const timeline = (events: Array<Record<string, any>>) =>
+  events.map((e) => `${e.job.name} ${e.eventType}`);
 
 const START = Date.parse("2026-01-01T00:00:00Z");
 
@@ -85,8 +86,14 @@ describe("runJob()", () => {
       expect(calls.KG).toBeUndefined();
       const events = yield* Effect.promise(() => openlineage(outcome.jobId));
       const t = timeline(events);
-      expect(t.filter((x) => x.startsWith("auto.embed "))).toEqual(["auto.embed START", "auto.embed ABORT"]);
-      expect(t.filter((x) => x.startsWith("auto.extract "))).toEqual(["auto.extract START", "auto.extract FAIL"]);
+      expect(t.filter((x) => x.startsWith("auto.embed "))).toEqual([
+        "auto.embed START",
+        "auto.embed ABORT",
+      ]);
+      expect(t.filter((x) => x.startsWith("auto.extract "))).toEqual([
+        "auto.extract START",
+        "auto.extract FAIL",
+      ]);
       expect(t.some((x) => x.startsWith("auto.index ") || x.startsWith("auto.kg "))).toBe(false);
       expect(t[t.length - 1]).toBe("auto FAIL");
       expect(events[events.length - 1].run.facets.errorMessage.message).toBe(
@@ -102,7 +109,8 @@ describe("runJob()", () => {
     Effect.gen(function* () {
       yield* TestClock.setTime(START);
       const { registry, calls } = scriptedStages({
-        Parse: (n) => n < 3 ? Effect.fail(new Transient({ message: `503 on call ${n}` })) : Effect.void,
+        Parse: (n) =>
+          n < 3 ? Effect.fail(new Transient({ message: `503 on call ${n}` })) : Effect.void,
       });
       const pipeline = compile();
       const { outcome, job } = yield* Effect.gen(function* () {
@@ -114,8 +122,17 @@ describe("runJob()", () => {
       expect(calls.Parse).toBe(3);
       expect(job?.attempts.parse).toBe(3);
       expect(job?.retries.parse).toBe(2);
-      const events = (yield* Effect.promise(() => openlineage(outcome.jobId))).filter((e) => e.job.name === "auto.parse");
-      expect(events.map((e) => e.eventType)).toEqual(["START", "FAIL", "START", "FAIL", "START", "COMPLETE"]);
+      const events = (yield* Effect.promise(() => openlineage(outcome.jobId))).filter((e) =>
+        e.job.name === "auto.parse"
+      );
+      expect(events.map((e) => e.eventType)).toEqual([
+        "START",
+        "FAIL",
+        "START",
+        "FAIL",
+        "START",
+        "COMPLETE",
+      ]);
       const runIds = [...new Set(events.map((e) => e.run.runId))];
       expect(runIds).toHaveLength(3);
       expect(events[2].run.facets.lineageKit_attempt.retryOf).toBe(runIds[0]);
@@ -130,7 +147,8 @@ describe("runJob()", () => {
       expect(b2).toBeGreaterThanOrEqual(2000);
       expect(b2).toBeLessThanOrEqual(3000);
       // The next attempt starts no earlier than the backoff after the failure.
-      const gap = (i: number) => Date.parse(events[i + 1].eventTime) - Date.parse(events[i].eventTime);
+      const gap = (i: number) =>
+        Date.parse(events[i + 1].eventTime) - Date.parse(events[i].eventTime);
       expect(gap(1)).toBeGreaterThanOrEqual(b1);
       expect(gap(3)).toBeGreaterThanOrEqual(b2);
     }));
@@ -147,9 +165,23 @@ describe("runJob()", () => {
       }).pipe(Effect.provide(runnerLayer(store, registry)));
       expect(outcome.status).toBe("failed");
       expect(calls.Chunk).toBe(3);
-      expect(job?.error).toMatchObject({ type: "Timeout", stage: "chunk", policy: "default", attempts: 3 });
-      const events = (yield* Effect.promise(() => openlineage(outcome.jobId))).filter((e) => e.job.name === "auto.chunk");
-      expect(events.map((e) => e.eventType)).toEqual(["START", "FAIL", "START", "FAIL", "START", "FAIL"]);
+      expect(job?.error).toMatchObject({
+        type: "Timeout",
+        stage: "chunk",
+        policy: "default",
+        attempts: 3,
+      });
+      const events = (yield* Effect.promise(() => openlineage(outcome.jobId))).filter((e) =>
+        e.job.name === "auto.chunk"
+      );
+      expect(events.map((e) => e.eventType)).toEqual([
+        "START",
+        "FAIL",
+        "START",
+        "FAIL",
+        "START",
+        "FAIL",
+      ]);
       for (let i = 0; i < 6; i += 2) {
         const ran = Date.parse(events[i + 1].eventTime) - Date.parse(events[i].eventTime);
         expect(ran).toBeGreaterThanOrEqual(30_000);
@@ -191,15 +223,41 @@ describe("runJob()", () => {
         const job = yield* enqueue("RESUME", pipeline);
         expect((yield* runDriven(job, pipeline)).status).toBe("failed");
         // Index races the failing KG branch: it may have been interrupted before it started.
-        expect({ ...calls, Index: 1 }).toEqual({ Ingest: 1, Parse: 1, Chunk: 1, Embed: 1, Index: 1, Extract: 1, KG: 1 });
+        expect({ ...calls, Index: 1 }).toEqual({
+          Ingest: 1,
+          Parse: 1,
+          Chunk: 1,
+          Embed: 1,
+          Index: 1,
+          Extract: 1,
+          KG: 1,
+        });
         kgFails = false;
-        expect((yield* runDriven((yield* ledger.get(job.jobId))!, pipeline)).status).toBe("succeeded");
-        expect({ ...calls }).toEqual({ Ingest: 1, Parse: 1, Chunk: 1, Embed: 1, Index: 1, Extract: 1, KG: 2 });
+        expect((yield* runDriven((yield* ledger.get(job.jobId))!, pipeline)).status).toBe(
+          "succeeded",
+        );
+        expect({ ...calls }).toEqual({
+          Ingest: 1,
+          Parse: 1,
+          Chunk: 1,
+          Embed: 1,
+          Index: 1,
+          Extract: 1,
+          KG: 2,
+        });
         const skipped = yield* runDriven((yield* ledger.get(job.jobId))!, pipeline);
         expect(skipped.status).toBe("skipped");
         const forced = yield* runDriven((yield* ledger.get(job.jobId))!, pipeline, { force: true });
         expect(forced.status).toBe("succeeded");
-        expect({ ...calls }).toEqual({ Ingest: 2, Parse: 2, Chunk: 2, Embed: 2, Index: 2, Extract: 2, KG: 3 });
+        expect({ ...calls }).toEqual({
+          Ingest: 2,
+          Parse: 2,
+          Chunk: 2,
+          Embed: 2,
+          Index: 2,
+          Extract: 2,
+          KG: 3,
+        });
         expect((yield* ledger.get(job.jobId))?.runNumber).toBe(3);
       }).pipe(Effect.provide(runnerLayer(store, registry)));
     }));

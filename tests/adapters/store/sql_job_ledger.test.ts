@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Effect } from "effect";
-import { openEmbeddedStore, type Store } from "../../../adapters/store/store.ts";
+import type { Store } from "../../../adapters/store/store.ts";
+import { backends, databaseUrl } from "../../_stores.ts";
 import type { IngestRequest } from "../../../stages/ir.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
 
@@ -16,21 +17,32 @@ const event = (runId: string, n: number): OutboxEvent => ({
 });
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e);
 
-describe("SqlJobLedger (PGlite)", () => {
+if (!databaseUrl) it.skip("SqlJobLedger on PostgreSQL (set DATABASE_URL to run)", () => {});
+
+describe.each(backends)("SqlJobLedger on $name", (backend) => {
   let store: Store;
   beforeAll(async () => {
-    store = await openEmbeddedStore();
+    store = await backend.open();
   });
   afterAll(() => store.close());
 
   it("enqueue() is idempotent on (tenant, document)", async () => {
-    const input = { tenantId: "t1", request: request("NCT1"), pipeline: "auto", pipelineVersion: "1" };
+    const input = {
+      tenantId: "t1",
+      request: request("NCT1"),
+      pipeline: "auto",
+      pipelineVersion: "1",
+    };
     const first = await run(store.ledger.enqueue(input));
     const second = await run(store.ledger.enqueue(input));
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
     expect(second.job.jobId).toBe(first.job.jobId);
-    expect(first.job).toMatchObject({ status: "queued", docId: "clinicaltrials:NCT1", runNumber: 0 });
+    expect(first.job).toMatchObject({
+      status: "queued",
+      docId: "clinicaltrials:NCT1",
+      runNumber: 0,
+    });
     const other = await run(store.ledger.enqueue({ ...input, tenantId: "t2" }));
     expect(other.job.jobId).not.toBe(first.job.jobId);
   });
@@ -44,7 +56,14 @@ describe("SqlJobLedger (PGlite)", () => {
     }));
     const claim = (runId: string) =>
       store.ledger.beginRun(
-        { jobId: job.jobId, runNumber: 1, at: new Date(), from: ["queued"], fresh: false, reason: "run" },
+        {
+          jobId: job.jobId,
+          runNumber: 1,
+          at: new Date(),
+          from: ["queued"],
+          fresh: false,
+          reason: "run",
+        },
         [event(runId, 1)],
       );
     const results = await Promise.all([run(claim("a")), run(claim("b"))]);
@@ -67,10 +86,19 @@ describe("SqlJobLedger (PGlite)", () => {
       pipelineVersion: "1",
     }));
     await run(store.ledger.beginRun(
-      { jobId: job.jobId, runNumber: 1, at: new Date(), from: ["queued"], fresh: false, reason: "run" },
+      {
+        jobId: job.jobId,
+        runNumber: 1,
+        at: new Date(),
+        from: ["queued"],
+        fresh: false,
+        reason: "run",
+      },
       [],
     ));
-    await run(store.ledger.recordStage(job.jobId, 1, { kind: "started", stage: "parse", attempt: 1 }, []));
+    await run(
+      store.ledger.recordStage(job.jobId, 1, { kind: "started", stage: "parse", attempt: 1 }, []),
+    );
     await run(store.ledger.recordStage(job.jobId, 1, {
       kind: "failed",
       stage: "parse",
@@ -78,7 +106,9 @@ describe("SqlJobLedger (PGlite)", () => {
       error: { type: "Transient", message: "boom" },
       willRetry: true,
     }, []));
-    await run(store.ledger.recordStage(job.jobId, 1, { kind: "started", stage: "parse", attempt: 2 }, []));
+    await run(
+      store.ledger.recordStage(job.jobId, 1, { kind: "started", stage: "parse", attempt: 2 }, []),
+    );
     await run(store.ledger.recordStage(
       job.jobId,
       1,
@@ -102,7 +132,9 @@ describe("SqlJobLedger (PGlite)", () => {
       error: { type: "Permanent", message: "x", stage: "kg", policy: "default", attempts: 1 },
     });
     expect(after?.finishedAt).toBeInstanceOf(Date);
-    expect(Object.fromEntries(await run(store.ledger.checkpoints(job.jobId)))).toEqual({ parse: { title: "T" } });
+    expect(Object.fromEntries(await run(store.ledger.checkpoints(job.jobId)))).toEqual({
+      parse: { title: "T" },
+    });
     const history = await run(store.ledger.history(job.jobId));
     expect(history.map((h) => [h.fromStatus, h.toStatus, h.reason])).toEqual([
       [null, "queued", "enqueued"],
@@ -119,7 +151,14 @@ describe("SqlJobLedger (PGlite)", () => {
       pipelineVersion: "1",
     }));
     await run(store.ledger.beginRun(
-      { jobId: job.jobId, runNumber: 1, at: new Date(), from: ["queued"], fresh: false, reason: "run" },
+      {
+        jobId: job.jobId,
+        runNumber: 1,
+        at: new Date(),
+        from: ["queued"],
+        fresh: false,
+        reason: "run",
+      },
       [event("r", 1), event("r", 2), event("r", 3)],
     ));
     const sink = "test-sink";
