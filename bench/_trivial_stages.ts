@@ -17,7 +17,11 @@ const doc = (docId: string): Document => ({
   title: docId,
   sections: [],
   metadata: {},
-  provenance: { source: "clinicaltrials", location: { kind: "file", file: "synthetic", pointer: "" }, parser: "bench" },
+  provenance: {
+    source: "clinicaltrials",
+    location: { kind: "file", file: "synthetic", pointer: "" },
+    parser: "bench",
+  },
 });
 
 /** The seven auto-pipeline stage types with trivial bodies. */
@@ -27,22 +31,47 @@ export const trivialStages: ReadonlyArray<readonly [StageType, AnyStageDefinitio
     implementation: "bench",
     outputCount: () => 1,
     run: (ctx, inputs) =>
-      Effect.succeed({ source: inputs.request.source, docKey: ctx.docId, location: inputs.request.location, record: {} }),
+      Effect.succeed({
+        source: inputs.request.source,
+        docKey: ctx.docId,
+        location: inputs.request.location,
+        record: {},
+      }),
   }],
-  ["Parse", { type: "Parse", implementation: "bench", outputCount: () => 1, run: (ctx) => Effect.succeed(doc(ctx.docId)) }],
-  ["Chunk", { type: "Chunk", implementation: "bench", outputCount: () => 0, run: (ctx) => Effect.succeed({ docId: ctx.docId, chunks: [] }) }],
+  ["Parse", {
+    type: "Parse",
+    implementation: "bench",
+    outputCount: () => 1,
+    run: (ctx) => Effect.succeed(doc(ctx.docId)),
+  }],
+  ["Chunk", {
+    type: "Chunk",
+    implementation: "bench",
+    outputCount: () => 0,
+    run: (ctx) => Effect.succeed({ docId: ctx.docId, chunks: [] }),
+  }],
   ["Embed", {
     type: "Embed",
     implementation: "bench",
     outputCount: () => 0,
     run: (ctx) => Effect.succeed({ docId: ctx.docId, model: "none", dimensions: 0, vectors: [] }),
   }],
-  ["Index", { type: "Index", implementation: "bench", outputCount: () => 0, run: (ctx) => Effect.succeed({ docId: ctx.docId, index: "none", upserted: 0 }) }],
+  ["Index", {
+    type: "Index",
+    implementation: "bench",
+    outputCount: () => 0,
+    run: (ctx) => Effect.succeed({ docId: ctx.docId, index: "none", upserted: 0 }),
+  }],
   ["Extract", {
     type: "Extract",
     implementation: "bench",
     outputCount: () => 0,
     run: (ctx) => Effect.succeed({ docId: ctx.docId, entities: [], claims: [] }),
   }],
-  ["KG", { type: "KG", implementation: "bench", outputCount: () => 0, run: (ctx) => Effect.succeed({ docId: ctx.docId, nodes: 0, edges: 0 }) }],
+  ["KG", {
+    type: "KG",
+    implementation: "bench",
+    outputCount: () => 0,
+    run: (ctx) => Effect.succeed({ docId: ctx.docId, nodes: 0, edges: 0 }),
+  }],
 ];

@@ -98,7 +98,11 @@ const kit = await kitRun();
 
 const rows = [
   { name: "bare async chain", seconds: bareSeconds, docsPerSecond: docs / bareSeconds },
-  { name: "lineage-kit (ledger + lineage)", seconds: kit.seconds, docsPerSecond: docs / kit.seconds },
+  {
+    name: "lineage-kit (ledger + lineage)",
+    seconds: kit.seconds,
+    docsPerSecond: docs / kit.seconds,
+  },
 ];
 console.log(`auto pipeline, ${docs} synthetic documents, concurrency ${concurrency}\n`);
 console.log(table(
@@ -107,13 +111,24 @@ console.log(table(
 ));
 const ratio = rows[0].docsPerSecond / rows[1].docsPerSecond;
 console.log(
-  `\nlineage-kit runs at 1/${ratio.toFixed(1)} of the bare chain's rate; it wrote ${kit.events} lineage events (${(kit.events / docs).toFixed(0)} per document).`,
+  `\nlineage-kit runs at 1/${
+    ratio.toFixed(1)
+  } of the bare chain's rate; it wrote ${kit.events} lineage events (${
+    (kit.events / docs).toFixed(0)
+  } per document).`,
 );
 const outDir = resolve("bench/results");
 await Deno.mkdir(outDir, { recursive: true });
-const out = resolve(outDir, `pipeline_bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+const out = resolve(
+  outDir,
+  `pipeline_bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
+);
 await Deno.writeTextFile(
   out,
-  JSON.stringify({ docs, concurrency, deno: Deno.version.deno, rows, bareToKitRatio: ratio, events: kit.events }, null, 2),
+  JSON.stringify(
+    { docs, concurrency, deno: Deno.version.deno, rows, bareToKitRatio: ratio, events: kit.events },
+    null,
+    2,
+  ),
 );
 console.log(`results: ${out}`);

@@ -29,7 +29,9 @@ const parseValue = (name: string, spec: FlagSpec, raw: string): string | number 
   const n = Number(raw);
   if (!Number.isInteger(n) || (spec.min !== undefined && n < spec.min)) {
     throw new UsageError(
-      `--${name}: expected an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""}, got "${raw}"`,
+      `--${name}: expected an integer${
+        spec.min !== undefined ? ` >= ${spec.min}` : ""
+      }, got "${raw}"`,
     );
   }
   return n;
@@ -51,7 +53,9 @@ export const parseArgs = (
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
     const spec = specs[name];
     if (!spec) {
-      throw new UsageError(`unknown option --${name} (known: ${Object.keys(specs).map((k) => `--${k}`).join(", ")})`);
+      throw new UsageError(
+        `unknown option --${name} (known: ${Object.keys(specs).map((k) => `--${k}`).join(", ")})`,
+      );
     }
     if (spec.type === "boolean") {
       if (inline !== undefined) throw new UsageError(`--${name} takes no value`);

@@ -14,7 +14,9 @@ export const makeProgress = (total: number, label: string) => {
   const draw = () => {
     if (!tty) return;
     const parts = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
-    Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${label} ${done}/${total}${parts ? ` (${parts})` : ""}`));
+    Deno.stderr.writeSync(
+      encoder.encode(`\r\x1b[2K${label} ${done}/${total}${parts ? ` (${parts})` : ""}`),
+    );
   };
   return {
     tick: (status: string) => {
@@ -29,7 +31,10 @@ export const makeProgress = (total: number, label: string) => {
 };
 
 /** Renders rows as an aligned text table with a header. */
-export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+export const table = (
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();

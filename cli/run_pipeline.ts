@@ -9,16 +9,21 @@
 import { Effect, Layer } from "effect";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig, type CompiledPipeline, type Config } from "../pipelines/loader.ts";
+import { type CompiledPipeline, type Config, loadConfig } from "../pipelines/loader.ts";
 import { formatProblem } from "../pipelines/problem.ts";
-import { JobLedger, type Job } from "../pipelines/ledger.ts";
+import { type Job, JobLedger } from "../pipelines/ledger.ts";
 import { PipelineRuntime } from "../pipelines/runtime.ts";
-import { runJobs, type JobOutcome } from "../pipelines/runner.ts";
+import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flush, type SinkReport } from "../lineage/relay.ts";
 import { jsonlSinks } from "../lineage/jsonl_sink.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
-import { embeddedDbDir, openEmbeddedStore, type Store } from "../adapters/store/store.ts";
+import {
+  isServerStore,
+  openStore,
+  type Store,
+  storeDatasetLocation,
+} from "../adapters/store/store.ts";
 import { embeddedStages } from "../adapters/embedded.ts";
 import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
@@ -29,7 +34,7 @@ const USAGE = `usage: deno task run-pipeline [options]
   --pipeline NAME     run every document through this pipeline (default: route by source)
   --source NAME       treat inputs as records of this source (${sourceNames.join(", ")})
   --input PATH        a record file or a folder of them; repeatable (default: the bundled records)
-  --store DIR         the embedded store (default: .lineage-kit)
+  --store DIR|URL     the embedded store directory, or a postgres:// server (default: .lineage-kit)
   --lineage DIR       where lineage JSONL files go (default: <store>/lineage)
   --tenant ID         tenant of the jobs (default: default)
   --concurrency N     jobs in flight at once (default: 4)
@@ -79,7 +84,9 @@ export const runOptionsFrom = (
   if (source !== undefined && !(sourceNames as ReadonlyArray<string>).includes(source)) {
     throw new UsageError(`--source: unknown source "${source}" (known: ${sourceNames.join(", ")})`);
   }
-  const storeDir = resolve((flags.store as string | undefined) ?? ".lineage-kit");
+  const storeFlag = (flags.store as string | undefined) ?? ".lineage-kit";
+  const server = isServerStore(storeFlag);
+  const storeDir = server ? storeFlag : resolve(storeFlag);
   const namespace = env.get("OPENLINEAGE_NAMESPACE") ?? "lineage-kit";
   if (!/^[A-Za-z0-9_\-.:/@+=;]{1,1024}$/.test(namespace)) {
     throw new UsageError(
@@ -91,7 +98,10 @@ export const runOptionsFrom = (
     source: source as SourceName | undefined,
     inputs: (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
     storeDir,
-    lineageDir: resolve((flags.lineage as string | undefined) ?? resolve(storeDir, "lineage")),
+    lineageDir: resolve(
+      (flags.lineage as string | undefined) ??
+        resolve(server ? ".lineage-kit" : storeDir, "lineage"),
+    ),
     tenant: (flags.tenant as string | undefined) ?? "default",
     concurrency: (flags.concurrency as number | undefined) ?? 4,
     force: flags.force === true,
@@ -108,12 +118,16 @@ interface Planned {
 const plan = (config: Config, options: RunOptions, requests: ReadonlyArray<IngestRequest>) => {
   if (options.pipeline !== undefined && !config.pipeline(options.pipeline)) {
     throw new UsageError(
-      `--pipeline: unknown pipeline "${options.pipeline}" (known: ${config.pipelines.map((p) => p.name).join(", ")})`,
+      `--pipeline: unknown pipeline "${options.pipeline}" (known: ${
+        config.pipelines.map((p) => p.name).join(", ")
+      })`,
     );
   }
   return requests.map((request): Planned => ({
     request,
-    pipeline: options.pipeline ? config.pipeline(options.pipeline) : config.routeSource(request.source),
+    pipeline: options.pipeline
+      ? config.pipeline(options.pipeline)
+      : config.routeSource(request.source),
   }));
 };
 
@@ -125,7 +139,12 @@ interface Summary {
   readonly seconds: number;
 }
 
-const execute = (store: Store, config: Config, options: RunOptions, planned: ReadonlyArray<Planned>) =>
+const execute = (
+  store: Store,
+  config: Config,
+  options: RunOptions,
+  planned: ReadonlyArray<Planned>,
+) =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const outbox = yield* OutboxStore;
@@ -171,7 +190,7 @@ const execute = (store: Store, config: Config, options: RunOptions, planned: Rea
         Layer.succeed(PipelineRuntime, {
           stages: embeddedStages(store.client),
           namespace: options.namespace,
-          store: { namespace: "file", prefix: embeddedDbDir(options.storeDir) },
+          store: storeDatasetLocation(options.storeDir),
         }),
       ),
     ),
@@ -197,13 +216,19 @@ const printSummary = (s: Summary, options: RunOptions) => {
   const c = countsOf(s);
   console.log(
     `\n${c.succeeded} succeeded, ${c.failed} failed, ${c.paused} paused, ${c.skipped} skipped` +
-      ` in ${s.seconds.toFixed(2)}s; ${s.events.openlineage} OpenLineage and ${s.events.cloudevents}` +
+      ` in ${
+        s.seconds.toFixed(2)
+      }s; ${s.events.openlineage} OpenLineage and ${s.events.cloudevents}` +
       ` CloudEvents written to ${options.lineageDir}`,
   );
   for (const r of s.sinks) {
-    if (r.error) console.log(`lineage sink ${r.sink}: ${r.pending} events still pending (${r.error})`);
+    if (r.error) {
+      console.log(`lineage sink ${r.sink}: ${r.pending} events still pending (${r.error})`);
+    }
   }
-  if (c.skipped > 0 && !options.force) console.log("already succeeded documents were skipped (use --force to re-process)");
+  if (c.skipped > 0 && !options.force) {
+    console.log("already succeeded documents were skipped (use --force to re-process)");
+  }
 };
 
 /** Runs the command; returns its exit status. */
@@ -229,7 +254,10 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   }
   let planned: ReadonlyArray<Planned>;
   try {
-    const discovered = await discoverRecords(options.inputs, options.source ? { source: options.source } : {});
+    const discovered = await discoverRecords(
+      options.inputs,
+      options.source ? { source: options.source } : {},
+    );
     planned = plan(config.success, options, discovered.map((d) => d.request));
   } catch (e) {
     if (e instanceof UsageError) {
@@ -242,13 +270,19 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.error(`run-pipeline: no records found in ${options.inputs.join(", ")}`);
     return 2;
   }
-  const store = await openEmbeddedStore(options.storeDir);
+  const store = await openStore(options.storeDir);
   try {
     const summary = await Effect.runPromise(execute(store, config.success, options, planned));
     printSummary(summary, options);
     const counts = countsOf(summary);
     if (options.json) {
-      console.log(JSON.stringify({ jobs: counts, events: summary.events, seconds: Number(summary.seconds.toFixed(3)) }));
+      console.log(
+        JSON.stringify({
+          jobs: counts,
+          events: summary.events,
+          seconds: Number(summary.seconds.toFixed(3)),
+        }),
+      );
     }
     return counts.failed > 0 ? 1 : 0;
   } finally {

@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect";
 import { resolve } from "node:path";
-import { embeddedDbDir, openEmbeddedStore } from "../adapters/store/store.ts";
+import { isServerStore, openStore, storeExists } from "../adapters/store/store.ts";
 import { hybridSearch } from "../adapters/store/hybrid_search.ts";
 import { embedText } from "../stages/hashing_embedder.ts";
 import { parseArgs, UsageError } from "./_args.ts";
@@ -33,18 +33,19 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     throw e;
   }
   const { flags, positional } = parsed;
-  const storeDir = resolve((flags.store as string | undefined) ?? ".lineage-kit");
-  try {
-    await Deno.stat(embeddedDbDir(storeDir));
-  } catch {
+  const given = (flags.store as string | undefined) ?? ".lineage-kit";
+  const storeDir = isServerStore(given) ? given : resolve(given);
+  if (!(await storeExists(storeDir))) {
     console.error(`search: no store at ${storeDir} (run \`deno task run-pipeline\` first)`);
     return 2;
   }
-  const store = await openEmbeddedStore(storeDir);
+  const store = await openStore(storeDir);
   try {
     const text = positional[0];
     const hits = await Effect.runPromise(
-      hybridSearch(store.client, text, embedText(text), { k: (flags.k as number | undefined) ?? 10 }),
+      hybridSearch(store.client, text, embedText(text), {
+        k: (flags.k as number | undefined) ?? 10,
+      }),
     );
     if (flags.json) {
       console.log(JSON.stringify(hits));
@@ -52,10 +53,17 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     }
     if (hits.length === 0) console.log("no matches");
     hits.forEach((h, i) => {
-      const ranks = [h.textRank ? `text #${h.textRank}` : "", h.denseRank ? `dense #${h.denseRank}` : ""]
+      const ranks = [
+        h.textRank ? `text #${h.textRank}` : "",
+        h.denseRank ? `dense #${h.denseRank}` : "",
+      ]
         .filter(Boolean).join(", ");
       const snippet = h.text.replace(/\s+/g, " ").slice(0, 160);
-      console.log(`${i + 1}. ${h.score.toFixed(4)}  ${h.docId}  ${h.chunkId}  (${ranks})\n   ${snippet}${h.text.length > 160 ? "…" : ""}`);
+      console.log(
+        `${i + 1}. ${h.score.toFixed(4)}  ${h.docId}  ${h.chunkId}  (${ranks})\n   ${snippet}${
+          h.text.length > 160 ? "…" : ""
+        }`,
+      );
     });
     return 0;
   } finally {

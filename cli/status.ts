@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect";
 import { resolve } from "node:path";
-import { embeddedDbDir, openEmbeddedStore } from "../adapters/store/store.ts";
+import { isServerStore, openStore, storeExists } from "../adapters/store/store.ts";
 import { storeStats } from "../adapters/store/store_stats.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
@@ -25,22 +25,23 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     }
     throw e;
   }
-  const storeDir = resolve((flags.store as string | undefined) ?? ".lineage-kit");
-  try {
-    await Deno.stat(embeddedDbDir(storeDir));
-  } catch {
+  const given = (flags.store as string | undefined) ?? ".lineage-kit";
+  const storeDir = isServerStore(given) ? given : resolve(given);
+  if (!(await storeExists(storeDir))) {
     console.error(`status: no store at ${storeDir} (run \`deno task run-pipeline\` first)`);
     return 2;
   }
-  const store = await openEmbeddedStore(storeDir);
+  const store = await openStore(storeDir);
   try {
     const stats = await Effect.runPromise(storeStats(store.client));
     if (flags.json) {
       console.log(JSON.stringify(stats));
       return 0;
     }
-    console.log(`store: ${storeDir}\n`);
-    console.log(table(["jobs", "count"], Object.entries(stats.jobs).map(([k, v]) => [k, String(v)])));
+    console.log(`store: ${store.client.location}\n`);
+    console.log(
+      table(["jobs", "count"], Object.entries(stats.jobs).map(([k, v]) => [k, String(v)])),
+    );
     console.log();
     console.log(table(["index / graph", "count"], [
       ["documents", String(stats.documents)],

@@ -9,10 +9,14 @@ import type { IndexStage } from "../../stages/contracts.ts";
 import { Transient } from "../../stages/errors.ts";
 import type { SqlClient } from "./sql_client.ts";
 
-/** The index stage writing into the embedded store. */
+/** A vector as SQL text: pgvector's `[…]` or a Postgres array's `{…}`. */
+export const vectorLiteral = (db: SqlClient, v: ReadonlyArray<number>): string =>
+  db.hasVector ? `[${v.join(",")}]` : `{${v.join(",")}}`;
+
+/** The index stage writing into the store's hybrid index. */
 export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
   type: "Index",
-  implementation: "pglite-hybrid-index",
+  implementation: db.hasVector ? "pgvector-hybrid-index" : "postgres-hybrid-index",
   outputCount: (receipt) => receipt.upserted,
   run: (_ctx, inputs) => {
     const { chunks, docId } = inputs.get("Chunk");
@@ -28,7 +32,7 @@ export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
       end_offset: c.end,
       metadata: c.metadata,
       embedder: batch.model,
-      embedding: `[${(vectors.get(c.chunkId) ?? []).join(",")}]`,
+      embedding: vectorLiteral(db, vectors.get(c.chunkId) ?? []),
     }));
     return Effect.tryPromise({
       try: () =>
@@ -44,7 +48,9 @@ export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
               `insert into lk_chunks (chunk_id, doc_id, tenant_id, section_id, body, start_offset,
                  end_offset, metadata, embedder, embedding)
                select r.chunk_id, r.doc_id, r.tenant_id, r.section_id, r.body, r.start_offset,
-                 r.end_offset, r.metadata, r.embedder, r.embedding::vector
+                 r.end_offset, r.metadata, r.embedder, r.embedding::${
+                db.hasVector ? "vector" : "real[]"
+              }
                from jsonb_to_recordset($1::jsonb) as r(chunk_id text, doc_id text, tenant_id text,
                  section_id text, body text, start_offset int, end_offset int, metadata jsonb,
                  embedder text, embedding text)

@@ -6,6 +6,7 @@
  */
 import type { SqlClient } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
+import { vectorLiteral } from "./embedded_index.ts";
 import type { Effect } from "effect";
 import type { StoreError } from "../../lineage/outbox.ts";
 
@@ -67,8 +68,11 @@ export const hybridSearch = (
       [text, candidates],
     );
     const dense = await db.query<{ chunk_id: string }>(
-      `select chunk_id from lk_chunks order by embedding <=> $1::vector, chunk_id limit $2`,
-      [`[${queryVector.join(",")}]`, candidates],
+      db.hasVector
+        ? "select chunk_id from lk_chunks order by embedding <=> $1::vector, chunk_id limit $2"
+        : `select chunk_id from lk_chunks
+           order by lk_cosine_distance(embedding, $1::real[]), chunk_id limit $2`,
+      [vectorLiteral(db, queryVector), candidates],
     );
     const fused = reciprocalRankFusion([
       lexical.map((r) => r.chunk_id),

@@ -11,6 +11,7 @@ import type { SqlClient } from "./sql_client.ts";
 export interface Migration {
   readonly version: number;
   readonly name: string;
+  /** Only where pgvector exists (true) or only where it does not (false). */
   readonly needsVector?: boolean;
   readonly sql: string;
 }
@@ -137,6 +138,35 @@ export const migrations: ReadonlyArray<Migration> = [
       create index lk_chunks_doc on lk_chunks (doc_id);
       create index lk_chunks_tsv on lk_chunks using gin (tsv);`,
   },
+  {
+    version: 5,
+    name: "server hybrid index (no pgvector)",
+    needsVector: false,
+    // A PostgreSQL server without pgvector keeps vectors as real[] and ranks them by an exact
+    // cosine scan; the search output says so. Production dense search belongs in OpenSearch.
+    sql: `
+      create table lk_chunks (
+        chunk_id text primary key,
+        doc_id text not null,
+        tenant_id text not null,
+        section_id text not null,
+        body text not null,
+        start_offset integer not null,
+        end_offset integer not null,
+        metadata jsonb not null default '{}'::jsonb,
+        embedder text not null,
+        embedding real[] not null,
+        tsv tsvector generated always as (to_tsvector('english', body)) stored,
+        updated_at timestamptz not null default now()
+      );
+      create index lk_chunks_doc on lk_chunks (doc_id);
+      create index lk_chunks_tsv on lk_chunks using gin (tsv);
+      create function lk_cosine_distance(a real[], b real[]) returns double precision
+        language sql immutable parallel safe as $$
+          select 1 - coalesce(sum(x * y) / nullif(sqrt(sum(x * x)) * sqrt(sum(y * y)), 0), 0)
+          from unnest(a, b) as t(x, y)
+        $$;`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */
@@ -150,7 +180,8 @@ export const migrate = async (client: SqlClient): Promise<number[]> => {
   );
   const applied: number[] = [];
   for (const m of migrations) {
-    if (done.has(m.version) || (m.needsVector && !client.hasVector)) continue;
+    const fits = m.needsVector === undefined || m.needsVector === client.hasVector;
+    if (done.has(m.version) || !fits) continue;
     await client.transaction(async (tx) => {
       await tx.exec(m.sql);
       await tx.query("insert into lk_migrations (version, name) values ($1, $2)", [

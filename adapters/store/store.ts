@@ -52,3 +52,24 @@ export const isServerStore = (spec: string): boolean => /^postgres(ql)?:\/\//.te
 /** Opens the store a `--store` value names: a `postgres://` URL or an embedded directory. */
 export const openStore = async (spec: string): Promise<Store> =>
   isServerStore(spec) ? storeFromClient(await openPostgres(spec)) : openEmbeddedStore(spec);
+
+/** Where a store's tables live, as OpenLineage dataset naming wants it. */
+export const storeDatasetLocation = (spec: string): { namespace: string; prefix: string } => {
+  if (!isServerStore(spec)) return { namespace: "file", prefix: embeddedDbDir(spec) };
+  const u = new URL(spec);
+  return {
+    namespace: `postgres://${u.hostname}:${u.port || "5432"}`,
+    prefix: u.pathname.slice(1) || "postgres",
+  };
+};
+
+/** Whether a store exists at `spec` (a server is assumed to; a directory must hold a database). */
+export const storeExists = async (spec: string): Promise<boolean> => {
+  if (isServerStore(spec)) return true;
+  try {
+    await Deno.stat(embeddedDbDir(spec));
+    return true;
+  } catch {
+    return false;
+  }
+};

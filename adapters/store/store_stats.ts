@@ -31,16 +31,14 @@ export const storeStats = (db: SqlClient): Effect.Effect<StoreStats, StoreError>
         "select status, count(*)::int as n from lk_jobs group by status",
       )
     ) jobs[r.status] = r.n;
-    const hasIndex = db.hasVector;
     return {
       jobs,
-      documents: hasIndex
-        ? await count(db, "select count(distinct doc_id)::int as n from lk_chunks")
-        : 0,
-      chunks: hasIndex ? await count(db, "select count(*)::int as n from lk_chunks") : 0,
-      embeddings: hasIndex
-        ? await count(db, "select count(*)::int as n from lk_chunks where embedding is not null")
-        : 0,
+      documents: await count(db, "select count(distinct doc_id)::int as n from lk_chunks"),
+      chunks: await count(db, "select count(*)::int as n from lk_chunks"),
+      embeddings: await count(
+        db,
+        "select count(*)::int as n from lk_chunks where embedding is not null",
+      ),
       kg: {
         nodes: await count(db, "select count(*)::int as n from lk_kg_nodes"),
         edges: await count(db, "select count(*)::int as n from lk_kg_edges"),
