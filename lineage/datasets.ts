@@ -63,13 +63,23 @@ export const stageOutputDatasets = (
   }
   const tables = tablesOf[stage.type];
   if (tables) {
-    return tables.map((t) => ({ namespace: store.namespace, name: `${store.prefix}.public.${t}`, kind: "table" }));
+    return tables.map((t) => ({
+      namespace: store.namespace,
+      name: `${store.prefix}.public.${t}`,
+      kind: "table",
+    }));
   }
-  return [{ namespace: HANDOFF_NAMESPACE, name: `${stage.pipeline}.${stage.stage}`, kind: "handoff" }];
+  return [{
+    namespace: HANDOFF_NAMESPACE,
+    name: `${stage.pipeline}.${stage.stage}`,
+    kind: "handoff",
+  }];
 };
 
 /** The fields of the document IR, for the `schema` facet of parse outputs. */
-export const documentSchemaFields: ReadonlyArray<{ name: string; type: string; description: string }> = [
+export const documentSchemaFields: ReadonlyArray<
+  { name: string; type: string; description: string }
+> = [
   { name: "id", type: "string", description: "{source}:{docKey}" },
   { name: "source", type: "string", description: "the source system" },
   { name: "title", type: "string", description: "document title" },

@@ -86,7 +86,9 @@ export const outputStatistics = (rowCount: number) => ({
 });
 
 /** `schema` of a dataset. */
-export const schema = (fields: ReadonlyArray<{ name: string; type: string; description?: string }>) => ({
+export const schema = (
+  fields: ReadonlyArray<{ name: string; type: string; description?: string }>,
+) => ({
   ...facet(Urls.FacetSchemaUrl.SchemaDatasetFacet),
   fields,
 });

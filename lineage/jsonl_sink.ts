@@ -24,7 +24,11 @@ export const makeJsonlSink = (path: string, channel: OutboxChannel): LineageSink
           await Deno.writeTextFile(file, lines, { append: true });
         },
         catch: (cause) =>
-          new SinkError({ sink: name, message: String((cause as Error).message ?? cause), retryable: true }),
+          new SinkError({
+            sink: name,
+            message: String((cause as Error).message ?? cause),
+            retryable: true,
+          }),
       }),
   };
 };

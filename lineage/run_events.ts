@@ -146,7 +146,9 @@ const runEvent = (input: {
 const pipelineJobFacets = (scope: PipelineRunScope) => ({
   jobType: Facets.jobType("DAG"),
   documentation: Facets.jobDocumentation(scope.pipeline.description),
-  ...(scope.pipeline.file ? { sourceCodeLocation: Facets.sourceCodeLocation(scope.pipeline.file) } : {}),
+  ...(scope.pipeline.file
+    ? { sourceCodeLocation: Facets.sourceCodeLocation(scope.pipeline.file) }
+    : {}),
 });
 
 /** Details of a pipeline transition. */
@@ -170,7 +172,9 @@ export const pipelineEvents = (
   const runFacets = {
     processing_engine: Facets.processingEngine(KIT_VERSION),
     ...(t.error && t.transition === "FAIL"
-      ? { errorMessage: Facets.errorMessage(`${t.error.stage}: ${t.error.type}: ${t.error.message}`) }
+      ? {
+        errorMessage: Facets.errorMessage(`${t.error.stage}: ${t.error.type}: ${t.error.message}`),
+      }
       : {}),
   };
   const data: Record<string, unknown> = {

@@ -42,7 +42,9 @@ export const runCli = async (
 
 /** Parses a JSONL file into its objects. */
 export const readJsonl = async (path: string): Promise<Array<Record<string, unknown>>> =>
-  (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+  (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim() !== "").map((l) =>
+    JSON.parse(l)
+  );
 
 /** The JSON object on the last line of a `--json` run's stdout. */
 export const lastJsonLine = (stdout: string): Record<string, unknown> => {

@@ -54,7 +54,9 @@ describe("deno task run-pipeline on bad input", () => {
     dir = await tempDir();
     store = await tempDir();
     const ct = JSON.parse(
-      await Deno.readTextFile(resolve(sharedDir, "fixtures/clinicaltrials/search_phelan_limit5_20260811.json")),
+      await Deno.readTextFile(
+        resolve(sharedDir, "fixtures/clinicaltrials/search_phelan_limit5_20260811.json"),
+      ),
     );
     // One record with a wrong-typed field; the other four stay valid.
     ct.studies[1].protocolSection.identificationModule.nctId = 12345;
@@ -76,16 +78,21 @@ describe("deno task run-pipeline on bad input", () => {
     const lines = result.stdout.split("\n");
     const failed = lines.filter((l) => /\bfailed\b/.test(l) && l.includes("InvalidInput"));
     expect(failed).toHaveLength(2);
-    expect(failed.some((l) =>
-      l.includes("ct_page.json") && l.includes("studies[1].protocolSection.identificationModule.nctId")
-    )).toBe(true);
-    expect(failed.some((l) => l.includes("truncated.json") && l.includes("invalid JSON"))).toBe(true);
+    expect(
+      failed.some((l) =>
+        l.includes("ct_page.json") &&
+        l.includes("studies[1].protocolSection.identificationModule.nctId")
+      ),
+    ).toBe(true);
+    expect(failed.some((l) => l.includes("truncated.json") && l.includes("invalid JSON"))).toBe(
+      true,
+    );
   });
 
   it("rejects unknown options with exit 2 and the usage text", async () => {
     const result = await runCli(runPipeline, ["--store", store, "--concurrency", "0"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("--concurrency: expected an integer >= 1, got \"0\"");
+    expect(result.stderr).toContain('--concurrency: expected an integer >= 1, got "0"');
     const unknown = await runCli(runPipeline, ["--frobnicate"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown option --frobnicate");
