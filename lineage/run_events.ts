@@ -10,10 +10,11 @@ import type { StageErrorRecord } from "../stages/errors.ts";
 import type { OutboxEvent } from "./outbox.ts";
 import { type DatasetId, HANDOFF_NAMESPACE } from "./datasets.ts";
 import { runIdFor } from "./run_ids.ts";
+import { assertValidCloudEvent } from "./cloudevent_types.ts";
 import * as Facets from "./facets.ts";
 
 /** OpenLineage run transitions. */
-export type RunTransition = "START" | "COMPLETE" | "FAIL" | "ABORT";
+export type RunTransition = "START" | "RUNNING" | "COMPLETE" | "FAIL" | "ABORT";
 
 /** The kit's version, recorded in `processing_engine`. */
 export const KIT_VERSION = "0.1.0";
@@ -68,9 +69,11 @@ export const stageRunId = (scope: PipelineRunScope, stage: string, attempt: numb
     createdAt: scope.runCreatedAt,
   });
 
-const CE_PREFIX = "org.medicalkg.orchestration";
+/** The prefix of the kit's orchestration CloudEvent types. */
+export const CE_PREFIX = "org.medicalkg.orchestration";
 
-interface CloudEventInput {
+/** What {@link cloudEvent} needs. */
+export interface CloudEventInput {
   readonly scope: PipelineRunScope;
   readonly type: string;
   readonly stage: string;
@@ -80,10 +83,9 @@ interface CloudEventInput {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-const cloudEvent = (e: CloudEventInput): OutboxEvent => ({
-  channel: "cloudevents",
-  runId: e.runId,
-  payload: {
+/** A CloudEvent (structured JSON) for the outbox, paired with an OpenLineage run event. */
+export const cloudEvent = (e: CloudEventInput): OutboxEvent => {
+  const payload = {
     specversion: "1.0",
     // Deterministic: the same transition of the same run always has the same id, so a consumer
     // can drop duplicates after a redelivery.
@@ -99,10 +101,19 @@ const cloudEvent = (e: CloudEventInput): OutboxEvent => ({
     oleventtype: e.transition,
     partitionkey: e.scope.docId,
     data: e.data,
-  },
-});
+  };
+  // Checked against the catalogue's schema for its type, so a drift between what the runner
+  // passes here and docs/asyncapi.yaml fails the first test that emits it.
+  assertValidCloudEvent(payload);
+  return { channel: "cloudevents", runId: e.runId, payload };
+};
 
-const baseData = (scope: PipelineRunScope) => ({
+/** The data fields every orchestration CloudEvent carries. */
+export const baseData = (scope: PipelineRunScope): {
+  job_id: string;
+  tenant_id: string;
+  correlation_id: string;
+} => ({
   job_id: scope.jobId,
   tenant_id: scope.tenantId,
   correlation_id: scope.correlationId,
@@ -119,7 +130,8 @@ const dataset = (d: DatasetId, facets: Record<string, unknown> = {}) => ({
   },
 });
 
-const runEvent = (input: {
+/** An OpenLineage run event for the outbox. */
+export const runEvent = (input: {
   readonly transition: RunTransition;
   readonly time: Date;
   readonly runId: string;
@@ -143,7 +155,8 @@ const runEvent = (input: {
   },
 });
 
-const pipelineJobFacets = (scope: PipelineRunScope) => ({
+/** The job facets of a pipeline's events. */
+export const pipelineJobFacets = (scope: PipelineRunScope) => ({
   jobType: Facets.jobType("DAG"),
   documentation: Facets.jobDocumentation(scope.pipeline.description),
   ...(scope.pipeline.file
@@ -234,7 +247,8 @@ export interface StageTransition {
   readonly outputFacets?: Readonly<Record<string, unknown>>;
 }
 
-const stageRunFacets = (scope: PipelineRunScope, a: StageAttempt, t: StageTransition) => ({
+/** The run facets of a stage attempt's events. */
+export const stageRunFacets = (scope: PipelineRunScope, a: StageAttempt, t: StageTransition) => ({
   parent: Facets.parent({
     namespace: scope.namespace,
     job: scope.pipeline.name,

@@ -7,7 +7,7 @@
  */
 import { Context, type Effect } from "effect";
 import type { StageErrorRecord } from "../stages/errors.ts";
-import type { IngestRequest } from "../stages/ir.ts";
+import type { IngestRequest, PdfReceipt } from "../stages/ir.ts";
 import type { OutboxEvent, StoreError } from "../lineage/outbox.ts";
 
 /** Where a job is in its life. */
@@ -56,6 +56,16 @@ export interface Job {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly finishedAt: Date | null;
+  /** When the job last paused at a gate (its gate timeout counts from here). */
+  readonly pausedAt: Date | null;
+  /** The downloaded PDF, once a download stage stored it. */
+  readonly pdf: PdfReceipt | null;
+}
+
+/** Ledger fields a stage's success sets besides its checkpoint. */
+export interface LedgerEffects {
+  readonly pdfDownloaded?: boolean;
+  readonly pdf?: PdfReceipt;
 }
 
 /** What `enqueue` needs to create a job. */
@@ -87,6 +97,7 @@ export type StageChange =
     readonly stage: string;
     readonly attempt: number;
     readonly output: unknown;
+    readonly effects?: LedgerEffects;
   }
   | {
     readonly kind: "failed";
@@ -104,6 +115,17 @@ export interface FinishRun {
   readonly status: "succeeded" | "failed" | "paused" | "cancelled";
   readonly error?: JobError;
   readonly stage?: string;
+  readonly reason: string;
+  /** When it happened (the gate timeout of a pause counts from here). */
+  readonly at: Date;
+  /** Only if the job is in one of these statuses (a compare-and-set); otherwise nothing. */
+  readonly from?: ReadonlyArray<JobStatus>;
+}
+
+/** Resuming a paused run (same run number: the pipeline run stays open across the pause). */
+export interface ResumeRun {
+  readonly jobId: string;
+  readonly runNumber: number;
   readonly reason: string;
 }
 
@@ -130,11 +152,39 @@ export interface JobLedgerShape {
     change: StageChange,
     events: ReadonlyArray<OutboxEvent>,
   ) => Effect.Effect<void, StoreError>;
-  /** Ends (or pauses) the current run. */
+  /** Ends (or pauses) the current run. False when `from` was given and did not match. */
   readonly finishRun: (
     input: FinishRun,
     events: ReadonlyArray<OutboxEvent>,
+  ) => Effect.Effect<boolean, StoreError>;
+  /** Calls `onChange` with a job id whenever `setFields` changes a job, in any process. */
+  readonly watch: (
+    onChange: (jobId: string) => void,
+  ) => Effect.Effect<() => Promise<void>, StoreError>;
+  /** Claims a paused job to continue its current run (paused → running). False if not paused. */
+  readonly resumeRun: (
+    input: ResumeRun,
+    events: ReadonlyArray<OutboxEvent>,
+  ) => Effect.Effect<boolean, StoreError>;
+  /**
+   * Sets ledger fields from outside the runner (e.g. `pdf_ir_ready` once MinerU parsed the PDF)
+   * and stores named artifacts for the stages after a gate; wakes sensors listening for changes.
+   */
+  readonly setFields: (
+    jobId: string,
+    change: {
+      readonly pdfIrReady?: boolean;
+      readonly artifacts?: Readonly<Record<string, unknown>>;
+    },
+    events: ReadonlyArray<OutboxEvent>,
   ) => Effect.Effect<void, StoreError>;
+  /** Appends events that describe no ledger change (e.g. an outside job's run). */
+  readonly appendEvents: (
+    jobId: string,
+    events: ReadonlyArray<OutboxEvent>,
+  ) => Effect.Effect<void, StoreError>;
+  /** Artifacts stored for the job, by name. */
+  readonly artifacts: (jobId: string) => Effect.Effect<ReadonlyMap<string, unknown>, StoreError>;
   /** Stage outputs checkpointed for the job, by stage name. */
   readonly checkpoints: (jobId: string) => Effect.Effect<ReadonlyMap<string, unknown>, StoreError>;
   readonly get: (jobId: string) => Effect.Effect<Job | undefined, StoreError>;

@@ -5,10 +5,14 @@
  * and running siblings are interrupted (their runs end with ABORT). Finished stages are
  * checkpointed, so a re-run resumes after the last checkpoint.
  *
+ * A gate whose condition does not hold pauses the job: the run returns, holding no slot, and the
+ * pipeline's OpenLineage run stays open until a sensor resumes the job at the gate.
+ *
  * @module
  */
 import { Cause, Clock, Deferred, Effect, Exit } from "effect";
 import type { StageInputs, StageOutputs, StageType } from "../stages/contracts.ts";
+import type { GateOutcome } from "../stages/ir.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import { type DatasetId, sourceDatasets, stageOutputDatasets } from "../lineage/datasets.ts";
 import { pipelineEvents, type PipelineRunScope } from "../lineage/run_events.ts";
@@ -16,6 +20,8 @@ import type { CompiledPipeline } from "./loader.ts";
 import { type Job, type JobError, JobLedger, type JobStatus } from "./ledger.ts";
 import { PipelineRuntime } from "./runtime.ts";
 import { runStage, type StageFailed } from "./stage_attempts.ts";
+import { GatePaused } from "./gate.ts";
+import { runGate } from "./gate_stage.ts";
 
 /** How a job's run ended, as the CLI reports it. */
 export interface JobOutcome {
@@ -23,6 +29,8 @@ export interface JobOutcome {
   readonly docId: string;
   readonly status: "succeeded" | "failed" | "paused" | "skipped";
   readonly error?: JobError;
+  /** The gate a paused job waits at. */
+  readonly gate?: string;
   readonly durationMs: number;
 }
 
@@ -35,6 +43,10 @@ export interface RunJobOptions {
    * hold the job (the embedded store is single-process). @default false
    */
   readonly reclaimRunning?: boolean;
+  /** Continue a paused job at its gate (what the sensor does). @default false */
+  readonly resume?: boolean;
+  /** Open the gate even if its condition does not hold (`deno task resume --force`). */
+  readonly forceGate?: boolean;
 }
 
 const claimableFrom = (options: RunJobOptions): ReadonlyArray<JobStatus> => [
@@ -70,7 +82,8 @@ const inputsFor = (
   request: job.request,
   get: <T extends StageType>(type: T): StageOutputs[T] => {
     const ancestors = pipeline.ancestorsOf(stage);
-    // Topological order, last first: the nearest ancestor of the type wins.
+    // Topological order, last first: the nearest ancestor of the type wins. An opened gate's
+    // document stands in for a parse output.
     const name = [...pipeline.order].reverse().find((n) =>
       ancestors.has(n) && (pipeline.stage(n).type === type ||
         (type === "Parse" && pipeline.stage(n).type === "Gate"))
@@ -78,11 +91,18 @@ const inputsFor = (
     if (name === undefined || !outputs.has(name)) {
       throw new Error(`stage "${stage}" has no finished upstream ${type} output`);
     }
-    return outputs.get(name) as StageOutputs[T];
+    const output = outputs.get(name);
+    if (type === "Parse" && pipeline.stage(name).type === "Gate") {
+      const document = (output as GateOutcome).document;
+      if (!document) throw new Error(`gate "${name}" opened without a document artifact`);
+      return document as StageOutputs[T];
+    }
+    return output as StageOutputs[T];
   },
 });
 
-const makeScope = (
+/** The scope of a job's current (or next) pipeline run. */
+export const runScope = (
   job: Job,
   pipeline: CompiledPipeline,
   namespace: string,
@@ -104,9 +124,19 @@ const makeScope = (
   runCreatedAt: at,
 });
 
+interface Walk {
+  readonly job: Job;
+  readonly pipeline: CompiledPipeline;
+  readonly scope: PipelineRunScope;
+  /** The gate the job was paused at, when this walk resumes it. */
+  readonly resumedGate?: string;
+  readonly forceGate: boolean;
+}
+
 /** Runs every stage of the DAG for one claimed run; fails with the first stage that gives up. */
-const walkDag = (job: Job, pipeline: CompiledPipeline, scope: PipelineRunScope) =>
+const walkDag = (walk: Walk) =>
   Effect.gen(function* () {
+    const { job, pipeline, scope } = walk;
     const ledger = yield* JobLedger;
     const runtime = yield* PipelineRuntime;
     const outputs = new Map(yield* ledger.checkpoints(job.jobId));
@@ -122,72 +152,91 @@ const walkDag = (job: Job, pipeline: CompiledPipeline, scope: PipelineRunScope) 
         const spec = pipeline.stage(name);
         for (const dep of spec.dependsOn) yield* Deferred.await(done.get(dep)!);
         if (!outputs.has(name)) {
-          const definition = runtime.stages.get(spec.type);
-          if (!definition) {
-            return yield* Effect.die(new Error(`no implementation for stage type ${spec.type}`));
-          }
           const policy = pipeline.policyOf(name);
-          const output = yield* runStage({
-            scope,
-            definition,
-            policy,
-            inputs: inputsFor(pipeline, name, job, outputs),
-            context: {
-              tenantId: job.tenantId,
-              jobId: job.jobId,
-              docId: job.docId,
-              correlationId: job.correlationId,
-              pipeline: { name: pipeline.name, version: pipeline.version },
-              stage: name,
-              metadata: {},
-            },
-            attempt: {
-              stage: name,
-              type: spec.type,
-              maxAttempts: policy.maxAttempts,
-              policy: policy.name,
-              implementation: definition.implementation,
-              inputs: stageInputDatasets(pipeline, name, job, outputsOf),
-              outputs: outputsOf(name),
-            },
-          });
-          outputs.set(name, output);
+          const attempt = {
+            stage: name,
+            type: spec.type,
+            maxAttempts: policy.maxAttempts,
+            policy: policy.name,
+            inputs: stageInputDatasets(pipeline, name, job, outputsOf),
+            outputs: outputsOf(name),
+          };
+          if (spec.type === "Gate") {
+            outputs.set(
+              name,
+              yield* runGate({
+                scope,
+                spec,
+                attempt: { ...attempt, attempt: 1, implementation: "ledger-gate" },
+                resumed: walk.resumedGate === name,
+                force: walk.forceGate,
+              }),
+            );
+          } else {
+            const definition = runtime.stages.get(spec.type);
+            if (!definition) {
+              return yield* Effect.die(new Error(`no implementation for stage type ${spec.type}`));
+            }
+            const output = yield* runStage({
+              scope,
+              definition,
+              policy,
+              inputs: inputsFor(pipeline, name, job, outputs),
+              context: {
+                tenantId: job.tenantId,
+                jobId: job.jobId,
+                docId: job.docId,
+                correlationId: job.correlationId,
+                pipeline: { name: pipeline.name, version: pipeline.version },
+                stage: name,
+                metadata: {},
+              },
+              attempt: { ...attempt, implementation: definition.implementation },
+            });
+            outputs.set(name, output);
+          }
         }
         yield* Deferred.succeed(done.get(name)!, undefined);
       });
     yield* Effect.forEach(pipeline.order, runOne, { concurrency: "unbounded", discard: true });
   });
 
-const jobErrorOf = (cause: Cause.Cause<StageFailed | StoreError>): JobError | undefined => {
+const jobErrorOf = (
+  cause: Cause.Cause<StageFailed | GatePaused | StoreError>,
+): JobError | GatePaused | undefined => {
   const found = Cause.findErrorOption(cause);
-  if (found._tag === "Some" && found.value._tag === "StageFailed") {
-    const f = found.value;
-    return { ...f.error, stage: f.stage, policy: f.policy, attempts: f.attempts };
+  if (found._tag === "None") return undefined;
+  const e = found.value;
+  if (e._tag === "GatePaused") return e;
+  if (e._tag === "StageFailed") {
+    return { ...e.error, stage: e.stage, policy: e.policy, attempts: e.attempts };
   }
   return undefined;
 };
 
-/** Runs one job through its pipeline (one pipeline run), unless it is not claimable. */
-export const runJob = (
-  job: Job,
-  pipeline: CompiledPipeline,
-  options: RunJobOptions = {},
-): Effect.Effect<JobOutcome, StoreError, JobLedger | PipelineRuntime> =>
+/** Claims the job for a new run or, when paused and resuming, for its current run. */
+const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at: Date) =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const runtime = yield* PipelineRuntime;
+    if (job.status === "paused") {
+      if (!options.resume || !job.runCreatedAt) return undefined;
+      const scope = runScope(job, pipeline, runtime.namespace, job.runNumber, job.runCreatedAt);
+      const resumed = yield* ledger.resumeRun(
+        { jobId: job.jobId, runNumber: job.runNumber, reason: `resumed at ${job.currentStage}` },
+        pipelineEvents(scope, {
+          transition: "RUNNING",
+          event: "resumed",
+          time: at,
+          reason: `gate ${job.currentStage} opened`,
+        }),
+      );
+      return resumed ? { scope, resumedGate: job.currentStage ?? undefined } : undefined;
+    }
     const from = claimableFrom(options);
-    const skipped: JobOutcome = {
-      jobId: job.jobId,
-      docId: job.docId,
-      status: "skipped",
-      durationMs: 0,
-    };
-    if (!from.includes(job.status)) return skipped;
-    const startMs = yield* Clock.currentTimeMillis;
-    const at = new Date(startMs);
+    if (!from.includes(job.status)) return undefined;
     const runNumber = job.runNumber + 1;
-    const scope = makeScope(job, pipeline, runtime.namespace, runNumber, at);
+    const scope = runScope(job, pipeline, runtime.namespace, runNumber, at);
     const claimed = yield* ledger.beginRun(
       {
         jobId: job.jobId,
@@ -199,26 +248,67 @@ export const runJob = (
       },
       pipelineEvents(scope, { transition: "START", event: "started", time: at }),
     );
-    if (!claimed) return skipped;
-    const exit = yield* Effect.exit(walkDag(job, pipeline, scope));
+    return claimed ? { scope, resumedGate: undefined } : undefined;
+  });
+
+/** Runs one job through its pipeline (one pipeline run, or the rest of a paused one). */
+export const runJob = (
+  job: Job,
+  pipeline: CompiledPipeline,
+  options: RunJobOptions = {},
+): Effect.Effect<JobOutcome, StoreError, JobLedger | PipelineRuntime> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const startMs = yield* Clock.currentTimeMillis;
+    const claimed = yield* claim(job, pipeline, options, new Date(startMs));
+    const base = { jobId: job.jobId, docId: job.docId };
+    if (!claimed) return { ...base, status: "skipped", durationMs: 0 } satisfies JobOutcome;
+    const { scope } = claimed;
+    const exit = yield* Effect.exit(walkDag({
+      job,
+      pipeline,
+      scope,
+      resumedGate: claimed.resumedGate,
+      forceGate: options.forceGate === true,
+    }));
     const endMs = yield* Clock.currentTimeMillis;
     const time = new Date(endMs);
     const durationMs = endMs - startMs;
+    const runNumber = scope.runNumber;
     if (Exit.isSuccess(exit)) {
       yield* ledger.finishRun(
-        { jobId: job.jobId, runNumber, status: "succeeded", reason: "all stages succeeded" },
+        { jobId: job.jobId, runNumber, status: "succeeded", reason: "all stages succeeded", at: time },
         pipelineEvents(scope, {
           transition: "COMPLETE",
           event: "completed",
           time,
-          durationMs,
+          durationMs: endMs - scope.runCreatedAt.getTime(),
           stageCount: pipeline.order.length,
         }),
       );
-      return { jobId: job.jobId, docId: job.docId, status: "succeeded", durationMs };
+      return { ...base, status: "succeeded", durationMs } satisfies JobOutcome;
     }
     const error = jobErrorOf(exit.cause);
     if (!error) return yield* Effect.failCause(exit.cause as Cause.Cause<StoreError>);
+    if (error instanceof GatePaused) {
+      yield* ledger.finishRun(
+        {
+          jobId: job.jobId,
+          runNumber,
+          status: "paused",
+          stage: error.gate,
+          reason: `waiting at gate ${error.gate}`,
+          at: time,
+        },
+        pipelineEvents(scope, {
+          transition: "RUNNING",
+          event: "paused",
+          time,
+          reason: `waiting at gate ${error.gate}`,
+        }),
+      );
+      return { ...base, status: "paused", gate: error.gate, durationMs } satisfies JobOutcome;
+    }
     yield* ledger.finishRun(
       {
         jobId: job.jobId,
@@ -227,17 +317,18 @@ export const runJob = (
         error,
         stage: error.stage,
         reason: `${error.stage}: ${error.type}`,
+        at: time,
       },
       pipelineEvents(scope, {
         transition: "FAIL",
         event: "failed",
         time,
-        durationMs,
+        durationMs: endMs - scope.runCreatedAt.getTime(),
         error,
         reason: "stage_failed",
       }),
     );
-    return { jobId: job.jobId, docId: job.docId, status: "failed", error, durationMs };
+    return { ...base, status: "failed", error, durationMs } satisfies JobOutcome;
   });
 
 /** Runs many jobs with at most `concurrency` in flight; `onDone` sees each outcome as it ends. */

@@ -9,6 +9,7 @@
 import { Cause, Clock, Data, Duration, Effect, Exit } from "effect";
 import type { StageContext } from "../stages/context.ts";
 import type { AnyStageDefinition, StageInputs } from "../stages/contracts.ts";
+import type { PdfReceipt } from "../stages/ir.ts";
 import {
   isRetryable,
   isStageError,
@@ -112,7 +113,11 @@ const attemptOnce = (
       if (Exit.isSuccess(exit)) {
         const output = exit.value;
         const outputCount = (run.definition.outputCount as (o: unknown) => number)(output);
-        yield* write({ kind: "succeeded", stage: attempt.stage, attempt: n, output }, {
+        // A stored PDF is a ledger fact (`pdf_downloaded`) that gates and the MinerU bridge read.
+        const effects = attempt.type === "Download"
+          ? { pdfDownloaded: true, pdf: output as PdfReceipt }
+          : undefined;
+        yield* write({ kind: "succeeded", stage: attempt.stage, attempt: n, output, effects }, {
           transition: "COMPLETE",
           event: "completed",
           time,

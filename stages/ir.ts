@@ -160,8 +160,10 @@ export interface PdfReceipt {
   readonly contentType: string;
 }
 
-/** The result of evaluating a gate's condition. */
+/** The result of an opened gate: the document made while the job waited (e.g. by MinerU). */
 export interface GateOutcome {
   readonly gate: string;
   readonly open: boolean;
+  /** The artifact named `document`, which stands in for a parse output after the gate. */
+  readonly document?: Document;
 }

@@ -167,6 +167,23 @@ export const migrations: ReadonlyArray<Migration> = [
           from unnest(a, b) as t(x, y)
         $$;`,
   },
+  {
+    version: 6,
+    name: "gates and artifacts",
+    sql: `
+      alter table lk_jobs add column paused_at timestamptz;
+      alter table lk_jobs add column pdf jsonb;
+      create index lk_jobs_paused on lk_jobs (paused_at) where status = 'paused';
+      -- Documents made outside the runner (the MinerU bridge) that a gate hands to the stages
+      -- after it.
+      create table lk_artifacts (
+        job_id text not null references lk_jobs (job_id) on delete cascade,
+        name text not null,
+        payload jsonb not null,
+        created_at timestamptz not null default now(),
+        primary key (job_id, name)
+      );`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */

@@ -35,6 +35,10 @@ export const openPglite = async (dir?: string): Promise<SqlClient> => {
     hasVector: true,
     ...base,
     transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
+    listen: async (channel, onNotify) => {
+      const stop = await db.listen(channel, onNotify);
+      return () => stop();
+    },
     close: () => db.close(),
   };
 };

@@ -62,6 +62,10 @@ export const openPostgres = async (
     hasVector: vector,
     ...base,
     transaction: (fn) => sql.begin((tx) => fn(executor(tx))) as Promise<never>,
+    listen: async (channel, onNotify) => {
+      const { unlisten } = await sql.listen(channel, (payload) => onNotify(payload));
+      return unlisten;
+    },
     close: () => sql.end({ timeout: 5 }),
   };
 };

@@ -22,5 +22,7 @@ export interface SqlClient extends SqlExecutor {
   readonly hasVector: boolean;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it rejects. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Calls `onNotify` for each NOTIFY on `channel`; resolves to a function that stops it. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

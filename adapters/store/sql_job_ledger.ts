@@ -14,6 +14,7 @@ import type {
   JobLedgerShape,
   JobStatus,
   LedgerCounts,
+  ResumeRun,
   StageChange,
 } from "../../pipelines/ledger.ts";
 import { jobStatuses } from "../../pipelines/ledger.ts";
@@ -47,6 +48,8 @@ interface JobRow {
   created_at: Date;
   updated_at: Date;
   finished_at: Date | null;
+  paused_at: Date | null;
+  pdf: Job["pdf"];
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -70,6 +73,8 @@ const toJob = (r: JobRow): Job => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   finishedAt: r.finished_at,
+  pausedAt: r.paused_at,
+  pdf: r.pdf,
 });
 
 const history = (
@@ -174,6 +179,17 @@ const recordStage = (db: SqlClient) =>
           );
           break;
         case "succeeded":
+          if (change.effects) {
+            await tx.query(
+              `update lk_jobs set pdf_downloaded = coalesce($2, pdf_downloaded),
+                 pdf = coalesce($3::jsonb, pdf), updated_at = now() where job_id = $1`,
+              [
+                jobId,
+                change.effects.pdfDownloaded ?? null,
+                change.effects.pdf ? JSON.stringify(change.effects.pdf) : null,
+              ],
+            );
+          }
           await tx.query(
             `insert into lk_checkpoints (job_id, stage, run_number, output)
              values ($1, $2, $3, $4::jsonb)
@@ -204,9 +220,11 @@ const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<Ou
         "select status from lk_jobs where job_id = $1 for update",
         [input.jobId],
       );
+      if (!prev || (input.from && !input.from.includes(prev.status))) return false;
       await tx.query(
         `update lk_jobs set status = $2, error = $3::jsonb, updated_at = now(),
-           finished_at = case when $4 then now() else null end,
+           finished_at = case when $4 then $6::timestamptz else null end,
+           paused_at = case when $4 then paused_at else $6::timestamptz end,
            current_stage = coalesce($5, current_stage)
          where job_id = $1`,
         [
@@ -215,6 +233,7 @@ const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<Ou
           input.error ? JSON.stringify(input.error) : null,
           terminal,
           input.stage ?? null,
+          input.at,
         ],
       );
       await history(tx, {
@@ -226,6 +245,54 @@ const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<Ou
         reason: input.reason,
       });
       await insertOutbox(tx, input.jobId, events);
+      return true;
+    }));
+
+const resumeRun = (db: SqlClient) => (input: ResumeRun, events: ReadonlyArray<OutboxEvent>) =>
+  storeOp("resumeRun", () =>
+    db.transaction(async (tx) => {
+      // paused → running is the lock: of several sensors, exactly one sees the job paused.
+      const claimed = await tx.query<{ job_id: string }>(
+        `update lk_jobs set status = 'running', updated_at = now()
+         where job_id = $1 and status = 'paused' and run_number = $2 returning job_id`,
+        [input.jobId, input.runNumber],
+      );
+      if (claimed.length === 0) return false;
+      await history(tx, {
+        jobId: input.jobId,
+        runNumber: input.runNumber,
+        from: "paused",
+        to: "running",
+        reason: input.reason,
+      });
+      await insertOutbox(tx, input.jobId, events);
+      return true;
+    }));
+
+const setFields = (db: SqlClient) =>
+(
+  jobId: string,
+  change: { readonly pdfIrReady?: boolean; readonly artifacts?: Readonly<Record<string, unknown>> },
+  events: ReadonlyArray<OutboxEvent>,
+) =>
+  storeOp("setFields", () =>
+    db.transaction(async (tx) => {
+      for (const [name, payload] of Object.entries(change.artifacts ?? {})) {
+        await tx.query(
+          `insert into lk_artifacts (job_id, name, payload) values ($1, $2, $3::jsonb)
+           on conflict (job_id, name) do update set payload = excluded.payload, created_at = now()`,
+          [jobId, name, JSON.stringify(payload)],
+        );
+      }
+      if (change.pdfIrReady !== undefined) {
+        await tx.query(
+          "update lk_jobs set pdf_ir_ready = $2, updated_at = now() where job_id = $1",
+          [jobId, change.pdfIrReady],
+        );
+      }
+      await insertOutbox(tx, jobId, events);
+      // Delivered at commit; sensors LISTENing on a server wake up at once.
+      await tx.query("select pg_notify('lk_ledger', $1)", [jobId]);
     }));
 
 const counts = (db: SqlClient) => () =>
@@ -244,6 +311,19 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
   beginRun: beginRun(db),
   recordStage: recordStage(db),
   finishRun: finishRun(db),
+  resumeRun: resumeRun(db),
+  setFields: setFields(db),
+  watch: (onChange) => storeOp("watch", () => db.listen("lk_ledger", onChange)),
+  appendEvents: (jobId, events) =>
+    storeOp("appendEvents", () => db.transaction((tx) => insertOutbox(tx, jobId, events))),
+  artifacts: (jobId) =>
+    storeOp("artifacts", async () => {
+      const rows = await db.query<{ name: string; payload: unknown }>(
+        "select name, payload from lk_artifacts where job_id = $1",
+        [jobId],
+      );
+      return new Map(rows.map((r) => [r.name, r.payload]));
+    }),
   checkpoints: (jobId) =>
     storeOp("checkpoints", async () => {
       const rows = await db.query<{ stage: string; output: unknown }>(

@@ -122,6 +122,7 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
       error: { type: "Permanent", message: "x", stage: "kg", policy: "default", attempts: 1 },
       stage: "kg",
       reason: "kg: Permanent",
+      at: new Date(),
     }, []));
     const after = await run(store.ledger.get(job.jobId));
     expect(after).toMatchObject({

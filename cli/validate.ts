@@ -1,0 +1,98 @@
+/**
+ * `deno task validate [FILES…] [--json]`: checks pipeline and policy files and prints every
+ * problem as `file:line:column: message`. Without files it checks the shipped configuration.
+ * Exits 0 when everything is valid, 1 when there are problems, 2 on a usage error.
+ *
+ * @module
+ */
+import { Effect, Result } from "effect";
+import { type Config, loadConfig, loadFiles } from "../pipelines/loader.ts";
+import { formatProblem, type Problem, sortProblems } from "../pipelines/problem.ts";
+import { parseArgs, UsageError } from "./_args.ts";
+
+/** What the command line asks for. */
+export type ValidateCommand =
+  | { readonly _tag: "Validate"; readonly files: ReadonlyArray<string>; readonly json: boolean }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "UsageError"; readonly message: string };
+
+/** The usage text. */
+export const usage: string = `usage: deno task validate [FILES…] [--json]
+
+Checks pipeline files (pipelines/*.yaml) and policy files (a top-level "policies:" key).
+Without FILES, checks the shipped pipelines and policies/resilience.yaml. Pipeline files are
+checked against the shipped policies unless a policy file is given too.
+
+  --json  print the result as JSON on stdout
+  --help  print this help`;
+
+/** Parses the arguments; an unknown flag is a usage error. */
+export const parseCommand = (args: ReadonlyArray<string>): ValidateCommand => {
+  try {
+    const { flags, positional } = parseArgs(args, {
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    });
+    // The shared parser only knows long flags; a short one here is a typo, not a file name.
+    const short = positional.find((arg) => arg.startsWith("-"));
+    if (short !== undefined) throw new UsageError(`unknown option ${short}`);
+    return flags.help === true
+      ? { _tag: "Help" }
+      : { _tag: "Validate", files: positional, json: flags.json === true };
+  } catch (error) {
+    if (error instanceof UsageError) return { _tag: "UsageError", message: error.message };
+    throw error;
+  }
+};
+
+/** The one-line summary of a valid configuration. */
+export const summary = (config: Config): string => {
+  const pipelines = config.pipelines.map((p) => p.name);
+  const stages = config.pipelines.reduce((n, p) => n + p.stages.length, 0);
+  const policies = [...config.policies.keys()];
+  return `OK: ${plural(pipelines.length, "pipeline")} (${pipelines.join(", ")}), ` +
+    `${plural(stages, "stage")}, ${plural(policies.length, "policy", "policies")} ` +
+    `(${policies.join(", ")})`;
+};
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+const jsonReport = (outcome: Result.Result<Config, ReadonlyArray<Problem>>): string =>
+  JSON.stringify(
+    Result.isSuccess(outcome)
+      ? {
+        ok: true,
+        pipelines: outcome.success.pipelines.map((p) => p.name),
+        stages: outcome.success.pipelines.reduce((n, p) => n + p.stages.length, 0),
+        policies: [...outcome.success.policies.keys()],
+      }
+      : { ok: false, problems: outcome.failure },
+    null,
+    2,
+  );
+
+/** Runs the command and returns its exit code. */
+export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  const command = parseCommand(args);
+  if (command._tag === "Help") {
+    console.log(usage);
+    return 0;
+  }
+  if (command._tag === "UsageError") {
+    console.error(`validate: ${command.message}\n\n${usage}`);
+    return 2;
+  }
+  const load = command.files.length === 0 ? loadConfig() : loadFiles(command.files);
+  // Problems follow the order the files were named in.
+  const outcome = await Effect.runPromise(
+    Effect.result(Effect.mapError(load, (error) => sortProblems(error.problems, command.files))),
+  );
+  if (command.json) console.log(jsonReport(outcome));
+  else if (Result.isSuccess(outcome)) console.log(summary(outcome.success));
+  else for (const problem of outcome.failure) console.error(formatProblem(problem));
+  return Result.isSuccess(outcome) ? 0 : 1;
+};
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,537 @@
+/**
+ * Loads and validates the configuration: every pipeline file and the resilience policies. All
+ * problems are reported at once, each at the file, line and column of the offending node; a
+ * pipeline is compiled (topological order, lookups) only when its configuration has none.
+ * This is the only module of the configuration that reads files.
+ *
+ * @module
+ */
+import { isAbsolute, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Effect, Result } from "effect";
+import { stageRequirements, type StageType, stageTypes } from "../stages/contracts.ts";
+import { parsePolicies, type Policy } from "../policies/policy.ts";
+import { ancestors, descendants, type Edge, findCycles, topologicalOrder } from "./dag.ts";
+import { ConfigError, type PathMessage, type Problem, sortProblems } from "./problem.ts";
+import { pipelineFromSpec, pipelineSchema, type PipelineSpec, type StageSpec } from "./topology.ts";
+import {
+  type IssueContext,
+  parseYaml,
+  problemAt,
+  problemsFromIssues,
+  type YamlSource,
+} from "./yaml_document.ts";
+
+/** A pipeline ready to run: its spec plus the order and lookups the runner needs. */
+export interface CompiledPipeline extends PipelineSpec {
+  /** Every stage, dependencies first; ties keep declaration order. */
+  readonly order: ReadonlyArray<string>;
+  /** The stage of that name; throws on a name that is not a stage (a programming error). */
+  readonly stage: (name: string) => StageSpec;
+  /** The policy the stage runs under; throws on a name that is not a stage. */
+  readonly policyOf: (stageName: string) => Policy;
+  /** Every stage the named one depends on, directly or not. */
+  readonly ancestorsOf: (name: string) => ReadonlySet<string>;
+  /** The stages that list the named one in `depends_on`, in declaration order. */
+  readonly dependentsOf: (name: string) => ReadonlyArray<string>;
+  /** Every stage that depends on the named one, directly or not. */
+  readonly descendantsOf: (name: string) => ReadonlySet<string>;
+}
+
+/** The whole validated configuration. */
+export interface Config {
+  readonly pipelines: ReadonlyArray<CompiledPipeline>;
+  readonly policies: ReadonlyMap<string, Policy>;
+  /** The pipeline of that name. */
+  readonly pipeline: (name: string) => CompiledPipeline | undefined;
+  /** The pipeline whose `applicable_sources` lists the source. */
+  readonly routeSource: (source: string) => CompiledPipeline | undefined;
+}
+
+/** A configuration file's name (as problems show it) and text. */
+export interface SourceText {
+  readonly file: string;
+  readonly text: string;
+}
+
+/** What parsing one pipeline file found. */
+export interface ParsedPipeline {
+  readonly pipeline?: CompiledPipeline;
+  readonly problems: ReadonlyArray<Problem>;
+}
+
+// What the graph checks need from a stage, read leniently from the raw YAML so that a stage
+// with a bad key still takes part and unrelated problems are not hidden behind it.
+interface Outline {
+  readonly index: number;
+  readonly label: string;
+  readonly name?: string;
+  readonly type?: StageType;
+  readonly policy?: string;
+  readonly dependsOn: ReadonlyArray<string>;
+  readonly resumeStage?: string;
+  /** Its name and `depends_on` could be read, so its edges are known. */
+  readonly complete: boolean;
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
+
+const quote = (s: string): string => JSON.stringify(s);
+
+const list = (names: ReadonlyArray<string>): string =>
+  names.length === 0 ? "none" : names.join(", ");
+
+const rawStages = (value: unknown): ReadonlyArray<unknown> =>
+  isRecord(value) && Array.isArray(value.stages) ? value.stages : [];
+
+const outlineOf = (raw: unknown, index: number): Outline => {
+  const stage = isRecord(raw) ? raw : {};
+  const str = (key: string): string | undefined =>
+    typeof stage[key] === "string" ? stage[key] as string : undefined;
+  const deps = stage.depends_on ?? [];
+  const dependsOn = Array.isArray(deps) ? deps.filter((d) => typeof d === "string") : [];
+  const name = str("name");
+  const type = stageTypes.find((t) => t === stage.type);
+  return {
+    index,
+    label: name === undefined ? `stages[${index}]` : `stage ${quote(name)}`,
+    ...(name === undefined ? {} : { name }),
+    ...(type === undefined ? {} : { type }),
+    ...(str("policy") === undefined ? {} : { policy: str("policy") }),
+    dependsOn,
+    ...(str("resume_stage") === undefined ? {} : { resumeStage: str("resume_stage") }),
+    complete: name !== undefined && Array.isArray(deps) && dependsOn.length === deps.length,
+  };
+};
+
+const stageContext =
+  (stages: ReadonlyArray<Outline>) => (path: ReadonlyArray<unknown>): IssueContext =>
+    path[0] === "stages" && typeof path[1] === "number"
+      ? { prefix: stages[path[1]]?.label ?? `stages[${path[1]}]`, base: 2 }
+      : { prefix: "", base: 0 };
+
+const at = (
+  stage: Outline,
+  ...rest: ReadonlyArray<string | number>
+) => ["stages", stage.index, ...rest];
+
+// The first stage of each name; later ones are duplicates and stay out of the graph.
+const firstByName = (stages: ReadonlyArray<Outline>): ReadonlyMap<string, Outline> => {
+  const first = new Map<string, Outline>();
+  for (const s of stages) if (s.name !== undefined && !first.has(s.name)) first.set(s.name, s);
+  return first;
+};
+
+const inDeclarationOrder = (
+  names: ReadonlySet<string>,
+  first: ReadonlyMap<string, Outline>,
+): ReadonlyArray<string> => [...first.keys()].filter((name) => names.has(name));
+
+const edgesOf = (stages: ReadonlyMap<string, Outline>): ReadonlyArray<Edge> =>
+  [...stages.values()].flatMap((s) =>
+    s.dependsOn.filter((d) => stages.has(d)).map((from) => ({ from, to: s.name! }))
+  );
+
+const duplicateNames = (stages: ReadonlyArray<Outline>, first: ReadonlyMap<string, Outline>) =>
+  stages.filter((s) => s.name !== undefined && first.get(s.name) !== s).map((s) => ({
+    path: at(s, "name"),
+    message: `${s.label}: duplicate stage name (first declared as stages[${
+      first.get(s.name!)!.index
+    }])`,
+  }));
+
+const badDependencies = (stages: ReadonlyArray<Outline>, first: ReadonlyMap<string, Outline>) =>
+  stages.flatMap((s) =>
+    s.dependsOn.flatMap((dep, k): ReadonlyArray<PathMessage> => {
+      const path = at(s, "depends_on", k);
+      if (!first.has(dep)) {
+        const known = list([...first.keys()]);
+        return [{
+          path,
+          message: `${s.label}: depends_on ${quote(dep)} is not a stage (stages: ${known})`,
+        }];
+      }
+      return s.dependsOn.indexOf(dep) < k
+        ? [{ path, message: `${s.label}: depends_on lists ${quote(dep)} twice` }]
+        : [];
+    })
+  );
+
+const cycles = (first: ReadonlyMap<string, Outline>, edges: ReadonlyArray<Edge>) =>
+  findCycles([...first.keys()], edges).map((cycle): PathMessage => {
+    // Located at the dependency that closes the cycle in its first-declared stage.
+    const start = first.get(cycle[0])!;
+    const k = start.dependsOn.indexOf(cycle[cycle.length - 2]);
+    return { path: at(start, "depends_on", k), message: `cycle: ${cycle.join(" → ")}` };
+  });
+
+const unknownPolicies = (stages: ReadonlyArray<Outline>, policies: ReadonlyMap<string, Policy>) =>
+  stages.filter((s) => s.policy !== undefined && !policies.has(s.policy)).map((s) => ({
+    path: at(s, "policy"),
+    message: `${s.label}: unknown policy ${quote(s.policy!)} (known: ${
+      list([...policies.keys()])
+    })`,
+  }));
+
+const gates = (
+  stages: ReadonlyArray<Outline>,
+  first: ReadonlyMap<string, Outline>,
+  edges: ReadonlyArray<Edge> | undefined,
+) =>
+  stages.flatMap((s): ReadonlyArray<PathMessage> => {
+    if (s.type !== "Gate" || s.resumeStage === undefined || s.name === undefined) return [];
+    const path = at(s, "resume_stage");
+    const resume = quote(s.resumeStage);
+    if (!first.has(s.resumeStage)) {
+      const known = list([...first.keys()]);
+      return [{
+        path,
+        message: `${s.label}: resume_stage ${resume} is not a stage (stages: ${known})`,
+      }];
+    }
+    if (edges === undefined) return [];
+    const downstream = descendants(s.name, edges);
+    if (downstream.has(s.resumeStage)) return [];
+    const names = list(inDeclarationOrder(downstream, first));
+    const message =
+      `${s.label}: resume_stage ${resume} is not downstream of the gate (downstream: ${names})`;
+    return [{ path, message }];
+  });
+
+// A gate's opened document stands in for a parse output.
+const provides = (type: StageType | undefined, required: StageType): boolean =>
+  type === required || (required === "Parse" && type === "Gate");
+
+const requirements = (
+  stages: ReadonlyArray<Outline>,
+  first: ReadonlyMap<string, Outline>,
+  edges: ReadonlyArray<Edge>,
+) =>
+  stages.flatMap((s): ReadonlyArray<PathMessage> => {
+    if (s.type === undefined || first.get(s.name ?? "") !== s) return [];
+    const upstream = inDeclarationOrder(ancestors(s.name!, edges), first);
+    const missing = stageRequirements[s.type].filter((need) =>
+      !upstream.some((name) => provides(first.get(name)!.type, need))
+    );
+    return missing.map((need) => ({
+      path: at(s, "depends_on"),
+      message: `${s.label}: type ${s.type} needs an upstream ${need}${
+        need === "Parse" ? " or Gate" : ""
+      } stage (upstream: ${list(upstream)})`,
+    }));
+  });
+
+const graphProblems = (
+  stages: ReadonlyArray<Outline>,
+  policies: ReadonlyMap<string, Policy> | undefined,
+): ReadonlyArray<PathMessage> => {
+  const first = firstByName(stages);
+  const edges = edgesOf(first);
+  const local = [...duplicateNames(stages, first), ...badDependencies(stages, first)];
+  // Reachability over a graph with unknown edges or types would report what is not wrong.
+  const sound = local.length === 0 && stages.every((s) => s.complete && s.type !== undefined);
+  return [
+    ...local,
+    ...cycles(first, edges),
+    ...(policies === undefined ? [] : unknownPolicies(stages, policies)),
+    ...gates(stages, first, sound ? edges : undefined),
+    ...(sound ? requirements(stages, first, edges) : []),
+  ];
+};
+
+const compile = (
+  spec: PipelineSpec,
+  policies: ReadonlyMap<string, Policy>,
+): CompiledPipeline | undefined => {
+  const byName = new Map(spec.stages.map((s) => [s.name, s]));
+  const edges = spec.stages.flatMap((s) => s.dependsOn.map((from) => ({ from, to: s.name })));
+  const sorted = topologicalOrder(spec.stages.map((s) => s.name), edges);
+  if (sorted._tag === "Cycle") return undefined;
+  const stage = (name: string): StageSpec => {
+    const found = byName.get(name);
+    if (found === undefined) {
+      throw new Error(`pipeline ${quote(spec.name)} has no stage ${quote(name)}`);
+    }
+    return found;
+  };
+  const up = new Map(spec.stages.map((s) => [s.name, ancestors(s.name, edges)]));
+  const down = new Map(spec.stages.map((s) => [s.name, descendants(s.name, edges)]));
+  return {
+    ...spec,
+    order: sorted.order,
+    stage,
+    policyOf: (name) => policies.get(stage(name).policy)!,
+    ancestorsOf: (name) => up.get(stage(name).name)!,
+    dependentsOf: (name) =>
+      spec.stages.filter((s) => s.dependsOn.includes(stage(name).name)).map((s) => s.name),
+    descendantsOf: (name) => down.get(stage(name).name)!,
+  };
+};
+
+interface Analysis extends ParsedPipeline {
+  readonly source?: YamlSource;
+}
+
+const analysePipeline = (
+  file: string,
+  text: string,
+  policies: ReadonlyMap<string, Policy> | undefined,
+): Analysis => {
+  const { source, problems } = parseYaml(file, text);
+  if (source === undefined) return { problems };
+  const stages = rawStages(source.value).map(outlineOf);
+  const decoded = pipelineSchema.safeParse(source.value, { reportInput: true });
+  const found = sortProblems([
+    ...(decoded.success
+      ? []
+      : problemsFromIssues(source, decoded.error.issues, stageContext(stages))),
+    ...[...repeatedSources(source.value), ...graphProblems(stages, policies)]
+      .map((p) => problemAt(source, p.path, p.message)),
+  ]);
+  const pipeline = found.length === 0 && decoded.success && policies !== undefined
+    ? compile(pipelineFromSpec(file, decoded.data), policies)
+    : undefined;
+  return { source, problems: found, ...(pipeline === undefined ? {} : { pipeline }) };
+};
+
+/**
+ * Parses, validates and compiles one pipeline file against the known policies.
+ *
+ * @example
+ * ```ts
+ * const { pipeline, problems } = parsePipeline("pipelines/x.yaml", "name: x\n", new Map());
+ * // pipeline === undefined; problems name the missing keys
+ * ```
+ */
+export const parsePipeline = (
+  file: string,
+  text: string,
+  policies: ReadonlyMap<string, Policy>,
+): ParsedPipeline => {
+  const { pipeline, problems } = analysePipeline(file, text, policies);
+  return pipeline === undefined ? { problems } : { pipeline, problems };
+};
+
+const sourcesOf = (value: unknown): ReadonlyArray<unknown> =>
+  isRecord(value) && Array.isArray(value.applicable_sources) ? value.applicable_sources : [];
+
+const repeatedSources = (value: unknown): ReadonlyArray<PathMessage> =>
+  sourcesOf(value).flatMap((s, k, all) =>
+    typeof s === "string" && all.indexOf(s) < k
+      ? [{ path: ["applicable_sources", k], message: `applicable_sources lists ${quote(s)} twice` }]
+      : []
+  );
+
+// A source listed by two pipelines would route ambiguously; two pipelines of one name could not
+// be told apart. Both are reported where they are written second.
+const crossFileProblems = (analyses: ReadonlyArray<Analysis>): ReadonlyArray<Problem> => {
+  const names = new Map<string, string>();
+  const routes = new Map<string, { readonly pipeline: string; readonly at: Problem }>();
+  const problems: Array<Problem> = [];
+  for (const { source } of analyses) {
+    if (source === undefined || !isRecord(source.value)) continue;
+    const name = typeof source.value.name === "string" ? source.value.name : undefined;
+    const other = name === undefined ? undefined : names.get(name);
+    if (other !== undefined) {
+      problems.push(
+        problemAt(source, ["name"], `pipeline name ${quote(name!)} is already used by ${other}`),
+      );
+    } else if (name !== undefined) names.set(name, source.file);
+    sourcesOf(source.value).forEach((s, k) => {
+      if (typeof s !== "string") return;
+      const here = problemAt(source, ["applicable_sources", k], "");
+      const route = routes.get(s);
+      if (route === undefined) routes.set(s, { pipeline: name ?? source.file, at: here });
+      else if (route.at.file !== source.file) {
+        const where = `${route.at.file}:${route.at.line}:${route.at.column}`;
+        const message = `source ${quote(s)} is already routed to pipeline ${
+          quote(route.pipeline)
+        } (${where})`;
+        problems.push({ ...here, message });
+      }
+    });
+  }
+  return problems;
+};
+
+const makeConfig = (
+  pipelines: ReadonlyArray<CompiledPipeline>,
+  policies: ReadonlyMap<string, Policy>,
+): Config => ({
+  pipelines,
+  policies,
+  pipeline: (name) => pipelines.find((p) => p.name === name),
+  routeSource: (source) =>
+    pipelines.find((p) => (p.applicableSources as ReadonlyArray<string>).includes(source)),
+});
+
+const mergePolicies = (files: ReadonlyArray<SourceText>) => {
+  const parsed = files.map((f) => parsePolicies(f.file, f.text));
+  const merged = new Map<string, Policy>();
+  // The first file that defines a name wins, as in a search path.
+  for (const { policies } of parsed) {
+    for (const [name, policy] of policies) if (!merged.has(name)) merged.set(name, policy);
+  }
+  return { policies: merged, problems: parsed.flatMap((p) => p.problems) };
+};
+
+/** Options of {@link buildConfig}. */
+export interface BuildOptions {
+  /** Problems found before parsing (unreadable files), reported with the rest. */
+  readonly unread?: ReadonlyArray<Problem>;
+  /** Check stage policy names; off when a policy file could not be read. @default true */
+  readonly checkPolicyNames?: boolean;
+}
+
+/**
+ * Validates policy files and pipeline files together and builds the configuration when nothing
+ * is wrong. Pipelines are checked against the policies of all the policy files (the first file
+ * defining a name wins); when a policy file itself has problems, policy names are not checked.
+ */
+export const buildConfig = (
+  policyFiles: ReadonlyArray<SourceText>,
+  pipelineFiles: ReadonlyArray<SourceText>,
+  options: BuildOptions = {},
+): { readonly config?: Config; readonly problems: ReadonlyArray<Problem> } => {
+  const policies = mergePolicies(policyFiles);
+  const check = policies.problems.length === 0 && options.checkPolicyNames !== false;
+  const analyses = pipelineFiles.map((f) =>
+    analysePipeline(f.file, f.text, check ? policies.policies : undefined)
+  );
+  const problems = sortProblems(
+    [
+      ...(options.unread ?? []),
+      ...policies.problems,
+      ...analyses.flatMap((a) => a.problems),
+      ...crossFileProblems(analyses),
+    ],
+    [...policyFiles, ...pipelineFiles].map((f) => f.file),
+  );
+  const pipelines = analyses.flatMap((a) => a.pipeline === undefined ? [] : [a.pipeline]);
+  return problems.length > 0 || pipelines.length < analyses.length
+    ? { problems }
+    : { config: makeConfig(pipelines, policies.policies), problems };
+};
+
+/** Whether a configuration text is a policy file: its top level has `policies:`. */
+export const isPolicyDocument = (text: string): boolean => /^policies\s*:/m.test(text);
+
+// The kit's own folder, so the shipped configuration is found from any working directory.
+const kitRoot = (): string => {
+  const url = new URL("../", import.meta.url);
+  return url.protocol === "file:" ? fileURLToPath(url) : Deno.cwd();
+};
+
+const problemAtStart = (file: string, message: string): Problem => ({
+  file,
+  line: 1,
+  column: 1,
+  message,
+});
+
+const readSource = (baseDir: string, file: string): Effect.Effect<SourceText, Problem> =>
+  Effect.tryPromise({
+    try: () => Deno.readTextFile(isAbsolute(file) ? file : join(baseDir, file)),
+    catch: (error) =>
+      problemAtStart(
+        file,
+        error instanceof Deno.errors.NotFound ? "file not found" : `cannot read file: ${error}`,
+      ),
+  }).pipe(Effect.map((text) => ({ file, text })));
+
+interface Read {
+  readonly sources: ReadonlyArray<SourceText>;
+  readonly unread: ReadonlyArray<Problem>;
+}
+
+const readAll = (baseDir: string, files: ReadonlyArray<string>): Effect.Effect<Read> =>
+  Effect.forEach(files, (file) => Effect.result(readSource(baseDir, file))).pipe(
+    Effect.map((results) => ({
+      sources: results.flatMap((r) => Result.isSuccess(r) ? [r.success] : []),
+      unread: results.flatMap((r) => Result.isFailure(r) ? [r.failure] : []),
+    })),
+  );
+
+const listPipelineFiles = (baseDir: string): Effect.Effect<ReadonlyArray<string>, ConfigError> =>
+  Effect.tryPromise({
+    try: () => Array.fromAsync(Deno.readDir(join(baseDir, "pipelines"))),
+    catch: (error) =>
+      new ConfigError({
+        problems: [problemAtStart("pipelines/", `cannot list pipeline files: ${error}`)],
+      }),
+  }).pipe(Effect.map((entries) =>
+    entries.filter((e) => e.isFile && e.name.endsWith(".yaml"))
+      .map((e) => `pipelines/${e.name}`)
+      .sort()
+  ));
+
+const validate = (policies: Read, pipelines: Read): Effect.Effect<Config, ConfigError> => {
+  const { config, problems } = buildConfig(policies.sources, pipelines.sources, {
+    unread: [...policies.unread, ...pipelines.unread],
+    checkPolicyNames: policies.unread.length === 0,
+  });
+  return config === undefined ? Effect.fail(new ConfigError({ problems })) : Effect.succeed(config);
+};
+
+/** Where {@link loadConfig} looks. */
+export interface LoadConfigOptions {
+  /** @default every `pipelines/*.yaml` under `baseDir` */
+  readonly pipelineFiles?: ReadonlyArray<string>;
+  /** @default `policies/resilience.yaml` under `baseDir` */
+  readonly policyFile?: string;
+  /** The folder relative paths are resolved against. @default the kit's own folder */
+  readonly baseDir?: string;
+}
+
+/**
+ * Reads and validates the configuration; fails with every problem found, in file order. A file
+ * that cannot be read is a problem at 1:1.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ *
+ * const config = await Effect.runPromise(loadConfig());
+ * config.routeSource("openalex")?.name; // "auto"
+ * ```
+ */
+export const loadConfig = (options: LoadConfigOptions = {}): Effect.Effect<Config, ConfigError> => {
+  const baseDir = options.baseDir ?? kitRoot();
+  return Effect.gen(function* () {
+    const files = options.pipelineFiles ?? (yield* listPipelineFiles(baseDir));
+    const policies = yield* readAll(baseDir, [options.policyFile ?? "policies/resilience.yaml"]);
+    return yield* validate(policies, yield* readAll(baseDir, files));
+  });
+};
+
+// The shipped policy file, named relative to `baseDir` when it lies below it.
+const shippedPolicyFile = (baseDir: string): string => {
+  const path = join(kitRoot(), "policies", "resilience.yaml");
+  const rel = relative(baseDir, path);
+  return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+};
+
+/**
+ * Validates any mix of pipeline and policy files (told apart by a top-level `policies:`), named
+ * relative to `baseDir` (@default the working directory). Without a policy file among them,
+ * pipelines are checked against the kit's shipped policies.
+ */
+export const loadFiles = (
+  files: ReadonlyArray<string>,
+  options: { readonly baseDir?: string } = {},
+): Effect.Effect<Config, ConfigError> => {
+  const baseDir = options.baseDir ?? Deno.cwd();
+  return Effect.gen(function* () {
+    const given = yield* readAll(baseDir, files);
+    const policyFiles = given.sources.filter((s) => isPolicyDocument(s.text));
+    const pipelines = {
+      sources: given.sources.filter((s) => !isPolicyDocument(s.text)),
+      unread: given.unread,
+    };
+    const policies = policyFiles.length > 0
+      ? { sources: policyFiles, unread: [] }
+      : yield* readAll(baseDir, [shippedPolicyFile(baseDir)]);
+    return yield* validate(policies, pipelines);
+  });
+};

@@ -1,0 +1,168 @@
+/**
+ * The sensor: resumes paused jobs whose gate condition holds, at the gate, exactly once (the
+ * paused → running transition is the lock, so several sensors may run at once), and fails jobs
+ * that waited at a gate past its `timeout_seconds` with GateTimedOut. It polls every
+ * `poll_interval_seconds` and, where the store can notify (PostgreSQL LISTEN/NOTIFY), wakes as
+ * soon as a ledger field changes.
+ *
+ * @module
+ */
+import { Clock, Deferred, Duration, Effect } from "effect";
+import type { StoreError } from "../lineage/outbox.ts";
+import { pipelineEvents } from "../lineage/run_events.ts";
+import type { CompiledPipeline, Config } from "./loader.ts";
+import { type Job, JobLedger } from "./ledger.ts";
+import { PipelineRuntime } from "./runtime.ts";
+import { type JobOutcome, runJob, runScope } from "./runner.ts";
+import { evaluateCondition, ledgerFieldsOf } from "./topology.ts";
+import { gateTimeLeftMs } from "./gate.ts";
+import { gateTimedOutEvents } from "./gate_stage.ts";
+
+/** What one sensor pass did. */
+export interface SensorReport {
+  readonly resumed: ReadonlyArray<JobOutcome>;
+  readonly timedOut: ReadonlyArray<string>;
+  /** Jobs still waiting, with their gate and milliseconds left. */
+  readonly waiting: ReadonlyArray<{ readonly jobId: string; readonly gate: string; readonly leftMs: number }>;
+}
+
+const gateOf = (job: Job, pipeline: CompiledPipeline) => {
+  if (!job.currentStage) return undefined;
+  const spec = pipeline.stage(job.currentStage);
+  return spec.gate ? { name: spec.name, spec, gate: spec.gate } : undefined;
+};
+
+/** Fails a job that waited too long at its gate; false when another process got there first. */
+const timeOut = (job: Job, pipeline: CompiledPipeline, gateName: string, nowMs: number) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const runtime = yield* PipelineRuntime;
+    const spec = pipeline.stage(gateName);
+    const gate = spec.gate!;
+    const policy = pipeline.policyOf(gateName);
+    const time = new Date(nowMs);
+    const scope = runScope(job, pipeline, runtime.namespace, job.runNumber, job.runCreatedAt ?? time);
+    const waitedMs = nowMs - (job.pausedAt?.getTime() ?? nowMs);
+    const events = gateTimedOutEvents(
+      scope,
+      {
+        stage: gateName,
+        type: "Gate",
+        attempt: 1,
+        maxAttempts: 1,
+        policy: policy.name,
+        implementation: "ledger-gate",
+        inputs: [],
+        outputs: [],
+      },
+      gate,
+      time,
+      waitedMs,
+    );
+    const error = {
+      type: "GateTimedOut" as const,
+      message: `waited ${Math.round(waitedMs / 1000)}s at gate ${gateName} (timeout ${gate.timeoutSeconds}s)`,
+      stage: gateName,
+      policy: policy.name,
+      attempts: 1,
+    };
+    return yield* ledger.finishRun(
+      {
+        jobId: job.jobId,
+        runNumber: job.runNumber,
+        status: "failed",
+        error,
+        stage: gateName,
+        reason: `gate ${gateName} timed out`,
+        at: time,
+        from: ["paused"],
+      },
+      [
+        ...events,
+        ...pipelineEvents(scope, {
+          transition: "FAIL",
+          event: "failed",
+          time,
+          durationMs: nowMs - scope.runCreatedAt.getTime(),
+          error,
+          reason: "gate_timed_out",
+        }),
+      ],
+    );
+  });
+
+/** One pass over the paused jobs. */
+export const sensorTick = (
+  config: Config,
+): Effect.Effect<SensorReport, StoreError, JobLedger | PipelineRuntime> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const paused = yield* ledger.list({ statuses: ["paused"] });
+    const resumed: JobOutcome[] = [];
+    const timedOut: string[] = [];
+    const waiting: Array<{ jobId: string; gate: string; leftMs: number }> = [];
+    yield* Effect.forEach(paused, (job) =>
+      Effect.gen(function* () {
+        const pipeline = config.pipeline(job.pipeline);
+        const found = pipeline && gateOf(job, pipeline);
+        if (!pipeline || !found) return;
+        if (evaluateCondition(found.gate.condition, ledgerFieldsOf(job))) {
+          const outcome = yield* runJob(job, pipeline, { resume: true });
+          if (outcome.status !== "skipped") resumed.push(outcome);
+          return;
+        }
+        const nowMs = yield* Clock.currentTimeMillis;
+        const leftMs = gateTimeLeftMs(found.gate, job.pausedAt ?? new Date(nowMs), nowMs);
+        if (leftMs > 0) {
+          waiting.push({ jobId: job.jobId, gate: found.name, leftMs });
+        } else if (yield* timeOut(job, pipeline, found.name, nowMs)) {
+          timedOut.push(job.jobId);
+        }
+      }), { concurrency: 8, discard: true });
+    return { resumed, timedOut, waiting };
+  });
+
+/** The shortest poll interval of any gate in the configuration (the sensor's floor). */
+export const pollIntervalMs = (config: Config): number =>
+  Math.min(
+    ...config.pipelines.flatMap((p) =>
+      p.stages.flatMap((s) => (s.gate ? [s.gate.pollIntervalSeconds * 1000] : []))
+    ),
+    60_000,
+  );
+
+/** Options of {@link runSensor}. */
+export interface SensorOptions {
+  /** Stop after this many passes (`--once` is 1). @default unbounded */
+  readonly passes?: number;
+  /** Sees each pass's report. */
+  readonly onPass?: (report: SensorReport) => void;
+}
+
+/** Runs sensor passes: on every ledger change notification and at least every poll interval. */
+export const runSensor = (
+  config: Config,
+  options: SensorOptions = {},
+): Effect.Effect<void, StoreError, JobLedger | PipelineRuntime> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const wake = { current: yield* Deferred.make<void>() };
+    const poll = Duration.millis(pollIntervalMs(config));
+    const passes = Effect.gen(function* () {
+      for (let pass = 0; options.passes === undefined || pass < options.passes; pass++) {
+        if (pass > 0) {
+          yield* Effect.race(Effect.sleep(poll), Deferred.await(wake.current));
+          wake.current = yield* Deferred.make<void>();
+        }
+        const report = yield* sensorTick(config);
+        options.onPass?.(report);
+      }
+    });
+    yield* Effect.acquireUseRelease(
+      ledger.watch(() => {
+        Deferred.doneUnsafe(wake.current, Effect.void);
+      }),
+      () => passes,
+      (stop) => Effect.promise(() => stop()),
+    );
+  });

@@ -1,0 +1,325 @@
+/**
+ * The shape of a pipeline file (`pipelines/*.yaml`): its zod schema, the decoded
+ * {@link PipelineSpec}, and gate conditions with their pure evaluation against ledger fields.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { type StageType, stageTypes } from "../stages/contracts.ts";
+import { type SourceName, sourceNames } from "../stages/ir.ts";
+import { type Job, jobStatuses } from "./ledger.ts";
+import { oneOf, strictMapping } from "./problem.ts";
+
+/** A job field a gate condition may read. */
+export type LedgerField = "pdf_downloaded" | "pdf_ir_ready" | "status" | "current_stage";
+
+/** Every ledger field a condition may read. */
+export const ledgerFields: ReadonlyArray<LedgerField> = [
+  "pdf_downloaded",
+  "pdf_ir_ready",
+  "status",
+  "current_stage",
+];
+
+/** How a condition compares its ledger field. */
+export type ConditionOp = "equals" | "not_equals" | "exists" | "in";
+
+/** Every condition operator. */
+export const conditionOps: ReadonlyArray<ConditionOp> = ["equals", "not_equals", "exists", "in"];
+
+/** A gate condition: a comparison of one ledger field, or all / any of several conditions. */
+export type Condition =
+  | { readonly field: LedgerField; readonly op: ConditionOp; readonly value?: unknown }
+  | { readonly all: ReadonlyArray<Condition> }
+  | { readonly any: ReadonlyArray<Condition> };
+
+/** What a gate waits for, where the job resumes, and for how long it may wait. */
+export interface GateSpec {
+  readonly condition: Condition;
+  readonly resumeStage: string;
+  readonly timeoutSeconds: number;
+  readonly pollIntervalSeconds: number;
+}
+
+/** One stage of a pipeline, decoded. */
+export interface StageSpec {
+  readonly name: string;
+  readonly type: StageType;
+  readonly policy: string;
+  readonly dependsOn: ReadonlyArray<string>;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Dataset names the stage writes, for lineage. */
+  readonly outputs?: ReadonlyArray<string>;
+  readonly concurrency?: number;
+  /** Present exactly on stages of type `Gate`. */
+  readonly gate?: GateSpec;
+}
+
+/** One pipeline file, decoded. */
+export interface PipelineSpec {
+  /** The file as problems name it, e.g. `pipelines/auto.yaml`. */
+  readonly file: string;
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly applicableSources: ReadonlyArray<SourceName>;
+  readonly stages: ReadonlyArray<StageSpec>;
+}
+
+/** The keys only a Gate stage may have. */
+export const gateKeys: ReadonlyArray<string> = [
+  "condition",
+  "resume_stage",
+  "timeout_seconds",
+  "poll_interval_seconds",
+];
+
+type Ctx = z.core.$RefinementCtx<unknown>;
+
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
+
+// Issues of a nested decode, re-reported under the current path (zod prefixes it).
+const report = (
+  ctx: Ctx,
+  issues: ReadonlyArray<z.core.$ZodIssue>,
+  prefix: ReadonlyArray<string>,
+) => {
+  for (const issue of issues) {
+    const raw = { ...issue, input: issue.input, path: [...prefix, ...issue.path] };
+    ctx.issues.push(raw as z.core.$ZodRawIssue);
+  }
+};
+
+const notMapping = (ctx: Ctx, input: unknown): never => {
+  ctx.issues.push({ code: "invalid_type", expected: "object", input, path: [] });
+  return z.NEVER;
+};
+
+const ledgerField = oneOf("ledger_field", ledgerFields);
+
+// The values a field can hold, so a condition that can never hold is caught at load time.
+const valueSchemas: Readonly<Record<LedgerField, z.ZodType>> = {
+  pdf_downloaded: z.boolean(),
+  pdf_ir_ready: z.boolean(),
+  status: oneOf("job status", jobStatuses),
+  current_stage: z.string(),
+};
+
+const seedForm = strictMapping({ ledger_field: ledgerField, equals: z.unknown() });
+const opForm = strictMapping({
+  ledger_field: ledgerField,
+  op: oneOf("op", conditionOps),
+  value: z.unknown().optional(),
+});
+const allForm = strictMapping({ all: z.array(z.lazy(() => conditionSchema)).min(1) });
+const anyForm = strictMapping({ any: z.array(z.lazy(() => conditionSchema)).min(1) });
+
+const checkValue = (ctx: Ctx, schema: z.ZodType, value: unknown, key: string): void => {
+  if (value === undefined) {
+    ctx.issues.push({
+      code: "invalid_type",
+      expected: "nonoptional",
+      input: undefined,
+      path: [key],
+    });
+    return;
+  }
+  const checked = schema.safeParse(value, { reportInput: true });
+  if (!checked.success) report(ctx, checked.error.issues, [key]);
+};
+
+const comparison = (ctx: Ctx, raw: Record<string, unknown>): Condition => {
+  const seed = !("op" in raw) && "equals" in raw;
+  const decoded = (seed ? seedForm : opForm).safeParse(raw, { reportInput: true });
+  if (!decoded.success) return report(ctx, decoded.error.issues, []), z.NEVER;
+  const field = decoded.data.ledger_field;
+  const op: ConditionOp = "op" in decoded.data ? decoded.data.op : "equals";
+  const key = seed ? "equals" : "value";
+  const value = raw[key];
+  if (op === "exists" && value !== undefined) {
+    ctx.issues.push({
+      code: "custom",
+      message: `is not allowed with op "exists"`,
+      params: { field: true },
+      input: value,
+      path: [key],
+    });
+  } else if (op !== "exists") {
+    const schema = op === "in" ? z.array(valueSchemas[field]).min(1) : valueSchemas[field];
+    checkValue(ctx, schema, value, key);
+  }
+  return op === "exists" ? { field, op } : { field, op, value };
+};
+
+/**
+ * A gate condition: `{ledger_field, equals}` (the original form), `{ledger_field, op, value?}`,
+ * `{all: [conditions]}` or `{any: [conditions]}`. Decodes to a {@link Condition}.
+ */
+export const conditionSchema: z.ZodType<Condition> = z.unknown().transform(
+  (raw, ctx): Condition => {
+    if (!isRecord(raw)) return notMapping(ctx, raw);
+    const group = "all" in raw ? allForm : "any" in raw ? anyForm : undefined;
+    if (group === undefined) return comparison(ctx, raw);
+    const decoded = group.safeParse(raw, { reportInput: true });
+    if (!decoded.success) return report(ctx, decoded.error.issues, []), z.NEVER;
+    return decoded.data;
+  },
+);
+
+const stageName = z.string().regex(/^[a-z][a-z0-9_]*$/);
+
+// Marquez rejects `:` and `#` in dataset names.
+const datasetName = z.string().refine((name) => /^[^:#\s]+$/.test(name), {
+  message: "must be non-empty, without ':', '#' or spaces",
+  params: { field: true },
+});
+
+const stageShape = {
+  name: stageName,
+  type: oneOf("stage type", stageTypes, "known"),
+  policy: z.string().min(1),
+  depends_on: z.array(z.string()).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  outputs: z.array(datasetName).optional(),
+  concurrency: z.number().int().min(1).optional(),
+};
+
+const plainStage = strictMapping(stageShape);
+
+const gateStage = strictMapping({
+  ...stageShape,
+  condition: conditionSchema,
+  resume_stage: z.string(),
+  timeout_seconds: z.number().positive().default(900),
+  poll_interval_seconds: z.number().positive().default(10),
+}).superRefine((stage, ctx) => {
+  const { poll_interval_seconds: poll, timeout_seconds: timeout } = stage;
+  // Only against a valid timeout: a bad one is already reported on its own.
+  if (typeof poll === "number" && typeof timeout === "number" && timeout > 0 && poll > timeout) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be <= timeout_seconds (${timeout}) (got ${poll})`,
+      params: { field: true },
+      path: ["poll_interval_seconds"],
+    });
+  }
+}, { when: (payload) => isRecord(payload.value) });
+
+type PlainStageYaml = z.infer<typeof plainStage>;
+type GateStageYaml = z.infer<typeof gateStage>;
+
+const toStageSpec = (stage: PlainStageYaml | GateStageYaml): StageSpec => ({
+  name: stage.name,
+  type: stage.type,
+  policy: stage.policy,
+  dependsOn: stage.depends_on ?? [],
+  config: stage.config ?? {},
+  ...(stage.outputs === undefined ? {} : { outputs: stage.outputs }),
+  ...(stage.concurrency === undefined ? {} : { concurrency: stage.concurrency }),
+  ...("condition" in stage
+    ? {
+      gate: {
+        condition: stage.condition,
+        resumeStage: stage.resume_stage,
+        timeoutSeconds: stage.timeout_seconds,
+        pollIntervalSeconds: stage.poll_interval_seconds,
+      },
+    }
+    : {}),
+});
+
+const misplacedGateKeys = (ctx: Ctx, raw: Record<string, unknown>): boolean => {
+  const known = (stageTypes as ReadonlyArray<unknown>).includes(raw.type);
+  // With an unknown type the type problem is the one worth reading; the keys may be right.
+  const misplaced = known ? gateKeys.filter((key) => key in raw) : [];
+  for (const key of misplaced) {
+    ctx.issues.push({
+      code: "custom",
+      message: "is only allowed on Gate stages",
+      params: { field: true },
+      input: raw[key],
+      path: [key],
+    });
+  }
+  return misplaced.length > 0;
+};
+
+/** One stage as written in YAML; gate keys are required on Gate stages and refused elsewhere. */
+export const stageSchema: z.ZodType<StageSpec> = z.unknown().transform((raw, ctx): StageSpec => {
+  if (!isRecord(raw)) return notMapping(ctx, raw);
+  const gate = raw.type === "Gate";
+  const misplaced = !gate && misplacedGateKeys(ctx, raw);
+  const input = gate
+    ? raw
+    : Object.fromEntries(Object.entries(raw).filter(([key]) => !gateKeys.includes(key)));
+  const decoded = (gate ? gateStage : plainStage).safeParse(input, { reportInput: true });
+  if (!decoded.success) return report(ctx, decoded.error.issues, []), z.NEVER;
+  return misplaced ? z.NEVER : toStageSpec(decoded.data);
+});
+
+/** A pipeline file as written in YAML (snake_case keys), with its stages decoded. */
+export interface PipelineYaml {
+  readonly version: string;
+  readonly name: string;
+  readonly description: string;
+  readonly applicable_sources: ReadonlyArray<SourceName>;
+  readonly stages: ReadonlyArray<StageSpec>;
+}
+
+/** The schema of a whole pipeline file. */
+export const pipelineSchema: z.ZodType<PipelineYaml> = strictMapping({
+  version: z.string().min(1),
+  name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+  description: z.string(),
+  applicable_sources: z.array(oneOf("source", sourceNames, "known")),
+  stages: z.array(stageSchema).min(1),
+});
+
+/** Turns a decoded pipeline file into a {@link PipelineSpec}. */
+export const pipelineFromSpec = (file: string, spec: PipelineYaml): PipelineSpec => ({
+  file,
+  name: spec.name,
+  version: spec.version,
+  description: spec.description,
+  applicableSources: spec.applicable_sources,
+  stages: spec.stages,
+});
+
+/**
+ * Whether a condition holds for a job's ledger fields (keyed by {@link LedgerField}).
+ *
+ * @example
+ * ```ts
+ * evaluateCondition({ field: "pdf_ir_ready", op: "equals", value: true }, { pdf_ir_ready: true });
+ * // true
+ * ```
+ */
+export const evaluateCondition = (
+  condition: Condition,
+  ledgerFields: Readonly<Record<string, unknown>>,
+): boolean => {
+  if ("all" in condition) return condition.all.every((c) => evaluateCondition(c, ledgerFields));
+  if ("any" in condition) return condition.any.some((c) => evaluateCondition(c, ledgerFields));
+  const actual = ledgerFields[condition.field];
+  switch (condition.op) {
+    case "equals":
+      return actual === condition.value;
+    case "not_equals":
+      return actual !== condition.value;
+    case "exists":
+      return actual !== undefined && actual !== null;
+    case "in":
+      return Array.isArray(condition.value) && condition.value.includes(actual);
+  }
+};
+
+/** A job's ledger fields under the names conditions use. */
+export const ledgerFieldsOf = (
+  job: Pick<Job, "pdfDownloaded" | "pdfIrReady" | "status" | "currentStage">,
+): Readonly<Record<LedgerField, unknown>> => ({
+  pdf_downloaded: job.pdfDownloaded,
+  pdf_ir_ready: job.pdfIrReady,
+  status: job.status,
+  current_stage: job.currentStage,
+});
