@@ -4,56 +4,75 @@
  *
  * @module
  */
-import { Data } from "effect";
+import { type Cause, Data } from "effect";
 
-/** A failure that may go away on its own (network blip, 5xx, lock contention). */
-export class Transient extends Data.TaggedError("Transient")<{
+/** The constructor type of a kit error class: JSR needs super classes with explicit types. */
+export type TaggedErrorClass<Tag extends string, Fields> = new (
+  args: Fields,
+) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<Fields>;
+
+const tagged = <Tag extends string, Fields>(tag: Tag): TaggedErrorClass<Tag, Fields> =>
+  Data.TaggedError(tag) as unknown as TaggedErrorClass<Tag, Fields>;
+
+const TransientBase: TaggedErrorClass<"Transient", {
   readonly message: string;
   readonly retryAfterMs?: number;
-}> {}
+}> = tagged("Transient");
+/** A failure that may go away on its own (network blip, 5xx, lock contention). */
+export class Transient extends TransientBase {}
 
+const PermanentBase: TaggedErrorClass<"Permanent", { readonly message: string }> = tagged(
+  "Permanent",
+);
 /** A failure that will not go away by retrying (a 4xx, a logic error in a stage). */
-export class Permanent extends Data.TaggedError("Permanent")<{ readonly message: string }> {}
+export class Permanent extends PermanentBase {}
 
-/** The input record is malformed; `path` points into the offending record or file. */
-export class InvalidInput extends Data.TaggedError("InvalidInput")<{
+const InvalidInputBase: TaggedErrorClass<"InvalidInput", {
   readonly message: string;
   readonly path: string;
-}> {}
+}> = tagged("InvalidInput");
+/** The input record is malformed; `path` points into the offending record or file. */
+export class InvalidInput extends InvalidInputBase {}
 
+const GpuUnavailableBase: TaggedErrorClass<"GpuUnavailable", {
+  readonly message: string;
+}> = tagged("GpuUnavailable");
 /** The GPU service is down, unhealthy or unreachable. Never retried, never replaced by a CPU path. */
-export class GpuUnavailable extends Data.TaggedError("GpuUnavailable")<{
-  readonly message: string;
-}> {}
+export class GpuUnavailable extends GpuUnavailableBase {}
 
+const GpuOutOfMemoryBase: TaggedErrorClass<"GpuOutOfMemory", {
+  readonly message: string;
+}> = tagged("GpuOutOfMemory");
 /** The GPU ran out of memory serving the request. Never retried. */
-export class GpuOutOfMemory extends Data.TaggedError("GpuOutOfMemory")<{
-  readonly message: string;
-}> {}
+export class GpuOutOfMemory extends GpuOutOfMemoryBase {}
 
-/** An attempt ran past its policy's `timeout_seconds` and was interrupted. */
-export class Timeout extends Data.TaggedError("Timeout")<{
+const TimeoutBase: TaggedErrorClass<"Timeout", {
   readonly message: string;
   readonly timeoutMs: number;
-}> {}
+}> = tagged("Timeout");
+/** An attempt ran past its policy's `timeout_seconds` and was interrupted. */
+export class Timeout extends TimeoutBase {}
 
+const RateLimitedBase: TaggedErrorClass<"RateLimited", {
+  readonly message: string;
+  readonly retryAfterMs: number;
+}> = tagged("RateLimited");
 /** The dependency asked us to slow down; wait `retryAfterMs` before the next attempt. */
-export class RateLimited extends Data.TaggedError("RateLimited")<{
+export class RateLimited extends RateLimitedBase {}
+
+const CircuitOpenBase: TaggedErrorClass<"CircuitOpen", {
   readonly message: string;
   readonly retryAfterMs: number;
-}> {}
-
+}> = tagged("CircuitOpen");
 /** The dependency's circuit breaker is open; no call was made. */
-export class CircuitOpen extends Data.TaggedError("CircuitOpen")<{
-  readonly message: string;
-  readonly retryAfterMs: number;
-}> {}
+export class CircuitOpen extends CircuitOpenBase {}
 
-/** A gate's condition did not hold within its `timeout_seconds`. */
-export class GateTimedOut extends Data.TaggedError("GateTimedOut")<{
+const GateTimedOutBase: TaggedErrorClass<"GateTimedOut", {
   readonly message: string;
   readonly gate: string;
-}> {}
+}> = tagged("GateTimedOut");
+/** A gate's condition did not hold within its `timeout_seconds`. */
+export class GateTimedOut extends GateTimedOutBase {}
 
 /** Every failure a stage may end with. */
 export type StageError =
