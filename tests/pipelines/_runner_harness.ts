@@ -4,7 +4,7 @@
  */
 import { Effect, Fiber, Layer } from "effect";
 import { TestClock } from "effect/testing";
-import { buildConfig, type CompiledPipeline } from "../../pipelines/loader.ts";
+import { buildConfig, type CompiledPipeline, type Config } from "../../pipelines/loader.ts";
 import { PipelineRuntime } from "../../pipelines/runtime.ts";
 import { type Job, JobLedger } from "../../pipelines/ledger.ts";
 import { type JobOutcome, runJob, type RunJobOptions } from "../../pipelines/runner.ts";
@@ -47,15 +47,40 @@ policies:
     timeout_seconds: 30
 `;
 
-/** Compiles the auto shape under a policy. */
-export const compile = (policy = "default"): CompiledPipeline => {
-  const { config, problems } = buildConfig(
-    [{ file: "policies.yaml", text: testPolicies }],
-    [{ file: "auto.yaml", text: autoShape(policy) }],
-  );
+/** The pdf-two-phase shape: a gate on `pdf_ir_ready` between download and chunk. */
+export const pdfShape = (timeoutSeconds = 900) => `
+version: "1"
+name: pdf
+description: test pdf pipeline
+applicable_sources: [unpaywall]
+stages:
+  - { name: ingest, type: Ingest, policy: default }
+  - { name: download, type: Download, policy: default, depends_on: [ingest] }
+  - name: gate_pdf_ir_ready
+    type: Gate
+    policy: default
+    depends_on: [download]
+    condition: { ledger_field: pdf_ir_ready, equals: true }
+    resume_stage: chunk
+    timeout_seconds: ${timeoutSeconds}
+    poll_interval_seconds: 10
+  - { name: chunk, type: Chunk, policy: default, depends_on: [gate_pdf_ir_ready] }
+  - { name: embed, type: Embed, policy: default, depends_on: [chunk] }
+  - { name: index, type: Index, policy: default, depends_on: [embed] }
+  - { name: extract, type: Extract, policy: default, depends_on: [chunk] }
+  - { name: kg, type: KG, policy: default, depends_on: [extract] }
+`;
+
+/** Compiles test pipelines under the test policies. */
+export const compileConfig = (pipelines: ReadonlyArray<{ file: string; text: string }>): Config => {
+  const { config, problems } = buildConfig([{ file: "policies.yaml", text: testPolicies }], pipelines);
   if (!config) throw new Error(problems.map((p) => p.message).join("\n"));
-  return config.pipeline("auto")!;
+  return config;
 };
+
+/** Compiles the auto shape under a policy. */
+export const compile = (policy = "default"): CompiledPipeline =>
+  compileConfig([{ file: "auto.yaml", text: autoShape(policy) }]).pipeline("auto")!;
 
 /** What a scripted stage does on each call; `calls` counts them. */
 export type Script = (call: number) => Effect.Effect<unknown, StageError>;
@@ -80,7 +105,14 @@ const outputs: Record<StageType, (docId: string) => unknown> = {
   Index: (docId) => ({ docId, index: "none", upserted: 0 }),
   Extract: (docId) => ({ docId, entities: [], claims: [] }),
   KG: (docId) => ({ docId, nodes: 0, edges: 0 }),
-  Download: () => ({}),
+  Download: (docId) => ({
+    docId,
+    uri: "https://example.org/a.pdf",
+    path: "/tmp/a.pdf",
+    sha256: "0".repeat(64),
+    bytes: 1,
+    contentType: "application/pdf",
+  }),
   Gate: () => ({}),
 };
 
@@ -151,4 +183,15 @@ export const runDriven = (
       yield* TestClock.adjust(`${stepMs} millis`);
     }
     return (yield* Fiber.join(fiber)) as JobOutcome;
+  });
+
+/** Runs any effect in a fiber while advancing the TestClock, like {@link runDriven}. */
+export const driven = <A, E, R>(effect: Effect.Effect<A, E, R>, stepMs = 50) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.forkChild(effect);
+    while (fiber.pollUnsafe() === undefined) {
+      yield* TestClock.withLive(Effect.sleep("1 millis"));
+      yield* TestClock.adjust(`${stepMs} millis`);
+    }
+    return yield* Fiber.join(fiber);
   });
