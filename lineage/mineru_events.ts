@@ -1,0 +1,103 @@
+/**
+ * The paired events of MinerU parsing, its own OpenLineage job (`<pipeline>.mineru`, a child of
+ * the pipeline run) reading the PDF file dataset and writing the document: START ↔
+ * `mineru.requested`, COMPLETE ↔ `mineru.completed`, FAIL ↔ `mineru.failed`.
+ *
+ * @module
+ */
+import type { StageErrorRecord } from "../stages/errors.ts";
+import type { DatasetId } from "./datasets.ts";
+import * as Facets from "./facets.ts";
+import type { OutboxEvent } from "./outbox.ts";
+import {
+  baseData,
+  cloudEvent,
+  type PipelineRunScope,
+  pipelineRunId,
+  runEvent,
+  stageRunId,
+} from "./run_events.ts";
+
+/** The MinerU OpenLineage job's stage name within a pipeline. */
+export const MINERU_JOB = "mineru";
+
+/** One MinerU transition. */
+export interface MineruTransition {
+  readonly transition: "START" | "COMPLETE" | "FAIL";
+  readonly time: Date;
+  readonly attempt: number;
+  readonly pdf: { readonly uri: string; readonly sha256: string; readonly dataset: DatasetId };
+  readonly document: DatasetId;
+  readonly service: string;
+  readonly pages?: number;
+  readonly durationMs?: number;
+  readonly error?: StageErrorRecord;
+  /** gpu_oom | gpu_unavailable | bad_pdf | timeout */
+  readonly reason?: string;
+}
+
+const dataset = (d: DatasetId) => ({
+  namespace: d.namespace,
+  name: d.name,
+  facets: { dataSource: Facets.dataSource(d.namespace) },
+});
+
+/** The paired events of a MinerU transition. */
+export const mineruEvents = (
+  scope: PipelineRunScope,
+  t: MineruTransition,
+): ReadonlyArray<OutboxEvent> => {
+  const runId = stageRunId(scope, MINERU_JOB, t.attempt);
+  const base = { ...baseData(scope), doc_id: scope.docId };
+  const data = t.transition === "START"
+    ? { ...base, pdf_uri: t.pdf.uri, checksum: t.pdf.sha256, priority: 0 }
+    : t.transition === "COMPLETE"
+    ? {
+      ...base,
+      document_uri: `${t.document.namespace}/${t.document.name}`,
+      ...(t.pages !== undefined ? { pages: t.pages } : {}),
+      ...(t.durationMs !== undefined ? { duration_ms: t.durationMs } : {}),
+    }
+    : { ...base, reason: t.reason ?? "bad_pdf", error_message: t.error?.message ?? "" };
+  const event = t.transition === "START"
+    ? "requested"
+    : t.transition === "COMPLETE"
+    ? "completed"
+    : "failed";
+  return [
+    runEvent({
+      transition: t.transition,
+      time: t.time,
+      runId,
+      runFacets: {
+        parent: Facets.parent({
+          namespace: scope.namespace,
+          job: scope.pipeline.name,
+          runId: pipelineRunId(scope),
+        }),
+        lineageKit_gpu: Facets.gpu({ gpuUsed: true, service: t.service }),
+        ...(t.error
+          ? { errorMessage: Facets.errorMessage(`${t.error.type}: ${t.error.message}`) }
+          : {}),
+      },
+      job: { namespace: scope.namespace, name: `${scope.pipeline.name}.${MINERU_JOB}` },
+      jobFacets: { jobType: Facets.jobType("TASK") },
+      inputs: [dataset(t.pdf.dataset)],
+      outputs: [{
+        ...dataset(t.document),
+        ...(t.transition === "COMPLETE" && t.pages !== undefined
+          ? { outputFacets: { outputStatistics: Facets.outputStatistics(t.pages) } }
+          : {}),
+      }],
+    }),
+    cloudEvent({
+      scope,
+      type: `org.medicalkg.mineru.${event}`,
+      stage: MINERU_JOB,
+      runId,
+      transition: t.transition,
+      time: t.time,
+      data,
+    }),
+  ];
+};

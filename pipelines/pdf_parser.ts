@@ -1,0 +1,29 @@
+/**
+ * The PDF parser port: what the MinerU bridge calls to turn a stored PDF into a document.
+ * `adapters/mineru/` implements it over MinerU's HTTP API.
+ *
+ * @module
+ */
+import { Context, type Effect } from "effect";
+import type { StageError } from "../stages/errors.ts";
+import type { Document, PdfReceipt, RecordLocation, SourceName } from "../stages/ir.ts";
+
+/** What the parser is asked to parse. */
+export interface PdfParseRequest {
+  readonly docId: string;
+  readonly source: SourceName;
+  readonly location: RecordLocation;
+  readonly pdf: PdfReceipt;
+}
+
+/** A PDF parser (a GPU service). Its GPU failures are GpuUnavailable / GpuOutOfMemory. */
+export interface PdfParserShape {
+  /** The service, for lineage and breaker keys (e.g. `mineru@127.0.0.1:8000`). */
+  readonly service: string;
+  readonly parse: (request: PdfParseRequest) => Effect.Effect<Document, StageError>;
+}
+
+/** The PDF parser as a service. */
+export class PdfParser extends Context.Service<PdfParser, PdfParserShape>()(
+  "@medkg/lineage-kit/PdfParser",
+) {}
