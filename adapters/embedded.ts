@@ -9,16 +9,17 @@ import { makeChunkStage } from "../stages/chunker.ts";
 import { makeHashingEmbedStage } from "../stages/hashing_embedder.ts";
 import { extractStage } from "../stages/extract.ts";
 import type { StageRegistry } from "../pipelines/runtime.ts";
-import { fileIngestStage } from "./sources/file_ingest.ts";
+import { makeIngestStage } from "./sources/ingest_stage.ts";
+import type { HttpIngestOptions } from "./sources/http_ingest.ts";
 import { parseStage } from "./sources/parse_stage.ts";
 import { makeEmbeddedIndexStage } from "./store/embedded_index.ts";
 import { makeEmbeddedGraphStage } from "./store/embedded_graph.ts";
 import type { SqlClient } from "./store/sql_client.ts";
 
 /** The stage implementations of the embedded defaults, over an open store database. */
-export const embeddedStages = (db: SqlClient): StageRegistry =>
+export const embeddedStages = (db: SqlClient, http: HttpIngestOptions = {}): StageRegistry =>
   new Map<StageType, AnyStageDefinition>([
-    ["Ingest", fileIngestStage],
+    ["Ingest", makeIngestStage(http)],
     ["Parse", parseStage],
     ["Chunk", makeChunkStage()],
     ["Embed", makeHashingEmbedStage()],

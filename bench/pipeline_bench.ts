@@ -15,6 +15,7 @@ import { Effect, Layer } from "effect";
 import { resolve } from "node:path";
 import { loadConfig } from "../pipelines/loader.ts";
 import { PipelineRuntime } from "../pipelines/runtime.ts";
+import { layer as resilienceLayer } from "../policies/resilience.ts";
 import { JobLedger } from "../pipelines/ledger.ts";
 import { runJobs } from "../pipelines/runner.ts";
 import { openEmbeddedStore } from "../adapters/store/store.ts";
@@ -78,6 +79,7 @@ const kitRun = async (): Promise<{ seconds: number; events: number }> => {
     });
     const seconds = await Effect.runPromise(program.pipe(Effect.provide(Layer.mergeAll(
       store.layer,
+      resilienceLayer,
       Layer.succeed(PipelineRuntime, {
         stages: new Map<StageType, AnyStageDefinition>(trivialStages),
         namespace: "lineage-kit-bench",

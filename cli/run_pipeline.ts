@@ -13,6 +13,7 @@ import { type CompiledPipeline, type Config, loadConfig } from "../pipelines/loa
 import { formatProblem } from "../pipelines/problem.ts";
 import { type Job, JobLedger } from "../pipelines/ledger.ts";
 import { PipelineRuntime } from "../pipelines/runtime.ts";
+import { layer as resilienceLayer } from "../policies/resilience.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flush, type SinkReport } from "../lineage/relay.ts";
 import { jsonlSinks } from "../lineage/jsonl_sink.ts";
@@ -187,6 +188,7 @@ const execute = (
     Effect.provide(
       Layer.mergeAll(
         store.layer,
+        resilienceLayer,
         Layer.succeed(PipelineRuntime, {
           stages: embeddedStages(store.client),
           namespace: options.namespace,

@@ -8,37 +8,48 @@
 import { Effect, Result } from "effect";
 import { type Config, loadConfig, loadFiles } from "../pipelines/loader.ts";
 import { formatProblem, type Problem, sortProblems } from "../pipelines/problem.ts";
+import { explainConfig } from "../policies/explain.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 
 /** What the command line asks for. */
 export type ValidateCommand =
-  | { readonly _tag: "Validate"; readonly files: ReadonlyArray<string>; readonly json: boolean }
+  | {
+    readonly _tag: "Validate";
+    readonly files: ReadonlyArray<string>;
+    readonly json: boolean;
+    readonly explain: boolean;
+  }
   | { readonly _tag: "Help" }
   | { readonly _tag: "UsageError"; readonly message: string };
 
 /** The usage text. */
-export const usage: string = `usage: deno task validate [FILES…] [--json]
+export const usage: string = `usage: deno task validate [FILES…] [--json] [--explain]
 
 Checks pipeline files (pipelines/*.yaml) and policy files (a top-level "policies:" key).
 Without FILES, checks the shipped pipelines and policies/resilience.yaml. Pipeline files are
 checked against the shipped policies unless a policy file is given too.
 
-  --json  print the result as JSON on stdout
-  --help  print this help`;
+  --json     print the result as JSON on stdout
+  --explain  also print each stage's attempts, delays, jitter, timeout, breaker and rate limit
+  --help     print this help`;
 
 /** Parses the arguments; an unknown flag is a usage error. */
 export const parseCommand = (args: ReadonlyArray<string>): ValidateCommand => {
   try {
     const { flags, positional } = parseArgs(args, {
       json: { type: "boolean" },
+      explain: { type: "boolean" },
       help: { type: "boolean" },
     });
     // The shared parser only knows long flags; a short one here is a typo, not a file name.
     const short = positional.find((arg) => arg.startsWith("-"));
     if (short !== undefined) throw new UsageError(`unknown option ${short}`);
-    return flags.help === true
-      ? { _tag: "Help" }
-      : { _tag: "Validate", files: positional, json: flags.json === true };
+    return flags.help === true ? { _tag: "Help" } : {
+      _tag: "Validate",
+      files: positional,
+      json: flags.json === true,
+      explain: flags.explain === true,
+    };
   } catch (error) {
     if (error instanceof UsageError) return { _tag: "UsageError", message: error.message };
     throw error;
@@ -88,8 +99,12 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     Effect.result(Effect.mapError(load, (error) => sortProblems(error.problems, command.files))),
   );
   if (command.json) console.log(jsonReport(outcome));
-  else if (Result.isSuccess(outcome)) console.log(summary(outcome.success));
-  else for (const problem of outcome.failure) console.error(formatProblem(problem));
+  else if (Result.isSuccess(outcome)) {
+    console.log(summary(outcome.success));
+    if (command.explain) console.log(`\n${explainConfig(outcome.success)}`);
+  } else {
+    for (const problem of outcome.failure) console.error(formatProblem(problem));
+  }
   return Result.isSuccess(outcome) ? 0 : 1;
 };
 

@@ -63,7 +63,11 @@ export const runGate = (
     }
     const artifacts = yield* ledger.artifacts(scope.jobId);
     const document = artifacts.get("document") as Document | undefined;
-    const output: GateOutcome = { gate: attempt.stage, open: true, ...(document ? { document } : {}) };
+    const output: GateOutcome = {
+      gate: attempt.stage,
+      open: true,
+      ...(document ? { document } : {}),
+    };
     const waitedMs = run.resumed && job?.pausedAt ? now.getTime() - job.pausedAt.getTime() : 0;
     yield* ledger.recordStage(
       scope.jobId,

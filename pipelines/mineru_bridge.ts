@@ -17,11 +17,17 @@ import { type Job, JobLedger } from "./ledger.ts";
 import { PipelineRuntime } from "./runtime.ts";
 import { runScope } from "./runner.ts";
 import { PdfParser } from "./pdf_parser.ts";
+import { guardAttempt, type Resilience } from "../policies/resilience.ts";
+
+/** The policy MinerU parsing runs under. */
+export const MINERU_POLICY = "gpu-bound";
 
 /** What one bridge pass did, by job id. */
 export interface BridgeReport {
   readonly parsed: ReadonlyArray<string>;
-  readonly failed: ReadonlyArray<{ readonly jobId: string; readonly error: string; readonly reason: string }>;
+  readonly failed: ReadonlyArray<
+    { readonly jobId: string; readonly error: string; readonly reason: string }
+  >;
 }
 
 /** The `mineru.failed` reason of an error. */
@@ -67,9 +73,18 @@ const parseOne = (job: Job, config: Config) =>
       job.jobId,
       mineruEvents(scope, { ...base, transition: "START", time: new Date(start) }),
     );
-    const exit = yield* Effect.exit(
-      parser.parse({ docId: job.docId, source: job.request.source, location: job.request.location, pdf: job.pdf }),
-    );
+    // GPU work runs under the gpu-bound policy: one attempt, its timeout, and the breaker shared
+    // by every job that calls this parser, so repeated GPU failures fail later jobs fast.
+    const exit = yield* Effect.exit(guardAttempt(
+      config.policies.get(MINERU_POLICY)!,
+      { stage: `${pipeline.name}.${MINERU_JOB}`, dependency: parser.service },
+      parser.parse({
+        docId: job.docId,
+        source: job.request.source,
+        location: job.request.location,
+        pdf: job.pdf,
+      }),
+    ));
     const end = yield* Clock.currentTimeMillis;
     const time = new Date(end);
     if (Exit.isSuccess(exit)) {
@@ -79,7 +94,13 @@ const parseOne = (job: Job, config: Config) =>
       yield* ledger.setFields(
         job.jobId,
         { pdfIrReady: true, artifacts: { document: exit.value } },
-        mineruEvents(scope, { ...base, transition: "COMPLETE", time, pages, durationMs: end - start }),
+        mineruEvents(scope, {
+          ...base,
+          transition: "COMPLETE",
+          time,
+          pages,
+          durationMs: end - start,
+        }),
       );
       return { _tag: "parsed" as const, jobId: job.jobId };
     }
@@ -89,7 +110,7 @@ const parseOne = (job: Job, config: Config) =>
       : new Permanent({ message: "PDF parser crashed" });
     const record = toErrorRecord(error);
     const reason = mineruFailureReason(error);
-    const jobError = { ...record, stage: MINERU_JOB, policy: "gpu-bound", attempts: attempt };
+    const jobError = { ...record, stage: MINERU_JOB, policy: MINERU_POLICY, attempts: attempt };
     yield* ledger.finishRun(
       {
         jobId: job.jobId,
@@ -113,14 +134,19 @@ const parseOne = (job: Job, config: Config) =>
         }),
       ],
     );
-    return { _tag: "failed" as const, jobId: job.jobId, error: `${record.type}: ${record.message}`, reason };
+    return {
+      _tag: "failed" as const,
+      jobId: job.jobId,
+      error: `${record.type}: ${record.message}`,
+      reason,
+    };
   });
 
 /** One bridge pass over the jobs waiting for their PDF to be parsed. */
 export const bridgeTick = (
   config: Config,
   options: { readonly concurrency?: number } = {},
-): Effect.Effect<BridgeReport, StoreError, JobLedger | PipelineRuntime | PdfParser> =>
+): Effect.Effect<BridgeReport, StoreError, JobLedger | PipelineRuntime | PdfParser | Resilience> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const waiting = (yield* ledger.list({ statuses: ["paused"] })).filter(awaitsParsing);

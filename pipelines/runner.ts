@@ -19,6 +19,7 @@ import { pipelineEvents, type PipelineRunScope } from "../lineage/run_events.ts"
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, type JobError, JobLedger, type JobStatus } from "./ledger.ts";
 import { PipelineRuntime } from "./runtime.ts";
+import type { Resilience } from "../policies/resilience.ts";
 import { runStage, type StageFailed } from "./stage_attempts.ts";
 import { GatePaused } from "./gate.ts";
 import { runGate } from "./gate_stage.ts";
@@ -177,20 +178,24 @@ const walkDag = (walk: Walk) =>
             if (!definition) {
               return yield* Effect.die(new Error(`no implementation for stage type ${spec.type}`));
             }
+            const inputs = inputsFor(pipeline, name, job, outputs);
+            const context = {
+              tenantId: job.tenantId,
+              jobId: job.jobId,
+              docId: job.docId,
+              correlationId: job.correlationId,
+              pipeline: { name: pipeline.name, version: pipeline.version },
+              stage: name,
+              metadata: {},
+            };
             const output = yield* runStage({
               scope,
               definition,
-              policy,
-              inputs: inputsFor(pipeline, name, job, outputs),
-              context: {
-                tenantId: job.tenantId,
-                jobId: job.jobId,
-                docId: job.docId,
-                correlationId: job.correlationId,
-                pipeline: { name: pipeline.name, version: pipeline.version },
-                stage: name,
-                metadata: {},
-              },
+              // The YAML's stage-level concurrency overrides the policy's.
+              policy: spec.concurrency ? { ...policy, concurrency: spec.concurrency } : policy,
+              inputs,
+              context,
+              dependency: definition.dependency?.({ ...context, attempt: 1 }, inputs),
               attempt: { ...attempt, implementation: definition.implementation },
             });
             outputs.set(name, output);
@@ -256,7 +261,7 @@ export const runJob = (
   job: Job,
   pipeline: CompiledPipeline,
   options: RunJobOptions = {},
-): Effect.Effect<JobOutcome, StoreError, JobLedger | PipelineRuntime> =>
+): Effect.Effect<JobOutcome, StoreError, JobLedger | PipelineRuntime | Resilience> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const startMs = yield* Clock.currentTimeMillis;
@@ -277,7 +282,13 @@ export const runJob = (
     const runNumber = scope.runNumber;
     if (Exit.isSuccess(exit)) {
       yield* ledger.finishRun(
-        { jobId: job.jobId, runNumber, status: "succeeded", reason: "all stages succeeded", at: time },
+        {
+          jobId: job.jobId,
+          runNumber,
+          status: "succeeded",
+          reason: "all stages succeeded",
+          at: time,
+        },
         pipelineEvents(scope, {
           transition: "COMPLETE",
           event: "completed",
@@ -338,7 +349,11 @@ export const runJobs = (
     readonly concurrency: number;
     readonly onDone?: (outcome: JobOutcome) => void;
   },
-): Effect.Effect<ReadonlyArray<JobOutcome>, StoreError, JobLedger | PipelineRuntime> =>
+): Effect.Effect<
+  ReadonlyArray<JobOutcome>,
+  StoreError,
+  JobLedger | PipelineRuntime | Resilience
+> =>
   Effect.forEach(
     jobs,
     ({ job, pipeline }) =>

@@ -13,6 +13,7 @@ import { pipelineEvents } from "../lineage/run_events.ts";
 import type { CompiledPipeline, Config } from "./loader.ts";
 import { type Job, JobLedger } from "./ledger.ts";
 import { PipelineRuntime } from "./runtime.ts";
+import type { Resilience } from "../policies/resilience.ts";
 import { type JobOutcome, runJob, runScope } from "./runner.ts";
 import { evaluateCondition, ledgerFieldsOf } from "./topology.ts";
 import { gateTimeLeftMs } from "./gate.ts";
@@ -23,7 +24,9 @@ export interface SensorReport {
   readonly resumed: ReadonlyArray<JobOutcome>;
   readonly timedOut: ReadonlyArray<string>;
   /** Jobs still waiting, with their gate and milliseconds left. */
-  readonly waiting: ReadonlyArray<{ readonly jobId: string; readonly gate: string; readonly leftMs: number }>;
+  readonly waiting: ReadonlyArray<
+    { readonly jobId: string; readonly gate: string; readonly leftMs: number }
+  >;
 }
 
 const gateOf = (job: Job, pipeline: CompiledPipeline) => {
@@ -41,7 +44,13 @@ const timeOut = (job: Job, pipeline: CompiledPipeline, gateName: string, nowMs: 
     const gate = spec.gate!;
     const policy = pipeline.policyOf(gateName);
     const time = new Date(nowMs);
-    const scope = runScope(job, pipeline, runtime.namespace, job.runNumber, job.runCreatedAt ?? time);
+    const scope = runScope(
+      job,
+      pipeline,
+      runtime.namespace,
+      job.runNumber,
+      job.runCreatedAt ?? time,
+    );
     const waitedMs = nowMs - (job.pausedAt?.getTime() ?? nowMs);
     const events = gateTimedOutEvents(
       scope,
@@ -61,7 +70,9 @@ const timeOut = (job: Job, pipeline: CompiledPipeline, gateName: string, nowMs: 
     );
     const error = {
       type: "GateTimedOut" as const,
-      message: `waited ${Math.round(waitedMs / 1000)}s at gate ${gateName} (timeout ${gate.timeoutSeconds}s)`,
+      message: `waited ${
+        Math.round(waitedMs / 1000)
+      }s at gate ${gateName} (timeout ${gate.timeoutSeconds}s)`,
       stage: gateName,
       policy: policy.name,
       attempts: 1,
@@ -94,7 +105,7 @@ const timeOut = (job: Job, pipeline: CompiledPipeline, gateName: string, nowMs: 
 /** One pass over the paused jobs. */
 export const sensorTick = (
   config: Config,
-): Effect.Effect<SensorReport, StoreError, JobLedger | PipelineRuntime> =>
+): Effect.Effect<SensorReport, StoreError, JobLedger | PipelineRuntime | Resilience> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const paused = yield* ledger.list({ statuses: ["paused"] });
@@ -143,7 +154,7 @@ export interface SensorOptions {
 export const runSensor = (
   config: Config,
   options: SensorOptions = {},
-): Effect.Effect<void, StoreError, JobLedger | PipelineRuntime> =>
+): Effect.Effect<void, StoreError, JobLedger | PipelineRuntime | Resilience> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const wake = { current: yield* Deferred.make<void>() };

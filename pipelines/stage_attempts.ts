@@ -17,11 +17,11 @@ import {
   retryAfterMs,
   type StageError,
   type StageErrorRecord,
-  Timeout,
   toErrorRecord,
 } from "../stages/errors.ts";
 import type { Policy } from "../policies/policy.ts";
 import { retryDelayMs } from "../policies/backoff.ts";
+import { guardAttempt, type Resilience } from "../policies/resilience.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import {
   type PipelineRunScope,
@@ -49,6 +49,8 @@ export interface StageRun {
   readonly policy: Policy;
   readonly inputs: StageInputs;
   readonly context: Omit<StageContext, "attempt">;
+  /** The outside service the stage calls (breaker and rate-limit key); absent for pure stages. */
+  readonly dependency?: string;
 }
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms));
@@ -68,32 +70,26 @@ type AttemptResult =
   | { readonly _tag: "retry"; readonly delayMs: number }
   | { readonly _tag: "gaveUp"; readonly error: StageErrorRecord };
 
-const timed = (run: StageRun, n: number) => {
-  const timeoutMs = run.policy.timeoutSeconds * 1000;
+// One attempt under the policy's breaker, rate limit, concurrency permit and timeout, in the
+// order guardAttempt fixes; the retry around it is runStage's loop.
+const guarded = (run: StageRun, n: number): Effect.Effect<unknown, StageError, Resilience> => {
   const ctx: StageContext = { ...run.context, attempt: n };
   // The definition's union of stage types collapses here; every branch returns its own output.
   const effect = (run.definition.run as (
     c: StageContext,
     i: StageInputs,
   ) => Effect.Effect<unknown, StageError>)(ctx, run.inputs);
-  return effect.pipe(
-    Effect.timeoutOrElse({
-      duration: Duration.millis(timeoutMs),
-      orElse: () =>
-        Effect.fail(
-          new Timeout({
-            message: `attempt ${n} ran past ${run.policy.timeoutSeconds}s`,
-            timeoutMs,
-          }),
-        ),
-    }),
-  );
+  return guardAttempt(run.policy, {
+    stage: `${run.context.pipeline.name}.${run.attempt.stage}`,
+    ...(run.dependency === undefined ? {} : { dependency: run.dependency }),
+    attempt: n,
+  }, effect);
 };
 
 const attemptOnce = (
   run: StageRun,
   n: number,
-): Effect.Effect<AttemptResult, StoreError, JobLedger> =>
+): Effect.Effect<AttemptResult, StoreError, JobLedger | Resilience> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
       const ledger = yield* JobLedger;
@@ -107,7 +103,7 @@ const attemptOnce = (
         event: "started",
         time: startedAt,
       });
-      const exit = yield* Effect.exit(restore(timed(run, n)));
+      const exit = yield* Effect.exit(restore(guarded(run, n)));
       const time = yield* now;
       const durationMs = time.getTime() - startedAt.getTime();
       if (Exit.isSuccess(exit)) {
@@ -124,6 +120,7 @@ const attemptOnce = (
           durationMs,
           outputCount,
           retryCount: n - 1,
+          gpuUsed: run.definition.usesGpu === true,
           ...(attempt.type === "Parse"
             ? { outputFacets: { schema: Facets.schema(documentSchemaFields) } }
             : {}),
@@ -185,8 +182,10 @@ export const failureReason = (error: StageError): string => {
 /** Runs a stage to success or until its policy gives up. */
 export const runStage = (
   run: StageRun,
-): Effect.Effect<unknown, StageFailed | StoreError, JobLedger> => {
-  const loop = (n: number): Effect.Effect<unknown, StageFailed | StoreError, JobLedger> =>
+): Effect.Effect<unknown, StageFailed | StoreError, JobLedger | Resilience> => {
+  const loop = (
+    n: number,
+  ): Effect.Effect<unknown, StageFailed | StoreError, JobLedger | Resilience> =>
     Effect.flatMap(attemptOnce(run, n), (result) => {
       switch (result._tag) {
         case "done":

@@ -82,6 +82,14 @@ export interface StageDefinition<T extends StageType, R = never> {
   ) => Effect.Effect<StageOutputs[T], StageError, R>;
   /** How many items the output holds (CloudEvent `output_count`, `outputStatistics.rowCount`). */
   readonly outputCount: (output: StageOutputs[T]) => number;
+  /**
+   * The outside system an attempt calls (e.g. `clinicaltrials.gov`, `vllm:8000`): the key of the
+   * circuit breaker and rate limiter it shares with every other stage calling the same system.
+   * Undefined (or no function) for in-process work: then no breaker or rate limit applies.
+   */
+  readonly dependency?: (ctx: StageContext, inputs: StageInputs) => string | undefined;
+  /** Whether a successful attempt used a GPU service (CloudEvent `gpu_used`). */
+  readonly usesGpu?: boolean;
 }
 
 /** Any stage implementation (for registries). */

@@ -178,6 +178,7 @@ const selectRecord = (
 export const makeHttpIngestStage = (options: HttpIngestOptions = {}): IngestStage => ({
   type: "Ingest",
   implementation: "http-ingest",
+  dependency: (_ctx, inputs) => httpIngestDependency(inputs),
   run: (_ctx, inputs) => {
     const { request } = inputs;
     const { location } = request;

@@ -23,7 +23,7 @@ import {
   type StageError,
 } from "../../stages/errors.ts";
 import type { Chunk, EmbeddingBatch } from "../../stages/ir.ts";
-import { fetchJson, fetchText } from "../http/fetch_json.ts";
+import { dependencyOf, fetchJson, fetchText } from "../http/fetch_json.ts";
 import {
   describeNetworkError,
   describeOutcome,
@@ -320,6 +320,8 @@ export const makeVllmEmbedStage = (options: VllmEmbedderOptions): StageDefinitio
   return {
     type: "Embed",
     implementation: `vllm:${options.model}`,
+    usesGpu: true,
+    dependency: () => dependencyOf(embeddingsUrl(options.baseUrl)),
     run: (_ctx, inputs) => {
       if (problems.length > 0) {
         const message = `invalid vLLM embedder options: ${problems.join("; ")}`;

@@ -139,8 +139,8 @@ describe("deno task validate", () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
     expect(lines(run.stderr).slice(0, 2)).toEqual([
-      "validate: unknown option --strict (known: --json, --help)",
-      "usage: deno task validate [FILES…] [--json]",
+      "validate: unknown option --strict (known: --json, --explain, --help)",
+      "usage: deno task validate [FILES…] [--json] [--explain]",
     ]);
   });
 });
@@ -149,22 +149,41 @@ describe("parseCommand()", () => {
   it("separates files from flags", () => {
     expect(parseCommand(["a.yaml", "--json", "b.yaml"])).toEqual({
       _tag: "Validate",
+      explain: false,
       files: ["a.yaml", "b.yaml"],
       json: true,
     });
-    expect(parseCommand([])).toEqual({ _tag: "Validate", files: [], json: false });
+    expect(parseCommand([])).toEqual({ _tag: "Validate", files: [], json: false, explain: false });
     expect(parseCommand(["--help"])).toEqual({ _tag: "Help" });
   });
 
   it("rejects unknown long and short flags", () => {
     expect(parseCommand(["--jsn"])).toEqual({
       _tag: "UsageError",
-      message: "unknown option --jsn (known: --json, --help)",
+      message: "unknown option --jsn (known: --json, --explain, --help)",
     });
     expect(parseCommand(["-j"])).toEqual({ _tag: "UsageError", message: "unknown option -j" });
     expect(parseCommand(["--json=yes"])).toEqual({
       _tag: "UsageError",
       message: "--json takes no value",
     });
+  });
+});
+
+describe("deno task validate --explain", () => {
+  it("prints each stage's effective policy: attempts, delays without jitter, jitter, timeout, breaker, rate", async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "cli/validate.ts", "--explain"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    expect(out.code).toBe(0);
+    const text = new TextDecoder().decode(out.stdout);
+    const row = (stage: string) =>
+      text.split("\n").find((l) => l.trimStart().startsWith(`${stage} `));
+    expect(text).toContain("auto");
+    expect(row("parse")).toMatch(/default\s+3\s+1s, 2s\s+up to 1s\s+30s\s+5 failures, open 60s/);
+    expect(row("ingest")).toMatch(/polite-api\s+10\s+1s, 2s, 3s, 4s, 5s, 6s, 7s, 8s, 9s/);
+    expect(row("ingest")).toMatch(/5\/s/);
   });
 });

@@ -6,6 +6,7 @@ import { Effect, Fiber, Layer } from "effect";
 import { TestClock } from "effect/testing";
 import { buildConfig, type CompiledPipeline, type Config } from "../../pipelines/loader.ts";
 import { PipelineRuntime } from "../../pipelines/runtime.ts";
+import { layer as resilienceLayer } from "../../policies/resilience.ts";
 import { type Job, JobLedger } from "../../pipelines/ledger.ts";
 import { type JobOutcome, runJob, type RunJobOptions } from "../../pipelines/runner.ts";
 import type { Store } from "../../adapters/store/store.ts";
@@ -73,7 +74,10 @@ stages:
 
 /** Compiles test pipelines under the test policies. */
 export const compileConfig = (pipelines: ReadonlyArray<{ file: string; text: string }>): Config => {
-  const { config, problems } = buildConfig([{ file: "policies.yaml", text: testPolicies }], pipelines);
+  const { config, problems } = buildConfig(
+    [{ file: "policies.yaml", text: testPolicies }],
+    pipelines,
+  );
   if (!config) throw new Error(problems.map((p) => p.message).join("\n"));
   return config;
 };
@@ -142,6 +146,7 @@ export const scriptedStages = (scripts: Partial<Record<StageType, Script>> = {})
 export const runnerLayer = (store: Store, registry: Map<StageType, AnyStageDefinition>) =>
   Layer.mergeAll(
     store.layer,
+    resilienceLayer,
     Layer.succeed(PipelineRuntime, {
       stages: registry,
       namespace: "test",
@@ -150,13 +155,17 @@ export const runnerLayer = (store: Store, registry: Map<StageType, AnyStageDefin
   );
 
 /** Enqueues a document and returns its job. */
-export const enqueue = (docKey: string, pipeline: CompiledPipeline) =>
+export const enqueue = (
+  docKey: string,
+  pipeline: CompiledPipeline,
+  source: "clinicaltrials" | "unpaywall" = "clinicaltrials",
+) =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const { job } = yield* ledger.enqueue({
       tenantId: "t",
       request: {
-        source: "clinicaltrials",
+        source,
         docKey,
         location: { kind: "file", file: "t", pointer: "" },
       },

@@ -30,9 +30,17 @@ const document = (docId: string): Document => ({
   id: docId,
   source: "unpaywall",
   title: "From MinerU",
-  sections: [{ id: `${docId}:s0`, title: "Body", blocks: [{ id: `${docId}:s0:b0`, type: "text", text: "Text.", page: 1 }] }],
+  sections: [{
+    id: `${docId}:s0`,
+    title: "Body",
+    blocks: [{ id: `${docId}:s0:b0`, type: "text", text: "Text.", page: 1 }],
+  }],
   metadata: {},
-  provenance: { source: "unpaywall", location: { kind: "url", url: "https://example.org/a.pdf" }, parser: "mineru" },
+  provenance: {
+    source: "unpaywall",
+    location: { kind: "url", url: "https://example.org/a.pdf" },
+    parser: "mineru",
+  },
 });
 const openlineage = async (jobId: string) =>
   (await store.client.query<{ payload: Record<string, any> }>(
@@ -64,24 +72,45 @@ describe("gates", () => {
         });
         expect(atGate.pausedAt).toBeInstanceOf(Date);
         const before = yield* Effect.promise(() => openlineage(job.jobId));
-        expect(before.filter((e) => e.job.name === "pdf").map((e) => e.eventType)).toEqual(["START", "RUNNING"]);
+        expect(before.filter((e) => e.job.name === "pdf").map((e) => e.eventType)).toEqual([
+          "START",
+          "RUNNING",
+        ]);
         expect(before.filter((e) => e.job.name === "pdf.gate_pdf_ir_ready").map((e) => e.eventType))
           .toEqual(["START", "RUNNING"]);
         // Nothing happens while the condition does not hold.
         expect((yield* sensorTick(config)).resumed).toEqual([]);
 
-        yield* ledger.setFields(job.jobId, { pdfIrReady: true, artifacts: { document: document(job.docId) } }, []);
+        yield* ledger.setFields(job.jobId, {
+          pdfIrReady: true,
+          artifacts: { document: document(job.docId) },
+        }, []);
         yield* TestClock.adjust("30 seconds");
         const report = yield* driven(sensorTick(config));
         expect(report.resumed.map((o) => o.status)).toEqual(["succeeded"]);
-        expect({ ...calls }).toEqual({ Ingest: 1, Download: 1, Chunk: 1, Embed: 1, Index: 1, Extract: 1, KG: 1 });
+        expect({ ...calls }).toEqual({
+          Ingest: 1,
+          Download: 1,
+          Chunk: 1,
+          Embed: 1,
+          Index: 1,
+          Extract: 1,
+          KG: 1,
+        });
         const events = yield* Effect.promise(() => openlineage(job.jobId));
         const pipelineRun = events.filter((e) => e.job.name === "pdf");
-        expect(pipelineRun.map((e) => e.eventType)).toEqual(["START", "RUNNING", "RUNNING", "COMPLETE"]);
+        expect(pipelineRun.map((e) => e.eventType)).toEqual([
+          "START",
+          "RUNNING",
+          "RUNNING",
+          "COMPLETE",
+        ]);
         expect(new Set(pipelineRun.map((e) => e.run.runId)).size).toBe(1);
         const gate = events.filter((e) => e.job.name === "pdf.gate_pdf_ir_ready");
         expect(gate.map((e) => e.eventType)).toEqual(["START", "RUNNING", "COMPLETE"]);
-        const ce = (yield* Effect.promise(() => cloudevents(job.jobId))).map((e) => e.type.split(".").slice(-2).join("."));
+        const ce = (yield* Effect.promise(() => cloudevents(job.jobId))).map((e) =>
+          e.type.split(".").slice(-2).join(".")
+        );
         expect(ce.filter((t) => t.startsWith("pipeline.") || t.startsWith("gate."))).toEqual([
           "pipeline.started",
           "gate.waiting",
@@ -90,7 +119,9 @@ describe("gates", () => {
           "gate.opened",
           "pipeline.completed",
         ]);
-        const opened = (yield* Effect.promise(() => cloudevents(job.jobId))).find((e) => e.type.endsWith("gate.opened"))!;
+        const opened = (yield* Effect.promise(() => cloudevents(job.jobId))).find((e) =>
+          e.type.endsWith("gate.opened")
+        )!;
         expect(opened.data.waited_ms).toBeGreaterThanOrEqual(30_000);
         expect((yield* ledger.get(job.jobId))?.status).toBe("succeeded");
       }).pipe(Effect.provide(runnerLayer(store, registry)));
@@ -105,11 +136,16 @@ describe("gates", () => {
         for (const key of ["RACE1", "RACE2", "RACE3"]) {
           const job = yield* enqueue(key, pipeline, "unpaywall");
           expect((yield* runDriven(job, pipeline)).status).toBe("paused");
-          yield* ledger.setFields(job.jobId, { pdfIrReady: true, artifacts: { document: document(job.docId) } }, []);
+          yield* ledger.setFields(job.jobId, {
+            pdfIrReady: true,
+            artifacts: { document: document(job.docId) },
+          }, []);
           jobs.push(job);
         }
         const before = calls.Chunk ?? 0;
-        const [a, b] = yield* driven(Effect.all([sensorTick(config), sensorTick(config)], { concurrency: 2 }));
+        const [a, b] = yield* driven(
+          Effect.all([sensorTick(config), sensorTick(config)], { concurrency: 2 }),
+        );
         const resumed = [...a.resumed, ...b.resumed].map((o) => o.jobId).sort();
         expect(resumed).toEqual(jobs.map((j) => j.jobId).sort());
         expect((calls.Chunk ?? 0) - before).toBe(3);
@@ -129,19 +165,33 @@ describe("gates", () => {
         yield* TestClock.adjust("899 seconds");
         const waiting = yield* sensorTick(config);
         expect(waiting.timedOut).toEqual([]);
-        expect(waiting.waiting.map((w) => w.jobId).sort()).toEqual([early.jobId, late.jobId].sort());
-        yield* ledger.setFields(early.jobId, { pdfIrReady: true, artifacts: { document: document(early.docId) } }, []);
+        expect(waiting.waiting.map((w) => w.jobId).sort()).toEqual(
+          [early.jobId, late.jobId].sort(),
+        );
+        yield* ledger.setFields(early.jobId, {
+          pdfIrReady: true,
+          artifacts: { document: document(early.docId) },
+        }, []);
         yield* driven(sensorTick(config));
         yield* TestClock.adjust("2 seconds");
         const report = yield* sensorTick(config);
         expect(report.timedOut).toEqual([late.jobId]);
         expect((yield* ledger.get(early.jobId))?.status).toBe("succeeded");
-        expect((yield* ledger.get(late.jobId))).toMatchObject({
+        expect(yield* ledger.get(late.jobId)).toMatchObject({
           status: "failed",
-          error: { type: "GateTimedOut", stage: "gate_pdf_ir_ready", policy: "default", attempts: 1 },
+          error: {
+            type: "GateTimedOut",
+            stage: "gate_pdf_ir_ready",
+            policy: "default",
+            attempts: 1,
+          },
         });
         const events = yield* Effect.promise(() => openlineage(late.jobId));
-        expect(events.filter((e) => e.job.name === "pdf").map((e) => e.eventType)).toEqual(["START", "RUNNING", "FAIL"]);
+        expect(events.filter((e) => e.job.name === "pdf").map((e) => e.eventType)).toEqual([
+          "START",
+          "RUNNING",
+          "FAIL",
+        ]);
         expect(events.filter((e) => e.job.name === "pdf.gate_pdf_ir_ready").map((e) => e.eventType))
           .toEqual(["START", "RUNNING", "FAIL"]);
         const ce = yield* Effect.promise(() => cloudevents(late.jobId));

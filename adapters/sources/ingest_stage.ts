@@ -1,0 +1,27 @@
+/**
+ * The kit's Ingest stage: reads a recorded response file or fetches a live URL, by the request's
+ * location. Live fetches are keyed by host for the circuit breaker and rate limiter.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import type { IngestStage } from "../../stages/contracts.ts";
+import { fileIngestStage } from "./file_ingest.ts";
+import { type HttpIngestOptions, makeHttpIngestStage } from "./http_ingest.ts";
+
+/** An Ingest stage for both file and URL locations. */
+export const makeIngestStage = (options: HttpIngestOptions = {}): IngestStage => {
+  const http = makeHttpIngestStage(options);
+  return {
+    type: "Ingest",
+    implementation: "ingest",
+    outputCount: () => 1,
+    // Local files call no outside system: no breaker, no rate limit.
+    dependency: (ctx, inputs) =>
+      inputs.request.location.kind === "url" ? http.dependency?.(ctx, inputs) : undefined,
+    run: (ctx, inputs) =>
+      inputs.request.location.kind === "url"
+        ? http.run(ctx, inputs)
+        : Effect.suspend(() => fileIngestStage.run(ctx, inputs)),
+  };
+};
