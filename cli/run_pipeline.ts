@@ -6,26 +6,21 @@
  *
  * @module
  */
-import { Effect, Layer } from "effect";
+import { Effect } from "effect";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CompiledPipeline, type Config, loadConfig } from "../pipelines/loader.ts";
 import { formatProblem } from "../pipelines/problem.ts";
 import { type Job, JobLedger } from "../pipelines/ledger.ts";
-import { PipelineRuntime } from "../pipelines/runtime.ts";
-import { layer as resilienceLayer } from "../policies/resilience.ts";
+import { bridgeTick } from "../pipelines/mineru_bridge.ts";
+import { sensorTick } from "../pipelines/sensor.ts";
+import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flush, type SinkReport } from "../lineage/relay.ts";
 import { jsonlSinks } from "../lineage/jsonl_sink.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
-import {
-  isServerStore,
-  openStore,
-  type Store,
-  storeDatasetLocation,
-} from "../adapters/store/store.ts";
-import { embeddedStages } from "../adapters/embedded.ts";
+import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
 import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
@@ -40,6 +35,10 @@ const USAGE = `usage: deno task run-pipeline [options]
   --tenant ID         tenant of the jobs (default: default)
   --concurrency N     jobs in flight at once (default: 4)
   --force             re-process documents that already succeeded
+  --mineru-url URL    MinerU service: parse downloaded PDFs and finish paused PDF jobs in-process
+                      (default: $MINERU_URL; without it PDF jobs pause at their gate)
+  --allow-private-network
+                      let PDF downloads reach loopback and private addresses
   --json              print a JSON summary as the last line of stdout
   --help              this text`;
 
@@ -52,6 +51,8 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   tenant: { type: "string" },
   concurrency: { type: "integer", min: 1 },
   force: { type: "boolean" },
+  "mineru-url": { type: "string" },
+  "allow-private-network": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean" },
 };
@@ -68,10 +69,15 @@ export interface RunOptions {
   readonly force: boolean;
   readonly json: boolean;
   readonly namespace: string;
+  readonly mineruUrl?: string;
+  readonly allowPrivateNetwork: boolean;
 }
 
 /** The records shipped with the kit, processed when no `--input` is given. */
 export const bundledRecordsDir: string = fileURLToPath(new URL("../data/records", import.meta.url));
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 /** Turns argv and the environment into options; throws UsageError on bad input. */
 export const runOptionsFrom = (
@@ -108,6 +114,11 @@ export const runOptionsFrom = (
     force: flags.force === true,
     json: flags.json === true,
     namespace,
+    allowPrivateNetwork: flags["allow-private-network"] === true,
+    ...optional(
+      "mineruUrl",
+      mineruUrlFrom(flags["mineru-url"] as string | undefined, env.get("MINERU_URL")),
+    ),
   };
 };
 
@@ -172,10 +183,15 @@ const execute = (
       onDone: (o) => progress.tick(o.status),
     });
     progress.end();
+    const finished = options.mineruUrl && outcomes.some((o) => o.status === "paused")
+      ? yield* finishPausedJobs(config, outcomes).pipe(
+        Effect.provide(parserLayer(options.mineruUrl)),
+      )
+      : outcomes;
     const reports = yield* flush(sinks);
     const after = yield* outbox.totals();
     return {
-      outcomes,
+      outcomes: finished,
       unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
       events: {
         openlineage: after.openlineage - before.openlineage,
@@ -184,19 +200,35 @@ const execute = (
       sinks: reports,
       seconds: (performance.now() - started) / 1000,
     } satisfies Summary;
-  }).pipe(
-    Effect.provide(
-      Layer.mergeAll(
-        store.layer,
-        resilienceLayer,
-        Layer.succeed(PipelineRuntime, {
-          stages: embeddedStages(store.client),
-          namespace: options.namespace,
-          store: storeDatasetLocation(options.storeDir),
-        }),
-      ),
-    ),
-  );
+  }).pipe(Effect.provide(runtimeLayer(store, options)));
+
+/**
+ * Runs the MinerU bridge and the sensor in-process until no paused job makes progress, then
+ * reports each job as the ledger has it.
+ */
+const finishPausedJobs = (config: Config, outcomes: ReadonlyArray<JobOutcome>) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    for (let round = 0; round < 20; round++) {
+      const bridged = yield* bridgeTick(config);
+      const sensed = yield* sensorTick(config);
+      const progress = bridged.parsed.length + bridged.failed.length + sensed.resumed.length;
+      if (progress === 0) break;
+    }
+    return yield* Effect.forEach(outcomes, (o) =>
+      Effect.gen(function* () {
+        if (o.status !== "paused") return o;
+        const job = yield* ledger.get(o.jobId);
+        if (!job || job.status === "paused" || job.status === "running") return o;
+        return {
+          jobId: o.jobId,
+          docId: o.docId,
+          status: job.status === "succeeded" ? "succeeded" : "failed",
+          ...(job.error ? { error: job.error } : {}),
+          durationMs: (job.finishedAt?.getTime() ?? 0) - (job.runCreatedAt?.getTime() ?? 0),
+        } satisfies JobOutcome;
+      }));
+  });
 
 const countsOf = (s: Summary) => {
   const jobs = { succeeded: 0, failed: s.unrouted.length, paused: 0, skipped: 0 };
@@ -227,6 +259,13 @@ const printSummary = (s: Summary, options: RunOptions) => {
     if (r.error) {
       console.log(`lineage sink ${r.sink}: ${r.pending} events still pending (${r.error})`);
     }
+  }
+  if (c.paused > 0) {
+    const gates = [...new Set(s.outcomes.flatMap((o) => (o.gate ? [o.gate] : [])))].join(", ");
+    console.log(
+      `${c.paused} jobs paused at ${gates}: they continue once MinerU parsed their PDFs; run ` +
+        "`deno task mineru-bridge --mineru-url URL` and `deno task sensor --once`, or re-run with --mineru-url URL",
+    );
   }
   if (c.skipped > 0 && !options.force) {
     console.log("already succeeded documents were skipped (use --force to re-process)");

@@ -12,8 +12,8 @@ import type { OutboxEvent } from "./outbox.ts";
 import {
   baseData,
   cloudEvent,
-  type PipelineRunScope,
   pipelineRunId,
+  type PipelineRunScope,
   runEvent,
   stageRunId,
 } from "./run_events.ts";
@@ -50,7 +50,7 @@ export const mineruEvents = (
   const runId = stageRunId(scope, MINERU_JOB, t.attempt);
   const base = { ...baseData(scope), doc_id: scope.docId };
   const data = t.transition === "START"
-    ? { ...base, pdf_uri: t.pdf.uri, checksum: t.pdf.sha256, priority: 0 }
+    ? { ...base, pdf_uri: t.pdf.uri, checksum: `sha256:${t.pdf.sha256}`, priority: 0 }
     : t.transition === "COMPLETE"
     ? {
       ...base,

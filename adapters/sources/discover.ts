@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { detectPdfShape } from "./pdf_sources.ts";
 import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { cwd } from "node:process";
@@ -105,7 +106,7 @@ const discoverFile = async (
   const fallback = forced ?? guessSource(file) ?? "clinicaltrials";
   const read = await Effect.runPromise(Effect.result(readJsonFile(file)));
   if (Result.isFailure(read)) return [wholeFile(file, fallback, read.failure.message)];
-  const shape = detectShape(read.success, forced);
+  const shape = detectShape(read.success, forced) ?? detectPdfShape(read.success, forced);
   if (shape !== undefined) return fromShape(file, shape);
   const expected = forced === undefined ? "a known source" : `source "${forced}"`;
   return [

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { detectPdfShape } from "./pdf_sources.ts";
 import { readFile, stat } from "node:fs/promises";
 import { Effect } from "effect";
 import type { IngestStage } from "../../stages/contracts.ts";
@@ -110,7 +111,8 @@ export const jsonErrorOffset = (text: string): number | undefined => {
 const syntaxReason = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error))
     .replace(/ in JSON at position \d+.*$/s, "")
-    .replace(/, ".*" is not valid JSON$/s, "");
+    // V8 appends the offending text, sometimes elided with "...": the position says it better.
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
 
 /** Parses JSON text, failing with `file:line:column: invalid JSON: …` on a syntax error. */
 export const parseJsonText = (file: string, text: string): ReadOutcome => {
@@ -189,7 +191,7 @@ const selectRecord = (
       ? Effect.fail(new InvalidInput({ message: `${file}: ${path}: no such record`, path }))
       : Effect.succeed(found.value);
   }
-  const shape = detectShape(root, request.source);
+  const shape = detectShape(root, request.source) ?? detectPdfShape(root, request.source);
   if (shape?.kind === "single") return Effect.succeed(root);
   const found = shape === undefined ? describeTopLevel(root) : `a ${request.source} list response`;
   const message = `${file}: not a record of source "${request.source}" (found ${found})`;

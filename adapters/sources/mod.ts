@@ -33,3 +33,6 @@ export * from "./file_ingest.ts";
 export * from "./openalex.ts";
 export * from "./openfda.ts";
 export * from "./parse_stage.ts";
+export * from "./pdf_sources.ts";
+export * from "./http_ingest.ts";
+export * from "./ingest_stage.ts";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { parseEuropePmc, parseUnpaywall } from "./pdf_sources.ts";
 import { Effect } from "effect";
 import type { ParseStage } from "../../stages/contracts.ts";
 import { type InvalidInput, Permanent } from "../../stages/errors.ts";
@@ -18,6 +19,8 @@ export const sourceParsers: Readonly<
   clinicaltrials: parseClinicalTrials,
   openalex: parseOpenAlex,
   openfda: parseOpenFda,
+  unpaywall: parseUnpaywall,
+  europepmc: parseEuropePmc,
 };
 
 /**

@@ -440,7 +440,7 @@ describe("bad records fail their own job only", () => {
 
   it("fails a source without a parser with Permanent listing the known ones", async () => {
     const payload: RawPayload = {
-      source: "europepmc",
+      source: "pubmed" as RawPayload["source"],
       docKey: "PMC1",
       location: { kind: "file", file: "x.json", pointer: "" },
       record: {},
@@ -448,7 +448,7 @@ describe("bad records fail their own job only", () => {
     expect(await failureOf(parseStage.run(ctx, inputs(payload, { Ingest: payload })))).toEqual([
       new Permanent({
         message:
-          'PMC1: no parser for source "europepmc" (known: clinicaltrials, openalex, openfda)',
+          'PMC1: no parser for source "pubmed" (known: clinicaltrials, openalex, openfda, unpaywall, europepmc)',
       }),
     ]);
   });

@@ -1,0 +1,56 @@
+/**
+ * What the store-backed commands share: the common flags, opening the store, loading the
+ * configuration, and turning usage errors into exit status 2.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { resolve } from "node:path";
+import { type Config, loadConfig } from "../pipelines/loader.ts";
+import { formatProblem } from "../pipelines/problem.ts";
+import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
+import { UsageError } from "./_args.ts";
+
+/** The `--store` value as a path or URL. */
+export const storeSpec = (flag: string | undefined): string => {
+  const given = flag ?? ".lineage-kit";
+  return isServerStore(given) ? given : resolve(given);
+};
+
+/** The lineage namespace from the environment. */
+export const namespaceFromEnv = (env: { get(key: string): string | undefined }): string =>
+  env.get("OPENLINEAGE_NAMESPACE") ?? "lineage-kit";
+
+/** Opens an existing store and loads the configuration, or says why not (exit 2). */
+export const openForCommand = async (
+  name: string,
+  spec: string,
+): Promise<{ store: Store; config: Config } | number> => {
+  const loaded = await Effect.runPromise(Effect.result(loadConfig()));
+  if (loaded._tag === "Failure") {
+    for (const p of loaded.failure.problems) console.error(formatProblem(p));
+    return 2;
+  }
+  if (!(await storeExists(spec))) {
+    console.error(`${name}: no store at ${spec} (run \`deno task run-pipeline\` first)`);
+    return 2;
+  }
+  return { store: await openStore(spec), config: loaded.success };
+};
+
+/** Runs a command body, printing usage errors and returning 2 for them. */
+export const withUsage = async (
+  name: string,
+  usage: string,
+  body: () => Promise<number>,
+): Promise<number> => {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${name}: ${e.message}\n${usage}`);
+      return 2;
+    }
+    throw e;
+  }
+};
