@@ -10,6 +10,8 @@ import { type Config, loadConfig } from "../pipelines/loader.ts";
 import { formatProblem } from "../pipelines/problem.ts";
 import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
 import { UsageError } from "./_args.ts";
+import { flush } from "../lineage/relay.ts";
+import { jsonlSinks } from "../lineage/jsonl_sink.ts";
 
 /** The `--store` value as a path or URL. */
 export const storeSpec = (flag: string | undefined): string => {
@@ -52,5 +54,21 @@ export const withUsage = async (
       return 2;
     }
     throw e;
+  }
+};
+
+/** The default lineage directory of a store. */
+export const defaultLineageDir = (spec: string): string =>
+  resolve(isServerStore(spec) ? ".lineage-kit" : spec, "lineage");
+
+/** Delivers what the command wrote to the outbox to the default JSONL sinks; says what is left. */
+export const flushLineage = async (store: Store, lineageDir: string): Promise<void> => {
+  const reports = await Effect.runPromise(
+    flush(jsonlSinks(lineageDir)).pipe(Effect.provide(store.layer)),
+  );
+  for (const r of reports) {
+    if (r.error) {
+      console.error(`lineage sink ${r.sink}: ${r.pending} events still pending (${r.error})`);
+    }
   }
 };

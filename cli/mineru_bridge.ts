@@ -9,7 +9,14 @@ import { Duration, Effect, Layer } from "effect";
 import { type BridgeReport, bridgeTick } from "../pipelines/mineru_bridge.ts";
 import { pollIntervalMs } from "../pipelines/sensor.ts";
 import { parseArgs, UsageError } from "./_args.ts";
-import { namespaceFromEnv, openForCommand, storeSpec, withUsage } from "./_command.ts";
+import {
+  defaultLineageDir,
+  flushLineage,
+  namespaceFromEnv,
+  openForCommand,
+  storeSpec,
+  withUsage,
+} from "./_command.ts";
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 
 const USAGE =
@@ -68,6 +75,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       ));
       return failed > 0 ? 1 : 0;
     } finally {
+      await flushLineage(store, defaultLineageDir(spec));
       await store.close();
     }
   });

@@ -10,7 +10,14 @@ import { runJob } from "../pipelines/runner.ts";
 import { evaluateCondition, ledgerFieldsOf } from "../pipelines/topology.ts";
 import { describeCondition } from "../pipelines/gate.ts";
 import { parseArgs, UsageError } from "./_args.ts";
-import { namespaceFromEnv, openForCommand, storeSpec, withUsage } from "./_command.ts";
+import {
+  defaultLineageDir,
+  flushLineage,
+  namespaceFromEnv,
+  openForCommand,
+  storeSpec,
+  withUsage,
+} from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
 
 const USAGE = "usage: deno task resume JOB_ID [--force] [--store DIR|URL]";
@@ -83,6 +90,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
         ),
       );
     } finally {
+      await flushLineage(store, defaultLineageDir(spec));
       await store.close();
     }
   });

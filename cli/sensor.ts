@@ -8,7 +8,14 @@
 import { Effect } from "effect";
 import { runSensor, type SensorReport } from "../pipelines/sensor.ts";
 import { parseArgs } from "./_args.ts";
-import { namespaceFromEnv, openForCommand, storeSpec, withUsage } from "./_command.ts";
+import {
+  defaultLineageDir,
+  flushLineage,
+  namespaceFromEnv,
+  openForCommand,
+  storeSpec,
+  withUsage,
+} from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
 
 const USAGE = "usage: deno task sensor [--once] [--store DIR|URL] [--json]";
@@ -50,6 +57,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       );
       return failed > 0 ? 1 : 0;
     } finally {
+      await flushLineage(store, defaultLineageDir(spec));
       await store.close();
     }
   });

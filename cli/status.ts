@@ -1,17 +1,58 @@
 /**
- * `deno task status [--store DIR] [--json]`: what the store holds: jobs by status, indexed chunks
- * and embeddings, knowledge-graph nodes and edges, lineage events written.
+ * `deno task status [--store DIR|URL] [--json]`: what the store holds: jobs by status, indexed
+ * chunks and embeddings, knowledge-graph nodes and edges, lineage events written, and the jobs
+ * paused at a gate with how long they waited and have left.
  *
  * @module
  */
 import { Effect } from "effect";
 import { resolve } from "node:path";
-import { isServerStore, openStore, storeExists } from "../adapters/store/store.ts";
+import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
+import { loadConfig } from "../pipelines/loader.ts";
+import { gateTimeLeftMs } from "../pipelines/gate.ts";
 import { storeStats } from "../adapters/store/store_stats.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
 
-const USAGE = `usage: deno task status [--store DIR] [--json]`;
+const USAGE = `usage: deno task status [--store DIR|URL] [--json]`;
+
+/** A paused job as status shows it. */
+export interface PausedJob {
+  readonly jobId: string;
+  readonly docId: string;
+  readonly gate: string;
+  readonly waitingSeconds: number;
+  /** Until the gate times out; null when the gate is not in the current configuration. */
+  readonly timeLeftSeconds: number | null;
+}
+
+const duration = (seconds: number): string =>
+  seconds >= 3600
+    ? `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`
+    : seconds >= 60
+    ? `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`
+    : `${Math.round(seconds)}s`;
+
+/** Jobs paused at a gate, with how long they waited and have left. */
+const pausedJobs = async (store: Store): Promise<ReadonlyArray<PausedJob>> => {
+  const jobs = await Effect.runPromise(store.ledger.list({ statuses: ["paused"] }));
+  if (jobs.length === 0) return [];
+  const config = await Effect.runPromise(Effect.result(loadConfig()));
+  const now = Date.now();
+  return jobs.map((job) => {
+    const gate = config._tag === "Success" && job.currentStage
+      ? config.success.pipeline(job.pipeline)?.stages.find((s) => s.name === job.currentStage)?.gate
+      : undefined;
+    const pausedAt = job.pausedAt ?? job.updatedAt;
+    return {
+      jobId: job.jobId,
+      docId: job.docId,
+      gate: job.currentStage ?? "?",
+      waitingSeconds: Math.max(0, (now - pausedAt.getTime()) / 1000),
+      timeLeftSeconds: gate ? gateTimeLeftMs(gate, pausedAt, now) / 1000 : null,
+    };
+  });
+};
 
 /** Runs the command; returns its exit status. */
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
@@ -34,8 +75,9 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   const store = await openStore(storeDir);
   try {
     const stats = await Effect.runPromise(storeStats(store.client));
+    const paused = await pausedJobs(store);
     if (flags.json) {
-      console.log(JSON.stringify(stats));
+      console.log(JSON.stringify({ ...stats, paused }));
       return 0;
     }
     console.log(`store: ${store.client.location}\n`);
@@ -52,6 +94,23 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       ["openlineage events", String(stats.outbox.openlineage)],
       ["cloudevents", String(stats.outbox.cloudevents)],
     ]));
+    if (paused.length > 0) {
+      console.log();
+      console.log(table(
+        ["paused job", "document", "gate", "waiting", "time left"],
+        paused.map((p) => [
+          p.jobId,
+          p.docId,
+          p.gate,
+          duration(p.waitingSeconds),
+          p.timeLeftSeconds === null
+            ? "?"
+            : p.timeLeftSeconds > 0
+            ? duration(p.timeLeftSeconds)
+            : "overdue",
+        ]),
+      ));
+    }
     return 0;
   } finally {
     await store.close();

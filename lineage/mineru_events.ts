@@ -42,6 +42,12 @@ const dataset = (d: DatasetId) => ({
   facets: { dataSource: Facets.dataSource(d.namespace) },
 });
 
+/** Where the parsed document is stored, as a URL (the artifact row of the job). */
+export const documentUri = (store: DatasetId, jobId: string): string =>
+  store.namespace === "file"
+    ? new URL(`file://${store.name}/${encodeURIComponent(jobId)}/document`).href
+    : `${store.namespace}/${store.name}/${encodeURIComponent(jobId)}/document`;
+
 /** The paired events of a MinerU transition. */
 export const mineruEvents = (
   scope: PipelineRunScope,
@@ -54,7 +60,7 @@ export const mineruEvents = (
     : t.transition === "COMPLETE"
     ? {
       ...base,
-      document_uri: `${t.document.namespace}/${t.document.name}`,
+      document_uri: documentUri(t.document, scope.jobId),
       ...(t.pages !== undefined ? { pages: t.pages } : {}),
       ...(t.durationMs !== undefined ? { duration_ms: t.durationMs } : {}),
     }
