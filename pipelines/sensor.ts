@@ -161,12 +161,16 @@ export const runSensor = (
     const poll = Duration.millis(pollIntervalMs(config));
     const passes = Effect.gen(function* () {
       for (let pass = 0; options.passes === undefined || pass < options.passes; pass++) {
+        let trigger: "start" | "poll" | "notify" = "start";
         if (pass > 0) {
-          yield* Effect.race(Effect.sleep(poll), Deferred.await(wake.current));
+          trigger = yield* Effect.race(
+            Effect.as(Effect.sleep(poll), "poll" as const),
+            Effect.as(Deferred.await(wake.current), "notify" as const),
+          );
           wake.current = yield* Deferred.make<void>();
         }
         const report = yield* sensorTick(config);
-        options.onPass?.(report);
+        options.onPass?.({ ...report, trigger });
       }
     });
     yield* Effect.acquireUseRelease(
