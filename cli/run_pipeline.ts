@@ -17,7 +17,8 @@ import { sensorTick } from "../pipelines/sensor.ts";
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flush, type SinkReport } from "../lineage/relay.ts";
-import { jsonlSinks } from "../lineage/jsonl_sink.ts";
+import { makeJsonlSink } from "../lineage/jsonl_sink.ts";
+import { eventsSinkFor } from "./_events_sink.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
 import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
@@ -32,6 +33,9 @@ const USAGE = `usage: deno task run-pipeline [options]
   --input PATH        a record file or a folder of them; repeatable (default: the bundled records)
   --store DIR|URL     the embedded store directory, or a postgres:// server (default: .lineage-kit)
   --lineage DIR       where lineage JSONL files go (default: <store>/lineage)
+  --events DIR|kafka://host:port[/topic]
+                      where CloudEvents go (default: the lineage directory;
+                      Kafka topic default orchestration.events.v1)
   --tenant ID         tenant of the jobs (default: default)
   --concurrency N     jobs in flight at once (default: 4)
   --force             re-process documents that already succeeded
@@ -48,6 +52,7 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   input: { type: "string", repeatable: true },
   store: { type: "string" },
   lineage: { type: "string" },
+  events: { type: "string" },
   tenant: { type: "string" },
   concurrency: { type: "integer", min: 1 },
   force: { type: "boolean" },
@@ -64,6 +69,8 @@ export interface RunOptions {
   readonly inputs: ReadonlyArray<string>;
   readonly storeDir: string;
   readonly lineageDir: string;
+  /** `--events`: a directory or a kafka:// URL; undefined = the lineage directory. */
+  readonly events?: string;
   readonly tenant: string;
   readonly concurrency: number;
   readonly force: boolean;
@@ -91,6 +98,8 @@ export const runOptionsFrom = (
   if (source !== undefined && !(sourceNames as ReadonlyArray<string>).includes(source)) {
     throw new UsageError(`--source: unknown source "${source}" (known: ${sourceNames.join(", ")})`);
   }
+  // Checked now so a bad target is a usage error before any work (the producer connects lazily).
+  if (typeof flags.events === "string") eventsSinkFor(flags.events, Deno.env.toObject());
   const storeFlag = (flags.store as string | undefined) ?? ".lineage-kit";
   const server = isServerStore(storeFlag);
   const storeDir = server ? storeFlag : resolve(storeFlag);
@@ -115,6 +124,7 @@ export const runOptionsFrom = (
     json: flags.json === true,
     namespace,
     allowPrivateNetwork: flags["allow-private-network"] === true,
+    ...optional("events", flags.events as string | undefined),
     ...optional(
       "mineruUrl",
       mineruUrlFrom(flags["mineru-url"] as string | undefined, env.get("MINERU_URL")),
@@ -174,7 +184,11 @@ const execute = (
       jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
     }
     const progress = makeProgress(jobs.length, "jobs");
-    const sinks = jsonlSinks(options.lineageDir);
+    const events = eventsSinkFor(options.events ?? options.lineageDir, Deno.env.toObject());
+    const sinks = [
+      makeJsonlSink(resolve(options.lineageDir, "openlineage.jsonl"), "openlineage"),
+      events.sink,
+    ];
     const outcomes = yield* runJobs(jobs, {
       concurrency: options.concurrency,
       force: options.force,
@@ -188,7 +202,7 @@ const execute = (
         Effect.provide(parserLayer(options.mineruUrl)),
       )
       : outcomes;
-    const reports = yield* flush(sinks);
+    const reports = yield* flush(sinks).pipe(Effect.ensuring(Effect.promise(events.close)));
     const after = yield* outbox.totals();
     return {
       outcomes: finished,
@@ -253,7 +267,7 @@ const printSummary = (s: Summary, options: RunOptions) => {
       ` in ${
         s.seconds.toFixed(2)
       }s; ${s.events.openlineage} OpenLineage and ${s.events.cloudevents}` +
-      ` CloudEvents written to ${options.lineageDir}`,
+      ` CloudEvents written to ${options.events ?? options.lineageDir}`,
   );
   for (const r of s.sinks) {
     if (r.error) {

@@ -27,6 +27,8 @@ export interface SensorReport {
   readonly waiting: ReadonlyArray<
     { readonly jobId: string; readonly gate: string; readonly leftMs: number }
   >;
+  /** What started the pass: the first pass, the poll timer, or a ledger change notification. */
+  readonly trigger?: "start" | "poll" | "notify";
 }
 
 const gateOf = (job: Job, pipeline: CompiledPipeline) => {

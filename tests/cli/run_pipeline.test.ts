@@ -93,6 +93,11 @@ describe("deno task run-pipeline on bad input", () => {
     const result = await runCli(runPipeline, ["--store", store, "--concurrency", "0"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--concurrency: expected an integer >= 1, got "0"');
+    const badEvents = await runCli(runPipeline, ["--store", store, "--events", "kafka://"]);
+    expect(badEvents.code).toBe(2);
+    expect(badEvents.stderr).toContain(
+      '--events: expected kafka://host:port[,host:port][/topic], got "kafka://"',
+    );
     const unknown = await runCli(runPipeline, ["--frobnicate"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown option --frobnicate");
