@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import { Effect, Fiber } from "effect";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CompiledPipeline, type Config, loadConfig } from "../pipelines/loader.ts";
@@ -16,8 +16,14 @@ import { bridgeTick } from "../pipelines/mineru_bridge.ts";
 import { sensorTick } from "../pipelines/sensor.ts";
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
-import { flush, type SinkReport } from "../lineage/relay.ts";
-import { makeJsonlSink } from "../lineage/jsonl_sink.ts";
+import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
+import {
+  describeLineageConfig,
+  type LineageConfig,
+  resolveLineageConfig,
+  sinksFor,
+} from "../lineage/config.ts";
+import { makeOpenLineageKafkaSink } from "../adapters/kafka/openlineage_kafka_sink.ts";
 import { eventsSinkFor } from "./_events_sink.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
@@ -32,7 +38,8 @@ const USAGE = `usage: deno task run-pipeline [options]
   --source NAME       treat inputs as records of this source (${sourceNames.join(", ")})
   --input PATH        a record file or a folder of them; repeatable (default: the bundled records)
   --store DIR|URL     the embedded store directory, or a postgres:// server (default: .lineage-kit)
-  --lineage DIR       where lineage JSONL files go (default: <store>/lineage)
+  --lineage DIR|URL   OpenLineage destination: a directory (JSONL), an http(s):// Marquez URL or
+                      kafka://host:port/topic (default: OPENLINEAGE_* settings, then <store>/lineage)
   --events DIR|kafka://host:port[/topic]
                       where CloudEvents go (default: the lineage directory;
                       Kafka topic default orchestration.events.v1)
@@ -69,6 +76,8 @@ export interface RunOptions {
   readonly inputs: ReadonlyArray<string>;
   readonly storeDir: string;
   readonly lineageDir: string;
+  /** `--lineage`: a directory, an http(s):// Marquez URL or kafka://host:port/topic. */
+  readonly lineageFlag?: string;
   /** `--events`: a directory or a kafka:// URL; undefined = the lineage directory. */
   readonly events?: string;
   readonly tenant: string;
@@ -114,10 +123,8 @@ export const runOptionsFrom = (
     source: source as SourceName | undefined,
     inputs: (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
     storeDir,
-    lineageDir: resolve(
-      (flags.lineage as string | undefined) ??
-        resolve(server ? ".lineage-kit" : storeDir, "lineage"),
-    ),
+    lineageDir: resolve(server ? ".lineage-kit" : storeDir, "lineage"),
+    ...optional("lineageFlag", flags.lineage as string | undefined),
     tenant: (flags.tenant as string | undefined) ?? "default",
     concurrency: (flags.concurrency as number | undefined) ?? 4,
     force: flags.force === true,
@@ -161,11 +168,23 @@ interface Summary {
   readonly seconds: number;
 }
 
+/** The OpenLineage sinks of the configuration plus the CloudEvents sink of `--events`. */
+const sinksOf = (lineage: LineageConfig, options: RunOptions) => {
+  const env = Deno.env.toObject();
+  const openlineage = sinksFor(lineage, {
+    lineageDir: options.lineageDir,
+    kafkaSink: (t) => makeOpenLineageKafkaSink(t, env),
+  }).filter((s) => s.channels.includes("openlineage"));
+  const events = eventsSinkFor(options.events ?? options.lineageDir, env);
+  return { sinks: [...openlineage, events.sink], close: events.close };
+};
+
 const execute = (
   store: Store,
   config: Config,
   options: RunOptions,
   planned: ReadonlyArray<Planned>,
+  lineage: LineageConfig,
 ) =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
@@ -184,11 +203,12 @@ const execute = (
       jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
     }
     const progress = makeProgress(jobs.length, "jobs");
-    const events = eventsSinkFor(options.events ?? options.lineageDir, Deno.env.toObject());
-    const sinks = [
-      makeJsonlSink(resolve(options.lineageDir, "openlineage.jsonl"), "openlineage"),
-      events.sink,
-    ];
+    const { sinks, close } = sinksOf(lineage, options);
+    const stopRelay = new AbortController();
+    // The relay runs beside the jobs: a slow or dead sink never holds a stage back.
+    const relay = yield* Effect.forkChild(
+      runRelay(sinks, { interval: "2 seconds", signal: stopRelay.signal }),
+    );
     const outcomes = yield* runJobs(jobs, {
       concurrency: options.concurrency,
       force: options.force,
@@ -202,7 +222,11 @@ const execute = (
         Effect.provide(parserLayer(options.mineruUrl)),
       )
       : outcomes;
-    const reports = yield* flush(sinks).pipe(Effect.ensuring(Effect.promise(events.close)));
+    stopRelay.abort();
+    yield* Fiber.join(relay);
+    const reports = yield* flushWithDeadline(sinks, { maxWaitMs: 30_000 }).pipe(
+      Effect.ensuring(Effect.promise(close)),
+    );
     const after = yield* outbox.totals();
     return {
       outcomes: finished,
@@ -214,7 +238,7 @@ const execute = (
       sinks: reports,
       seconds: (performance.now() - started) / 1000,
     } satisfies Summary;
-  }).pipe(Effect.provide(runtimeLayer(store, options)));
+  }).pipe(Effect.provide(runtimeLayer(store, { ...options, namespace: lineage.namespace })));
 
 /**
  * Runs the MinerU bridge and the sensor in-process until no paused job makes progress, then
@@ -250,7 +274,7 @@ const countsOf = (s: Summary) => {
   return jobs;
 };
 
-const printSummary = (s: Summary, options: RunOptions) => {
+const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) => {
   const rows = s.outcomes.map((o) => [
     o.docId,
     o.status,
@@ -267,11 +291,14 @@ const printSummary = (s: Summary, options: RunOptions) => {
       ` in ${
         s.seconds.toFixed(2)
       }s; ${s.events.openlineage} OpenLineage and ${s.events.cloudevents}` +
-      ` CloudEvents written to ${options.events ?? options.lineageDir}`,
+      ` CloudEvents; lineage: ${describeLineageConfig(lineage)}`,
   );
   for (const r of s.sinks) {
-    if (r.error) {
-      console.log(`lineage sink ${r.sink}: ${r.pending} events still pending (${r.error})`);
+    if (r.pending > 0 || r.deadLettered > 0) {
+      console.log(
+        `lineage sink ${r.sink}: ${r.pending} pending, ${r.deadLettered} dead-lettered` +
+          `${r.error ? ` (${r.error})` : ""}; \`deno task lineage flush\` delivers the rest`,
+      );
     }
   }
   if (c.paused > 0) {
@@ -302,6 +329,17 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.log(USAGE);
     return 0;
   }
+  const lineage = await Effect.runPromise(Effect.result(resolveLineageConfig({
+    env: Deno.env,
+    cwd: Deno.cwd(),
+    ...optional("flag", options.lineageFlag),
+  })));
+  if (lineage._tag === "Failure") {
+    for (const p of lineage.failure.problems) {
+      console.error(`run-pipeline: ${p.where}: ${p.message}`);
+    }
+    return 2;
+  }
   const config = await Effect.runPromise(Effect.result(loadConfig()));
   if (config._tag === "Failure") {
     for (const p of config.failure.problems) console.error(formatProblem(p));
@@ -327,8 +365,10 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   }
   const store = await openStore(options.storeDir);
   try {
-    const summary = await Effect.runPromise(execute(store, config.success, options, planned));
-    printSummary(summary, options);
+    const summary = await Effect.runPromise(
+      execute(store, config.success, options, planned, lineage.success),
+    );
+    printSummary(summary, options, lineage.success);
     const counts = countsOf(summary);
     if (options.json) {
       console.log(

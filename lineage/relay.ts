@@ -1,56 +1,162 @@
 /**
- * The outbox relay: delivers outbox events to every sink in outbox order (so per run, START comes
- * before its terminal event and a parent's START before its children's), advancing one cursor per
- * sink only after the sink accepted the events. A sink that is down keeps its events waiting; it
- * never slows or fails the pipeline.
+ * The outbox relay: delivers outbox events to every sink and records, per sink and per event,
+ * what became of them.
+ *
+ * - Order: a sink receives each job's events (a pipeline run and its stage runs) in outbox order,
+ *   so START comes before its run's terminal event and a parent's START before its children's.
+ *   Different jobs may be in flight at once when the sink allows it (`concurrency`).
+ * - Exactly once per sink: each settled event is recorded right after the sink took it, and
+ *   nothing settled is handed over again, across flushes and restarts. (An interrupted delivery,
+ *   such as at a deadline, may leave the event it was sending unrecorded: at least once there.)
+ * - Poison events: an event the sink refuses for good becomes a dead letter for that sink and the
+ *   run's later events go on.
+ * - Independence: each sink has its own records; a sink that is down keeps its events pending
+ *   and never holds back another sink, nor a pipeline (run the relay apart from the runner).
+ *
+ * `flush` delivers what is pending once; `flushWithDeadline` bounds it in time (end of a run);
+ * `runRelay` keeps flushing in the background, backing off from a failing sink.
  *
  * @module
  */
-import { Effect } from "effect";
-import { OutboxStore, type StoreError } from "./outbox.ts";
+import { Clock, Duration, Effect, Latch } from "effect";
+import type { OutboxStore, StoreError } from "./outbox.ts";
 import type { LineageSink } from "./sink.ts";
+import { flushSink, reportOf, type Tally } from "./_relay_sink.ts";
 
 /** What one flush did for one sink. */
 export interface SinkReport {
   readonly sink: string;
+  /** Events delivered by this flush. */
   readonly delivered: number;
+  /** Events still waiting for the sink afterwards. */
   readonly pending: number;
+  /** Events set aside by this flush because the sink refused them for good. */
+  readonly deadLettered: number;
+  /** Why the sink stopped before delivering everything. */
   readonly error?: string;
 }
 
 /** Options of {@link flush}. */
 export interface FlushOptions {
-  /** Events read and delivered per batch. @default 500 */
+  /** Events read from the outbox at a time. @default 500 */
   readonly batchSize?: number;
 }
-
-const flushSink = (sink: LineageSink, batchSize: number) =>
-  Effect.gen(function* () {
-    const outbox = yield* OutboxStore;
-    let delivered = 0;
-    while (true) {
-      const rows = yield* outbox.pending(sink.name, batchSize);
-      if (rows.length === 0) break;
-      const mine = rows.filter((r) => sink.channels.includes(r.channel));
-      const result = mine.length > 0 ? yield* Effect.result(sink.deliver(mine)) : undefined;
-      if (result && result._tag === "Failure") {
-        return {
-          sink: sink.name,
-          delivered,
-          pending: yield* outbox.backlog(sink.name),
-          error: result.failure.message,
-        } satisfies SinkReport;
-      }
-      yield* outbox.acknowledge(sink.name, rows[rows.length - 1].seq, mine.length);
-      delivered += mine.length;
-      if (rows.length < batchSize) break;
-    }
-    return { sink: sink.name, delivered, pending: 0 } satisfies SinkReport;
-  });
 
 /** Delivers everything pending to every sink; each sink is independent of the others. */
 export const flush = (
   sinks: ReadonlyArray<LineageSink>,
   options: FlushOptions = {},
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
-  Effect.forEach(sinks, (s) => flushSink(s, options.batchSize ?? 500), { concurrency: "unbounded" });
+  Effect.forEach(sinks, (sink) => {
+    const tally: Tally = { delivered: 0, deadLettered: 0 };
+    return flushSink(sink, options.batchSize ?? 500, tally).pipe(
+      Effect.andThen(reportOf(sink, tally)),
+    );
+  }, { concurrency: "unbounded" });
+
+/** Options of {@link flushWithDeadline}. */
+export interface DeadlineOptions extends FlushOptions {
+  /** How long delivery may take, for all sinks together. */
+  readonly maxWaitMs: number;
+}
+
+/**
+ * Delivers what is pending, giving up at the deadline: what was delivered stays recorded, the
+ * rest stays pending and the report of each unfinished sink says so.
+ */
+export const flushWithDeadline = (
+  sinks: ReadonlyArray<LineageSink>,
+  options: DeadlineOptions,
+): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
+  Effect.forEach(sinks, (sink) => {
+    const tally: Tally = { delivered: 0, deadLettered: 0 };
+    return flushSink(sink, options.batchSize ?? 500, tally).pipe(
+      Effect.timeoutOrElse({
+        duration: Duration.millis(options.maxWaitMs),
+        orElse: () =>
+          Effect.sync(() => {
+            tally.error ??= `not finished within ${options.maxWaitMs} ms`;
+          }),
+      }),
+      Effect.andThen(reportOf(sink, tally)),
+    );
+  }, { concurrency: "unbounded" });
+
+/** Options of {@link runRelay}. */
+export interface RelayLoopOptions extends FlushOptions {
+  /** Pause between flushes. @default "1 second" */
+  readonly interval?: Duration.Input;
+  /** Longest pause before retrying a sink that failed. @default "1 minute" */
+  readonly maxBackoff?: Duration.Input;
+  /** Stops the loop when aborted (between flushes, never in the middle of recording one). */
+  readonly signal?: AbortSignal;
+  /** Stops the loop when it completes. */
+  readonly until?: Effect.Effect<unknown>;
+  /** Sees the reports of each flush. */
+  readonly onFlush?: (reports: ReadonlyArray<SinkReport>) => Effect.Effect<void>;
+}
+
+const aborted = (signal: AbortSignal): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (signal.aborted) return resume(Effect.void);
+    const onAbort = () => resume(Effect.void);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort));
+  });
+
+interface Backoff {
+  failures: number;
+  nextAtMs: number;
+}
+
+/**
+ * Flushes every `interval` until stopped (`signal`, `until`, or interrupting the fiber). A sink
+ * that failed is retried after `interval·2^(n-1)` (n consecutive failures), at most `maxBackoff`.
+ * Store errors are logged and retried; the loop itself never fails.
+ */
+export const runRelay = (
+  sinks: ReadonlyArray<LineageSink>,
+  options: RelayLoopOptions = {},
+): Effect.Effect<void, never, OutboxStore> =>
+  Effect.gen(function* () {
+    const intervalMs = Duration.toMillis(Duration.fromInputUnsafe(options.interval ?? "1 second"));
+    const maxBackoffMs = Duration.toMillis(
+      Duration.fromInputUnsafe(options.maxBackoff ?? "1 minute"),
+    );
+    const stop = yield* Latch.make(false);
+    let stopped = false;
+    const halt = Effect.andThen(Effect.sync(() => (stopped = true)), stop.open);
+    if (options.signal) yield* Effect.forkChild(Effect.andThen(aborted(options.signal), halt));
+    if (options.until) yield* Effect.forkChild(Effect.andThen(options.until, halt));
+    const backoff = new Map<string, Backoff>(
+      sinks.map((s) => [s.name, { failures: 0, nextAtMs: 0 }]),
+    );
+    while (!stopped) {
+      const now = yield* Clock.currentTimeMillis;
+      const due = sinks.filter((s) => backoff.get(s.name)!.nextAtMs <= now);
+      const reports = yield* Effect.forEach(due, (sink) =>
+        flush([sink], options).pipe(
+          Effect.map((r) => r[0]),
+          Effect.catch((e) =>
+            Effect.logWarning(`lineage relay: ${sink.name}: ${e.operation}: ${e.message}`).pipe(
+              Effect.as({
+                sink: sink.name,
+                delivered: 0,
+                pending: 0,
+                deadLettered: 0,
+                error: e.message,
+              }),
+            )
+          ),
+        ), { concurrency: "unbounded" });
+      for (const r of reports) {
+        const b = backoff.get(r.sink)!;
+        b.failures = r.error === undefined ? 0 : b.failures + 1;
+        b.nextAtMs = b.failures === 0
+          ? 0
+          : now + Math.min(maxBackoffMs, intervalMs * 2 ** (b.failures - 1));
+      }
+      if (options.onFlush) yield* options.onFlush(reports);
+      if (!stopped) yield* Effect.raceFirst(Effect.sleep(Duration.millis(intervalMs)), stop.await);
+    }
+  });

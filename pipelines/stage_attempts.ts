@@ -174,6 +174,8 @@ export const failureReason = (error: StageError): string => {
       return "invalid_input";
     case "GateTimedOut":
       return "gate_timed_out";
+    case "CircuitOpen":
+      return "circuit_open";
     default:
       return isRetryable(error) ? "retries_exhausted" : "permanent";
   }

@@ -184,6 +184,28 @@ export const migrations: ReadonlyArray<Migration> = [
         primary key (job_id, name)
       );`,
   },
+  {
+    version: 7,
+    name: "outbox delivery records",
+    sql: `
+      -- What each sink took (or refused for good), so nothing is sent to it twice.
+      create table lk_outbox_settled (
+        sink text not null,
+        seq bigint not null,
+        outcome text not null check (outcome in ('delivered','dead_letter','skipped')),
+        primary key (sink, seq)
+      );
+      create table lk_outbox_dead_letters (
+        sink text not null,
+        seq bigint not null,
+        run_id text not null,
+        job_id text,
+        status integer,
+        reason text not null,
+        at timestamptz not null default now(),
+        primary key (sink, seq)
+      );`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */

@@ -1,5 +1,11 @@
 /**
- * The outbox in SQL: inserts inside ledger transactions, and per-sink cursors for the relay.
+ * The outbox in SQL: inserts inside ledger transactions, per-sink cursors, and per-event delivery
+ * records (settled events and dead letters) for the relay.
+ *
+ * A sink's position is its cursor (every event up to `last_seq` is handled) plus the events past
+ * it recorded in `lk_outbox_settled`. Settled records are folded into the cursor only once they
+ * are older than a horizon: on a PostgreSQL server a writer transaction may commit a lower
+ * sequence number after a higher one is visible, and a cursor moved past it would skip it.
  *
  * @module
  */
@@ -9,6 +15,7 @@ import type {
   OutboxRow,
   OutboxStoreShape,
 } from "../../lineage/outbox.ts";
+import type { DeliveryLogShape, SettleRecord } from "../../lineage/delivery_log.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 
@@ -20,9 +27,11 @@ export const insertOutbox = async (
 ): Promise<void> => {
   if (events.length === 0) return;
   // One statement for the batch; `with ordinality` keeps the caller's order in the sequence.
+  // `clock_timestamp()` (not the transaction's start) dates each row when its number is taken,
+  // which is what the settled-record horizon relies on.
   await tx.query(
-    `insert into lk_outbox (channel, run_id, job_id, payload)
-     select e.value->>'channel', e.value->>'run_id', $1, e.value->'payload'
+    `insert into lk_outbox (channel, run_id, job_id, payload, created_at)
+     select e.value->>'channel', e.value->>'run_id', $1, e.value->'payload', clock_timestamp()
      from jsonb_array_elements($2::jsonb) with ordinality as e(value, n)
      order by e.n`,
     [
@@ -34,44 +43,150 @@ export const insertOutbox = async (
   );
 };
 
-/** The relay's view of the outbox. */
-export const makeSqlOutboxStore = (db: SqlClient): OutboxStoreShape => ({
+/** Options of {@link makeSqlOutboxStore}. */
+export interface SqlOutboxOptions {
+  /**
+   * Settled records younger than this stay as records instead of moving the cursor: longer than
+   * any writer transaction lasts. @default 300_000
+   */
+  readonly horizonMs?: number;
+}
+
+const CURSOR = "coalesce((select last_seq from lk_outbox_cursors where sink = $1), 0)";
+const UNSETTLED =
+  "not exists (select 1 from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq)";
+const IN_CHANNELS = "o.channel in (select jsonb_array_elements_text($2::jsonb))";
+
+interface RawRow {
+  seq: string | number;
+  channel: OutboxChannel;
+  run_id: string;
+  job_id: string | null;
+  payload: Record<string, unknown>;
+}
+
+const toRow = (r: RawRow): OutboxRow => ({
+  seq: Number(r.seq),
+  channel: r.channel,
+  runId: r.run_id,
+  jobId: r.job_id,
+  payload: r.payload,
+});
+
+const settledRows = (record: SettleRecord) => [
+  ...(record.delivered ?? []).map((seq) => ({ seq, outcome: "delivered" })),
+  ...(record.deadLetters ?? []).map((d) => ({ seq: d.seq, outcome: "dead_letter" })),
+  ...(record.skipped ?? []).map((seq) => ({ seq, outcome: "skipped" })),
+];
+
+const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord) => {
+  await tx.query(
+    `insert into lk_outbox_settled (sink, seq, outcome)
+     select $1, (e->>'seq')::bigint, e->>'outcome' from jsonb_array_elements($2::jsonb) e
+     on conflict do nothing`,
+    [sink, JSON.stringify(settledRows(record))],
+  );
+  if ((record.deadLetters ?? []).length > 0) {
+    await tx.query(
+      `insert into lk_outbox_dead_letters (sink, seq, run_id, job_id, status, reason)
+       select $1, (e->>'seq')::bigint, e->>'runId', e->>'jobId', (e->>'status')::int, e->>'reason'
+       from jsonb_array_elements($2::jsonb) e
+       on conflict do nothing`,
+      [sink, JSON.stringify(record.deadLetters)],
+    );
+  }
+  await tx.query(
+    `insert into lk_outbox_cursors (sink, last_seq, delivered) values ($1, 0, $2)
+     on conflict (sink) do update set delivered = lk_outbox_cursors.delivered + $2,
+       updated_at = now()`,
+    [sink, (record.delivered ?? []).length],
+  );
+};
+
+const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => ({
+  pendingFor: (sink, channels, limit) =>
+    storeOp("outbox.pendingFor", async () => {
+      const rows = await db.query<RawRow>(
+        `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
+         where o.seq > ${CURSOR} and ${IN_CHANNELS} and ${UNSETTLED}
+         order by o.seq limit $3`,
+        [sink, JSON.stringify(channels), limit],
+      );
+      return rows.map(toRow);
+    }),
+  settle: (sink, record) =>
+    storeOp("outbox.settle", async () => {
+      await db.transaction((tx) => writeSettled(tx, sink, record));
+    }),
+  counts: (sink, channels) =>
+    storeOp("outbox.counts", async () => {
+      const [r] = await db.query<{ pending: number; dead: number }>(
+        `select
+           (select count(*)::int from lk_outbox o
+            where o.seq > ${CURSOR} and ${IN_CHANNELS} and ${UNSETTLED}) as pending,
+           (select count(*)::int from lk_outbox_dead_letters where sink = $1) as dead`,
+        [sink, JSON.stringify(channels)],
+      );
+      return { pending: r.pending, deadLettered: r.dead };
+    }),
+  compact: (sink, channels) =>
+    storeOp("outbox.compact", async () => {
+      await db.transaction(async (tx) => {
+        // The cursor may move over every event before the sink's first unsettled one, as far as
+        // the newest event older than the horizon; events of other channels never block it.
+        await tx.query(
+          `with first_open as (
+             select min(o.seq) as seq from lk_outbox o
+             where o.seq > ${CURSOR} and ${IN_CHANNELS} and ${UNSETTLED}),
+           target as (
+             select max(o.seq) as seq from lk_outbox o, first_open f
+             where o.seq > ${CURSOR} and (f.seq is null or o.seq < f.seq)
+               and o.created_at < now() - ($3::int * interval '1 millisecond'))
+           update lk_outbox_cursors c set last_seq = t.seq, updated_at = now()
+           from target t where c.sink = $1 and t.seq is not null and t.seq > c.last_seq`,
+          [sink, JSON.stringify(channels), horizonMs],
+        );
+        await tx.query(
+          `delete from lk_outbox_settled
+           where sink = $1 and seq <= ${CURSOR}`,
+          [sink],
+        );
+      });
+    }),
+});
+
+/** The relay's view of the outbox, with per-event delivery records. */
+export const makeSqlOutboxStore = (
+  db: SqlClient,
+  options: SqlOutboxOptions = {},
+): OutboxStoreShape & DeliveryLogShape => ({
+  ...makeDeliveryLog(db, options.horizonMs ?? 300_000),
   pending: (sink, limit) =>
     storeOp("outbox.pending", async () => {
-      const rows = await db.query<{
-        seq: string | number;
-        channel: OutboxChannel;
-        run_id: string;
-        job_id: string | null;
-        payload: Record<string, unknown>;
-      }>(
+      const rows = await db.query<RawRow>(
         `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
-         where o.seq > coalesce((select last_seq from lk_outbox_cursors where sink = $1), 0)
+         where o.seq > ${CURSOR} and ${UNSETTLED}
          order by o.seq limit $2`,
         [sink, limit],
       );
-      return rows.map((r): OutboxRow => ({
-        seq: Number(r.seq),
-        channel: r.channel,
-        runId: r.run_id,
-        jobId: r.job_id,
-        payload: r.payload,
-      }));
+      return rows.map(toRow);
     }),
   acknowledge: (sink, seq, count) =>
     storeOp("outbox.acknowledge", async () => {
-      await db.query(
-        `insert into lk_outbox_cursors (sink, last_seq, delivered) values ($1, $2, $3)
-         on conflict (sink) do update set last_seq = greatest(lk_outbox_cursors.last_seq, $2),
-           delivered = lk_outbox_cursors.delivered + $3, updated_at = now()`,
-        [sink, seq, count],
-      );
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `insert into lk_outbox_cursors (sink, last_seq, delivered) values ($1, $2, $3)
+           on conflict (sink) do update set last_seq = greatest(lk_outbox_cursors.last_seq, $2),
+             delivered = lk_outbox_cursors.delivered + $3, updated_at = now()`,
+          [sink, seq, count],
+        );
+        await tx.query("delete from lk_outbox_settled where sink = $1 and seq <= $2", [sink, seq]);
+      });
     }),
   backlog: (sink) =>
     storeOp("outbox.backlog", async () => {
       const [r] = await db.query<{ n: number }>(
-        `select count(*)::int as n from lk_outbox
-         where seq > coalesce((select last_seq from lk_outbox_cursors where sink = $1), 0)`,
+        `select count(*)::int as n from lk_outbox o where o.seq > ${CURSOR} and ${UNSETTLED}`,
         [sink],
       );
       return r.n;

@@ -1,0 +1,48 @@
+/**
+ * `deno task lineage <command>`: work with the lineage a store holds. Each command lives in its
+ * own file, `cli/lineage_<command>.ts`, exporting `main(args)`; this entry point dispatches.
+ *
+ * Exit status: the command's; 2 for an unknown command.
+ *
+ * @module
+ */
+import { main as flush } from "./lineage_flush.ts";
+
+/** A `lineage` command. */
+export interface LineageCommand {
+  /** One line for the usage text. */
+  readonly summary: string;
+  readonly main: (args: ReadonlyArray<string>) => Promise<number>;
+}
+
+/** The commands, by name. */
+export const commands: Readonly<Record<string, LineageCommand>> = {
+  flush: { summary: "deliver pending lineage events to the configured sinks", main: flush },
+};
+
+const usage = (): string =>
+  [
+    "usage: deno task lineage <command> [options]",
+    "",
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`),
+    "",
+    "`deno task lineage <command> --help` describes a command.",
+  ].join("\n");
+
+/** Runs the command named by the first argument; returns its exit status. */
+export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  const [name, ...rest] = args;
+  if (name === "--help" || name === "help") {
+    console.log(usage());
+    return 0;
+  }
+  const command = name === undefined ? undefined : commands[name];
+  if (!command) {
+    const what = name === undefined ? "a command is required" : `unknown command "${name}"`;
+    console.error(`lineage: ${what} (known: ${Object.keys(commands).join(", ")})\n\n${usage()}`);
+    return 2;
+  }
+  return await command.main(rest);
+};
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

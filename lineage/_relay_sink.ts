@@ -1,0 +1,177 @@
+/**
+ * The relay's work for one sink: read what the sink has not settled, hand it over job by job
+ * (several jobs at once when the sink allows), and record each answer as soon as it comes.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { type OutboxRow, OutboxStore, type StoreError } from "./outbox.ts";
+import { type LineageSink, SinkError } from "./sink.ts";
+import { type RelaySink, type Settlement, settleWith } from "./settlement.ts";
+import {
+  type DeadLetter,
+  hasDeliveryLog,
+  noDeliveryLog,
+  type OutboxWithDeliveryLog,
+} from "./delivery_log.ts";
+import type { SinkReport } from "./relay.ts";
+
+/** What a flush did so far for one sink; read at a deadline too. */
+export interface Tally {
+  delivered: number;
+  deadLettered: number;
+  error?: string;
+}
+
+const deliveryLog: Effect.Effect<OutboxWithDeliveryLog, StoreError, OutboxStore> = Effect.gen(
+  function* () {
+    const outbox = yield* OutboxStore;
+    return hasDeliveryLog(outbox) ? outbox : yield* Effect.fail(noDeliveryLog());
+  },
+);
+
+// Events of one job stay together and in order; jobs are independent of each other.
+const partitions = (rows: ReadonlyArray<OutboxRow>, concurrency: number): OutboxRow[][] => {
+  if (concurrency <= 1) return [[...rows]];
+  const byJob = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const key = row.jobId ?? `run:${row.runId}`;
+    const rowsOfJob = byJob.get(key);
+    if (rowsOfJob) rowsOfJob.push(row);
+    else byJob.set(key, [row]);
+  }
+  return [...byJob.values()];
+};
+
+const chunks = (rows: ReadonlyArray<OutboxRow>, size: number): OutboxRow[][] => {
+  const out: OutboxRow[][] = [];
+  for (let i = 0; i < rows.length; i += Math.max(1, size)) out.push(rows.slice(i, i + size));
+  return out;
+};
+
+const record = (
+  log: OutboxWithDeliveryLog,
+  sink: string,
+  rows: ReadonlyArray<OutboxRow>,
+  settlement: Settlement,
+  tally: Tally,
+): Effect.Effect<void, StoreError> => {
+  const bySeq = new Map(rows.map((r) => [r.seq, r]));
+  const delivered: number[] = [];
+  const deadLetters: DeadLetter[] = [];
+  for (const { seq, outcome } of settlement.settled) {
+    const row = bySeq.get(seq);
+    if (!row) continue;
+    if (outcome._tag === "Delivered") delivered.push(seq);
+    else {
+      deadLetters.push({
+        seq,
+        runId: row.runId,
+        jobId: row.jobId,
+        status: outcome.status,
+        reason: outcome.reason,
+      });
+    }
+  }
+  if (delivered.length + deadLetters.length === 0) return Effect.void;
+  return log.settle(sink, { delivered, deadLetters }).pipe(
+    Effect.tap(() =>
+      Effect.sync(() => {
+        tally.delivered += delivered.length;
+        tally.deadLettered += deadLetters.length;
+      })
+    ),
+  );
+};
+
+interface Round {
+  readonly log: OutboxWithDeliveryLog;
+  readonly sink: RelaySink;
+  readonly settle: (events: ReadonlyArray<OutboxRow>) => Effect.Effect<Settlement>;
+  readonly tally: Tally;
+  stopped: boolean;
+}
+
+const deliverPartition = (round: Round, rows: ReadonlyArray<OutboxRow>) =>
+  Effect.forEach(
+    chunks(rows, round.sink.maxBatch ?? rows.length),
+    (chunk) =>
+      round.stopped ? Effect.void : Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          // Only the hand-over can be interrupted; once the sink has answered, the answer is
+          // recorded, so an event the sink took is never handed over again.
+          const settlement = yield* restore(round.settle(chunk)).pipe(
+            // A sink that throws is a sink that failed: its events stay pending.
+            Effect.catchDefect((defect) =>
+              Effect.succeed<Settlement>({
+                settled: [],
+                error: new SinkError({
+                  sink: round.sink.name,
+                  message: `the sink crashed: ${defect instanceof Error ? defect.message : defect}`,
+                  retryable: true,
+                }),
+              })
+            ),
+          );
+          yield* record(round.log, round.sink.name, chunk, settlement, round.tally);
+          if (settlement.error) {
+            round.stopped = true;
+            round.tally.error = settlement.error.message;
+          } else if (settlement.settled.length === 0) {
+            round.stopped = true;
+            round.tally.error = `settled none of ${chunk.length} events`;
+          }
+        })
+      ),
+    { discard: true },
+  );
+
+/** Delivers what is pending to one sink, recording each settled event. */
+export const flushSink = (
+  sink: LineageSink,
+  batchSize: number,
+  tally: Tally,
+): Effect.Effect<void, StoreError, OutboxStore> =>
+  Effect.gen(function* () {
+    const log = yield* deliveryLog;
+    const relaySink: RelaySink = sink;
+    const round: Round = {
+      log,
+      sink: relaySink,
+      settle: settleWith(relaySink),
+      tally,
+      stopped: false,
+    };
+    const concurrency = relaySink.concurrency ?? 1;
+    while (!round.stopped) {
+      const rows = yield* log.pendingFor(sink.name, sink.channels, batchSize);
+      if (rows.length === 0) break;
+      const accepts = relaySink.accepts ?? (() => true);
+      const refused = rows.filter((r) => !accepts(r)).map((r) => r.seq);
+      if (refused.length > 0) yield* log.settle(sink.name, { skipped: refused });
+      yield* Effect.forEach(
+        partitions(rows.filter(accepts), concurrency),
+        (rows) => deliverPartition(round, rows),
+        { concurrency, discard: true },
+      );
+      if (rows.length < batchSize) break;
+    }
+    yield* log.compact(sink.name, sink.channels);
+  });
+
+/** The report of one sink after a flush. */
+export const reportOf = (
+  sink: LineageSink,
+  tally: Tally,
+): Effect.Effect<SinkReport, StoreError, OutboxStore> =>
+  Effect.gen(function* () {
+    const log = yield* deliveryLog;
+    const counts = yield* log.counts(sink.name, sink.channels);
+    return {
+      sink: sink.name,
+      delivered: tally.delivered,
+      pending: counts.pending,
+      deadLettered: tally.deadLettered,
+      ...(tally.error !== undefined ? { error: tally.error } : {}),
+    } satisfies SinkReport;
+  });

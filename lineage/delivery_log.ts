@@ -1,0 +1,81 @@
+/**
+ * Per-event delivery records on top of the outbox: which events a sink has settled (delivered,
+ * dead-lettered or skipped by a filter), so the relay can acknowledge events one by one and out
+ * of order (several jobs in flight) without ever handing a sink the same event twice.
+ *
+ * A store offers this by implementing {@link DeliveryLogShape} next to {@link OutboxStoreShape}
+ * on the object it provides as the `OutboxStore` service (the SQL store does).
+ *
+ * @module
+ */
+import type { Effect } from "effect";
+import type { OutboxChannel, OutboxRow, OutboxStoreShape, StoreError } from "./outbox.ts";
+import { StoreError as StoreErrorClass } from "./outbox.ts";
+
+/** An event a sink refused for good, set aside so that the run's later events can go on. */
+export interface DeadLetter {
+  readonly seq: number;
+  readonly runId: string;
+  readonly jobId: string | null;
+  readonly status?: number;
+  readonly reason: string;
+}
+
+/** What one settle call records for a sink. */
+export interface SettleRecord {
+  readonly delivered?: ReadonlyArray<number>;
+  readonly deadLetters?: ReadonlyArray<DeadLetter>;
+  /** Events the sink does not want (filtered out): handled, but not counted as delivered. */
+  readonly skipped?: ReadonlyArray<number>;
+}
+
+/** How a sink stands. */
+export interface SinkCounts {
+  /** Events of the sink's channels not yet settled. */
+  readonly pending: number;
+  /** Events set aside for the sink, ever. */
+  readonly deadLettered: number;
+}
+
+/** Per-event delivery records, alongside the outbox. */
+export interface DeliveryLogShape {
+  /** The oldest events of `channels` the sink has not settled, in outbox order. */
+  readonly pendingFor: (
+    sink: string,
+    channels: ReadonlyArray<OutboxChannel>,
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<OutboxRow>, StoreError>;
+  /** Records settled events, in one transaction. */
+  readonly settle: (sink: string, record: SettleRecord) => Effect.Effect<void, StoreError>;
+  /** Pending and dead-lettered counts of the sink. */
+  readonly counts: (
+    sink: string,
+    channels: ReadonlyArray<OutboxChannel>,
+  ) => Effect.Effect<SinkCounts, StoreError>;
+  /**
+   * Folds old per-event records into the sink's cursor. Only events older than the store's
+   * horizon are folded: a writer transaction that took a lower sequence number may still commit.
+   */
+  readonly compact: (
+    sink: string,
+    channels: ReadonlyArray<OutboxChannel>,
+  ) => Effect.Effect<void, StoreError>;
+}
+
+/** An outbox store that keeps per-event delivery records. */
+export type OutboxWithDeliveryLog = OutboxStoreShape & DeliveryLogShape;
+
+/** Whether the provided outbox keeps per-event delivery records. */
+export const hasDeliveryLog = (outbox: OutboxStoreShape): outbox is OutboxWithDeliveryLog => {
+  const o = outbox as Partial<DeliveryLogShape>;
+  return typeof o.pendingFor === "function" && typeof o.settle === "function" &&
+    typeof o.counts === "function" && typeof o.compact === "function";
+};
+
+/** The error for an outbox store without per-event delivery records. */
+export const noDeliveryLog = (): StoreError =>
+  new StoreErrorClass({
+    operation: "outbox.deliveryLog",
+    message:
+      "this outbox store keeps no per-event delivery records (pendingFor, settle, counts, compact)",
+  });

@@ -1,0 +1,91 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Effect } from "effect";
+import { insertOutbox, makeSqlOutboxStore } from "../../../adapters/store/sql_outbox.ts";
+import type { Store } from "../../../adapters/store/store.ts";
+import type { OutboxEvent } from "../../../lineage/outbox.ts";
+import { backends } from "../../_stores.ts";
+
+const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect);
+
+const events = (runId: string, n: number, channel: OutboxEvent["channel"] = "openlineage") =>
+  Array.from({ length: n }, (_, i): OutboxEvent => ({ channel, runId, payload: { n: i + 1 } }));
+
+describe.each(backends)("SqlOutboxStore delivery records on $name", (backend) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await backend.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const seqs = async (sink: string, channels = ["openlineage" as const]) =>
+    (await run(makeSqlOutboxStore(store.client).pendingFor(sink, channels, 100))).map((r) => r.seq);
+
+  it("pendingFor() skips settled events and other channels; counts() says what is left", async () => {
+    await insertOutbox(store.client, "job-a", [
+      ...events("r1", 3),
+      ...events("r1", 2, "cloudevents"),
+    ]);
+    const outbox = makeSqlOutboxStore(store.client);
+    const all = await seqs("s");
+    expect(all).toHaveLength(3);
+    await run(outbox.settle("s", {
+      delivered: [all[0], all[2]],
+      deadLetters: [{ seq: all[1], runId: "r1", jobId: "job-a", status: 400, reason: "refused" }],
+    }));
+    expect(await seqs("s")).toEqual([]);
+    expect(await seqs("other")).toEqual(all);
+    expect(await run(outbox.counts("s", ["openlineage"]))).toEqual({ pending: 0, deadLettered: 1 });
+    expect(await run(outbox.counts("s", ["cloudevents"]))).toEqual({ pending: 2, deadLettered: 1 });
+    const [cursor] = await store.client.query<{ delivered: number }>(
+      "select delivered::int as delivered from lk_outbox_cursors where sink = 's'",
+    );
+    expect(cursor.delivered).toBe(2);
+  });
+
+  it("settling the same event twice records it once", async () => {
+    await insertOutbox(store.client, "job-a", events("r1", 1));
+    const outbox = makeSqlOutboxStore(store.client);
+    const [seq] = await seqs("s");
+    await run(outbox.settle("s", { delivered: [seq] }));
+    await run(outbox.settle("s", { delivered: [seq] }));
+    const rows = await store.client.query("select * from lk_outbox_settled where sink = 's'");
+    expect(rows).toHaveLength(1);
+  });
+
+  it("compact() folds settled events into the cursor up to the first unsettled one, past the horizon only", async () => {
+    await insertOutbox(store.client, "job-a", events("r1", 4));
+    const [a, b, c, d] = await seqs("s");
+    const young = makeSqlOutboxStore(store.client);
+    const old = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(old.settle("s", { delivered: [a, b, d] }));
+    await run(young.compact("s", ["openlineage"]));
+    const cursor = async () =>
+      Number(
+        (await store.client.query<{ last_seq: string }>(
+          "select last_seq from lk_outbox_cursors where sink = 's'",
+        ))[0].last_seq,
+      );
+    expect(await cursor()).toBe(0);
+    await run(old.compact("s", ["openlineage"]));
+    expect(await cursor()).toBe(b);
+    expect(await seqs("s")).toEqual([c]);
+    await run(old.settle("s", { delivered: [c] }));
+    await run(old.compact("s", ["openlineage"]));
+    expect(await cursor()).toBe(d);
+    expect(await store.client.query("select * from lk_outbox_settled where sink = 's'")).toEqual(
+      [],
+    );
+    expect(await run(old.backlog("s"))).toBe(0);
+  });
+
+  it("backlog() and pending() of the cursor API leave out events settled one by one", async () => {
+    await insertOutbox(store.client, "job-a", events("r1", 3));
+    const outbox = makeSqlOutboxStore(store.client);
+    const [a, b, c] = await seqs("s");
+    await run(outbox.settle("s", { delivered: [b] }));
+    expect(await run(outbox.backlog("s"))).toBe(2);
+    expect((await run(outbox.pending("s", 10))).map((r) => r.seq)).toEqual([a, c]);
+  });
+});

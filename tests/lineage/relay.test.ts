@@ -1,0 +1,414 @@
+// deno-lint-ignore-file no-explicit-any -- events are parsed JSON
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Effect, Fiber, Redacted } from "effect";
+import { TestClock } from "effect/testing";
+import { setupServer } from "msw/node";
+import { resolve } from "node:path";
+import { main as runPipeline } from "../../cli/run_pipeline.ts";
+import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
+import { insertOutbox } from "../../adapters/store/sql_outbox.ts";
+import { type HttpTransportConfig, makeHttpSink } from "../../lineage/http_transport.ts";
+import { makeJsonlSink } from "../../lineage/jsonl_sink.ts";
+import type { OutboxEvent } from "../../lineage/outbox.ts";
+import { flush, flushWithDeadline, runRelay, type SinkReport } from "../../lineage/relay.ts";
+import type { LineageSink } from "../../lineage/sink.ts";
+import { makeFakeMarquez, MARQUEZ } from "../_fakes/marquez.ts";
+import { eventually, runAdvancing, runTest, settleIo } from "../_fakes/test_clock.ts";
+import { readJsonl, runCli, tempDir } from "../_harness.ts";
+
+type Event = Record<string, any>;
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const KEY = "sk-relay-51d2";
+const NAME = `http:${MARQUEZ}/api/v1/lineage`;
+const marquezSink = (extra: Partial<HttpTransportConfig> = {}) =>
+  makeHttpSink({ type: "http", url: MARQUEZ, apiKey: Redacted.make(KEY), ...extra });
+
+const withFake = () => {
+  const fake = makeFakeMarquez();
+  server.use(fake.handler);
+  return fake;
+};
+
+const onStore = <A, E>(store: Store, effect: Effect.Effect<A, E, any>): Effect.Effect<A, E> =>
+  effect.pipe(Effect.provide(store.layer)) as Effect.Effect<A, E>;
+
+/** Events of the outbox's OpenLineage channel, in outbox order. */
+const outboxEvents = async (store: Store): Promise<Event[]> =>
+  (await store.client.query<{ payload: Event }>(
+    "select payload from lk_outbox where channel = 'openlineage' order by seq",
+  )).map((r) => r.payload);
+
+const keyOf = (e: Event) => `${e.run.runId}/${e.eventType}`;
+
+/** Per-run order: START first and once, nothing after the terminal event, parent START first. */
+const orderProblems = (events: ReadonlyArray<Event>): string[] => {
+  const byRun = new Map<string, string[]>();
+  const problems: string[] = [];
+  for (const e of events) {
+    const types = byRun.get(e.run.runId) ?? [];
+    if ((e.eventType === "START") !== (types.length === 0)) {
+      problems.push(`${e.job.name}: ${e.eventType} after [${types.join(", ")}]`);
+    }
+    if (types.some((t) => ["COMPLETE", "FAIL", "ABORT"].includes(t))) {
+      problems.push(`${e.job.name}: ${e.eventType} after the terminal event`);
+    }
+    const parent = e.run.facets?.parent?.run?.runId;
+    if (parent && !(byRun.get(parent) ?? []).includes("START")) {
+      problems.push(`${e.job.name}: ${e.eventType} before its parent's START`);
+    }
+    byRun.set(e.run.runId, [...types, e.eventType]);
+  }
+  return problems;
+};
+
+const countsOf = (events: ReadonlyArray<Event>) => {
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(keyOf(e), (counts.get(keyOf(e)) ?? 0) + 1);
+  return counts;
+};
+
+/** One job: a pipeline run with `stages` stage runs, START/COMPLETE each, in emission order. */
+const job = (name: string, stages: number): OutboxEvent[] => {
+  const ol = (runId: string, eventType: string, jobName: string, parent?: string): OutboxEvent => ({
+    channel: "openlineage",
+    runId,
+    payload: {
+      eventType,
+      eventTime: "2026-01-01T00:00:00.000Z",
+      producer: "https://github.com/medkg/lineage-kit",
+      schemaURL: "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+      run: {
+        runId,
+        facets: parent
+          ? { parent: { run: { runId: parent }, job: { namespace: "lineage-kit", name } } }
+          : {},
+      },
+      job: {
+        namespace: "lineage-kit",
+        name: jobName,
+        facets: { jobType: { jobType: parent ? "TASK" : "DAG" } },
+      },
+      inputs: [],
+      outputs: [],
+    },
+  });
+  const pipeline = crypto.randomUUID();
+  const stageRuns = Array.from({ length: stages }, () => crypto.randomUUID());
+  return [
+    ol(pipeline, "START", name),
+    ...stageRuns.flatMap((r, i) => [
+      ol(r, "START", `${name}.s${i}`, pipeline),
+      ol(r, "COMPLETE", `${name}.s${i}`, pipeline),
+    ]),
+    ol(pipeline, "COMPLETE", name),
+  ];
+};
+
+const seed = async (jobs: number, stages = 2): Promise<Store> => {
+  const store = await openEmbeddedStore();
+  for (let j = 0; j < jobs; j++) {
+    const events = job(`p${j}`, stages);
+    await insertOutbox(store.client, `job-${j}`, events);
+    await insertOutbox(store.client, `job-${j}`, [
+      { channel: "cloudevents", runId: events[0].runId, payload: { id: `ce-${j}` } },
+    ]);
+  }
+  return store;
+};
+
+const report = (r: SinkReport) => ({ ...r });
+
+describe("flush() to an HTTP sink after a real pipeline run", () => {
+  it("holds every event exactly once in Marquez, per-run order kept, through 20 failed requests", async () => {
+    const dir = await tempDir();
+    try {
+      // 1 means some document failed, which still gives it lineage; 2 would be a usage error.
+      expect([0, 1]).toContain((await runCli(runPipeline, ["--store", dir])).code);
+      const fake = withFake();
+      fake.failFirst = 20;
+      const store = await openEmbeddedStore(dir);
+      try {
+        // Backoff sleeps run on the TestClock: whenever a retry was announced, time moves on.
+        let announced = 0;
+        let seen = 0;
+        const sink = makeHttpSink({
+          type: "http",
+          url: MARQUEZ,
+          apiKey: Redacted.make(KEY),
+          timeoutMs: 3_600_000,
+          retry: { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 1000 },
+        }, { onRetry: () => Effect.sync(() => void announced++) });
+        const reports = await runTest(runAdvancing(
+          onStore(store, flush([sink])),
+          () => announced > seen ? (seen = announced, true) : false,
+          "1 second",
+        ));
+        const expected = await outboxEvents(store);
+        expect(expected.length).toBeGreaterThan(100);
+        expect(reports.map(report)).toEqual([
+          { sink: NAME, delivered: expected.length, pending: 0, deadLettered: 0 },
+        ]);
+        expect(fake.requests.filter((r) => r.status === 503)).toHaveLength(20);
+        expect(fake.requests.filter((r) => r.status === 422)).toEqual([]);
+        expect([...countsOf(fake.accepted).values()].every((n) => n === 1)).toBe(true);
+        expect(new Set(fake.accepted.map(keyOf))).toEqual(new Set(expected.map(keyOf)));
+        expect(orderProblems(fake.accepted)).toEqual([]);
+        const again = await runTest(onStore(store, flush([marquezSink()])));
+        expect(again.map(report)).toEqual([{
+          sink: NAME,
+          delivered: 0,
+          pending: 0,
+          deadLettered: 0,
+        }]);
+        expect(fake.accepted).toHaveLength(expected.length);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+describe("flush() with a sink that is down", () => {
+  it("leaves its events pending, never holds back another sink, and delivers them once when it is back", async () => {
+    const store = await seed(4);
+    const dir = await tempDir();
+    try {
+      const fake = withFake();
+      fake.downAfter = 3;
+      const jsonl = makeJsonlSink(resolve(dir, "openlineage.jsonl"), "openlineage");
+      const sinks: LineageSink[] = [
+        jsonl,
+        marquezSink({ retry: { maxAttempts: 2, initialDelayMs: 0 } }),
+      ];
+      const first = await runTest(onStore(store, flush(sinks)));
+      const all = await outboxEvents(store);
+      expect(first[0]).toEqual({
+        sink: jsonl.name,
+        delivered: all.length,
+        pending: 0,
+        deadLettered: 0,
+      });
+      expect(first[1].delivered).toBe(fake.accepted.length);
+      expect(first[1].delivered).toBeGreaterThanOrEqual(3);
+      expect(first[1].pending).toBe(all.length - first[1].delivered);
+      expect(first[1].error).toMatch(
+        /^POST http:\/\/marquez\.test:5000\/api\/v1\/lineage: .*\(gave up after 2 attempts\)$/,
+      );
+      fake.downAfter = undefined;
+      fake.mode = "up";
+      const second = await runTest(onStore(store, flush(sinks)));
+      expect(second.map(report)).toEqual([
+        { sink: jsonl.name, delivered: 0, pending: 0, deadLettered: 0 },
+        { sink: NAME, delivered: all.length - first[1].delivered, pending: 0, deadLettered: 0 },
+      ]);
+      expect(await readJsonl(resolve(dir, "openlineage.jsonl"))).toEqual(all);
+      expect([...countsOf(fake.accepted).values()].every((n) => n === 1)).toBe(true);
+      expect(fake.accepted).toHaveLength(all.length);
+      expect(orderProblems(fake.accepted)).toEqual([]);
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  it("sets a refused event aside as a dead letter and goes on with the run's later events", async () => {
+    const store = await seed(2, 1);
+    try {
+      const fake = withFake();
+      const all = await outboxEvents(store);
+      const poison = all[1];
+      fake.poison.add(keyOf(poison));
+      const first = await runTest(onStore(store, flush([marquezSink()])));
+      expect(first.map(report)).toEqual([
+        { sink: NAME, delivered: all.length - 1, pending: 0, deadLettered: 1 },
+      ]);
+      expect(fake.accepted.map(keyOf).sort()).toEqual(
+        all.filter((e) => e !== poison).map(keyOf).sort(),
+      );
+      expect(fake.requests.filter((r) => r.status === 400)).toHaveLength(1);
+      const letters = await store.client.query(
+        "select sink, run_id, job_id, status, reason from lk_outbox_dead_letters",
+      );
+      expect(letters).toEqual([{
+        sink: NAME,
+        run_id: poison.run.runId,
+        job_id: "job-0",
+        status: 400,
+        reason: 'HTTP 400 Bad Request: {"code":400,"message":"refused"}',
+      }]);
+      const requests = fake.requests.length;
+      const second = await runTest(onStore(store, flush([marquezSink()])));
+      expect(second.map(report)).toEqual([{
+        sink: NAME,
+        delivered: 0,
+        pending: 0,
+        deadLettered: 0,
+      }]);
+      expect(fake.requests).toHaveLength(requests);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("flushWithDeadline()", () => {
+  it("gives up at the deadline on the Clock; what was not delivered stays pending", async () => {
+    const store = await seed(2);
+    try {
+      const fake = withFake();
+      fake.mode = "hang";
+      const reports = await runTest(Effect.gen(function* () {
+        const fiber = yield* Effect.forkChild(
+          onStore(
+            store,
+            flushWithDeadline([marquezSink({ timeoutMs: 60_000 })], { maxWaitMs: 1500 }),
+          ),
+        );
+        yield* eventually(() => fake.requests.length === 2, "one request per job in flight");
+        yield* TestClock.adjust(1500);
+        return yield* Fiber.join(fiber);
+      }));
+      expect(reports.map(report)).toEqual([{
+        sink: NAME,
+        delivered: 0,
+        pending: (await outboxEvents(store)).length,
+        deadLettered: 0,
+        error: "not finished within 1500 ms",
+      }]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("runRelay()", () => {
+  it("keeps delivering new events every interval until its signal aborts", async () => {
+    const store = await seed(1);
+    try {
+      const fake = withFake();
+      const stop = new AbortController();
+      let rounds = 0;
+      await runTest(Effect.gen(function* () {
+        const fiber = yield* Effect.forkChild(onStore(
+          store,
+          runRelay([marquezSink()], {
+            interval: "2 seconds",
+            signal: stop.signal,
+            onFlush: () => Effect.sync(() => void rounds++),
+          }),
+        ));
+        yield* eventually(() => rounds === 1, "the first flush");
+        expect(fake.accepted).toHaveLength(6);
+        yield* Effect.promise(() => insertOutbox(store.client, "job-late", job("late", 1)));
+        yield* TestClock.adjust(1999);
+        yield* settleIo;
+        expect([rounds, fake.accepted.length]).toEqual([1, 6]);
+        yield* TestClock.adjust(1);
+        yield* eventually(() => rounds === 2, "the second flush");
+        stop.abort();
+        yield* Fiber.join(fiber);
+      }));
+      expect(fake.accepted).toHaveLength(10);
+      expect(orderProblems(fake.accepted)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("backs off from a failing sink: retried after 1, 2, 4 intervals, capped at maxBackoff", async () => {
+    const store = await seed(1);
+    try {
+      const fake = withFake();
+      fake.mode = "down";
+      let rounds = 0;
+      const stop = new AbortController();
+      const attemptsAt: number[] = [];
+      await runTest(Effect.gen(function* () {
+        const fiber = yield* Effect.forkChild(onStore(
+          store,
+          runRelay([marquezSink({ retry: { maxAttempts: 1 } })], {
+            interval: "1 second",
+            maxBackoff: "3 seconds",
+            signal: stop.signal,
+            onFlush: () => Effect.sync(() => void rounds++),
+          }),
+        ));
+        for (let second = 0; second <= 10; second++) {
+          yield* eventually(() => rounds === second + 1, `round ${second + 1}`);
+          if (fake.requests.length > attemptsAt.length) attemptsAt.push(second);
+          yield* TestClock.adjust(1000);
+        }
+        stop.abort();
+        yield* Fiber.join(fiber);
+      }));
+      expect(attemptsAt).toEqual([0, 1, 3, 6, 9]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+const deno = (args: string[], cwd: string) =>
+  new Deno.Command(Deno.execPath(), { args, cwd, stdout: "piped", stderr: "piped" });
+
+describe("a crash between the pipeline and the delivery of its lineage", () => {
+  it("loses nothing: after a SIGKILL mid-run, `lineage flush` and a re-run deliver every event exactly once", async () => {
+    const dir = await tempDir();
+    const lineage = resolve(dir, "lineage");
+    const repo = resolve(import.meta.dirname!, "../..");
+    try {
+      await Deno.mkdir(lineage);
+      const fifos = ["openlineage.jsonl", "cloudevents.jsonl"].map((f) => resolve(lineage, f));
+      // FIFOs as lineage files: the relay can open them but never complete a write there, so
+      // nothing gets acknowledged before the kill.
+      expect((await new Deno.Command("mkfifo", { args: fifos }).output()).code).toBe(0);
+      const child = deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo).spawn();
+      // Opening for reading returns once the relay opens the file to write: the run is under
+      // way and its events are in the outbox, undelivered.
+      const reader = await Deno.open(fifos[0], { read: true });
+      child.kill("SIGKILL");
+      expect((await child.output()).signal).toBe("SIGKILL");
+      reader.close();
+      for (const f of fifos) await Deno.remove(f);
+      const flushed = await deno(
+        ["run", "-A", "cli/lineage.ts", "flush", "--store", dir, "--json"],
+        repo,
+      )
+        .output();
+      expect(flushed.code).toBe(0);
+      // The next run finishes the jobs the kill interrupted; then every event of both runs is in
+      // the files exactly once.
+      const rerun = await deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo).output();
+      expect(rerun.code).toBe(0);
+      const again = await deno(
+        ["run", "-A", "cli/lineage.ts", "flush", "--store", dir, "--json"],
+        repo,
+      ).output();
+      const out = new TextDecoder().decode(again.stdout);
+      expect(again.code).toBe(0);
+      const store = await openEmbeddedStore(dir);
+      try {
+        const expected = await outboxEvents(store);
+        expect(expected.length).toBeGreaterThan(100);
+        expect(await readJsonl(fifos[0])).toEqual(expected);
+        const ce = await store.client.query<{ payload: Event }>(
+          "select payload from lk_outbox where channel = 'cloudevents' order by seq",
+        );
+        expect(await readJsonl(fifos[1])).toEqual(ce.map((r) => r.payload));
+        const last = JSON.parse(out.trim().split("\n").pop()!);
+        expect(last.sinks.map((s: SinkReport) => s.pending)).toEqual([0, 0]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
