@@ -104,7 +104,9 @@ export const attempt = (a: {
 }) => ({ ...facet(Urls.FacetSchemaUrl.LineageKitAttemptRunFacet), ...a });
 
 /** The kit's `lineageKit_gpu` run facet: whether and which GPU service served the run. */
-export const gpu = (g: { gpuUsed: boolean; service?: string; model?: string; device?: string }) => ({
+export const gpu = (
+  g: { gpuUsed: boolean; service?: string; model?: string; device?: string },
+) => ({
   ...facet(Urls.FacetSchemaUrl.LineageKitGpuRunFacet),
   ...g,
 });

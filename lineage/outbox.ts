@@ -37,7 +37,11 @@ export interface OutboxStoreShape {
     limit: number,
   ) => Effect.Effect<ReadonlyArray<OutboxRow>, StoreError>;
   /** Moves the sink's cursor past `seq` (everything up to it was delivered). */
-  readonly acknowledge: (sink: string, seq: number, count: number) => Effect.Effect<void, StoreError>;
+  readonly acknowledge: (
+    sink: string,
+    seq: number,
+    count: number,
+  ) => Effect.Effect<void, StoreError>;
   /** How many events wait for the sink. */
   readonly backlog: (sink: string) => Effect.Effect<number, StoreError>;
   /** How many events of each channel the outbox holds. */

@@ -108,7 +108,9 @@ export interface EmbeddingBatch {
   readonly docId: string;
   readonly model: string;
   readonly dimensions: number;
-  readonly vectors: ReadonlyArray<{ readonly chunkId: string; readonly vector: ReadonlyArray<number> }>;
+  readonly vectors: ReadonlyArray<
+    { readonly chunkId: string; readonly vector: ReadonlyArray<number> }
+  >;
 }
 
 /** What an index write did. */

@@ -43,7 +43,9 @@ const serveFixtures = async (): Promise<Served> => {
     requests.push(`${req.method} ${url.pathname}`);
     const pdf = url.pathname.match(/^\/pdfs\/(W\d+)(?:-\d+)?\.pdf$/);
     if (req.method === "GET" && pdf && pdfs.has(pdf[1])) {
-      return new Response(pdfs.get(pdf[1]), { headers: { "content-type": "application/pdf" } });
+      return new Response(pdfs.get(pdf[1])! as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": "application/pdf" },
+      });
     }
     if (req.method === "POST" && url.pathname === "/file_parse") {
       const file = (await req.formData()).get("files") as File;

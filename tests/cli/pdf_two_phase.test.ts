@@ -179,7 +179,7 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
 
     // Lineage: one pipeline run per job, open across the pause and closed once; the stage runs
     // before and after the pause are its children; the mineru job links the PDF to the document.
-    const events = await readJsonl(resolve(store, "lineage/openlineage.jsonl"));
+    const events: any[] = await readJsonl(resolve(store, "lineage/openlineage.jsonl"));
     const validator = await makeOpenLineageValidator({
       specDir: resolve(sharedDir, "specs/openlineage"),
       extraSchemaDirs: [resolve(repoRoot, "lineage/schemas")],
@@ -234,7 +234,7 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
       expect(bridged.stdout).toContain("0 parsed, 2 failed");
       expect(bridged.stdout).toContain("gpu_oom: GpuOutOfMemory: ");
       expect(requests.filter((r) => r.startsWith("mineru ")).length - before).toBe(2);
-      const ce = await readJsonl(resolve(store2, "lineage/cloudevents.jsonl"));
+      const ce: any[] = await readJsonl(resolve(store2, "lineage/cloudevents.jsonl"));
       expect(
         ce.filter((e: any) => e.type === "org.medicalkg.mineru.failed").map((e: any) =>
           e.data.reason
