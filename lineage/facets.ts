@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as Urls from "./facet_urls.ts";
 
 // Shipped pipeline files are named relative to the kit's folder.
-const kitRoot = fileURLToPath(new URL("..", import.meta.url));
+const kitRoot: string = fileURLToPath(new URL("..", import.meta.url));
 
 /** The kit's `producer` / `_producer` URI. */
 export const PRODUCER: string = Urls.PRODUCER;
@@ -17,10 +17,17 @@ export const PRODUCER: string = Urls.PRODUCER;
 /** The core schema URL of run events (OpenLineage 2-0-2). */
 export const RUN_EVENT_SCHEMA_URL: string = Urls.RUN_EVENT_SCHEMA_URL;
 
+/** A facet as the kit writes it: stamped with producer and schema URL, then its own fields. */
+export type Facet = {
+  readonly _producer: string;
+  readonly _schemaURL: string;
+  readonly [field: string]: unknown;
+};
+
 const facet = (schemaURL: string) => ({ _producer: Urls.PRODUCER, _schemaURL: schemaURL });
 
 /** `jobType`: a pipeline is a DAG, a stage a TASK, both batch. */
-export const jobType = (kind: "DAG" | "TASK") => ({
+export const jobType = (kind: "DAG" | "TASK"): Facet => ({
   ...facet(Urls.FacetSchemaUrl.JobTypeJobFacet),
   processingType: "BATCH",
   integration: "LINEAGE_KIT",
@@ -28,13 +35,13 @@ export const jobType = (kind: "DAG" | "TASK") => ({
 });
 
 /** `documentation` of a job. */
-export const jobDocumentation = (description: string) => ({
+export const jobDocumentation = (description: string): Facet => ({
   ...facet(Urls.FacetSchemaUrl.DocumentationJobFacet),
   description,
 });
 
 /** `sourceCodeLocation`: where the pipeline is declared. */
-export const sourceCodeLocation = (path: string) => ({
+export const sourceCodeLocation = (path: string): Facet => ({
   ...facet(Urls.FacetSchemaUrl.SourceCodeLocationJobFacet),
   type: "file",
   url: pathToFileURL(isAbsolute(path) ? path : resolve(kitRoot, path)).href,
@@ -42,7 +49,7 @@ export const sourceCodeLocation = (path: string) => ({
 });
 
 /** `processing_engine`: this kit. */
-export const processingEngine = (version: string) => ({
+export const processingEngine = (version: string): Facet => ({
   ...facet(Urls.FacetSchemaUrl.ProcessingEngineRunFacet),
   version,
   name: "lineage-kit",
@@ -50,7 +57,7 @@ export const processingEngine = (version: string) => ({
 });
 
 /** `errorMessage` for FAIL events. */
-export const errorMessage = (message: string, stackTrace?: string) => ({
+export const errorMessage = (message: string, stackTrace?: string): Facet => ({
   ...facet(Urls.FacetSchemaUrl.ErrorMessageRunFacet),
   message,
   programmingLanguage: "TypeScript",
@@ -58,7 +65,7 @@ export const errorMessage = (message: string, stackTrace?: string) => ({
 });
 
 /** `parent` with `root`: the pipeline run is both parent and root of each stage run. */
-export const parent = (p: { namespace: string; job: string; runId: string }) => ({
+export const parent = (p: { namespace: string; job: string; runId: string }): Facet => ({
   ...facet(Urls.FacetSchemaUrl.ParentRunFacet),
   run: { runId: p.runId },
   job: { namespace: p.namespace, name: p.job },
@@ -66,21 +73,21 @@ export const parent = (p: { namespace: string; job: string; runId: string }) => 
 });
 
 /** `datasetType` for hand-off datasets. */
-export const datasetType = (type: string) => ({
+export const datasetType = (type: string): Facet => ({
   ...facet(Urls.FacetSchemaUrl.DatasetTypeDatasetFacet),
   datasetType: type,
   subType: "",
 });
 
 /** `dataSource` naming the system a dataset lives in. */
-export const dataSource = (namespace: string) => ({
+export const dataSource = (namespace: string): Facet => ({
   ...facet(Urls.FacetSchemaUrl.DatasourceDatasetFacet),
   name: namespace,
   ...(namespace.includes("://") ? { uri: namespace } : {}),
 });
 
 /** `outputStatistics` of a written dataset. */
-export const outputStatistics = (rowCount: number) => ({
+export const outputStatistics = (rowCount: number): Facet => ({
   ...facet(Urls.FacetSchemaUrl.OutputStatisticsOutputDatasetFacet),
   rowCount,
 });
@@ -88,7 +95,7 @@ export const outputStatistics = (rowCount: number) => ({
 /** `schema` of a dataset. */
 export const schema = (
   fields: ReadonlyArray<{ name: string; type: string; description?: string }>,
-) => ({
+): Facet => ({
   ...facet(Urls.FacetSchemaUrl.SchemaDatasetFacet),
   fields,
 });
@@ -101,12 +108,12 @@ export const attempt = (a: {
   retryOf?: string;
   backoffMs?: number;
   errorType?: string;
-}) => ({ ...facet(Urls.FacetSchemaUrl.LineageKitAttemptRunFacet), ...a });
+}): Facet => ({ ...facet(Urls.FacetSchemaUrl.LineageKitAttemptRunFacet), ...a });
 
 /** The kit's `lineageKit_gpu` run facet: whether and which GPU service served the run. */
 export const gpu = (
   g: { gpuUsed: boolean; service?: string; model?: string; device?: string },
-) => ({
+): Facet => ({
   ...facet(Urls.FacetSchemaUrl.LineageKitGpuRunFacet),
   ...g,
 });

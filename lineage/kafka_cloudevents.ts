@@ -25,7 +25,8 @@
  *
  * @module
  */
-import { Data, Result } from "effect";
+import { taggedError, type TaggedErrorClass } from "../stages/errors.ts";
+import { Result } from "effect";
 import { Buffer } from "node:buffer";
 
 /**
@@ -80,9 +81,11 @@ export interface KafkaInboundMessage {
  *
  * @category errors
  */
-export class KafkaCodecError extends Data.TaggedError("KafkaCodecError")<{
+const KafkaCodecErrorBase: TaggedErrorClass<"KafkaCodecError", {
   readonly message: string;
-}> {}
+}> = taggedError("KafkaCodecError");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class KafkaCodecError extends KafkaCodecErrorBase {}
 
 /**
  * The `content-type` of a structured-mode record.

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Context, Data, type Effect } from "effect";
+import { taggedError, type TaggedErrorClass } from "../stages/errors.ts";
+import { Context, type Effect } from "effect";
 
 /** Which stream an outbox event belongs to. */
 export type OutboxChannel = "openlineage" | "cloudevents";
@@ -24,10 +25,12 @@ export interface OutboxRow extends OutboxEvent {
 }
 
 /** The store failed; carries the operation that failed. */
-export class StoreError extends Data.TaggedError("StoreError")<{
+const StoreErrorBase: TaggedErrorClass<"StoreError", {
   readonly operation: string;
   readonly message: string;
-}> {}
+}> = taggedError("StoreError");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class StoreError extends StoreErrorBase {}
 
 /** Reading and acknowledging outbox events per sink. */
 export interface OutboxStoreShape {
@@ -49,6 +52,13 @@ export interface OutboxStoreShape {
 }
 
 /** The outbox as a service. */
-export class OutboxStore extends Context.Service<OutboxStore, OutboxStoreShape>()(
+const OutboxStoreBase: Context.ServiceClass<
+  OutboxStore,
   "@medkg/lineage-kit/OutboxStore",
-) {}
+  OutboxStoreShape
+> = Context.Service<
+  OutboxStore,
+  OutboxStoreShape
+>()("@medkg/lineage-kit/OutboxStore");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class OutboxStore extends OutboxStoreBase {}

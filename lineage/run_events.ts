@@ -156,7 +156,7 @@ export const runEvent = (input: {
 });
 
 /** The job facets of a pipeline's events. */
-export const pipelineJobFacets = (scope: PipelineRunScope) => ({
+export const pipelineJobFacets = (scope: PipelineRunScope): Record<string, Facets.Facet> => ({
   jobType: Facets.jobType("DAG"),
   documentation: Facets.jobDocumentation(scope.pipeline.description),
   ...(scope.pipeline.file
@@ -248,7 +248,11 @@ export interface StageTransition {
 }
 
 /** The run facets of a stage attempt's events. */
-export const stageRunFacets = (scope: PipelineRunScope, a: StageAttempt, t: StageTransition) => ({
+export const stageRunFacets = (
+  scope: PipelineRunScope,
+  a: StageAttempt,
+  t: StageTransition,
+): Record<string, Facets.Facet> => ({
   parent: Facets.parent({
     namespace: scope.namespace,
     job: scope.pipeline.name,

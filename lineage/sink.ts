@@ -3,15 +3,18 @@
  *
  * @module
  */
-import { Data, type Effect } from "effect";
+import { taggedError, type TaggedErrorClass } from "../stages/errors.ts";
+import type { Effect } from "effect";
 import type { OutboxChannel, OutboxRow } from "./outbox.ts";
 
 /** A sink could not take events; they stay in the outbox. */
-export class SinkError extends Data.TaggedError("SinkError")<{
+const SinkErrorBase: TaggedErrorClass<"SinkError", {
   readonly sink: string;
   readonly message: string;
   readonly retryable: boolean;
-}> {}
+}> = taggedError("SinkError");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class SinkError extends SinkErrorBase {}
 
 /** A destination for outbox events. */
 export interface LineageSink {

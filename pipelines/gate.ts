@@ -3,11 +3,16 @@
  *
  * @module
  */
-import { Data } from "effect";
+import { taggedError, type TaggedErrorClass } from "../stages/errors.ts";
+
 import type { Condition, GateSpec } from "./topology.ts";
 
 /** A gate's condition does not hold: the job pauses there (not a failure). */
-export class GatePaused extends Data.TaggedError("GatePaused")<{ readonly gate: string }> {}
+const GatePausedBase: TaggedErrorClass<"GatePaused", { readonly gate: string }> = taggedError(
+  "GatePaused",
+);
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class GatePaused extends GatePausedBase {}
 
 /** A condition in words, for events and messages: `pdf_ir_ready equals true`. */
 export const describeCondition = (c: Condition): string => {

@@ -207,6 +207,13 @@ export interface HistoryEntry {
 }
 
 /** The job ledger as a service. */
-export class JobLedger extends Context.Service<JobLedger, JobLedgerShape>()(
+const JobLedgerBase: Context.ServiceClass<
+  JobLedger,
   "@medkg/lineage-kit/JobLedger",
-) {}
+  JobLedgerShape
+> = Context.Service<
+  JobLedger,
+  JobLedgerShape
+>()("@medkg/lineage-kit/JobLedger");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class JobLedger extends JobLedgerBase {}

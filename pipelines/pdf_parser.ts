@@ -24,6 +24,13 @@ export interface PdfParserShape {
 }
 
 /** The PDF parser as a service. */
-export class PdfParser extends Context.Service<PdfParser, PdfParserShape>()(
+const PdfParserBase: Context.ServiceClass<
+  PdfParser,
   "@medkg/lineage-kit/PdfParser",
-) {}
+  PdfParserShape
+> = Context.Service<
+  PdfParser,
+  PdfParserShape
+>()("@medkg/lineage-kit/PdfParser");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class PdfParser extends PdfParserBase {}

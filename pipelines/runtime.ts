@@ -20,6 +20,13 @@ export interface PipelineRuntimeShape {
 }
 
 /** The runner's environment as a service. */
-export class PipelineRuntime extends Context.Service<PipelineRuntime, PipelineRuntimeShape>()(
+const PipelineRuntimeBase: Context.ServiceClass<
+  PipelineRuntime,
   "@medkg/lineage-kit/PipelineRuntime",
-) {}
+  PipelineRuntimeShape
+> = Context.Service<
+  PipelineRuntime,
+  PipelineRuntimeShape
+>()("@medkg/lineage-kit/PipelineRuntime");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class PipelineRuntime extends PipelineRuntimeBase {}

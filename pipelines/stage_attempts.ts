@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Cause, Clock, Data, Duration, Effect, Exit } from "effect";
+import { Cause, Clock, Duration, Effect, Exit } from "effect";
 import type { StageContext } from "../stages/context.ts";
 import type { AnyStageDefinition, StageInputs } from "../stages/contracts.ts";
 import type { PdfReceipt } from "../stages/ir.ts";
@@ -17,6 +17,8 @@ import {
   retryAfterMs,
   type StageError,
   type StageErrorRecord,
+  taggedError,
+  type TaggedErrorClass,
   toErrorRecord,
 } from "../stages/errors.ts";
 import type { Policy } from "../policies/policy.ts";
@@ -34,12 +36,14 @@ import { documentSchemaFields } from "../lineage/datasets.ts";
 import * as Facets from "../lineage/facets.ts";
 
 /** A stage gave up: its last error, where, and after how many attempts. */
-export class StageFailed extends Data.TaggedError("StageFailed")<{
+const StageFailedBase: TaggedErrorClass<"StageFailed", {
   readonly stage: string;
   readonly policy: string;
   readonly attempts: number;
   readonly error: StageErrorRecord;
-}> {}
+}> = taggedError("StageFailed");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class StageFailed extends StageFailedBase {}
 
 /** What one stage run needs. */
 export interface StageRun {

@@ -39,9 +39,16 @@ export interface ResilienceShape {
 }
 
 /** The process's resilience state as a service; provide {@link layer} once per process. */
-export class Resilience extends Context.Service<Resilience, ResilienceShape>()(
+const ResilienceBase: Context.ServiceClass<
+  Resilience,
   "@medkg/lineage-kit/Resilience",
-) {}
+  ResilienceShape
+> = Context.Service<
+  Resilience,
+  ResilienceShape
+>()("@medkg/lineage-kit/Resilience");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class Resilience extends ResilienceBase {}
 
 /** Builds fresh resilience state; breaker transitions end with the scope. */
 export const make: Effect.Effect<ResilienceShape, never, Scope.Scope> = Effect.gen(function* () {

@@ -11,17 +11,18 @@ export type TaggedErrorClass<Tag extends string, Fields> = new (
   args: Fields,
 ) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<Fields>;
 
-const tagged = <Tag extends string, Fields>(tag: Tag): TaggedErrorClass<Tag, Fields> =>
+/** `Data.TaggedError` with the explicit constructor type JSR's public API needs. */
+export const taggedError = <Tag extends string, Fields>(tag: Tag): TaggedErrorClass<Tag, Fields> =>
   Data.TaggedError(tag) as unknown as TaggedErrorClass<Tag, Fields>;
 
 const TransientBase: TaggedErrorClass<"Transient", {
   readonly message: string;
   readonly retryAfterMs?: number;
-}> = tagged("Transient");
+}> = taggedError("Transient");
 /** A failure that may go away on its own (network blip, 5xx, lock contention). */
 export class Transient extends TransientBase {}
 
-const PermanentBase: TaggedErrorClass<"Permanent", { readonly message: string }> = tagged(
+const PermanentBase: TaggedErrorClass<"Permanent", { readonly message: string }> = taggedError(
   "Permanent",
 );
 /** A failure that will not go away by retrying (a 4xx, a logic error in a stage). */
@@ -30,47 +31,47 @@ export class Permanent extends PermanentBase {}
 const InvalidInputBase: TaggedErrorClass<"InvalidInput", {
   readonly message: string;
   readonly path: string;
-}> = tagged("InvalidInput");
+}> = taggedError("InvalidInput");
 /** The input record is malformed; `path` points into the offending record or file. */
 export class InvalidInput extends InvalidInputBase {}
 
 const GpuUnavailableBase: TaggedErrorClass<"GpuUnavailable", {
   readonly message: string;
-}> = tagged("GpuUnavailable");
+}> = taggedError("GpuUnavailable");
 /** The GPU service is down, unhealthy or unreachable. Never retried, never replaced by a CPU path. */
 export class GpuUnavailable extends GpuUnavailableBase {}
 
 const GpuOutOfMemoryBase: TaggedErrorClass<"GpuOutOfMemory", {
   readonly message: string;
-}> = tagged("GpuOutOfMemory");
+}> = taggedError("GpuOutOfMemory");
 /** The GPU ran out of memory serving the request. Never retried. */
 export class GpuOutOfMemory extends GpuOutOfMemoryBase {}
 
 const TimeoutBase: TaggedErrorClass<"Timeout", {
   readonly message: string;
   readonly timeoutMs: number;
-}> = tagged("Timeout");
+}> = taggedError("Timeout");
 /** An attempt ran past its policy's `timeout_seconds` and was interrupted. */
 export class Timeout extends TimeoutBase {}
 
 const RateLimitedBase: TaggedErrorClass<"RateLimited", {
   readonly message: string;
   readonly retryAfterMs: number;
-}> = tagged("RateLimited");
+}> = taggedError("RateLimited");
 /** The dependency asked us to slow down; wait `retryAfterMs` before the next attempt. */
 export class RateLimited extends RateLimitedBase {}
 
 const CircuitOpenBase: TaggedErrorClass<"CircuitOpen", {
   readonly message: string;
   readonly retryAfterMs: number;
-}> = tagged("CircuitOpen");
+}> = taggedError("CircuitOpen");
 /** The dependency's circuit breaker is open; no call was made. */
 export class CircuitOpen extends CircuitOpenBase {}
 
 const GateTimedOutBase: TaggedErrorClass<"GateTimedOut", {
   readonly message: string;
   readonly gate: string;
-}> = tagged("GateTimedOut");
+}> = taggedError("GateTimedOut");
 /** A gate's condition did not hold within its `timeout_seconds`. */
 export class GateTimedOut extends GateTimedOutBase {}
 

@@ -7,3 +7,7 @@ export * from "./context.ts";
 export * from "./contracts.ts";
 export * from "./errors.ts";
 export * from "./ir.ts";
+export * from "./chunker.ts";
+export * from "./hashing_embedder.ts";
+export * from "./extract.ts";
+export * from "./normalise_name.ts";

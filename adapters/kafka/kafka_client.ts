@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { Data, Result } from "effect";
+import { taggedError, type TaggedErrorClass } from "../../stages/errors.ts";
+import { Result } from "effect";
 import {
   type Consumer,
   type ConsumerConfig,
@@ -63,10 +64,12 @@ export interface KafkaClientConfig {
  *
  * @category errors
  */
-export class KafkaConfigError extends Data.TaggedError("KafkaConfigError")<{
+const KafkaConfigErrorBase: TaggedErrorClass<"KafkaConfigError", {
   readonly variable: string;
   readonly message: string;
-}> {}
+}> = taggedError("KafkaConfigError");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class KafkaConfigError extends KafkaConfigErrorBase {}
 
 const BROKER = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
 const MECHANISMS: ReadonlyArray<KafkaSaslMechanism> = ["plain", "scram-sha-256", "scram-sha-512"];

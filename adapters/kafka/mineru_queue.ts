@@ -24,7 +24,8 @@
  *
  * @module
  */
-import { Data, Effect, Result } from "effect";
+import { taggedError, type TaggedErrorClass } from "../../stages/errors.ts";
+import { Effect, Result } from "effect";
 import type { KafkaMessage } from "kafkajs";
 import {
   type CloudEventDataByType,
@@ -73,10 +74,12 @@ export const MINERU_RESULTS_GROUP = "lineage-kit-mineru-results";
  *
  * @category errors
  */
-export class MineruQueueError extends Data.TaggedError("MineruQueueError")<{
+const MineruQueueErrorBase: TaggedErrorClass<"MineruQueueError", {
   readonly operation: "build" | "decode" | "send" | "consume";
   readonly message: string;
-}> {}
+}> = taggedError("MineruQueueError");
+// Named with an explicit type so the published declaration needs no inference (JSR).
+export class MineruQueueError extends MineruQueueErrorBase {}
 
 /**
  * The three MinerU event types.

@@ -1,0 +1,23 @@
+/**
+ * Everything that talks to the outside: the store (PGlite or PostgreSQL), the sources (recorded
+ * files and live APIs), vLLM, MinerU, PDF downloads and Kafka, plus the embedded defaults wired
+ * together. Each folder is exported as a namespace.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "./mod.ts";
+ *
+ * const store = await Store.openEmbeddedStore(); // in memory
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+export * as Store from "./store/mod.ts";
+export * as Sources from "./sources/mod.ts";
+export * as Http from "./http/mod.ts";
+export * as Vllm from "./vllm/mod.ts";
+export * as Mineru from "./mineru/mod.ts";
+export * as Download from "./download/mod.ts";
+export * as Kafka from "./kafka/mod.ts";
+export * from "./embedded.ts";
