@@ -7,6 +7,9 @@
  * @module
  */
 import { main as flush } from "./lineage_flush.ts";
+import { main as graph } from "./lineage_graph.ts";
+import { main as runs } from "./lineage_runs.ts";
+import { main as show } from "./lineage_show.ts";
 
 /** A `lineage` command. */
 export interface LineageCommand {
@@ -18,6 +21,12 @@ export interface LineageCommand {
 /** The commands, by name. */
 export const commands: Readonly<Record<string, LineageCommand>> = {
   flush: { summary: "deliver pending lineage events to the configured sinks", main: flush },
+  runs: { summary: "pipeline runs, newest first: status, duration, stages, attempts", main: runs },
+  show: { summary: "one run's stage attempts in order, with retries and errors", main: show },
+  graph: {
+    summary: "jobs and datasets as Mermaid, DOT, JSON or a self-contained HTML page",
+    main: graph,
+  },
 };
 
 const usage = (): string =>

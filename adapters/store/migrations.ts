@@ -189,13 +189,13 @@ export const migrations: ReadonlyArray<Migration> = [
     name: "outbox delivery records",
     sql: `
       -- What each sink took (or refused for good), so nothing is sent to it twice.
-      create table lk_outbox_settled (
+      create table if not exists lk_outbox_settled (
         sink text not null,
         seq bigint not null,
         outcome text not null check (outcome in ('delivered','dead_letter','skipped')),
         primary key (sink, seq)
       );
-      create table lk_outbox_dead_letters (
+      create table if not exists lk_outbox_dead_letters (
         sink text not null,
         seq bigint not null,
         run_id text not null,
