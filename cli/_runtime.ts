@@ -15,6 +15,7 @@ import { embeddedStages } from "../adapters/embedded.ts";
 import { isServerStore, type Store, storeDatasetLocation } from "../adapters/store/store.ts";
 import { layer as mineruLayer } from "../adapters/mineru/mineru_pdf_parser.ts";
 import { UsageError } from "./_args.ts";
+import type { ParentRun } from "../lineage/parent_run.ts";
 
 /** What a command's kit is built from. */
 export interface RuntimeOptions {
@@ -24,6 +25,8 @@ export interface RuntimeOptions {
   readonly allowPrivateNetwork?: boolean;
   /** The MinerU service (`--mineru-url` or `MINERU_URL`). */
   readonly mineruUrl?: string;
+  /** The outside run that started this command (`OPENLINEAGE_PARENT_ID` / `OPENLINEAGE_CONTEXT`). */
+  readonly parentRun?: ParentRun;
 }
 
 /** Where downloaded PDFs go: next to the embedded database, or under `.lineage-kit/`. */
@@ -68,6 +71,7 @@ export const runtimeLayer = (
       }),
       namespace: options.namespace,
       store: storeDatasetLocation(options.storeDir),
+      ...(options.parentRun ? { parentRun: options.parentRun } : {}),
     }),
   );
 

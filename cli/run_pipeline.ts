@@ -15,6 +15,7 @@ import { type Job, JobLedger } from "../pipelines/ledger.ts";
 import { bridgeTick } from "../pipelines/mineru_bridge.ts";
 import { sensorTick } from "../pipelines/sensor.ts";
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
+import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
 import {
@@ -165,6 +166,7 @@ interface Summary {
   readonly unrouted: ReadonlyArray<IngestRequest>;
   readonly events: { readonly openlineage: number; readonly cloudevents: number };
   readonly sinks: ReadonlyArray<SinkReport>;
+  readonly resilience: ResilienceSummary;
   readonly seconds: number;
 }
 
@@ -236,9 +238,14 @@ const execute = (
         cloudevents: after.cloudevents - before.cloudevents,
       },
       sinks: reports,
+      resilience: yield* resilienceSummary(),
       seconds: (performance.now() - started) / 1000,
     } satisfies Summary;
-  }).pipe(Effect.provide(runtimeLayer(store, { ...options, namespace: lineage.namespace })));
+  }).pipe(Effect.provide(runtimeLayer(store, {
+    ...options,
+    namespace: lineage.namespace,
+    ...(lineage.parent ? { parentRun: lineage.parent } : {}),
+  })));
 
 /**
  * Runs the MinerU bridge and the sensor in-process until no paused job makes progress, then
@@ -300,6 +307,21 @@ const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) =
           `${r.error ? ` (${r.error})` : ""}; \`deno task lineage flush\` delivers the rest`,
       );
     }
+  }
+  for (const b of s.resilience.breakers) {
+    if (b.opens === 0 && b.fastFailed === 0) continue;
+    console.log(
+      `circuit breaker ${b.key}: opened ${b.opens}×, ${b.fastFailed} calls failed fast, ` +
+        `${b.halfOpenToClosed} probe(s) closed it`,
+    );
+  }
+  for (const r of s.resilience.rateLimits) {
+    if (r.waits === 0) continue;
+    console.log(
+      `rate limit ${r.key}: ${r.waits} of ${r.calls} calls waited ${
+        (r.waitedMs / 1000).toFixed(1)
+      }s`,
+    );
   }
   if (c.paused > 0) {
     const gates = [...new Set(s.outcomes.flatMap((o) => (o.gate ? [o.gate] : [])))].join(", ");

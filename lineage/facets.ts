@@ -65,11 +65,20 @@ export const errorMessage = (message: string, stackTrace?: string): Facet => ({
 });
 
 /** `parent` with `root`: the pipeline run is both parent and root of each stage run. */
-export const parent = (p: { namespace: string; job: string; runId: string }): Facet => ({
+export const parent = (p: {
+  namespace: string;
+  job: string;
+  runId: string;
+  /** The top of the hierarchy when the parent has a parent itself. @default the parent */
+  root?: { namespace: string; job: string; runId: string };
+}): Facet => ({
   ...facet(Urls.FacetSchemaUrl.ParentRunFacet),
   run: { runId: p.runId },
   job: { namespace: p.namespace, name: p.job },
-  root: { run: { runId: p.runId }, job: { namespace: p.namespace, name: p.job } },
+  root: {
+    run: { runId: (p.root ?? p).runId },
+    job: { namespace: (p.root ?? p).namespace, name: (p.root ?? p).job },
+  },
 });
 
 /** `datasetType` for hand-off datasets. */

@@ -10,6 +10,7 @@ import type { StageErrorRecord } from "../stages/errors.ts";
 import type { OutboxEvent } from "./outbox.ts";
 import { type DatasetId, HANDOFF_NAMESPACE } from "./datasets.ts";
 import { runIdFor } from "./run_ids.ts";
+import type { ParentRun } from "./parent_run.ts";
 import { assertValidCloudEvent } from "./cloudevent_types.ts";
 import * as Facets from "./facets.ts";
 
@@ -35,7 +36,17 @@ export interface PipelineRunScope {
   readonly correlationId: string;
   readonly runNumber: number;
   readonly runCreatedAt: Date;
+  /** The run that started this pipeline run (`OPENLINEAGE_PARENT_ID` / `OPENLINEAGE_CONTEXT`). */
+  readonly parent?: ParentRun;
 }
+
+/** The root of a scope's hierarchy: the outside parent's root, else the pipeline run itself. */
+const rootOf = (scope: PipelineRunScope) => {
+  const top = scope.parent?.root ?? scope.parent;
+  return top
+    ? { namespace: top.job.namespace, job: top.job.name, runId: top.runId }
+    : { namespace: scope.namespace, job: scope.pipeline.name, runId: pipelineRunId(scope) };
+};
 
 /** One stage attempt within a pipeline run. */
 export interface StageAttempt {
@@ -183,6 +194,16 @@ export const pipelineEvents = (
 ): ReadonlyArray<OutboxEvent> => {
   const runId = pipelineRunId(scope);
   const runFacets = {
+    ...(scope.parent
+      ? {
+        parent: Facets.parent({
+          namespace: scope.parent.job.namespace,
+          job: scope.parent.job.name,
+          runId: scope.parent.runId,
+          root: rootOf(scope),
+        }),
+      }
+      : {}),
     processing_engine: Facets.processingEngine(KIT_VERSION),
     ...(t.error && t.transition === "FAIL"
       ? {
@@ -257,6 +278,7 @@ export const stageRunFacets = (
     namespace: scope.namespace,
     job: scope.pipeline.name,
     runId: pipelineRunId(scope),
+    root: rootOf(scope),
   }),
   processing_engine: Facets.processingEngine(KIT_VERSION),
   lineageKit_attempt: Facets.attempt({

@@ -55,7 +55,7 @@ const parseOne = (job: Job, config: Config) =>
     const parser = yield* PdfParser;
     const pipeline = config.pipeline(job.pipeline);
     if (!pipeline || !job.pdf || !job.runCreatedAt) return undefined;
-    const scope = runScope(job, pipeline, runtime.namespace, job.runNumber, job.runCreatedAt);
+    const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt);
     const attempt = (job.attempts[MINERU_JOB] ?? 0) + 1;
     const pdf = {
       uri: job.pdf.uri,

@@ -18,7 +18,7 @@ import { type DatasetId, sourceDatasets, stageOutputDatasets } from "../lineage/
 import { pipelineEvents, type PipelineRunScope } from "../lineage/run_events.ts";
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, type JobError, JobLedger, type JobStatus } from "./ledger.ts";
-import { PipelineRuntime } from "./runtime.ts";
+import { PipelineRuntime, type PipelineRuntimeShape } from "./runtime.ts";
 import type { Resilience } from "../policies/resilience.ts";
 import { runStage, type StageFailed } from "./stage_attempts.ts";
 import { GatePaused } from "./gate.ts";
@@ -106,11 +106,12 @@ const inputsFor = (
 export const runScope = (
   job: Job,
   pipeline: CompiledPipeline,
-  namespace: string,
+  runtime: Pick<PipelineRuntimeShape, "namespace" | "parentRun">,
   runNumber: number,
   at: Date,
 ): PipelineRunScope => ({
-  namespace,
+  namespace: runtime.namespace,
+  ...(runtime.parentRun ? { parent: runtime.parentRun } : {}),
   pipeline: {
     name: pipeline.name,
     version: pipeline.version,
@@ -226,7 +227,7 @@ const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at:
     const runtime = yield* PipelineRuntime;
     if (job.status === "paused") {
       if (!options.resume || !job.runCreatedAt) return undefined;
-      const scope = runScope(job, pipeline, runtime.namespace, job.runNumber, job.runCreatedAt);
+      const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt);
       const resumed = yield* ledger.resumeRun(
         { jobId: job.jobId, runNumber: job.runNumber, reason: `resumed at ${job.currentStage}` },
         pipelineEvents(scope, {
@@ -241,7 +242,7 @@ const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at:
     const from = claimableFrom(options);
     if (!from.includes(job.status)) return undefined;
     const runNumber = job.runNumber + 1;
-    const scope = runScope(job, pipeline, runtime.namespace, runNumber, at);
+    const scope = runScope(job, pipeline, runtime, runNumber, at);
     const claimed = yield* ledger.beginRun(
       {
         jobId: job.jobId,

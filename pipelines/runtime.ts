@@ -6,6 +6,7 @@
 import { Context } from "effect";
 import type { AnyStageDefinition, StageType } from "../stages/contracts.ts";
 import type { StoreLocation } from "../lineage/datasets.ts";
+import type { ParentRun } from "../lineage/parent_run.ts";
 
 /** Stage implementations by stage type. */
 export type StageRegistry = ReadonlyMap<StageType, AnyStageDefinition>;
@@ -17,6 +18,8 @@ export interface PipelineRuntimeShape {
   readonly namespace: string;
   /** Where the store's tables live, for lineage datasets. */
   readonly store: StoreLocation;
+  /** The outside run that started these pipeline runs, recorded as their parent. */
+  readonly parentRun?: ParentRun;
 }
 
 /** The runner's environment as a service. */

@@ -49,7 +49,7 @@ const timeOut = (job: Job, pipeline: CompiledPipeline, gateName: string, nowMs: 
     const scope = runScope(
       job,
       pipeline,
-      runtime.namespace,
+      runtime,
       job.runNumber,
       job.runCreatedAt ?? time,
     );

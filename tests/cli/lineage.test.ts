@@ -28,11 +28,13 @@ describe("deno task lineage", () => {
   it("names its commands when none or an unknown one is given (exit 2)", async () => {
     const none = await runCli(main, []);
     expect(none.code).toBe(2);
-    expect(none.stderr.split("\n")[0]).toBe("lineage: a command is required (known: flush)");
-    const unknown = await runCli(main, ["graph"]);
+    expect(none.stderr.split("\n")[0]).toBe(
+      "lineage: a command is required (known: flush, runs, show, graph)",
+    );
+    const unknown = await runCli(main, ["grapf"]);
     expect([unknown.code, unknown.stderr.split("\n")[0]]).toEqual([
       2,
-      'lineage: unknown command "graph" (known: flush)',
+      'lineage: unknown command "grapf" (known: flush, runs, show, graph)',
     ]);
   });
 

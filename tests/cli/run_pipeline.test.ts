@@ -103,3 +103,37 @@ describe("deno task run-pipeline on bad input", () => {
     expect(unknown.stderr).toContain("unknown option --frobnicate");
   });
 });
+
+describe("deno task run-pipeline under an outside parent run", () => {
+  it("records OPENLINEAGE_PARENT_ID as the pipeline run's parent and root of every stage run", async () => {
+    const store = await tempDir();
+    const parentRunId = "01934f2c-6e1a-7b3c-8d4e-5f6a7b8c9d0e";
+    Deno.env.set("OPENLINEAGE_PARENT_ID", `airflow/ingest_dag.run_lineage_kit/${parentRunId}`);
+    try {
+      const result = await runCli(runPipeline, [
+        "--store",
+        store,
+        "--input",
+        resolve(sharedDir, "fixtures/clinicaltrials/NCT06171568.json"),
+      ]);
+      expect(result.code).toBe(0);
+      const events = (await Deno.readTextFile(resolve(store, "lineage/openlineage.jsonl")))
+        .trim().split("\n").map((l) => JSON.parse(l));
+      const pipelineStart = events.find((e) => e.job.name === "auto" && e.eventType === "START");
+      expect(pipelineStart.run.facets.parent).toMatchObject({
+        run: { runId: parentRunId },
+        job: { namespace: "airflow", name: "ingest_dag.run_lineage_kit" },
+        root: { run: { runId: parentRunId }, job: { namespace: "airflow" } },
+      });
+      const stages = events.filter((e) => e.job.name.startsWith("auto."));
+      expect(stages.length).toBe(14);
+      for (const e of stages) {
+        expect(e.run.facets.parent.run.runId).toBe(pipelineStart.run.runId);
+        expect(e.run.facets.parent.root.run.runId).toBe(parentRunId);
+      }
+    } finally {
+      Deno.env.delete("OPENLINEAGE_PARENT_ID");
+      await Deno.remove(store, { recursive: true });
+    }
+  });
+});
