@@ -36,6 +36,8 @@ export const mineruFailureReason = (error: StageError): string => {
     case "GpuOutOfMemory":
       return "gpu_oom";
     case "GpuUnavailable":
+    case "CircuitOpen":
+      // An open breaker means the GPU service failed repeatedly: it is unavailable.
       return "gpu_unavailable";
     case "Timeout":
       return "timeout";
@@ -151,7 +153,9 @@ export const bridgeTick = (
     const ledger = yield* JobLedger;
     const waiting = (yield* ledger.list({ statuses: ["paused"] })).filter(awaitsParsing);
     const results = yield* Effect.forEach(waiting, (job) => parseOne(job, config), {
-      concurrency: options.concurrency ?? 2,
+      // One PDF at a time by default: MinerU serialises GPU work anyway, and the breaker then
+      // sees failures in order, so the threshold stops requests exactly when reached.
+      concurrency: options.concurrency ?? 1,
     });
     const parsed: string[] = [];
     const failed: Array<{ jobId: string; error: string; reason: string }> = [];

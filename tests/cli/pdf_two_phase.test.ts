@@ -247,4 +247,46 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
       await Deno.remove(store2, { recursive: true });
     }
   });
+
+  it("five MinerU GPU failures open the breaker: later jobs fail fast without a request", async () => {
+    const store3 = await tempDir();
+    const many = await tempDir();
+    try {
+      for (let i = 0; i < 7; i++) {
+        const paper = papers[i % 2];
+        const rec = unpaywallRecord(paper);
+        await Deno.writeTextFile(
+          resolve(many, `${i}.json`),
+          JSON.stringify({ ...rec, doi: `10.5555/breaker-${i}` }),
+        );
+      }
+      const run = await runCli(runPipeline, [
+        "--store",
+        store3,
+        "--input",
+        many,
+        "--allow-private-network",
+        "--json",
+      ]);
+      expect(lastJsonLine(run.stdout)).toMatchObject({ jobs: { paused: 7 } });
+      mineruMode = "oom";
+      const before = requests.filter((r) => r.startsWith("mineru ")).length;
+      const bridged = await runCli(mineruBridge, [
+        "--store",
+        store3,
+        "--mineru-url",
+        MINERU,
+        "--once",
+      ]);
+      expect(bridged.code).toBe(1);
+      expect(bridged.stdout).toContain("0 parsed, 7 failed");
+      expect(requests.filter((r) => r.startsWith("mineru ")).length - before).toBe(5);
+      const failures = bridged.stdout.split("\n").filter((l) => l.startsWith("failed "));
+      expect(failures.filter((l) => l.includes("gpu_oom: GpuOutOfMemory")).length).toBe(5);
+      expect(failures.filter((l) => l.includes("gpu_unavailable: CircuitOpen")).length).toBe(2);
+    } finally {
+      await Deno.remove(store3, { recursive: true });
+      await Deno.remove(many, { recursive: true });
+    }
+  });
 });
