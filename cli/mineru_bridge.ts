@@ -5,8 +5,26 @@
  *
  * @module
  */
-import { Duration, Effect, Layer } from "effect";
-import { type BridgeReport, bridgeTick } from "../pipelines/mineru_bridge.ts";
+import { Duration, Effect, Layer, Result } from "effect";
+import {
+  applyAnswer,
+  type BridgeReport,
+  bridgeTick,
+  type MineruAnswer,
+  type MineruQueuePort,
+  requestTick,
+} from "../pipelines/mineru_bridge.ts";
+import type { Job } from "../pipelines/ledger.ts";
+import type { Document } from "../stages/ir.ts";
+import { Transient } from "../stages/errors.ts";
+import { kafkaConfigFromEnv } from "../adapters/kafka/kafka_client.ts";
+import {
+  makeMineruQueueProducer,
+  makeMineruResultsConsumer,
+  MINERU_QUEUE_TOPIC,
+  type MineruResult,
+} from "../adapters/kafka/mineru_queue.ts";
+import { contentListSchema, contentListToDocument } from "../adapters/mineru/content_list.ts";
 import { pollIntervalMs } from "../pipelines/sensor.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import {
@@ -20,7 +38,9 @@ import {
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 
 const USAGE =
-  "usage: deno task mineru-bridge [--mineru-url URL] [--via http] [--once] [--store DIR|URL] [--json]";
+  "usage: deno task mineru-bridge [--mineru-url URL] [--via http|kafka] [--once] [--store DIR|URL] [--json]\n" +
+  "  --via kafka publishes requests to mineru.queue.v1 and applies answers from mineru.results.v1\n" +
+  "  (brokers from KAFKA_BROKERS); --once then only sends what is ready";
 
 const describe = (r: BridgeReport): string =>
   [
@@ -28,6 +48,95 @@ const describe = (r: BridgeReport): string =>
     ...r.failed.map((f) => `failed ${f.jobId}: ${f.reason}: ${f.error}`),
     `${r.parsed.length} parsed, ${r.failed.length} failed`,
   ].join("\n");
+
+/** Reads a worker's parsed document: a MinerU content list (or a kit Document) as JSON. */
+const loadDocument = (uri: string, job: Job): Effect.Effect<Document, Error> =>
+  Effect.tryPromise({
+    try: async () => {
+      const url = new URL(uri);
+      const body: unknown = url.protocol === "file:"
+        ? JSON.parse(await Deno.readTextFile(url))
+        : await (await fetch(url)).json();
+      if (Array.isArray(body)) {
+        return contentListToDocument(contentListSchema.parse(body), {
+          docId: job.docId,
+          source: job.request.source,
+          location: job.request.location,
+        });
+      }
+      if (body && typeof body === "object" && "sections" in body) return body as Document;
+      throw new Error("expected a MinerU content list (array) or a document");
+    },
+    catch: (e) => (e instanceof Error ? e : new Error(String(e))),
+  });
+
+const answerOf = (result: MineruResult): MineruAnswer =>
+  result.type === "org.medicalkg.mineru.completed"
+    ? {
+      type: "completed",
+      jobId: result.data.job_id,
+      documentUri: result.data.document_uri,
+      ...(result.data.duration_ms !== undefined ? { durationMs: result.data.duration_ms } : {}),
+    }
+    : {
+      type: "failed",
+      jobId: result.data.job_id,
+      reason: result.data.reason,
+      message: result.data.error_message,
+    };
+
+/**
+ * `--via kafka`: publishes `mineru.requested` to `mineru.queue.v1` for external GPU workers and
+ * applies their answers from `mineru.results.v1`. Brokers and security come from `KAFKA_*`.
+ */
+const viaKafka = async (once: boolean, storeFlag: string | undefined): Promise<number> => {
+  const kafka = kafkaConfigFromEnv(Deno.env.toObject());
+  if (Result.isFailure(kafka)) throw new UsageError(`--via kafka: ${kafka.failure.message}`);
+  const spec = storeSpec(storeFlag);
+  const opened = await openForCommand("mineru-bridge", spec);
+  if (typeof opened === "number") return opened;
+  const { store, config } = opened;
+  const layer = runtimeLayer(store, { storeDir: spec, namespace: namespaceFromEnv(Deno.env) });
+  const producer = makeMineruQueueProducer(kafka.success);
+  const queue: MineruQueuePort = {
+    service: `mineru-queue@${kafka.success.brokers.join(",")}`,
+    request: (data) =>
+      Effect.asVoid(producer.request(data)).pipe(
+        Effect.mapError((e) => new Transient({ message: e.message })),
+      ),
+  };
+  const consumer = makeMineruResultsConsumer(kafka.success);
+  try {
+    const sent = await Effect.runPromise(requestTick(config, queue).pipe(Effect.provide(layer)));
+    console.log(`${sent.length} requested on ${MINERU_QUEUE_TOPIC}`);
+    if (once) return 0;
+    await Effect.runPromise(consumer.run(
+      (result) =>
+        applyAnswer(config, queue, answerOf(result), loadDocument).pipe(
+          Effect.tap((outcome) =>
+            Effect.sync(() => console.log(`${outcome} ${result.data.job_id}`))
+          ),
+          Effect.provide(layer),
+        ),
+      (error) => console.error(`mineru-bridge: skipped an invalid result: ${error.message}`),
+    ));
+    // Keep requesting what becomes ready while the consumer applies answers.
+    await Effect.runPromise(
+      Effect.forever(
+        Effect.andThen(
+          Effect.sleep(Duration.millis(pollIntervalMs(config))),
+          requestTick(config, queue).pipe(Effect.provide(layer)),
+        ),
+      ),
+    );
+    return 0;
+  } finally {
+    await Effect.runPromise(consumer.close());
+    await Effect.runPromise(producer.close());
+    await flushLineage(store, defaultLineageDir(spec));
+    await store.close();
+  }
+};
 
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
@@ -40,8 +149,11 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       json: { type: "boolean" },
     });
     const via = (flags.via as string | undefined) ?? "http";
-    if (via !== "http") {
-      throw new UsageError(`--via: "${via}" is not supported by this command (supported: http)`);
+    if (via !== "http" && via !== "kafka") {
+      throw new UsageError(`--via: expected http or kafka, got "${via}"`);
+    }
+    if (via === "kafka") {
+      return await viaKafka(flags.once === true, flags.store as string | undefined);
     }
     const mineruUrl = mineruUrlFrom(
       flags["mineru-url"] as string | undefined,

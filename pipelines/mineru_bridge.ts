@@ -6,10 +6,22 @@
  *
  * @module
  */
-import { Clock, Effect, Exit } from "effect";
-import { isStageError, Permanent, type StageError, toErrorRecord } from "../stages/errors.ts";
+import { type Cause, Clock, Effect, Exit } from "effect";
+import {
+  GpuOutOfMemory,
+  GpuUnavailable,
+  InvalidInput,
+  isStageError,
+  Permanent,
+  type StageError,
+  Timeout,
+  toErrorRecord,
+} from "../stages/errors.ts";
+import { pathToFileURL } from "node:url";
+import type { MineruRequestedData } from "../lineage/cloudevent_types.ts";
+import type { Document } from "../stages/ir.ts";
 import type { StoreError } from "../lineage/outbox.ts";
-import { pipelineEvents } from "../lineage/run_events.ts";
+import { pipelineEvents, type PipelineRunScope } from "../lineage/run_events.ts";
 import { MINERU_JOB, mineruEvents } from "../lineage/mineru_events.ts";
 import type { DatasetId } from "../lineage/datasets.ts";
 import type { Config } from "./loader.ts";
@@ -50,73 +62,91 @@ export const mineruFailureReason = (error: StageError): string => {
 export const awaitsParsing = (job: Job): boolean =>
   job.status === "paused" && job.pdfDownloaded && !job.pdfIrReady && job.pdf !== null;
 
-const parseOne = (job: Job, config: Config) =>
+/** One job's parsing: its run scope and the lineage identities of the MinerU run. */
+interface Parsing {
+  readonly job: Job;
+  readonly scope: PipelineRunScope;
+  readonly pipeline: string;
+  readonly base: {
+    readonly attempt: number;
+    readonly pdf: { uri: string; sha256: string; dataset: DatasetId };
+    readonly document: DatasetId;
+    readonly service: string;
+  };
+}
+
+const parsingOf = (job: Job, config: Config, service: string) =>
   Effect.gen(function* () {
-    const ledger = yield* JobLedger;
     const runtime = yield* PipelineRuntime;
-    const parser = yield* PdfParser;
     const pipeline = config.pipeline(job.pipeline);
     if (!pipeline || !job.pdf || !job.runCreatedAt) return undefined;
-    const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt);
-    const attempt = (job.attempts[MINERU_JOB] ?? 0) + 1;
-    const pdf = {
-      uri: job.pdf.uri,
-      sha256: job.pdf.sha256,
-      dataset: { namespace: "file", name: job.pdf.path, kind: "table" } satisfies DatasetId,
-    };
-    const document: DatasetId = {
-      namespace: runtime.store.namespace,
-      name: `${runtime.store.prefix}.public.lk_artifacts`,
-      kind: "table",
-    };
-    const base = { attempt, pdf, document, service: parser.service };
-    const start = yield* Clock.currentTimeMillis;
-    yield* ledger.appendEvents(
-      job.jobId,
-      mineruEvents(scope, { ...base, transition: "START", time: new Date(start) }),
-    );
-    // GPU work runs under the gpu-bound policy: one attempt, its timeout, and the breaker shared
-    // by every job that calls this parser, so repeated GPU failures fail later jobs fast.
-    const exit = yield* Effect.exit(guardAttempt(
-      config.policies.get(MINERU_POLICY)!,
-      { stage: `${pipeline.name}.${MINERU_JOB}`, dependency: parser.service },
-      parser.parse({
-        docId: job.docId,
-        source: job.request.source,
-        location: job.request.location,
-        pdf: job.pdf,
+    return {
+      job,
+      pipeline: pipeline.name,
+      scope: runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt),
+      base: {
+        attempt: 1,
+        pdf: {
+          uri: job.pdf.uri,
+          sha256: job.pdf.sha256,
+          dataset: { namespace: "file", name: job.pdf.path, kind: "table" },
+        },
+        document: {
+          namespace: runtime.store.namespace,
+          name: `${runtime.store.prefix}.public.lk_artifacts`,
+          kind: "table",
+        },
+        service,
+      },
+    } satisfies Parsing;
+  });
+
+/** Records that the PDF was sent to MinerU (`mineru.requested`, the MinerU run's START). */
+const requested = (p: Parsing, timeMs: number, marker?: Record<string, unknown>) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const events = mineruEvents(p.scope, {
+      ...p.base,
+      transition: "START",
+      time: new Date(timeMs),
+    });
+    yield* marker
+      ? ledger.setFields(p.job.jobId, { artifacts: { mineru_request: marker } }, events)
+      : ledger.appendEvents(p.job.jobId, events);
+  });
+
+/** Stores the parsed document and sets `pdf_ir_ready` (which wakes the sensor). */
+const parsed = (p: Parsing, document: Document, timeMs: number, durationMs?: number) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const pages = new Set(
+      document.sections.flatMap((s) => s.blocks.flatMap((b) => (b.page ? [b.page] : []))),
+    ).size;
+    yield* ledger.setFields(
+      p.job.jobId,
+      { pdfIrReady: true, artifacts: { document } },
+      mineruEvents(p.scope, {
+        ...p.base,
+        transition: "COMPLETE",
+        time: new Date(timeMs),
+        pages,
+        ...(durationMs !== undefined ? { durationMs } : {}),
       }),
-    ));
-    const end = yield* Clock.currentTimeMillis;
-    const time = new Date(end);
-    if (Exit.isSuccess(exit)) {
-      const pages = new Set(
-        exit.value.sections.flatMap((s) => s.blocks.flatMap((b) => (b.page ? [b.page] : []))),
-      ).size;
-      yield* ledger.setFields(
-        job.jobId,
-        { pdfIrReady: true, artifacts: { document: exit.value } },
-        mineruEvents(scope, {
-          ...base,
-          transition: "COMPLETE",
-          time,
-          pages,
-          durationMs: end - start,
-        }),
-      );
-      return { _tag: "parsed" as const, jobId: job.jobId };
-    }
-    const found = exit.cause.reasons.find((r) => r._tag === "Fail");
-    const error: StageError = found && isStageError(found.error)
-      ? found.error
-      : new Permanent({ message: "PDF parser crashed" });
+    );
+  });
+
+/** Fails the job at once: MinerU could not parse its PDF. */
+const failed = (p: Parsing, error: StageError, timeMs: number) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const time = new Date(timeMs);
     const record = toErrorRecord(error);
     const reason = mineruFailureReason(error);
-    const jobError = { ...record, stage: MINERU_JOB, policy: MINERU_POLICY, attempts: attempt };
+    const jobError = { ...record, stage: MINERU_JOB, policy: MINERU_POLICY, attempts: 1 };
     yield* ledger.finishRun(
       {
-        jobId: job.jobId,
-        runNumber: job.runNumber,
+        jobId: p.job.jobId,
+        runNumber: p.job.runNumber,
         status: "failed",
         error: jobError,
         stage: MINERU_JOB,
@@ -125,23 +155,52 @@ const parseOne = (job: Job, config: Config) =>
         from: ["paused"],
       },
       [
-        ...mineruEvents(scope, { ...base, transition: "FAIL", time, error: record, reason }),
-        ...pipelineEvents(scope, {
+        ...mineruEvents(p.scope, { ...p.base, transition: "FAIL", time, error: record, reason }),
+        ...pipelineEvents(p.scope, {
           transition: "FAIL",
           event: "failed",
           time,
-          durationMs: end - scope.runCreatedAt.getTime(),
+          durationMs: timeMs - p.scope.runCreatedAt.getTime(),
           error: jobError,
           reason,
         }),
       ],
     );
-    return {
-      _tag: "failed" as const,
-      jobId: job.jobId,
-      error: `${record.type}: ${record.message}`,
-      reason,
-    };
+    return { jobId: p.job.jobId, error: `${record.type}: ${record.message}`, reason };
+  });
+
+const failureOf = (cause: Cause.Cause<StageError>): StageError => {
+  const found = cause.reasons.find((r) => r._tag === "Fail");
+  return found && isStageError(found.error)
+    ? found.error
+    : new Permanent({ message: "PDF parser crashed" });
+};
+
+const parseOne = (job: Job, config: Config) =>
+  Effect.gen(function* () {
+    const parser = yield* PdfParser;
+    const p = yield* parsingOf(job, config, parser.service);
+    if (!p || !job.pdf) return undefined;
+    const start = yield* Clock.currentTimeMillis;
+    yield* requested(p, start);
+    // GPU work runs under the gpu-bound policy: one attempt, its timeout, and the breaker shared
+    // by every job that calls this parser, so repeated GPU failures fail later jobs fast.
+    const exit = yield* Effect.exit(guardAttempt(
+      config.policies.get(MINERU_POLICY)!,
+      { stage: `${p.pipeline}.${MINERU_JOB}`, dependency: parser.service },
+      parser.parse({
+        docId: job.docId,
+        source: job.request.source,
+        location: job.request.location,
+        pdf: job.pdf,
+      }),
+    ));
+    const end = yield* Clock.currentTimeMillis;
+    if (Exit.isSuccess(exit)) {
+      yield* parsed(p, exit.value, end, end - start);
+      return { _tag: "parsed" as const, jobId: job.jobId };
+    }
+    return { _tag: "failed" as const, ...(yield* failed(p, failureOf(exit.cause), end)) };
   });
 
 /** One bridge pass over the jobs waiting for their PDF to be parsed. */
@@ -157,11 +216,115 @@ export const bridgeTick = (
       // sees failures in order, so the threshold stops requests exactly when reached.
       concurrency: options.concurrency ?? 1,
     });
-    const parsed: string[] = [];
-    const failed: Array<{ jobId: string; error: string; reason: string }> = [];
+    const report: {
+      parsed: string[];
+      failed: Array<{ jobId: string; error: string; reason: string }>;
+    } = { parsed: [], failed: [] };
     for (const r of results) {
-      if (r?._tag === "parsed") parsed.push(r.jobId);
-      else if (r?._tag === "failed") failed.push(r);
+      if (r?._tag === "parsed") report.parsed.push(r.jobId);
+      else if (r?._tag === "failed") report.failed.push(r);
     }
-    return { parsed, failed };
+    return report;
+  });
+
+/** Where requests go when external GPU workers parse PDFs (the `mineru.queue` contract). */
+export interface MineruQueuePort {
+  /** The queue, for lineage (e.g. `mineru-queue@broker:9092`). */
+  readonly service: string;
+  /** Publishes one parse request. */
+  readonly request: (data: MineruRequestedData) => Effect.Effect<void, StageError>;
+}
+
+/** A worker's answer, as the bridge needs it. */
+export type MineruAnswer =
+  | {
+    readonly type: "completed";
+    readonly jobId: string;
+    readonly documentUri: string;
+    readonly durationMs?: number;
+  }
+  | {
+    readonly type: "failed";
+    readonly jobId: string;
+    readonly reason: string;
+    readonly message: string;
+  };
+
+const errorOfReason = (reason: string, message: string): StageError => {
+  switch (reason) {
+    case "gpu_oom":
+      return new GpuOutOfMemory({ message });
+    case "gpu_unavailable":
+      return new GpuUnavailable({ message });
+    case "timeout":
+      return new Timeout({ message, timeoutMs: 0 });
+    default:
+      return new InvalidInput({ message, path: "pdf" });
+  }
+};
+
+/**
+ * Publishes `mineru.requested` for each job waiting for its PDF to be parsed and not yet
+ * requested; the request is remembered (artifact `mineru_request`) so a job is sent once.
+ */
+export const requestTick = (
+  config: Config,
+  queue: MineruQueuePort,
+): Effect.Effect<ReadonlyArray<string>, StoreError, JobLedger | PipelineRuntime> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const sent: string[] = [];
+    for (const job of (yield* ledger.list({ statuses: ["paused"] })).filter(awaitsParsing)) {
+      if ((yield* ledger.artifacts(job.jobId)).has("mineru_request")) continue;
+      const p = yield* parsingOf(job, config, queue.service);
+      if (!p || !job.pdf) continue;
+      const data: MineruRequestedData = {
+        job_id: job.jobId,
+        tenant_id: job.tenantId,
+        doc_id: job.docId,
+        pdf_uri: pathToFileURL(job.pdf.path).href,
+        checksum: `sha256:${job.pdf.sha256}`,
+        priority: 0,
+        correlation_id: job.correlationId,
+      };
+      const sentOk = yield* Effect.result(queue.request(data));
+      if (sentOk._tag === "Failure") continue; // stays unrequested: the next pass sends it again
+      yield* requested(p, yield* Clock.currentTimeMillis, { sentTo: queue.service });
+      sent.push(job.jobId);
+    }
+    return sent;
+  });
+
+/**
+ * Applies a worker's answer: a completed one loads the document (`load` reads the worker's
+ * content list at `document_uri`) and sets `pdf_ir_ready`; a failed one fails the job. Answers for
+ * jobs no longer waiting (duplicates) are ignored.
+ */
+export const applyAnswer = <E>(
+  config: Config,
+  queue: Pick<MineruQueuePort, "service">,
+  answer: MineruAnswer,
+  load: (uri: string, job: Job) => Effect.Effect<Document, E>,
+): Effect.Effect<"parsed" | "failed" | "ignored", StoreError, JobLedger | PipelineRuntime> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const job = yield* ledger.get(answer.jobId);
+    if (!job || !awaitsParsing(job)) return "ignored";
+    const p = yield* parsingOf(job, config, queue.service);
+    if (!p) return "ignored";
+    const now = yield* Clock.currentTimeMillis;
+    if (answer.type === "failed") {
+      yield* failed(p, errorOfReason(answer.reason, answer.message), now);
+      return "failed";
+    }
+    const document = yield* Effect.result(load(answer.documentUri, job));
+    if (document._tag === "Failure") {
+      const message = `cannot read the parsed document at ${answer.documentUri}: ${
+        String(document.failure)
+      }`;
+      yield* failed(p, new InvalidInput({ message, path: "document_uri" }), now);
+      return "failed";
+    }
+    yield* parsed(p, document.success, now, answer.durationMs);
+    return "parsed";
   });

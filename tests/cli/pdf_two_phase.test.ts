@@ -289,4 +289,20 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
       await Deno.remove(many, { recursive: true });
     }
   });
+
+  it("mineru-bridge --via kafka needs its brokers (exit 2 naming KAFKA_BROKERS)", async () => {
+    const saved = Deno.env.get("KAFKA_BROKERS");
+    Deno.env.delete("KAFKA_BROKERS");
+    try {
+      const out = await runCli(mineruBridge, ["--via", "kafka", "--store", store]);
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain("--via kafka: ");
+      expect(out.stderr).toContain("KAFKA_BROKERS");
+      const bad = await runCli(mineruBridge, ["--via", "carrier-pigeon"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--via: expected http or kafka, got "carrier-pigeon"');
+    } finally {
+      if (saved !== undefined) Deno.env.set("KAFKA_BROKERS", saved);
+    }
+  });
 });
