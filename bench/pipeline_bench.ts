@@ -7,7 +7,7 @@
  * function calls per document. Both use the same job concurrency. Prints a table and writes JSON to
  * `bench/results/`.
  *
- * Usage: deno task bench [--docs N] [--concurrency N]
+ * Usage: deno task bench [--docs N] [--concurrency N] [--repeat N]
  *
  * @module
  */
@@ -28,8 +28,10 @@ import { trivialStages, trivialStep } from "./_trivial_stages.ts";
 const { flags } = parseArgs(Deno.args, {
   docs: { type: "integer", min: 1 },
   concurrency: { type: "integer", min: 1 },
+  repeat: { type: "integer", min: 1 },
 });
 const docs = (flags.docs as number | undefined) ?? 300;
+const repeat = (flags.repeat as number | undefined) ?? 3;
 const concurrency = (flags.concurrency as number | undefined) ?? 8;
 
 const requests: IngestRequest[] = Array.from({ length: docs }, (_, i) => ({
@@ -93,10 +95,19 @@ const kitRun = async (): Promise<{ seconds: number; events: number }> => {
   }
 };
 
-// Warm up both paths once (JIT, PGlite start-up), then measure.
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Warm up both paths once (JIT, PGlite start-up), then measure each `repeat` times (a fresh store
+// per kit run) and report the median: run-to-run spread on a small machine is large.
 await bareChain();
-const bareSeconds = await bareChain();
-const kit = await kitRun();
+const bareRuns: number[] = [];
+for (let i = 0; i < repeat; i++) bareRuns.push(await bareChain());
+const kitRuns: Array<{ seconds: number; events: number }> = [];
+for (let i = 0; i < repeat; i++) kitRuns.push(await kitRun());
+const bareSeconds = median(bareRuns);
+const kit = { seconds: median(kitRuns.map((r) => r.seconds)), events: kitRuns[0].events };
+const spread = (xs: number[]) =>
+  `${(docs / Math.max(...xs)).toFixed(1)}–${(docs / Math.min(...xs)).toFixed(1)}`;
 
 const rows = [
   { name: "bare async chain", seconds: bareSeconds, docsPerSecond: docs / bareSeconds },
@@ -106,10 +117,20 @@ const rows = [
     docsPerSecond: docs / kit.seconds,
   },
 ];
-console.log(`auto pipeline, ${docs} synthetic documents, concurrency ${concurrency}\n`);
+console.log(
+  `auto pipeline, ${docs} synthetic documents, concurrency ${concurrency}, median of ${repeat}\n`,
+);
 console.log(table(
-  ["runner", "seconds", "docs/s"],
-  rows.map((r) => [r.name, r.seconds.toFixed(3), r.docsPerSecond.toFixed(1)]),
+  ["runner", "seconds", "docs/s", "docs/s range"],
+  [
+    [rows[0].name, rows[0].seconds.toFixed(4), rows[0].docsPerSecond.toFixed(1), spread(bareRuns)],
+    [
+      rows[1].name,
+      rows[1].seconds.toFixed(3),
+      rows[1].docsPerSecond.toFixed(1),
+      spread(kitRuns.map((r) => r.seconds)),
+    ],
+  ],
 ));
 const ratio = rows[0].docsPerSecond / rows[1].docsPerSecond;
 console.log(
@@ -128,7 +149,17 @@ const out = resolve(
 await Deno.writeTextFile(
   out,
   JSON.stringify(
-    { docs, concurrency, deno: Deno.version.deno, rows, bareToKitRatio: ratio, events: kit.events },
+    {
+      docs,
+      concurrency,
+      repeat,
+      deno: Deno.version.deno,
+      rows,
+      bareRuns,
+      kitRuns: kitRuns.map((r) => r.seconds),
+      bareToKitRatio: ratio,
+      events: kit.events,
+    },
     null,
     2,
   ),
