@@ -11,3 +11,4 @@ export * from "./chunker.ts";
 export * from "./hashing_embedder.ts";
 export * from "./extract.ts";
 export * from "./normalise_name.ts";
+export * from "./document_sections.ts";

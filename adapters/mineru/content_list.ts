@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { buildSections } from "../../stages/document_sections.ts";
 import { z } from "zod";
 import type {
   Block,
@@ -12,7 +13,6 @@ import type {
   Document,
   FieldValue,
   RecordLocation,
-  Section,
   SourceName,
 } from "../../stages/ir.ts";
 
@@ -171,7 +171,8 @@ const isHeading = (item: ContentListItem): boolean =>
   (item.type === "text" || item.type === "title") && (item.text_level ?? 0) >= 1 &&
   (item.text ?? "").trim() !== "";
 
-interface SectionDraft {
+/** A section being filled while the content list is read. */
+interface OpenSection {
   readonly title: string;
   readonly blocks: Array<Omit<Block, "id">>;
 }
@@ -179,8 +180,8 @@ interface SectionDraft {
 const draftSections = (
   items: ReadonlyArray<ContentListItem>,
   frontTitle: string,
-): ReadonlyArray<SectionDraft> => {
-  const drafts: Array<SectionDraft> = [{ title: frontTitle, blocks: [] }];
+): ReadonlyArray<OpenSection> => {
+  const drafts: Array<OpenSection> = [{ title: frontTitle, blocks: [] }];
   items.forEach((item, readingOrder) => {
     if (skipped.has(item.type)) return;
     if (isHeading(item)) {
@@ -198,20 +199,6 @@ const draftSections = (
   });
   return drafts;
 };
-
-const numberSections = (
-  docId: string,
-  drafts: ReadonlyArray<SectionDraft>,
-): ReadonlyArray<Section> =>
-  drafts
-    // A heading directly followed by another heading has nothing to chunk; like the source
-    // parsers, empty sections are dropped so ids stay dense.
-    .filter((draft) => draft.blocks.length > 0)
-    .map((draft, i) => ({
-      id: `${docId}:s${i}`,
-      title: draft.title,
-      blocks: draft.blocks.map((block, j) => ({ id: `${docId}:s${i}:b${j}`, ...block })),
-    }));
 
 const titleOf = (items: ReadonlyArray<ContentListItem>, given: string | undefined): string => {
   if (given !== undefined && given.trim() !== "") return given.trim();
@@ -249,7 +236,7 @@ export const contentListToDocument = (
   options: ContentListDocumentOptions,
 ): Document => {
   const title = titleOf(items, options.title);
-  const sections = numberSections(
+  const sections = buildSections(
     options.docId,
     draftSections(items, options.title?.trim() || "Front matter"),
   );

@@ -7,14 +7,10 @@
 import { Effect } from "effect";
 import type { z } from "zod";
 import { InvalidInput } from "../../stages/errors.ts";
-import type { BlockType, RawPayload, Section } from "../../stages/ir.ts";
+import type { RawPayload } from "../../stages/ir.ts";
+import type { SectionDraft } from "../../stages/document_sections.ts";
+export { buildSections, type SectionDraft } from "../../stages/document_sections.ts";
 import { pathOf, pointerSegments } from "./_record_shape.ts";
-
-/** A section before ids are assigned. Sections without blocks are dropped. */
-export interface SectionDraft {
-  readonly title: string;
-  readonly blocks: ReadonlyArray<{ readonly type: BlockType; readonly text: string }>;
-}
 
 const whereOf = (payload: RawPayload): string =>
   payload.location.kind === "file" ? payload.location.file : payload.location.url;
@@ -50,23 +46,6 @@ export const paragraphs = (text: string | null | undefined): ReadonlyArray<strin
 /** Text blocks from paragraphs of free text. */
 export const textBlocks = (text: string | null | undefined): SectionDraft["blocks"] =>
   paragraphs(text).map((p) => ({ type: "text", text: p }));
-
-/** Numbers non-empty sections `{docId}:s{i}` and their blocks `{docId}:s{i}:b{j}`. */
-export const buildSections = (
-  docId: string,
-  drafts: ReadonlyArray<SectionDraft>,
-): ReadonlyArray<Section> =>
-  drafts
-    .filter((draft) => draft.blocks.length > 0)
-    .map((draft, i) => ({
-      id: `${docId}:s${i}`,
-      title: draft.title,
-      blocks: draft.blocks.map((block, j) => ({
-        id: `${docId}:s${i}:b${j}`,
-        type: block.type,
-        text: block.text,
-      })),
-    }));
 
 /** Keeps the first occurrence of each key, in order. */
 export const uniqueBy = <A>(items: ReadonlyArray<A>, key: (a: A) => string): ReadonlyArray<A> => {

@@ -19,6 +19,25 @@ export interface Migration {
 /** The embedded embedding width; the hashing embedder's default. */
 export const EMBEDDING_DIMENSIONS = 256;
 
+/** The hybrid index table: text for full-text ranking, the vector as pgvector or `real[]`. */
+const chunksTable = (embeddingType: string): string => `
+      create table lk_chunks (
+        chunk_id text primary key,
+        doc_id text not null,
+        tenant_id text not null,
+        section_id text not null,
+        body text not null,
+        start_offset integer not null,
+        end_offset integer not null,
+        metadata jsonb not null default '{}'::jsonb,
+        embedder text not null,
+        embedding ${embeddingType} not null,
+        tsv tsvector generated always as (to_tsvector('english', body)) stored,
+        updated_at timestamptz not null default now()
+      );
+      create index lk_chunks_doc on lk_chunks (doc_id);
+      create index lk_chunks_tsv on lk_chunks using gin (tsv);`;
+
 /** Every migration, oldest first. Never edit a shipped one: add a new one. */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -120,23 +139,7 @@ export const migrations: ReadonlyArray<Migration> = [
     version: 4,
     name: "embedded hybrid index",
     needsVector: true,
-    sql: `
-      create table lk_chunks (
-        chunk_id text primary key,
-        doc_id text not null,
-        tenant_id text not null,
-        section_id text not null,
-        body text not null,
-        start_offset integer not null,
-        end_offset integer not null,
-        metadata jsonb not null default '{}'::jsonb,
-        embedder text not null,
-        embedding vector(${EMBEDDING_DIMENSIONS}) not null,
-        tsv tsvector generated always as (to_tsvector('english', body)) stored,
-        updated_at timestamptz not null default now()
-      );
-      create index lk_chunks_doc on lk_chunks (doc_id);
-      create index lk_chunks_tsv on lk_chunks using gin (tsv);`,
+    sql: chunksTable(`vector(${EMBEDDING_DIMENSIONS})`),
   },
   {
     version: 5,
@@ -144,23 +147,7 @@ export const migrations: ReadonlyArray<Migration> = [
     needsVector: false,
     // A PostgreSQL server without pgvector keeps vectors as real[] and ranks them by an exact
     // cosine scan; the search output says so. Production dense search belongs in OpenSearch.
-    sql: `
-      create table lk_chunks (
-        chunk_id text primary key,
-        doc_id text not null,
-        tenant_id text not null,
-        section_id text not null,
-        body text not null,
-        start_offset integer not null,
-        end_offset integer not null,
-        metadata jsonb not null default '{}'::jsonb,
-        embedder text not null,
-        embedding real[] not null,
-        tsv tsvector generated always as (to_tsvector('english', body)) stored,
-        updated_at timestamptz not null default now()
-      );
-      create index lk_chunks_doc on lk_chunks (doc_id);
-      create index lk_chunks_tsv on lk_chunks using gin (tsv);
+    sql: `${chunksTable("real[]")}
       create function lk_cosine_distance(a real[], b real[]) returns double precision
         language sql immutable parallel safe as $$
           select 1 - coalesce(sum(x * y) / nullif(sqrt(sum(x * x)) * sqrt(sum(y * y)), 0), 0)
