@@ -18,12 +18,7 @@ import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
-import {
-  describeLineageConfig,
-  type LineageConfig,
-  resolveLineageConfig,
-  sinksFor,
-} from "../lineage/config.ts";
+import { type LineageConfig, resolveLineageConfig, sinksFor } from "../lineage/config.ts";
 import { makeOpenLineageKafkaSink } from "../adapters/kafka/openlineage_kafka_sink.ts";
 import { eventsSinkFor } from "./_events_sink.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
@@ -295,10 +290,20 @@ const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) =
   const c = countsOf(s);
   console.log(
     `\n${c.succeeded} succeeded, ${c.failed} failed, ${c.paused} paused, ${c.skipped} skipped` +
-      ` in ${
-        s.seconds.toFixed(2)
-      }s; ${s.events.openlineage} OpenLineage and ${s.events.cloudevents}` +
-      ` CloudEvents; lineage: ${describeLineageConfig(lineage)}`,
+      ` in ${s.seconds.toFixed(2)}s`,
+  );
+  console.log(
+    `${s.events.openlineage} OpenLineage events (namespace ${lineage.namespace}) → ${
+      s.sinks.filter((r) => !r.sink.startsWith("jsonl:cloudevents:")).map((r) =>
+        r.sink.replace(/^jsonl:openlineage:/, "")
+      ).join(", ") || "nowhere (lineage disabled)"
+    }`,
+  );
+  console.log(
+    `${s.events.cloudevents} CloudEvents → ${
+      (s.sinks.find((r) => r.sink.includes("cloudevents")) ?? { sink: "" }).sink
+        .replace(/^jsonl:cloudevents:/, "")
+    }`,
   );
   for (const r of s.sinks) {
     if (r.pending > 0 || r.deadLettered > 0) {
