@@ -126,3 +126,67 @@ export const gpu = (
   ...facet(Urls.FacetSchemaUrl.LineageKitGpuRunFacet),
   ...g,
 });
+
+/** `nominalTime`: when the run was scheduled to cover. */
+export const nominalTime = (start: Date, end?: Date): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.NominalTimeRunFacet),
+  nominalStartTime: start.toISOString(),
+  ...(end ? { nominalEndTime: end.toISOString() } : {}),
+});
+
+/** `ownership` of a job: `owners` as URNs such as `team:kg-ingest`. */
+export const ownership = (owners: ReadonlyArray<{ name: string; type?: string }>): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.OwnershipJobFacet),
+  owners,
+});
+
+/** `tags` of a job. */
+export const jobTags = (
+  tags: ReadonlyArray<{ key: string; value: string; source?: string }>,
+): Facet => ({ ...facet(Urls.FacetSchemaUrl.TagsJobFacet), tags });
+
+/** `jobDependencies` of a run: the runs it waited for (e.g. a stage's upstream stages). */
+export const jobDependencies = (
+  upstream: ReadonlyArray<{ namespace: string; job: string; runId?: string }>,
+): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.JobDependenciesRunFacet),
+  upstream: upstream.map((u) => ({
+    job: { namespace: u.namespace, name: u.job },
+    ...(u.runId ? { run: { runId: u.runId } } : {}),
+    dependency_type: "DIRECT_INVOCATION",
+    sequence_trigger_rule: "FINISH_TO_START",
+  })),
+});
+
+/** `inputStatistics` of a dataset read. */
+export const inputStatistics = (rowCount: number, size?: number): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.InputStatisticsInputDatasetFacet),
+  rowCount,
+  ...(size !== undefined ? { size } : {}),
+});
+
+/** `lifecycleStateChange` of a dataset written (e.g. `OVERWRITE` on a forced re-run). */
+export const lifecycleStateChange = (
+  change: "ALTER" | "CREATE" | "DROP" | "OVERWRITE" | "RENAME" | "TRUNCATE",
+): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.LifecycleStateChangeDatasetFacet),
+  lifecycleStateChange: change,
+});
+
+/** `documentation` of a dataset. */
+export const datasetDocumentation = (description: string): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.DocumentationDatasetFacet),
+  description,
+});
+
+/** `columnLineage`: which input fields each output field is derived from. */
+export const columnLineage = (
+  fields: Readonly<
+    Record<string, ReadonlyArray<{ namespace: string; name: string; field: string }>>
+  >,
+): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.ColumnLineageDatasetFacet),
+  fields: Object.fromEntries(
+    Object.entries(fields).map(([out, inputs]) => [out, { inputFields: inputs }]),
+  ),
+});

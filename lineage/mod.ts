@@ -36,3 +36,4 @@ export * from "./composite_sink.ts";
 export * from "./http_transport.ts";
 export * from "./relay.ts";
 export * from "./config.ts";
+export * as OpenLineage from "./openlineage_model.ts";
