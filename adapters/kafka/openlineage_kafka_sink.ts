@@ -25,7 +25,27 @@ export const openLineageKey = (event: Readonly<Record<string, unknown>>): string
   return "lineage-kit";
 };
 
-/** The sink of a `kafka` OpenLineage transport; security settings come from `KAFKA_*`. */
+/**
+ * The official clients' producer properties (`security.protocol`, `sasl.mechanism`,
+ * `sasl.username`, `sasl.password`) as the kit's `KAFKA_*` settings; the environment fills the
+ * rest.
+ */
+export const kafkaEnvFromProperties = (
+  properties: Readonly<Record<string, string>>,
+): Record<string, string> => {
+  const env: Record<string, string> = {};
+  const protocol = properties["security.protocol"]?.toUpperCase();
+  if (protocol === "SSL" || protocol === "SASL_SSL") env.KAFKA_SSL = "true";
+  if (properties["sasl.mechanism"]) {
+    env.KAFKA_SASL_MECHANISM = properties["sasl.mechanism"].toLowerCase();
+  }
+  if (properties["sasl.username"]) env.KAFKA_SASL_USERNAME = properties["sasl.username"];
+  if (properties["sasl.password"]) env.KAFKA_SASL_PASSWORD = properties["sasl.password"];
+  if (properties["enable.idempotence"]) env.KAFKA_IDEMPOTENT = properties["enable.idempotence"];
+  return env;
+};
+
+/** The sink of a `kafka` OpenLineage transport; security from its properties, then `KAFKA_*`. */
 export const makeOpenLineageKafkaSink = (
   transport: KafkaTransportConfig,
   env: Readonly<Record<string, string | undefined>>,
@@ -33,7 +53,11 @@ export const makeOpenLineageKafkaSink = (
 ): LineageSink => {
   const name = transport.name ??
     `kafka:openlineage:${transport.brokers.join(",")}/${transport.topic}`;
-  const config = kafkaConfigFromEnv({ ...env, KAFKA_BROKERS: transport.brokers.join(",") });
+  const config = kafkaConfigFromEnv({
+    ...env,
+    ...kafkaEnvFromProperties(transport.properties),
+    KAFKA_BROKERS: transport.brokers.join(","),
+  });
   const producer = Result.isSuccess(config)
     ? lazyProducer(config.success, producerFactory)
     : undefined;
