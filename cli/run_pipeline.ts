@@ -18,12 +18,14 @@ import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
+import type { LineageSink } from "../lineage/sink.ts";
 import { type LineageConfig, resolveLineageConfig, sinksFor } from "../lineage/config.ts";
 import { makeOpenLineageKafkaSink } from "../adapters/kafka/openlineage_kafka_sink.ts";
 import { eventsSinkFor } from "./_events_sink.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
 import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
+import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
@@ -88,6 +90,18 @@ export interface RunOptions {
 /** The records shipped with the kit, processed when no `--input` is given. */
 export const bundledRecordsDir: string = fileURLToPath(new URL("../data/records", import.meta.url));
 
+/** `--input` paths must exist: a typo is a usage error, not a failed document. */
+const existingInputs = (paths: ReadonlyArray<string>): ReadonlyArray<string> => {
+  for (const path of paths) {
+    try {
+      Deno.statSync(path);
+    } catch {
+      throw new UsageError(`--input: no such file or folder: ${path}`);
+    }
+  }
+  return paths;
+};
+
 const optional = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
@@ -117,7 +131,9 @@ export const runOptionsFrom = (
   return {
     pipeline: flags.pipeline as string | undefined,
     source: source as SourceName | undefined,
-    inputs: (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
+    inputs: existingInputs(
+      (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
+    ),
     storeDir,
     lineageDir: resolve(server ? ".lineage-kit" : storeDir, "lineage"),
     ...optional("lineageFlag", flags.lineage as string | undefined),
@@ -182,6 +198,7 @@ const execute = (
   options: RunOptions,
   planned: ReadonlyArray<Planned>,
   lineage: LineageConfig,
+  sinks: ReadonlyArray<LineageSink>,
 ) =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
@@ -200,7 +217,6 @@ const execute = (
       jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
     }
     const progress = makeProgress(jobs.length, "jobs");
-    const { sinks, close } = sinksOf(lineage, options);
     const stopRelay = new AbortController();
     // The relay runs beside the jobs: a slow or dead sink never holds a stage back.
     const relay = yield* Effect.forkChild(
@@ -209,8 +225,9 @@ const execute = (
     const outcomes = yield* runJobs(jobs, {
       concurrency: options.concurrency,
       force: options.force,
-      // The embedded store is single-process: a job left running was orphaned by a crash.
-      reclaimRunning: true,
+      // The embedded store is single-process: a job left running was orphaned by a crash. On a
+      // server another process may be running it, so it is left alone.
+      reclaimRunning: !isServerStore(options.storeDir),
       onDone: (o) => progress.tick(o.status),
     });
     progress.end();
@@ -221,9 +238,7 @@ const execute = (
       : outcomes;
     stopRelay.abort();
     yield* Fiber.join(relay);
-    const reports = yield* flushWithDeadline(sinks, { maxWaitMs: 30_000 }).pipe(
-      Effect.ensuring(Effect.promise(close)),
-    );
+    const reports = yield* flushWithDeadline(sinks, { maxWaitMs: 30_000 });
     const after = yield* outbox.totals();
     return {
       outcomes: finished,
@@ -390,11 +405,28 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.error(`run-pipeline: no records found in ${options.inputs.join(", ")}`);
     return 2;
   }
-  const store = await openStore(options.storeDir);
+  const sinks = sinksOf(lineage.success, options);
+  let store: Store;
   try {
-    const summary = await Effect.runPromise(
-      execute(store, config.success, options, planned, lineage.success),
-    );
+    store = await openStore(options.storeDir);
+  } catch (e) {
+    const where = isServerStore(options.storeDir) ? redactUrl(options.storeDir) : options.storeDir;
+    console.error(`run-pipeline: cannot open the store at ${where}: ${(e as Error).message ?? e}`);
+    await sinks.close();
+    return 2;
+  }
+  try {
+    const result = await Effect.runPromise(Effect.result(
+      execute(store, config.success, options, planned, lineage.success, sinks.sinks),
+    ));
+    if (result._tag === "Failure") {
+      console.error(
+        `run-pipeline: the store failed during ${result.failure.operation}: ${result.failure.message}` +
+          " (the affected runs were closed where possible; re-run to continue)",
+      );
+      return 1;
+    }
+    const summary = result.success;
     printSummary(summary, options, lineage.success);
     const counts = countsOf(summary);
     if (options.json) {
@@ -408,6 +440,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     }
     return counts.failed > 0 ? 1 : 0;
   } finally {
+    await sinks.close();
     await store.close();
   }
 };

@@ -22,8 +22,11 @@ import {
 /** A gate transition. */
 export interface GateTransition {
   readonly transition: "START" | "RUNNING" | "COMPLETE" | "FAIL";
-  /** `started` pairs with `stage.started`; the others with `gate.<event>`. */
-  readonly event: "started" | "waiting" | "opened" | "timed_out";
+  /**
+   * `started` pairs with `stage.started` and `failed` (the job failed while waiting, e.g. MinerU
+   * could not parse its PDF) with `stage.failed`; the others with `gate.<event>`.
+   */
+  readonly event: "started" | "waiting" | "opened" | "timed_out" | "failed";
   readonly time: Date;
   /** The condition in words, e.g. `pdf_ir_ready equals true`. */
   readonly condition: string;
@@ -40,12 +43,20 @@ export const gateEvents = (
   t: GateTransition,
 ): ReadonlyArray<OutboxEvent> => {
   const runId = stageRunId(scope, attempt.stage, attempt.attempt);
-  const data = t.event === "started"
+  const stage = {
+    ...baseData(scope),
+    stage: attempt.stage,
+    attempt: attempt.attempt,
+    policy_name: attempt.policy,
+  };
+  const data = t.event === "started" ? stage : t.event === "failed"
     ? {
-      ...baseData(scope),
-      stage: attempt.stage,
-      attempt: attempt.attempt,
-      policy_name: attempt.policy,
+      ...stage,
+      error_type: t.error?.type ?? "Permanent",
+      error_message: t.error?.message ?? "",
+      retry_count: 0,
+      reason: "upstream_failed",
+      duration_ms: t.waitedMs ?? 0,
     }
     : {
       ...baseData(scope),
@@ -62,7 +73,7 @@ export const gateEvents = (
       runFacets: stageRunFacets(scope, attempt, {
         transition: t.transition,
         time: t.time,
-        event: t.event === "timed_out" ? "failed" : "started",
+        event: t.event === "timed_out" || t.event === "failed" ? "failed" : "started",
         ...(t.error ? { error: t.error } : {}),
       }),
       job: { namespace: scope.namespace, name: `${scope.pipeline.name}.${attempt.stage}` },
@@ -72,7 +83,9 @@ export const gateEvents = (
     }),
     cloudEvent({
       scope,
-      type: t.event === "started" ? `${CE_PREFIX}.stage.started` : `${CE_PREFIX}.gate.${t.event}`,
+      type: t.event === "started" || t.event === "failed"
+        ? `${CE_PREFIX}.stage.${t.event}`
+        : `${CE_PREFIX}.gate.${t.event}`,
       stage: attempt.stage,
       runId,
       transition: t.transition,

@@ -20,6 +20,8 @@ import {
 import { pathToFileURL } from "node:url";
 import type { MineruRequestedData } from "../lineage/cloudevent_types.ts";
 import type { Document } from "../stages/ir.ts";
+import type { StageErrorRecord } from "../stages/errors.ts";
+import { gateEvents } from "../lineage/gate_events.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import { pipelineEvents, type PipelineRunScope } from "../lineage/run_events.ts";
 import { MINERU_JOB, mineruEvents } from "../lineage/mineru_events.ts";
@@ -67,6 +69,8 @@ interface Parsing {
   readonly job: Job;
   readonly scope: PipelineRunScope;
   readonly pipeline: string;
+  /** The policy of the gate the job waits at (for its closing event). */
+  readonly gatePolicy: string;
   readonly base: {
     readonly attempt: number;
     readonly pdf: { uri: string; sha256: string; dataset: DatasetId };
@@ -83,6 +87,7 @@ const parsingOf = (job: Job, config: Config, service: string) =>
     return {
       job,
       pipeline: pipeline.name,
+      gatePolicy: pipeline.stages.find((st) => st.name === job.currentStage)?.policy ?? "default",
       scope: runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt),
       base: {
         attempt: 1,
@@ -143,7 +148,14 @@ const failed = (p: Parsing, error: StageError, timeMs: number) =>
     const record = toErrorRecord(error);
     const reason = mineruFailureReason(error);
     const jobError = { ...record, stage: MINERU_JOB, policy: MINERU_POLICY, attempts: 1 };
-    yield* ledger.finishRun(
+    const mineruFail = mineruEvents(p.scope, {
+      ...p.base,
+      transition: "FAIL",
+      time,
+      error: record,
+      reason,
+    });
+    const ended = yield* ledger.finishRun(
       {
         jobId: p.job.jobId,
         runNumber: p.job.runNumber,
@@ -155,7 +167,9 @@ const failed = (p: Parsing, error: StageError, timeMs: number) =>
         from: ["paused"],
       },
       [
-        ...mineruEvents(p.scope, { ...p.base, transition: "FAIL", time, error: record, reason }),
+        ...mineruFail,
+        // The gate's run, open since the job paused there, ends too.
+        ...gateClosingEvents(p, time, record),
         ...pipelineEvents(p.scope, {
           transition: "FAIL",
           event: "failed",
@@ -166,8 +180,34 @@ const failed = (p: Parsing, error: StageError, timeMs: number) =>
         }),
       ],
     );
+    // Another process ended the job first (timeout, resume): the MinerU run still ends.
+    if (!ended) yield* ledger.appendEvents(p.job.jobId, mineruFail);
     return { jobId: p.job.jobId, error: `${record.type}: ${record.message}`, reason };
   });
+
+/** The gate stage run's FAIL, when the job is paused at a gate of its pipeline. */
+const gateClosingEvents = (p: Parsing, time: Date, error: StageErrorRecord) => {
+  const gate = p.job.currentStage;
+  if (!gate) return [];
+  return gateEvents(p.scope, {
+    stage: gate,
+    type: "Gate",
+    attempt: 1,
+    maxAttempts: 1,
+    policy: p.gatePolicy,
+    implementation: "ledger-gate",
+    inputs: [],
+    outputs: [],
+  }, {
+    transition: "FAIL",
+    event: "failed",
+    time,
+    condition: "",
+    timeoutSeconds: 0,
+    waitedMs: time.getTime() - (p.job.pausedAt?.getTime() ?? time.getTime()),
+    error,
+  });
+};
 
 const failureOf = (cause: Cause.Cause<StageError>): StageError => {
   const found = cause.reasons.find((r) => r._tag === "Fail");

@@ -15,7 +15,7 @@ import type { StageInputs, StageOutputs, StageType } from "../stages/contracts.t
 import type { GateOutcome } from "../stages/ir.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import { type DatasetId, sourceDatasets, stageOutputDatasets } from "../lineage/datasets.ts";
-import { pipelineEvents, type PipelineRunScope } from "../lineage/run_events.ts";
+import { pipelineEvents, type PipelineRunScope, stageEvents } from "../lineage/run_events.ts";
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, type JobError, JobLedger, type JobStatus } from "./ledger.ts";
 import { PipelineRuntime, type PipelineRuntimeShape } from "./runtime.ts";
@@ -210,15 +210,62 @@ const walkDag = (walk: Walk) =>
 const jobErrorOf = (
   cause: Cause.Cause<StageFailed | GatePaused | StoreError>,
 ): JobError | GatePaused | undefined => {
-  const found = Cause.findErrorOption(cause);
-  if (found._tag === "None") return undefined;
-  const e = found.value;
-  if (e._tag === "GatePaused") return e;
-  if (e._tag === "StageFailed") {
-    return { ...e.error, stage: e.stage, policy: e.policy, attempts: e.attempts };
+  const errors = cause.reasons.flatMap((r) => (r._tag === "Fail" ? [r.error] : []));
+  // A failure outranks a pause that raced it: the job failed, it is not waiting.
+  const failed = errors.find((e): e is StageFailed => e._tag === "StageFailed");
+  if (failed) {
+    return {
+      ...failed.error,
+      stage: failed.stage,
+      policy: failed.policy,
+      attempts: failed.attempts,
+    };
   }
-  return undefined;
+  return errors.find((e): e is GatePaused => e._tag === "GatePaused");
 };
+
+/**
+ * ABORT events for the runs a dead process left open: the stage attempts that started and had
+ * neither a checkpoint nor a retry scheduled, then the pipeline run.
+ */
+const orphanedRunEvents = (job: Job, pipeline: CompiledPipeline, at: Date) =>
+  Effect.gen(function* () {
+    if (!job.runCreatedAt) return [];
+    const ledger = yield* JobLedger;
+    const runtime = yield* PipelineRuntime;
+    const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt);
+    const checkpoints = yield* ledger.checkpoints(job.jobId);
+    const error = {
+      type: "Permanent" as const,
+      message: "the process running this job stopped before it finished",
+    };
+    const stages = Object.entries(job.attempts).flatMap(([stage, attempts]) => {
+      const spec = pipeline.stages.find((s) => s.name === stage);
+      const open = spec && !checkpoints.has(stage) && attempts > (job.retries[stage] ?? 0);
+      if (!open) return [];
+      return stageEvents(scope, {
+        stage,
+        type: spec.type,
+        attempt: attempts,
+        maxAttempts: pipeline.policyOf(stage).maxAttempts,
+        policy: spec.policy,
+        implementation: "orphaned",
+        inputs: [],
+        outputs: [],
+      }, { transition: "ABORT", event: "failed", time: at, error, reason: "interrupted" });
+    });
+    return [
+      ...stages,
+      ...pipelineEvents(scope, {
+        transition: "ABORT",
+        event: "failed",
+        time: at,
+        durationMs: at.getTime() - job.runCreatedAt.getTime(),
+        reason: "orphaned: the process running it stopped",
+        error: { ...error, stage: job.currentStage ?? "pipeline", policy: "none" },
+      }),
+    ];
+  });
 
 /** Claims the job for a new run or, when paused and resuming, for its current run. */
 const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at: Date) =>
@@ -252,10 +299,55 @@ const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at:
         fresh: options.force === true && job.status === "succeeded",
         reason: job.status === "queued" ? "run started" : `re-run from ${job.status}`,
       },
-      pipelineEvents(scope, { transition: "START", event: "started", time: at }),
+      [
+        // A job left running by a process that died: its open runs end with ABORT first.
+        ...(job.status === "running" ? yield* orphanedRunEvents(job, pipeline, at) : []),
+        ...pipelineEvents(scope, { transition: "START", event: "started", time: at }),
+      ],
     );
     return claimed ? { scope, resumedGate: undefined } : undefined;
   });
+
+/**
+ * Ends a run that did not end on its own (interruption, store failure, defect), best effort: the
+ * job becomes failed and the pipeline run gets its terminal event, unless the store is what failed.
+ */
+const closeRun = (
+  job: Job,
+  scope: PipelineRunScope,
+  transition: "ABORT" | "FAIL",
+  message: string,
+): Effect.Effect<void, never, JobLedger> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const time = new Date(yield* Clock.currentTimeMillis);
+    const error: JobError = {
+      type: "Permanent",
+      message,
+      stage: "pipeline",
+      policy: "none",
+      attempts: 1,
+    };
+    yield* ledger.finishRun(
+      {
+        jobId: job.jobId,
+        runNumber: scope.runNumber,
+        status: "failed",
+        error,
+        reason: transition === "ABORT" ? "interrupted" : "run failed",
+        at: time,
+        from: ["running"],
+      },
+      pipelineEvents(scope, {
+        transition,
+        event: "failed",
+        time,
+        durationMs: time.getTime() - scope.runCreatedAt.getTime(),
+        error,
+        reason: transition === "ABORT" ? "interrupted" : "internal_error",
+      }),
+    );
+  }).pipe(Effect.ignore, Effect.uninterruptible);
 
 /** Runs one job through its pipeline (one pipeline run, or the rest of a paused one). */
 export const runJob = (
@@ -270,13 +362,14 @@ export const runJob = (
     const base = { jobId: job.jobId, docId: job.docId };
     if (!claimed) return { ...base, status: "skipped", durationMs: 0 } satisfies JobOutcome;
     const { scope } = claimed;
+    // Interrupted from outside (another job's store failure, Ctrl-C): the run still ends, ABORT.
     const exit = yield* Effect.exit(walkDag({
       job,
       pipeline,
       scope,
       resumedGate: claimed.resumedGate,
       forceGate: options.forceGate === true,
-    }));
+    })).pipe(Effect.onInterrupt(() => closeRun(job, scope, "ABORT", "interrupted")));
     const endMs = yield* Clock.currentTimeMillis;
     const time = new Date(endMs);
     const durationMs = endMs - startMs;
@@ -301,7 +394,11 @@ export const runJob = (
       return { ...base, status: "succeeded", durationMs } satisfies JobOutcome;
     }
     const error = jobErrorOf(exit.cause);
-    if (!error) return yield* Effect.failCause(exit.cause as Cause.Cause<StoreError>);
+    if (!error) {
+      // Not a stage giving up (the store failed, or a bug): close the run, then report it.
+      yield* closeRun(job, scope, "FAIL", Cause.pretty(exit.cause).split("\n")[0]);
+      return yield* Effect.failCause(exit.cause as Cause.Cause<StoreError>);
+    }
     if (error instanceof GatePaused) {
       yield* ledger.finishRun(
         {

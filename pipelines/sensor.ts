@@ -31,10 +31,11 @@ export interface SensorReport {
   readonly trigger?: "start" | "poll" | "notify";
 }
 
+// Looked up without throwing: a job may wait at a gate a later configuration renamed; it is
+// left alone (status shows it) rather than stopping the pass for every other job.
 const gateOf = (job: Job, pipeline: CompiledPipeline) => {
-  if (!job.currentStage) return undefined;
-  const spec = pipeline.stage(job.currentStage);
-  return spec.gate ? { name: spec.name, spec, gate: spec.gate } : undefined;
+  const spec = pipeline.stages.find((s) => s.name === job.currentStage);
+  return spec?.gate ? { name: spec.name, spec, gate: spec.gate } : undefined;
 };
 
 /** Fails a job that waited too long at its gate; false when another process got there first. */

@@ -145,7 +145,14 @@ const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<Outb
         [input.jobId, input.runNumber, input.at],
       );
       if (input.fresh) {
+        // From scratch means from scratch: no checkpoint, no earlier PDF, no earlier parse.
         await tx.query("delete from lk_checkpoints where job_id = $1", [input.jobId]);
+        await tx.query("delete from lk_artifacts where job_id = $1", [input.jobId]);
+        await tx.query(
+          `update lk_jobs set pdf_downloaded = false, pdf_ir_ready = false, pdf = null
+           where job_id = $1`,
+          [input.jobId],
+        );
       }
       await history(tx, {
         jobId: input.jobId,
@@ -234,11 +241,13 @@ const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<Ou
   storeOp("finishRun", () =>
     db.transaction(async (tx) => {
       const terminal = input.status !== "paused";
-      const [prev] = await tx.query<{ status: JobStatus }>(
-        "select status from lk_jobs where job_id = $1 for update",
+      const [prev] = await tx.query<{ status: JobStatus; run_number: number }>(
+        "select status, run_number from lk_jobs where job_id = $1 for update",
         [input.jobId],
       );
-      if (!prev || (input.from && !input.from.includes(prev.status))) return false;
+      // A run that no longer owns the job (another process re-claimed it) must not overwrite it.
+      if (!prev || prev.run_number !== input.runNumber) return false;
+      if (input.from && !input.from.includes(prev.status)) return false;
       await tx.query(
         `update lk_jobs set status = $2, error = $3::jsonb, updated_at = now(),
            finished_at = case when $4 then $6::timestamptz else null end,
