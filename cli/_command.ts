@@ -10,8 +10,9 @@ import { type Config, loadConfig } from "../pipelines/loader.ts";
 import { formatProblem } from "../pipelines/problem.ts";
 import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
 import { UsageError } from "./_args.ts";
-import { flush } from "../lineage/relay.ts";
-import { jsonlSinks } from "../lineage/jsonl_sink.ts";
+import { flushWithDeadline } from "../lineage/relay.ts";
+import { resolveLineageConfig } from "../lineage/config.ts";
+import { commandSinks } from "./_lineage_sinks.ts";
 
 /** The `--store` value as a path or URL. */
 export const storeSpec = (flag: string | undefined): string => {
@@ -61,14 +62,34 @@ export const withUsage = async (
 export const defaultLineageDir = (spec: string): string =>
   resolve(isServerStore(spec) ? ".lineage-kit" : spec, "lineage");
 
-/** Delivers what the command wrote to the outbox to the default JSONL sinks; says what is left. */
+/**
+ * Delivers what the command wrote to the outbox to the configured sinks (as run-pipeline does,
+ * from `OPENLINEAGE_*` / openlineage.yml, else JSONL), with a bounded wait; says what is left.
+ */
 export const flushLineage = async (store: Store, lineageDir: string): Promise<void> => {
-  const reports = await Effect.runPromise(
-    flush(jsonlSinks(lineageDir)).pipe(Effect.provide(store.layer)),
+  const config = await Effect.runPromise(
+    Effect.result(resolveLineageConfig({ env: Deno.env, cwd: Deno.cwd() })),
   );
-  for (const r of reports) {
-    if (r.error) {
-      console.error(`lineage sink ${r.sink}: ${r.pending} events still pending (${r.error})`);
+  if (config._tag === "Failure") {
+    for (const p of config.failure.problems) console.error(`lineage: ${p.where}: ${p.message}`);
+    console.error("lineage events stay in the outbox; `deno task lineage flush` delivers them");
+    return;
+  }
+  const { sinks, close } = commandSinks(config.success, { lineageDir });
+  try {
+    const reports = await Effect.runPromise(
+      flushWithDeadline(sinks, { maxWaitMs: 30_000 }).pipe(Effect.provide(store.layer)),
+    );
+    for (const r of reports) {
+      if (r.pending > 0) {
+        console.error(
+          `lineage sink ${r.sink}: ${r.pending} events still pending${
+            r.error ? ` (${r.error})` : ""
+          }`,
+        );
+      }
     }
+  } finally {
+    await close();
   }
 };

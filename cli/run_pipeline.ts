@@ -19,9 +19,9 @@ import { type ResilienceSummary, summary as resilienceSummary } from "../policie
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
 import type { LineageSink } from "../lineage/sink.ts";
-import { type LineageConfig, resolveLineageConfig, sinksFor } from "../lineage/config.ts";
-import { makeOpenLineageKafkaSink } from "../adapters/kafka/openlineage_kafka_sink.ts";
+import { type LineageConfig, resolveLineageConfig } from "../lineage/config.ts";
 import { eventsSinkFor } from "./_events_sink.ts";
+import { commandSinks } from "./_lineage_sinks.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
 import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
@@ -180,17 +180,6 @@ interface Summary {
   readonly resilience: ResilienceSummary;
   readonly seconds: number;
 }
-
-/** The OpenLineage sinks of the configuration plus the CloudEvents sink of `--events`. */
-const sinksOf = (lineage: LineageConfig, options: RunOptions) => {
-  const env = Deno.env.toObject();
-  const openlineage = sinksFor(lineage, {
-    lineageDir: options.lineageDir,
-    kafkaSink: (t) => makeOpenLineageKafkaSink(t, env),
-  }).filter((s) => s.channels.includes("openlineage"));
-  const events = eventsSinkFor(options.events ?? options.lineageDir, env);
-  return { sinks: [...openlineage, events.sink], close: events.close };
-};
 
 const execute = (
   store: Store,
@@ -405,7 +394,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.error(`run-pipeline: no records found in ${options.inputs.join(", ")}`);
     return 2;
   }
-  const sinks = sinksOf(lineage.success, options);
+  const sinks = commandSinks(lineage.success, options);
   let store: Store;
   try {
     store = await openStore(options.storeDir);
