@@ -7,7 +7,7 @@
 import { Effect } from "effect";
 import { resolve } from "node:path";
 import { type Config, loadConfig } from "../pipelines/loader.ts";
-import { formatProblem } from "../pipelines/problem.ts";
+import { formatProblem } from "../policies/problem.ts";
 import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
 import { UsageError } from "./_args.ts";
 import { flushWithDeadline } from "../lineage/relay.ts";

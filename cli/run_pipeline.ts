@@ -10,7 +10,7 @@ import { Effect, Fiber } from "effect";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CompiledPipeline, type Config, loadConfig } from "../pipelines/loader.ts";
-import { formatProblem } from "../pipelines/problem.ts";
+import { formatProblem } from "../policies/problem.ts";
 import { type Job, JobLedger } from "../pipelines/ledger.ts";
 import { bridgeTick } from "../pipelines/mineru_bridge.ts";
 import { sensorTick } from "../pipelines/sensor.ts";

@@ -7,7 +7,7 @@
  */
 import { Effect, Result } from "effect";
 import { type Config, loadConfig, loadFiles } from "../pipelines/loader.ts";
-import { formatProblem, type Problem, sortProblems } from "../pipelines/problem.ts";
+import { formatProblem, type Problem, sortProblems } from "../policies/problem.ts";
 import { explainConfig } from "../policies/explain.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { strictMapping } from "../policies/problem.ts";
 import { Redacted } from "effect";
 import { resolve } from "node:path";
 import { z } from "zod";
@@ -18,16 +19,8 @@ import type {
   TransportConfig,
 } from "./transport_config.ts";
 
-/** A mapping that rejects unknown keys, naming the allowed ones. */
-export const strict = <T extends z.core.$ZodLooseShape>(
-  shape: T,
-): z.ZodObject<{ -readonly [K in keyof T]: T[K] }, z.core.$strict> =>
-  z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys"
-        ? `(allowed: ${Object.keys(shape).join(", ")})`
-        : undefined,
-  });
+/** A mapping that rejects unknown keys, naming the allowed ones (the configuration files' rule). */
+export const strict = strictMapping;
 
 // Variables are text: numbers and booleans written there arrive as strings.
 const toNumber = (v: unknown) =>

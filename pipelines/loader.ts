@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { Effect, Result } from "effect";
 import { parsePolicies, type Policy } from "../policies/policy.ts";
 import { ancestors, descendants, topologicalOrder } from "./dag.ts";
-import { ConfigError, type PathMessage, type Problem, sortProblems } from "./problem.ts";
+import { ConfigError, type PathMessage, type Problem, sortProblems } from "../policies/problem.ts";
 import { pipelineFromSpec, pipelineSchema, type PipelineSpec, type StageSpec } from "./topology.ts";
 import {
   graphProblems,
@@ -21,7 +21,12 @@ import {
   rawStages,
   stageContext,
 } from "./topology_rules.ts";
-import { parseYaml, problemAt, problemsFromIssues, type YamlSource } from "./yaml_document.ts";
+import {
+  parseYaml,
+  problemAt,
+  problemsFromIssues,
+  type YamlSource,
+} from "../policies/yaml_document.ts";
 
 /** A pipeline ready to run: its spec plus the order and lookups the runner needs. */
 export interface CompiledPipeline extends PipelineSpec {

@@ -15,9 +15,7 @@
  */
 export * from "./dag.ts";
 export * from "./loader.ts";
-export * from "./problem.ts";
 export * from "./topology.ts";
-export * from "./yaml_document.ts";
 export * from "./ledger.ts";
 export * from "./runtime.ts";
 export * from "./runner.ts";

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { type StageType, stageTypes } from "../stages/contracts.ts";
 import { type SourceName, sourceNames } from "../stages/ir.ts";
 import { type Job, jobStatuses } from "./ledger.ts";
-import { oneOf, strictMapping } from "./problem.ts";
+import { oneOf, strictMapping } from "../policies/problem.ts";
 
 /** A job field a gate condition may read. */
 export type LedgerField = "pdf_downloaded" | "pdf_ir_ready" | "status" | "current_stage";

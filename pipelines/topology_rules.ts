@@ -9,8 +9,8 @@
 import { stageRequirements, type StageType, stageTypes } from "../stages/contracts.ts";
 import type { Policy } from "../policies/policy.ts";
 import { ancestors, descendants, type Edge, findCycles } from "./dag.ts";
-import type { PathMessage } from "./problem.ts";
-import type { IssueContext } from "./yaml_document.ts";
+import type { PathMessage } from "../policies/problem.ts";
+import type { IssueContext } from "../policies/yaml_document.ts";
 
 /**
  * What the graph checks need from a stage, read leniently from the raw YAML so that a stage

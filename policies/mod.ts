@@ -16,6 +16,8 @@
  * @module
  */
 export * from "./policy.ts";
+export * from "./problem.ts";
+export * from "./yaml_document.ts";
 export * from "./explain.ts";
 export * as CircuitBreaker from "./circuit_breaker.ts";
 export * as RateLimiter from "./rate_limiter.ts";

@@ -5,14 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import {
-  oneOf,
-  type Problem,
-  sortProblems,
-  strictMapping,
-  type ValuePath,
-} from "../pipelines/problem.ts";
-import { type IssueContext, parseYaml, problemsFromIssues } from "../pipelines/yaml_document.ts";
+import { oneOf, type Problem, sortProblems, strictMapping, type ValuePath } from "./problem.ts";
+import { type IssueContext, parseYaml, problemsFromIssues } from "./yaml_document.ts";
 
 /** How the wait between attempts grows. */
 export type BackoffStrategy = "exponential" | "linear" | "none";

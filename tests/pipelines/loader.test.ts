@@ -8,7 +8,7 @@ import {
   loadConfig,
   parsePipeline,
 } from "../../pipelines/loader.ts";
-import { ConfigError, formatProblem } from "../../pipelines/problem.ts";
+import { ConfigError, formatProblem } from "../../policies/problem.ts";
 import { type Condition, evaluateCondition } from "../../pipelines/topology.ts";
 import { parsePolicies } from "../../policies/policy.ts";
 import { repoRoot, tempDir } from "../_harness.ts";

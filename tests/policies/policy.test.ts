@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parsePolicies, type Policy } from "../../policies/policy.ts";
-import { formatProblem } from "../../pipelines/problem.ts";
+import { formatProblem } from "../../policies/problem.ts";
 
 const shipped = await Deno.readTextFile(new URL("../../policies/resilience.yaml", import.meta.url));
 
