@@ -12,6 +12,7 @@ import { type JobOutcome, runJob, type RunJobOptions } from "../../pipelines/run
 import type { Store } from "../../adapters/store/store.ts";
 import type { AnyStageDefinition, StageType } from "../../stages/contracts.ts";
 import type { StageError } from "../../stages/errors.ts";
+import type { Document } from "../../stages/ir.ts";
 
 /** The auto pipeline's shape, with every stage under `policy`. */
 export const autoShape = (policy: string) => `
@@ -204,3 +205,21 @@ export const driven = <A, E, R>(effect: Effect.Effect<A, E, R>, stepMs = 50) =>
     }
     return yield* Fiber.join(fiber);
   });
+
+/** A document as the MinerU bridge stores it for a paused PDF job (the gate's artifact). */
+export const parsedPdfDocument = (docId: string): Document => ({
+  id: docId,
+  source: "unpaywall",
+  title: "From MinerU",
+  sections: [{
+    id: `${docId}:s0`,
+    title: "Body",
+    blocks: [{ id: `${docId}:s0:b0`, type: "text", text: "Text.", page: 1 }],
+  }],
+  metadata: {},
+  provenance: {
+    source: "unpaywall",
+    location: { kind: "url", url: "https://example.org/a.pdf" },
+    parser: "mineru",
+  },
+});

@@ -6,11 +6,11 @@ import { TestClock } from "effect/testing";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { JobLedger } from "../../pipelines/ledger.ts";
 import { sensorTick } from "../../pipelines/sensor.ts";
-import type { Document } from "../../stages/ir.ts";
 import {
   compileConfig,
   driven,
   enqueue,
+  parsedPdfDocument,
   pdfShape,
   runDriven,
   runnerLayer,
@@ -26,22 +26,7 @@ afterAll(() => store.close());
 const START = Date.parse("2026-01-01T00:00:00Z");
 const config = compileConfig([{ file: "pdf.yaml", text: pdfShape(900) }]);
 const pipeline = config.pipeline("pdf")!;
-const document = (docId: string): Document => ({
-  id: docId,
-  source: "unpaywall",
-  title: "From MinerU",
-  sections: [{
-    id: `${docId}:s0`,
-    title: "Body",
-    blocks: [{ id: `${docId}:s0:b0`, type: "text", text: "Text.", page: 1 }],
-  }],
-  metadata: {},
-  provenance: {
-    source: "unpaywall",
-    location: { kind: "url", url: "https://example.org/a.pdf" },
-    parser: "mineru",
-  },
-});
+const document = parsedPdfDocument;
 const openlineage = async (jobId: string) =>
   (await store.client.query<{ payload: Record<string, any> }>(
     "select payload from lk_outbox where job_id = $1 and channel = 'openlineage' order by seq",

@@ -6,11 +6,11 @@ import { JobLedger } from "../../pipelines/ledger.ts";
 import { applyAnswer, type MineruQueuePort, requestTick } from "../../pipelines/mineru_bridge.ts";
 import { sensorTick } from "../../pipelines/sensor.ts";
 import type { MineruRequestedData } from "../../lineage/cloudevent_types.ts";
-import type { Document } from "../../stages/ir.ts";
 import {
   compileConfig,
   driven,
   enqueue,
+  parsedPdfDocument,
   pdfShape,
   runDriven,
   runnerLayer,
@@ -25,22 +25,7 @@ afterAll(() => store.close());
 
 const config = compileConfig([{ file: "pdf.yaml", text: pdfShape(900) }]);
 const pipeline = config.pipeline("pdf")!;
-const document = (docId: string): Document => ({
-  id: docId,
-  source: "unpaywall",
-  title: "From a GPU worker",
-  sections: [{
-    id: `${docId}:s0`,
-    title: "Body",
-    blocks: [{ id: `${docId}:s0:b0`, type: "text", text: "Parsed remotely.", page: 2 }],
-  }],
-  metadata: {},
-  provenance: {
-    source: "unpaywall",
-    location: { kind: "url", url: "https://x.org/a.pdf" },
-    parser: "mineru",
-  },
-});
+const document = parsedPdfDocument;
 
 describe("the MinerU bridge over the mineru.queue contract", () => {
   it.effect("requests each waiting job once, applies completed and failed answers, ignores duplicates", () =>
