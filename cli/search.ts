@@ -5,10 +5,10 @@
  * @module
  */
 import { Effect } from "effect";
-import { resolve } from "node:path";
-import { isServerStore, openStore, storeExists } from "../adapters/store/store.ts";
+import { openStore, storeExists } from "../adapters/store/store.ts";
 import { hybridSearch } from "../adapters/store/hybrid_search.ts";
 import { embedText } from "../stages/hashing_embedder.ts";
+import { storeSpec } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 
 const USAGE = `usage: deno task search "TEXT" [--k N] [--store DIR] [--json]`;
@@ -33,8 +33,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     throw e;
   }
   const { flags, positional } = parsed;
-  const given = (flags.store as string | undefined) ?? ".lineage-kit";
-  const storeDir = isServerStore(given) ? given : resolve(given);
+  const storeDir = storeSpec(flags.store as string | undefined);
   if (!(await storeExists(storeDir))) {
     console.error(`search: no store at ${storeDir} (run \`deno task run-pipeline\` first)`);
     return 2;

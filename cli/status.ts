@@ -6,11 +6,11 @@
  * @module
  */
 import { Effect } from "effect";
-import { resolve } from "node:path";
-import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
+import { openStore, type Store, storeExists } from "../adapters/store/store.ts";
 import { loadConfig } from "../pipelines/loader.ts";
 import { gateTimeLeftMs } from "../pipelines/gate.ts";
 import { storeStats } from "../adapters/store/store_stats.ts";
+import { storeSpec } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
 
@@ -66,8 +66,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     }
     throw e;
   }
-  const given = (flags.store as string | undefined) ?? ".lineage-kit";
-  const storeDir = isServerStore(given) ? given : resolve(given);
+  const storeDir = storeSpec(flags.store as string | undefined);
   if (!(await storeExists(storeDir))) {
     console.error(`status: no store at ${storeDir} (run \`deno task run-pipeline\` first)`);
     return 2;
