@@ -358,57 +358,101 @@ describe("runRelay()", () => {
 const deno = (args: string[], cwd: string) =>
   new Deno.Command(Deno.execPath(), { args, cwd, stdout: "piped", stderr: "piped" });
 
+/** Reads a FIFO whose writer is gone: what the pipe still holds, then end of file. */
+const drainPipe = async (reader: Deno.FsFile): Promise<string> => {
+  const parts: Uint8Array[] = [];
+  const buf = new Uint8Array(65_536);
+  for (let n = await reader.read(buf); n !== null; n = await reader.read(buf)) {
+    parts.push(buf.slice(0, n));
+  }
+  reader.close();
+  return new TextDecoder().decode(new Uint8Array(parts.flatMap((p) => [...p])));
+};
+
+/** Sequence numbers a sink has settled (behind its cursor or recorded one by one). */
+const settledSeqs = async (store: Store, sink: string): Promise<number[]> =>
+  (await store.client.query<{ seq: number }>(
+    `select o.seq::int as seq from lk_outbox o
+     where o.seq <= coalesce((select last_seq from lk_outbox_cursors where sink = $1), 0)
+        or exists (select 1 from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq)
+     order by o.seq`,
+    [sink],
+  )).map((r) => r.seq);
+
+const outboxRows = async (store: Store, channel: string) =>
+  await store.client.query<{ seq: number; payload: Event }>(
+    `select seq::int as seq, payload from lk_outbox where channel = $1 order by seq`,
+    [channel],
+  );
+
 describe("a crash between the pipeline and the delivery of its lineage", () => {
-  it("loses nothing: after a SIGKILL mid-run, `lineage flush` and a re-run deliver every event exactly once", async () => {
-    const dir = await tempDir();
-    const lineage = resolve(dir, "lineage");
-    const repo = resolve(import.meta.dirname!, "../..");
-    try {
-      await Deno.mkdir(lineage);
-      const fifos = ["openlineage.jsonl", "cloudevents.jsonl"].map((f) => resolve(lineage, f));
-      // FIFOs as lineage files: the relay can open them but never complete a write there, so
-      // nothing gets acknowledged before the kill.
-      expect((await new Deno.Command("mkfifo", { args: fifos }).output()).code).toBe(0);
-      const child = deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo).spawn();
-      // Opening for reading returns once the relay opens the file to write: the run is under
-      // way and its events are in the outbox, undelivered.
-      const reader = await Deno.open(fifos[0], { read: true });
-      child.kill("SIGKILL");
-      expect((await child.output()).signal).toBe("SIGKILL");
-      reader.close();
-      for (const f of fifos) await Deno.remove(f);
-      const flushed = await deno(
-        ["run", "-A", "cli/lineage.ts", "flush", "--store", dir, "--json"],
-        repo,
-      )
-        .output();
-      expect(flushed.code).toBe(0);
-      // The next run finishes the jobs the kill interrupted; then every event of both runs is in
-      // the files exactly once.
-      const rerun = await deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo).output();
-      expect(rerun.code).toBe(0);
-      const again = await deno(
-        ["run", "-A", "cli/lineage.ts", "flush", "--store", dir, "--json"],
-        repo,
-      ).output();
-      const out = new TextDecoder().decode(again.stdout);
-      expect(again.code).toBe(0);
-      const store = await openEmbeddedStore(dir);
+  it(
+    "loses nothing: after a SIGKILL mid-run, `lineage flush` and a re-run deliver every unsettled event exactly once",
+    async () => {
+      const dir = await tempDir();
+      const lineage = resolve(dir, "lineage");
+      const repo = resolve(import.meta.dirname!, "../..");
       try {
-        const expected = await outboxEvents(store);
-        expect(expected.length).toBeGreaterThan(100);
-        expect(await readJsonl(fifos[0])).toEqual(expected);
-        const ce = await store.client.query<{ payload: Event }>(
-          "select payload from lk_outbox where channel = 'cloudevents' order by seq",
-        );
-        expect(await readJsonl(fifos[1])).toEqual(ce.map((r) => r.payload));
-        const last = JSON.parse(out.trim().split("\n").pop()!);
-        expect(last.sinks.map((s: SinkReport) => s.pending)).toEqual([0, 0]);
+        await Deno.mkdir(lineage);
+        const fifos = ["openlineage.jsonl", "cloudevents.jsonl"].map((f) => resolve(lineage, f));
+        const sinkNames = [`jsonl:openlineage:${fifos[0]}`, `jsonl:cloudevents:${fifos[1]}`];
+        // FIFOs as lineage files: the relay blocks opening them until a reader comes, and the
+        // CloudEvents one never gets a reader, so its events cannot be handed over before the kill.
+        expect((await new Deno.Command("mkfifo", { args: fifos }).output()).code).toBe(0);
+        const child = deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo).spawn();
+        // Opening for reading returns once the relay opens the file to write: the run is under
+        // way and its events are in the outbox.
+        const reader = await Deno.open(fifos[0], { read: true });
+        child.kill("SIGKILL");
+        expect((await child.output()).signal).toBe("SIGKILL");
+        // The pipe may hold what the relay wrote before the kill: that much the sink took.
+        const taken = (await drainPipe(reader)).split("\n");
+        for (const f of fifos) await Deno.remove(f);
+        const atKill = await openEmbeddedStore(dir);
+        const settledAtKill = await Promise.all(sinkNames.map((s) => settledSeqs(atKill, s)));
+        const rowsAtKill = await outboxRows(atKill, "openlineage");
+        await atKill.close();
+        // An event is recorded as settled only after the sink took it, whole.
+        const takenWhole = new Set(taken.slice(0, -1));
+        const bySeq = new Map(rowsAtKill.map((r) => [r.seq, JSON.stringify(r.payload)]));
+        expect(settledAtKill[0].filter((seq) => !takenWhole.has(bySeq.get(seq)!))).toEqual([]);
+        expect(settledAtKill[1]).toEqual([]);
+
+        const flushed = await deno(
+          ["run", "-A", "cli/lineage.ts", "flush", "--store", dir, "--json"],
+          repo,
+        ).output();
+        expect(flushed.code).toBe(0);
+        // The next run finishes the jobs the kill interrupted; then every event of both runs that
+        // was not settled at the kill is in the files exactly once, in outbox order.
+        const rerun = await deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo)
+          .output();
+        expect(rerun.code).toBe(0);
+        const again = await deno(
+          ["run", "-A", "cli/lineage.ts", "flush", "--store", dir, "--json"],
+          repo,
+        ).output();
+        const out = new TextDecoder().decode(again.stdout);
+        expect(again.code).toBe(0);
+        const store = await openEmbeddedStore(dir);
+        try {
+          const ol = await outboxRows(store, "openlineage");
+          expect(ol.length).toBeGreaterThan(100);
+          const earlier = new Set(settledAtKill[0]);
+          expect(await readJsonl(fifos[0])).toEqual(
+            ol.filter((r) => !earlier.has(r.seq)).map((r) => r.payload),
+          );
+          const ce = await outboxRows(store, "cloudevents");
+          expect(await readJsonl(fifos[1])).toEqual(ce.map((r) => r.payload));
+          const last = JSON.parse(out.trim().split("\n").pop()!);
+          expect(last.sinks.map((s: SinkReport) => s.pending)).toEqual([0, 0]);
+        } finally {
+          await store.close();
+        }
       } finally {
-        await store.close();
+        await Deno.remove(dir, { recursive: true });
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
+    },
+    240_000,
+  );
 });
