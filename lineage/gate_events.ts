@@ -42,7 +42,8 @@ export const gateEvents = (
   attempt: StageAttempt,
   t: GateTransition,
 ): ReadonlyArray<OutboxEvent> => {
-  const runId = stageRunId(scope, attempt.stage, attempt.attempt);
+  // A gate is one run across the pauses it causes: its id does not depend on the segment.
+  const runId = stageRunId({ ...scope, segment: 0 }, attempt.stage, attempt.attempt);
   const stage = {
     ...baseData(scope),
     stage: attempt.stage,

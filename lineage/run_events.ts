@@ -36,6 +36,12 @@ export interface PipelineRunScope {
   readonly correlationId: string;
   readonly runNumber: number;
   readonly runCreatedAt: Date;
+  /**
+   * The part of the run between pauses: 0 until it is first resumed, then 1, 2 … Stage runs and
+   * CloudEvents of later segments get their own ids, so nothing repeats when a pause cuts a stage
+   * off or a run pauses more than once. @default 0
+   */
+  readonly segment?: number;
   /** The run that started this pipeline run (`OPENLINEAGE_PARENT_ID` / `OPENLINEAGE_CONTEXT`). */
   readonly parent?: ParentRun;
 }
@@ -70,15 +76,19 @@ export const pipelineRunId = (scope: PipelineRunScope): string =>
     createdAt: scope.runCreatedAt,
   });
 
-/** The OpenLineage run id of one stage attempt. */
+/** The OpenLineage run id of one stage attempt (in the scope's segment of the run). */
 export const stageRunId = (scope: PipelineRunScope, stage: string, attempt: number): string =>
   runIdFor({
     namespace: scope.namespace,
     job: `${scope.pipeline.name}.${stage}`,
     document: scope.docId,
-    attempt: `run-${scope.runNumber}.attempt-${attempt}`,
+    attempt: `run-${scope.runNumber}${segmentPart(scope)}.attempt-${attempt}`,
     createdAt: scope.runCreatedAt,
   });
+
+// Empty for the first segment, so ids of runs that never paused do not depend on segments.
+const segmentPart = (scope: PipelineRunScope): string =>
+  (scope.segment ?? 0) > 0 ? `.segment-${scope.segment}` : "";
 
 /** The prefix of the kit's orchestration CloudEvent types. */
 export const CE_PREFIX = "org.medicalkg.orchestration";
@@ -98,9 +108,12 @@ export interface CloudEventInput {
 export const cloudEvent = (e: CloudEventInput): OutboxEvent => {
   const payload = {
     specversion: "1.0",
-    // Deterministic: the same transition of the same run always has the same id, so a consumer
-    // can drop duplicates after a redelivery.
-    id: `${e.runId}:${e.type.slice(CE_PREFIX.length + 1)}`,
+    // Deterministic: the same transition of the same run (in the same segment: a run may pause
+    // more than once) always has the same id, so a consumer can drop duplicates after a
+    // redelivery.
+    id: `${e.runId}:${e.type.slice(CE_PREFIX.length + 1)}${
+      (e.scope.segment ?? 0) > 0 ? `:${e.scope.segment}` : ""
+    }`,
     source: `/lineage-kit/${e.scope.pipeline.name}/${e.stage}`,
     type: e.type,
     subject: e.scope.docId,

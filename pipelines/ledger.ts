@@ -47,10 +47,18 @@ export interface Job {
   /** How many pipeline runs this job has started (each is its own OpenLineage run). */
   readonly runNumber: number;
   readonly runCreatedAt: Date | null;
+  /**
+   * How many times the current run was resumed after a pause; the part of the run since then is
+   * its segment number.
+   */
+  readonly resumes: number;
   readonly correlationId: string;
-  /** Attempts per stage in the current run. */
+  /**
+   * Attempts per stage in the current run (in the current segment for a stage a pause cut off:
+   * it starts over when the run resumes).
+   */
   readonly attempts: Readonly<Record<string, number>>;
-  /** Retries per stage in the current run. */
+  /** Retries per stage, counted like `attempts`. */
   readonly retries: Readonly<Record<string, number>>;
   readonly error: JobError | null;
   readonly createdAt: Date;

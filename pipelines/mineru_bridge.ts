@@ -88,7 +88,7 @@ const parsingOf = (job: Job, config: Config, service: string) =>
       job,
       pipeline: pipeline.name,
       gatePolicy: pipeline.stages.find((st) => st.name === job.currentStage)?.policy ?? "default",
-      scope: runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt),
+      scope: runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, job.resumes),
       base: {
         attempt: 1,
         pdf: {

@@ -109,6 +109,7 @@ export const runScope = (
   runtime: Pick<PipelineRuntimeShape, "namespace" | "parentRun">,
   runNumber: number,
   at: Date,
+  segment = 0,
 ): PipelineRunScope => ({
   namespace: runtime.namespace,
   ...(runtime.parentRun ? { parent: runtime.parentRun } : {}),
@@ -124,6 +125,7 @@ export const runScope = (
   correlationId: job.correlationId,
   runNumber,
   runCreatedAt: at,
+  segment,
 });
 
 interface Walk {
@@ -233,7 +235,7 @@ const orphanedRunEvents = (job: Job, pipeline: CompiledPipeline, at: Date) =>
     if (!job.runCreatedAt) return [];
     const ledger = yield* JobLedger;
     const runtime = yield* PipelineRuntime;
-    const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt);
+    const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, job.resumes);
     const checkpoints = yield* ledger.checkpoints(job.jobId);
     const error = {
       type: "Permanent" as const,
@@ -274,7 +276,9 @@ const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at:
     const runtime = yield* PipelineRuntime;
     if (job.status === "paused") {
       if (!options.resume || !job.runCreatedAt) return undefined;
-      const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt);
+      // Resuming starts the run's next segment.
+      const segment = job.resumes + 1;
+      const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, segment);
       const resumed = yield* ledger.resumeRun(
         { jobId: job.jobId, runNumber: job.runNumber, reason: `resumed at ${job.currentStage}` },
         pipelineEvents(scope, {

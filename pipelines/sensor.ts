@@ -53,6 +53,7 @@ const timeOut = (job: Job, pipeline: CompiledPipeline, gateName: string, nowMs: 
       runtime,
       job.runNumber,
       job.runCreatedAt ?? time,
+      job.resumes,
     );
     const waitedMs = nowMs - (job.pausedAt?.getTime() ?? nowMs);
     const events = gateTimedOutEvents(

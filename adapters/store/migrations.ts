@@ -193,6 +193,15 @@ export const migrations: ReadonlyArray<Migration> = [
         primary key (sink, seq)
       );`,
   },
+  {
+    version: 8,
+    name: "run segments",
+    sql: `
+      -- How many times the current run was resumed after a pause: each part of a run between
+      -- pauses (a segment) gets its own stage run ids, so an attempt cut off by a pause and
+      -- started again is a new OpenLineage run.
+      alter table lk_jobs add column if not exists resumes integer not null default 0;`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */

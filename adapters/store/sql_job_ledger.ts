@@ -41,6 +41,7 @@ interface JobRow {
   pdf_ir_ready: boolean;
   run_number: number;
   run_created_at: Date | null;
+  resumes: number;
   correlation_id: string;
   attempts: Record<string, number>;
   retries: Record<string, number>;
@@ -66,6 +67,7 @@ const toJob = (r: JobRow): Job => ({
   pdfIrReady: r.pdf_ir_ready,
   runNumber: r.run_number,
   runCreatedAt: r.run_created_at,
+  resumes: r.resumes,
   correlationId: r.correlation_id,
   attempts: r.attempts,
   retries: r.retries,
@@ -139,7 +141,8 @@ const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<Outb
       ) return false;
       await tx.query(
         `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
-           current_stage = null, attempts = '{}'::jsonb, retries = '{}'::jsonb, error = null,
+           resumes = 0, current_stage = null, attempts = '{}'::jsonb, retries = '{}'::jsonb,
+           error = null,
            finished_at = null, updated_at = now()
          where job_id = $1`,
         [input.jobId, input.runNumber, input.at],
@@ -275,12 +278,21 @@ const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<Ou
       return true;
     }));
 
+// A per-stage counter kept for the stages that finished (checkpointed) and the paused gate.
+const keptCounts = (field: "attempts" | "retries") =>
+  `(select coalesce(jsonb_object_agg(c.key, c.value), '{}'::jsonb) from jsonb_each(${field}) c
+    where c.key = current_stage
+       or exists (select 1 from lk_checkpoints k where k.job_id = $1 and k.stage = c.key))`;
+
 const resumeRun = (db: SqlClient) => (input: ResumeRun, events: ReadonlyArray<OutboxEvent>) =>
   storeOp("resumeRun", () =>
     db.transaction(async (tx) => {
       // paused → running is the lock: of several sensors, exactly one sees the job paused.
+      // A new segment of the run begins: stages cut off by the pause start their attempts
+      // over (the gate it waited at keeps its count: its run spans the pause).
       const claimed = await tx.query<{ job_id: string }>(
-        `update lk_jobs set status = 'running', updated_at = now()
+        `update lk_jobs set status = 'running', resumes = resumes + 1, updated_at = now(),
+           attempts = ${keptCounts("attempts")}, retries = ${keptCounts("retries")}
          where job_id = $1 and status = 'paused' and run_number = $2 returning job_id`,
         [input.jobId, input.runNumber],
       );

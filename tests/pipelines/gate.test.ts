@@ -185,4 +185,64 @@ describe("gates", () => {
         expect((yield* sensorTick(config)).timedOut).toEqual([]);
       }).pipe(Effect.provide(runnerLayer(store, registry)));
     }));
+
+  it.effect("a run that pauses twice, with a sibling branch interrupted by the pause: every run starts once and ends once, and no CloudEvent id repeats", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(START);
+      // `meta` (a second parse, beside the download) is still running when the gate pauses.
+      const branchyConfig = compileConfig([{
+        file: "branchy.yaml",
+        text: pdfShape(900).replace("name: pdf\n", "name: branchy\n").replace(
+          "  - { name: download,",
+          "  - { name: meta, type: Parse, policy: default, depends_on: [ingest] }\n" +
+            "  - { name: download,",
+        ),
+      }]);
+      const branchy = branchyConfig.pipeline("branchy")!;
+      const { registry, calls } = scriptedStages({
+        Parse: (call) => (call === 1 ? Effect.sleep("1 minute") : Effect.void),
+        Download: () => Effect.sleep("1 second"),
+      });
+      yield* Effect.gen(function* () {
+        const ledger = yield* JobLedger;
+        const job = yield* enqueue("TWICE", branchy, "unpaywall");
+        expect((yield* runDriven(job, branchy)).status).toBe("paused");
+        // Resumed while the condition still does not hold: the gate waits again.
+        const again = (yield* ledger.get(job.jobId))!;
+        expect((yield* runDriven(again, branchy, { resume: true })).status).toBe("paused");
+        yield* ledger.setFields(job.jobId, {
+          pdfIrReady: true,
+          artifacts: { document: document(job.docId) },
+        }, []);
+        const report = yield* driven(sensorTick(branchyConfig));
+        expect(report.resumed.map((o) => o.status)).toEqual(["succeeded"]);
+        expect(calls.Parse).toBe(2);
+        const events = yield* Effect.promise(() => openlineage(job.jobId));
+        const byRun = new Map<string, string[]>();
+        for (const e of events) {
+          byRun.set(e.run.runId, [...(byRun.get(e.run.runId) ?? []), e.eventType]);
+        }
+        const terminal = ["COMPLETE", "FAIL", "ABORT"];
+        for (const [runId, types] of byRun) {
+          expect({ runId, first: types[0] }).toEqual({ runId, first: "START" });
+          expect({ runId, terminal: types.filter((t) => terminal.includes(t)).length })
+            .toEqual({ runId, terminal: 1 });
+          expect({ runId, last: terminal.includes(types.at(-1)!) }).toEqual({ runId, last: true });
+        }
+        const meta = events.filter((e) => e.job.name === "branchy.meta");
+        expect(meta.map((e) => e.eventType)).toEqual(["START", "ABORT", "START", "COMPLETE"]);
+        const pipelineRun = events.filter((e) => e.job.name === "branchy");
+        expect(pipelineRun.map((e) => e.eventType)).toEqual([
+          "START",
+          "RUNNING",
+          "RUNNING",
+          "RUNNING",
+          "RUNNING",
+          "COMPLETE",
+        ]);
+        const ids = (yield* Effect.promise(() => cloudevents(job.jobId))).map((e) => e.id);
+        expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+        expect(ids).toHaveLength(events.length);
+      }).pipe(Effect.provide(runnerLayer(store, registry)));
+    }));
 });

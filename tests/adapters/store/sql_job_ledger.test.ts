@@ -144,6 +144,67 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     ]);
   });
 
+  it("resumeRun() starts a new segment: it counts resumes, and stages a pause cut off start their counts over", async () => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId: "t1",
+      request: request("NCT-SEG"),
+      pipeline: "pdf",
+      pipelineVersion: "1",
+    }));
+    const begin = { jobId: job.jobId, at: new Date(), from: ["queued" as const], fresh: false };
+    await run(store.ledger.beginRun({ ...begin, runNumber: 1, reason: "run" }, []));
+    const stage = (kind: "started" | "succeeded", name: string) =>
+      run(store.ledger.recordStage(
+        job.jobId,
+        1,
+        kind === "started"
+          ? { kind, stage: name, attempt: 1 }
+          : { kind, stage: name, attempt: 1, output: {} },
+        [],
+      ));
+    await stage("started", "download");
+    await stage("succeeded", "download");
+    await stage("started", "meta");
+    await run(store.ledger.recordStage(
+      job.jobId,
+      1,
+      { kind: "aborted", stage: "meta", attempt: 1 },
+      [],
+    ));
+    await stage("started", "gate");
+    const pause = {
+      jobId: job.jobId,
+      runNumber: 1,
+      status: "paused" as const,
+      stage: "gate",
+      reason: "waiting",
+      at: new Date(),
+    };
+    await run(store.ledger.finishRun(pause, []));
+    expect(await run(store.ledger.get(job.jobId))).toMatchObject({
+      resumes: 0,
+      attempts: { download: 1, meta: 1, gate: 1 },
+    });
+    const resume = { jobId: job.jobId, runNumber: 1, reason: "resumed" };
+    expect(await run(store.ledger.resumeRun(resume, []))).toBe(true);
+    // `meta` was cut off (no checkpoint): its attempts start over; the gate keeps its own.
+    expect(await run(store.ledger.get(job.jobId))).toMatchObject({
+      status: "running",
+      resumes: 1,
+      attempts: { download: 1, gate: 1 },
+      retries: {},
+    });
+    await run(store.ledger.finishRun(pause, []));
+    expect(await run(store.ledger.resumeRun(resume, []))).toBe(true);
+    expect((await run(store.ledger.get(job.jobId)))?.resumes).toBe(2);
+    // A new run starts at segment 0 again.
+    await run(store.ledger.finishRun({ ...pause, status: "failed", reason: "x" }, []));
+    await run(
+      store.ledger.beginRun({ ...begin, runNumber: 2, from: ["failed"], reason: "re-run" }, []),
+    );
+    expect((await run(store.ledger.get(job.jobId)))?.resumes).toBe(0);
+  });
+
   it("outbox keeps insertion order and per-sink cursors", async () => {
     const { job } = await run(store.ledger.enqueue({
       tenantId: "t9",
