@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import { Duration, Effect, Fiber } from "effect";
 import { type OutboxRow, OutboxStore, type StoreError } from "./outbox.ts";
 import { type LineageSink, SinkError } from "./sink.ts";
 import { type RelaySink, type Settlement, settleWith } from "./settlement.ts";
@@ -126,7 +126,34 @@ const deliverPartition = (round: Round, rows: ReadonlyArray<OutboxRow>) =>
     { discard: true },
   );
 
-/** Delivers what is pending to one sink, recording each settled event. */
+/** How long a sink's lease lasts unless renewed, and how often its holder renews it. */
+const LEASE_MS = 60_000;
+const RENEW_EVERY = Duration.seconds(20);
+const BUSY_RETRY = Duration.millis(100);
+
+// Waits for the sink's lease: another relay delivering to it gives it back when its flush ends.
+const takeLease = (log: OutboxWithDeliveryLog, sink: string, holder: string) =>
+  Effect.gen(function* () {
+    while (!(yield* log.claim(sink, holder, LEASE_MS))) yield* Effect.sleep(BUSY_RETRY);
+  });
+
+// Renews the lease while the flush works; a lease lost (the flush outlived it and another relay
+// took the sink) stops the flush after the hand-over in progress.
+const keepLease = (round: Round, holder: string) =>
+  Effect.gen(function* () {
+    while (!round.stopped) {
+      yield* Effect.sleep(RENEW_EVERY);
+      if (!(yield* round.log.claim(round.sink.name, holder, LEASE_MS))) {
+        round.stopped = true;
+        round.tally.error = "another relay took over the sink";
+      }
+    }
+  });
+
+/**
+ * Delivers what is pending to one sink, recording each settled event. One relay at a time
+ * delivers to a sink (a lease in the store), so concurrent flushes never hand it an event twice.
+ */
 export const flushSink = (
   sink: LineageSink,
   batchSize: number,
@@ -142,11 +169,30 @@ export const flushSink = (
       tally,
       stopped: false,
     };
-    const concurrency = relaySink.concurrency ?? 1;
+    const holder = crypto.randomUUID();
+    yield* takeLease(log, sink.name, holder);
+    const renewal = yield* Effect.forkChild(keepLease(round, holder).pipe(Effect.ignore));
+    yield* deliverPending(round, batchSize).pipe(
+      Effect.ensuring(
+        Effect.andThen(
+          Fiber.interrupt(renewal),
+          log.release(sink.name, holder).pipe(Effect.ignore),
+        ),
+      ),
+    );
+  });
+
+const deliverPending = (
+  round: Round,
+  batchSize: number,
+): Effect.Effect<void, StoreError> =>
+  Effect.gen(function* () {
+    const { log, sink } = round;
+    const concurrency = sink.concurrency ?? 1;
     while (!round.stopped) {
       const rows = yield* log.pendingFor(sink.name, sink.channels, batchSize);
       if (rows.length === 0) break;
-      const accepts = relaySink.accepts ?? (() => true);
+      const accepts = sink.accepts ?? (() => true);
       const refused = rows.filter((r) => !accepts(r)).map((r) => r.seq);
       if (refused.length > 0) yield* log.settle(sink.name, { skipped: refused });
       yield* Effect.forEach(

@@ -60,6 +60,18 @@ export interface DeliveryLogShape {
     sink: string,
     channels: ReadonlyArray<OutboxChannel>,
   ) => Effect.Effect<void, StoreError>;
+  /**
+   * Takes (or renews) the sink's lease for `ttlMs`: true when `holder` has it, false while
+   * another holder's lease runs. Only the holder delivers to the sink, so two relays on one
+   * store (two processes, or two flushes in one) never hand it the same event.
+   */
+  readonly claim: (
+    sink: string,
+    holder: string,
+    ttlMs: number,
+  ) => Effect.Effect<boolean, StoreError>;
+  /** Gives the sink's lease back, if `holder` has it. */
+  readonly release: (sink: string, holder: string) => Effect.Effect<void, StoreError>;
 }
 
 /** An outbox store that keeps per-event delivery records. */
@@ -69,7 +81,8 @@ export type OutboxWithDeliveryLog = OutboxStoreShape & DeliveryLogShape;
 export const hasDeliveryLog = (outbox: OutboxStoreShape): outbox is OutboxWithDeliveryLog => {
   const o = outbox as Partial<DeliveryLogShape>;
   return typeof o.pendingFor === "function" && typeof o.settle === "function" &&
-    typeof o.counts === "function" && typeof o.compact === "function";
+    typeof o.counts === "function" && typeof o.compact === "function" &&
+    typeof o.claim === "function" && typeof o.release === "function";
 };
 
 /** The error for an outbox store without per-event delivery records. */
@@ -77,5 +90,5 @@ export const noDeliveryLog = (): StoreError =>
   new StoreErrorClass({
     operation: "outbox.deliveryLog",
     message:
-      "this outbox store keeps no per-event delivery records (pendingFor, settle, counts, compact)",
+      "this outbox store keeps no per-event delivery records (pendingFor, settle, counts, compact, claim, release)",
   });

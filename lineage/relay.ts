@@ -6,8 +6,11 @@
  *   so START comes before its run's terminal event and a parent's START before its children's.
  *   Different jobs may be in flight at once when the sink allows it (`concurrency`).
  * - Exactly once per sink: each settled event is recorded right after the sink took it, and
- *   nothing settled is handed over again, across flushes and restarts. (An interrupted delivery,
- *   such as at a deadline, may leave the event it was sending unrecorded: at least once there.)
+ *   nothing settled is handed over again, across flushes and restarts. One relay at a time
+ *   delivers to a sink (a lease in the store, renewed while it works), so relays of several
+ *   processes on one PostgreSQL database never hand a sink the same event twice. (An interrupted
+ *   delivery, such as at a deadline or a crash, may leave the event it was sending unrecorded: at
+ *   least once there.)
  * - Poison events: an event the sink refuses for good becomes a dead letter for that sink and the
  *   run's later events go on.
  * - Independence: each sink has its own records; a sink that is down keeps its events pending

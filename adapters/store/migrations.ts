@@ -202,6 +202,18 @@ export const migrations: ReadonlyArray<Migration> = [
       -- started again is a new OpenLineage run.
       alter table lk_jobs add column if not exists resumes integer not null default 0;`,
   },
+  {
+    version: 9,
+    name: "outbox sink leases",
+    sql: `
+      -- One relay at a time delivers to a sink, across processes: the holder renews its lease
+      -- while it works; a lease left by a dead process expires.
+      create table if not exists lk_outbox_leases (
+        sink text primary key,
+        holder text not null,
+        expires_at timestamptz not null
+      );`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */

@@ -129,6 +129,25 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
       );
       return { pending: r.pending, deadLettered: r.dead };
     }),
+  claim: (sink, holder, ttlMs) =>
+    storeOp("outbox.claim", async () => {
+      const rows = await db.query<{ holder: string }>(
+        `insert into lk_outbox_leases (sink, holder, expires_at)
+         values ($1, $2, now() + $3::int * interval '1 millisecond')
+         on conflict (sink) do update set holder = excluded.holder, expires_at = excluded.expires_at
+         where lk_outbox_leases.holder = excluded.holder or lk_outbox_leases.expires_at < now()
+         returning holder`,
+        [sink, holder, ttlMs],
+      );
+      return rows.length === 1;
+    }),
+  release: (sink, holder) =>
+    storeOp("outbox.release", async () => {
+      await db.query("delete from lk_outbox_leases where sink = $1 and holder = $2", [
+        sink,
+        holder,
+      ]);
+    }),
   compact: (sink, channels) =>
     storeOp("outbox.compact", async () => {
       await db.transaction(async (tx) => {

@@ -183,6 +183,7 @@ export const memoryOutbox = (
 ): Layer.Layer<OutboxStore> => {
   const settled = new Map<string, Set<number>>();
   const dead = new Map<string, Set<number>>();
+  const leases = new Map<string, string>();
   const of = (m: Map<string, Set<number>>, sink: string) =>
     m.get(sink) ?? m.set(sink, new Set()).get(sink)!;
   const open = (sink: string, channels: ReadonlyArray<OutboxChannel>) =>
@@ -215,6 +216,16 @@ export const memoryOutbox = (
         deadLettered: of(dead, sink).size,
       })),
     compact: () => Effect.void,
+    // One relay at a time, as the SQL store's leases do.
+    claim: (sink, holder) =>
+      Effect.sync(() => {
+        const current = leases.get(sink);
+        if (current !== undefined && current !== holder) return false;
+        leases.set(sink, holder);
+        return true;
+      }),
+    release: (sink, holder) =>
+      Effect.sync(() => void (leases.get(sink) === holder && leases.delete(sink))),
   };
   return Layer.succeed(OutboxStore, log);
 };
