@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Effect } from "effect";
 import type { Store } from "../../adapters/store/store.ts";
 import { insertOutbox } from "../../adapters/store/sql_outbox.ts";
-import type { OutboxEvent, OutboxRow } from "../../lineage/outbox.ts";
+import type { OutboxEvent, OutboxRow, OutboxStore } from "../../lineage/outbox.ts";
 import { flush, flushWithDeadline, type SinkReport } from "../../lineage/relay.ts";
 import type { RelaySink } from "../../lineage/settlement.ts";
 import { backends } from "../_stores.ts";
@@ -34,8 +34,8 @@ const destination = () => {
   return { received, sink };
 };
 
-const onStore = <A, E>(store: Store, effect: Effect.Effect<A, E, any>) =>
-  Effect.runPromise(effect.pipe(Effect.provide(store.layer)) as Effect.Effect<A, E>);
+const onStore = <A, E>(store: Store, effect: Effect.Effect<A, E, OutboxStore>) =>
+  Effect.runPromise(effect.pipe(Effect.provide(store.layer)));
 
 const delivered = (reports: ReadonlyArray<ReadonlyArray<SinkReport>>) =>
   reports.reduce((n, r) => n + r[0].delivered, 0);
