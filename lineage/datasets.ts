@@ -19,6 +19,7 @@ export interface DatasetId {
 export const sourceDatasets: Readonly<Record<string, DatasetId>> = {
   clinicaltrials: { namespace: "https://clinicaltrials.gov", name: "/api/v2/studies", kind: "api" },
   openalex: { namespace: "https://api.openalex.org", name: "/works", kind: "api" },
+  "openalex-pdf": { namespace: "https://api.openalex.org", name: "/works", kind: "api" },
   openfda: { namespace: "https://api.fda.gov", name: "/drug/label.json", kind: "api" },
   europepmc: {
     namespace: "https://www.ebi.ac.uk",

@@ -5,17 +5,39 @@
  * @module
  */
 
-/** The outside systems a document can come from. */
-export type SourceName = "clinicaltrials" | "openalex" | "openfda" | "europepmc" | "unpaywall";
+/**
+ * The outside systems a document can come from. `openalex-pdf` is OpenAlex taken for its
+ * open-access PDFs: the same work records, routed to the PDF pipeline instead of `openalex`'s
+ * metadata-only one.
+ */
+export type SourceName =
+  | "clinicaltrials"
+  | "openalex"
+  | "openalex-pdf"
+  | "openfda"
+  | "europepmc"
+  | "unpaywall";
 
 /** Every known source name, in a stable order. */
 export const sourceNames: ReadonlyArray<SourceName> = [
   "clinicaltrials",
   "openalex",
+  "openalex-pdf",
   "openfda",
   "europepmc",
   "unpaywall",
 ];
+
+// Sources whose records come in another source's format.
+const sharedFormats: Readonly<Partial<Record<SourceName, SourceName>>> = {
+  "openalex-pdf": "openalex",
+};
+
+/**
+ * The source whose record format (shape, parser, live API) a source's records have: itself,
+ * except for a source that reads another's records (`openalex-pdf` → `openalex`).
+ */
+export const recordFormatOf = (source: SourceName): SourceName => sharedFormats[source] ?? source;
 
 /** Where an ingest stage finds a record: a recorded response file or a live URL. */
 export type RecordLocation =

@@ -14,7 +14,12 @@ import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { cwd } from "node:process";
 import { Effect, Result } from "effect";
-import type { IngestRequest, SourceName } from "../../stages/ir.ts";
+import {
+  type IngestRequest,
+  recordFormatOf,
+  type SourceName,
+  sourceNames,
+} from "../../stages/ir.ts";
 import { describeTopLevel, detectShape, type FileShape } from "./_record_shape.ts";
 import { readJsonFile } from "./file_ingest.ts";
 
@@ -31,6 +36,7 @@ export interface DiscoverOptions {
 
 const sourceHints: ReadonlyArray<readonly [RegExp, SourceName]> = [
   [/clinicaltrials|ctgov|^nct\d/, "clinicaltrials"],
+  [/openalex[-_]pdf/, "openalex-pdf"],
   [/openalex|^w\d+\.json$/, "openalex"],
   [/openfda|^fda$|druglabel|^label_/, "openfda"],
   [/europepmc|^pmc/, "europepmc"],
@@ -46,6 +52,12 @@ export const guessSource = (file: string): SourceName | undefined => {
   }
   return undefined;
 };
+
+// Whether any segment of the path names the source.
+const pathNames = (file: string, source: SourceName): boolean =>
+  file.toLowerCase().split(/[\\/]/).some((segment) =>
+    sourceHints.some(([pattern, hinted]) => hinted === source && pattern.test(segment))
+  );
 
 /** A file's path as shown in keys and messages: relative to the working directory when inside it. */
 export const displayPath = (file: string): string => {
@@ -106,8 +118,16 @@ const discoverFile = async (
   const fallback = forced ?? guessSource(file) ?? "clinicaltrials";
   const read = await Effect.runPromise(Effect.result(readJsonFile(file)));
   if (Result.isFailure(read)) return [wholeFile(file, fallback, read.failure.message)];
-  const shape = detectShape(read.success, forced) ?? detectPdfShape(read.success, forced);
-  if (shape !== undefined) return fromShape(file, shape);
+  const format = forced && recordFormatOf(forced);
+  const shape = detectShape(read.success, format) ?? detectPdfShape(read.success, format);
+  if (shape !== undefined) {
+    // Sources that share a record format (openalex, openalex-pdf) are told apart by `--source`
+    // or a folder (or file) named for one of them.
+    const source = forced ?? sourceNames.find((s) =>
+      s !== shape.source && recordFormatOf(s) === shape.source && pathNames(file, s)
+    ) ?? shape.source;
+    return fromShape(file, { ...shape, source });
+  }
   const expected = forced === undefined ? "a known source" : `source "${forced}"`;
   return [
     wholeFile(

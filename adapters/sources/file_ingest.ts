@@ -12,7 +12,7 @@ import { readFile, stat } from "node:fs/promises";
 import { Effect } from "effect";
 import type { IngestStage } from "../../stages/contracts.ts";
 import { InvalidInput, Permanent } from "../../stages/errors.ts";
-import type { IngestRequest, RawPayload } from "../../stages/ir.ts";
+import { type IngestRequest, type RawPayload, recordFormatOf } from "../../stages/ir.ts";
 import { describeTopLevel, detectShape, pointerToPath, resolvePointer } from "./_record_shape.ts";
 
 /** A parsed JSON file, or why it could not be read or parsed. */
@@ -191,7 +191,8 @@ const selectRecord = (
       ? Effect.fail(new InvalidInput({ message: `${file}: ${path}: no such record`, path }))
       : Effect.succeed(found.value);
   }
-  const shape = detectShape(root, request.source) ?? detectPdfShape(root, request.source);
+  const format = recordFormatOf(request.source);
+  const shape = detectShape(root, format) ?? detectPdfShape(root, format);
   if (shape?.kind === "single") return Effect.succeed(root);
   const found = shape === undefined ? describeTopLevel(root) : `a ${request.source} list response`;
   const message = `${file}: not a record of source "${request.source}" (found ${found})`;

@@ -12,7 +12,12 @@
 import { Effect } from "effect";
 import type { IngestStage, StageInputs } from "../../stages/contracts.ts";
 import { InvalidInput, Permanent, type StageError } from "../../stages/errors.ts";
-import type { IngestRequest, RawPayload, SourceName } from "../../stages/ir.ts";
+import {
+  type IngestRequest,
+  type RawPayload,
+  recordFormatOf,
+  type SourceName,
+} from "../../stages/ir.ts";
 import { dependencyOf, fetchJson } from "../http/fetch_json.ts";
 import {
   describeOutcome,
@@ -91,7 +96,7 @@ const liveUrls: Readonly<Partial<Record<SourceName, (docKey: string) => string>>
  * @category constructors
  */
 export const urlFor = (source: SourceName, docKey: string): string => {
-  const build = liveUrls[source];
+  const build = liveUrls[recordFormatOf(source)];
   if (build === undefined) {
     const known = Object.keys(liveUrls).join(", ");
     throw new RangeError(`no live URL for source "${source}" (known: ${known})`);
@@ -145,7 +150,7 @@ const selectRecord = (
   body: unknown,
 ): Effect.Effect<unknown, InvalidInput> => {
   const url = redactUrl(rawUrl);
-  const shape = detectShape(body, request.source);
+  const shape = detectShape(body, recordFormatOf(request.source));
   if (request.source === "openfda" && shape?.kind === "list") {
     const results = (body as { readonly results: ReadonlyArray<unknown> }).results;
     return results.length > 0 ? Effect.succeed(results[0]) : Effect.fail(
@@ -156,7 +161,9 @@ const selectRecord = (
     );
   }
   // Sources without a known record shape pass their body through for their parser to judge.
-  if (shape?.kind === "single" || !(request.source in liveUrls)) return Effect.succeed(body);
+  if (shape?.kind === "single" || !(recordFormatOf(request.source) in liveUrls)) {
+    return Effect.succeed(body);
+  }
   const found = shape === undefined ? describeTopLevel(body) : `a ${request.source} list response`;
   const message = `GET ${url}: not a record of source "${request.source}" (found ${found})`;
   return Effect.fail(new InvalidInput({ message, path: url }));

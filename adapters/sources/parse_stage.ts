@@ -7,7 +7,12 @@ import { parseEuropePmc, parseUnpaywall } from "./pdf_sources.ts";
 import { Effect } from "effect";
 import type { ParseStage } from "../../stages/contracts.ts";
 import { type InvalidInput, Permanent } from "../../stages/errors.ts";
-import type { Document, RawPayload, SourceName } from "../../stages/ir.ts";
+import {
+  type Document,
+  type RawPayload,
+  recordFormatOf,
+  type SourceName,
+} from "../../stages/ir.ts";
 import { parseClinicalTrials } from "./clinicaltrials.ts";
 import { parseOpenAlex } from "./openalex.ts";
 import { parseOpenFda } from "./openfda.ts";
@@ -31,7 +36,7 @@ export const sourceParsers: Readonly<
 export const parsePayload = (
   payload: RawPayload,
 ): Effect.Effect<Document, InvalidInput | Permanent> => {
-  const parser = sourceParsers[payload.source];
+  const parser = sourceParsers[recordFormatOf(payload.source)];
   if (parser !== undefined) return parser(payload);
   const known = Object.keys(sourceParsers).join(", ");
   return Effect.fail(

@@ -19,7 +19,13 @@
 import { Effect } from "effect";
 import { z } from "zod";
 import { InvalidInput } from "../../stages/errors.ts";
-import type { Document, FieldValue, RawPayload, SourceName } from "../../stages/ir.ts";
+import {
+  type Document,
+  type FieldValue,
+  type RawPayload,
+  recordFormatOf,
+  type SourceName,
+} from "../../stages/ir.ts";
 import { buildSections, invalidRecord, validateRecord } from "./_document_parts.ts";
 import { describeValue, type FileShape, pathOf, type RecordRef } from "./_record_shape.ts";
 
@@ -209,7 +215,12 @@ const pdfRules: Readonly<Partial<Record<SourceName, PdfRules>>> = {
 };
 
 /** The sources whose records can point at a PDF. */
-export const pdfSourceNames: ReadonlyArray<SourceName> = ["openalex", "unpaywall", "europepmc"];
+export const pdfSourceNames: ReadonlyArray<SourceName> = [
+  "openalex",
+  "openalex-pdf",
+  "unpaywall",
+  "europepmc",
+];
 
 /**
  * The PDF URL of an ingested record, or `undefined` when it has none (closed access, a source
@@ -228,7 +239,7 @@ export const pdfSourceNames: ReadonlyArray<SourceName> = ["openalex", "unpaywall
  * @category constructors
  */
 export const pdfUrlOf = (payload: RawPayload): string | undefined => {
-  const rules = pdfRules[payload.source];
+  const rules = pdfRules[recordFormatOf(payload.source)];
   const parsed = rules?.schema.safeParse(payload.record);
   return parsed?.success ? rules!.link(parsed.data as never)?.url : undefined;
 };
@@ -241,7 +252,7 @@ export const pdfUrlOf = (payload: RawPayload): string | undefined => {
  */
 export const requirePdfLink = (payload: RawPayload): Effect.Effect<PdfLink, InvalidInput> => {
   const docId = `${payload.source}:${payload.docKey}`;
-  const rules = pdfRules[payload.source];
+  const rules = pdfRules[recordFormatOf(payload.source)];
   if (rules === undefined) {
     const known = pdfSourceNames.join(", ");
     return Effect.fail(

@@ -72,6 +72,17 @@ const unpaywallRecord = (paper: string) => ({
   oa_locations: [],
 });
 
+const openAlexWork = async (paper: string) => {
+  const work = JSON.parse(
+    await Deno.readTextFile(resolve(sharedDir, "fixtures/openalex/W2741809807.json")),
+  );
+  return {
+    ...work,
+    id: `https://openalex.org/${paper}`,
+    best_oa_location: { ...work.best_oa_location, pdf_url: `${PDF_HOST}/pdfs/${paper}.pdf` },
+  };
+};
+
 describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () => {
   let records: string;
   let store: string;
@@ -91,12 +102,17 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
     }
     records = await tempDir();
     store = await tempDir();
-    for (const paper of papers) {
-      await Deno.writeTextFile(
-        resolve(records, `${paper}.json`),
-        JSON.stringify(unpaywallRecord(paper)),
-      );
-    }
+    // One paper as an Unpaywall record, the other as an OpenAlex work in an `openalex-pdf`
+    // folder (the recorded work, pointed at the PDF host): both route to pdf-two-phase.
+    await Deno.writeTextFile(
+      resolve(records, `${papers[0]}.json`),
+      JSON.stringify(unpaywallRecord(papers[0])),
+    );
+    await Deno.mkdir(resolve(records, "openalex-pdf"));
+    await Deno.writeTextFile(
+      resolve(records, "openalex-pdf", `${papers[1]}.json`),
+      JSON.stringify(await openAlexWork(papers[1])),
+    );
     server.listen({ onUnhandledRequest: "error" });
   });
   afterEach(() => {
@@ -144,8 +160,21 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
 
     const db = await openStore(store);
     try {
-      const jobs = await db.client.query<{ status: string }>("select status from lk_jobs");
-      expect(jobs.map((j) => j.status)).toEqual(["succeeded", "succeeded"]);
+      const jobs = await db.client.query<{ doc_key: string; pipeline: string; status: string }>(
+        "select doc_key, pipeline, status from lk_jobs order by doc_key",
+      );
+      expect(jobs).toEqual([
+        {
+          doc_key: "openalex-pdf:W2162544110",
+          pipeline: "pdf-two-phase",
+          status: "succeeded",
+        },
+        {
+          doc_key: "unpaywall:10.5555/w2497721881",
+          pipeline: "pdf-two-phase",
+          status: "succeeded",
+        },
+      ]);
       const starts = await db.client.query<{ job: string; n: number }>(
         `select payload->'job'->>'name' as job, count(*)::int as n from lk_outbox
          where channel = 'openlineage' and payload->>'eventType' = 'START' group by 1 order by 1`,

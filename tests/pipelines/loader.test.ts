@@ -130,12 +130,20 @@ describe("loadConfig()", () => {
 
   it("routes each source to the pipeline that lists it", async () => {
     const config = Result.getOrThrow(await loaded());
-    const routes = ["clinicaltrials", "openalex", "openfda", "europepmc", "unpaywall", "pubmed"]
-      .map((s) => [s, config.routeSource(s)?.name]);
+    const routes = [
+      "clinicaltrials",
+      "openalex",
+      "openfda",
+      "openalex-pdf",
+      "europepmc",
+      "unpaywall",
+      "pubmed",
+    ].map((s) => [s, config.routeSource(s)?.name]);
     expect(routes).toEqual([
       ["clinicaltrials", "auto"],
       ["openalex", "auto"],
       ["openfda", "auto"],
+      ["openalex-pdf", "pdf-two-phase"],
       ["europepmc", "pdf-two-phase"],
       ["unpaywall", "pdf-two-phase"],
       ["pubmed", undefined],
@@ -225,7 +233,7 @@ describe("parsePipeline()", () => {
       `pipelines/broken.yaml:1:1: "version" must be a string (got 1)`,
       `pipelines/broken.yaml:2:1: "name" must match ^[a-z][a-z0-9_-]*$ (got "Broken")`,
       `pipelines/broken.yaml:4:32: unknown source "pubmed" (known: clinicaltrials, openalex, ` +
-      `openfda, europepmc, unpaywall)`,
+      `openalex-pdf, openfda, europepmc, unpaywall)`,
       `pipelines/broken.yaml:9:5: stage "ingest": unknown key "retries" (allowed: name, type, ` +
       `policy, depends_on, config, outputs, concurrency)`,
       `pipelines/broken.yaml:13:26: stage "parse": depends_on "ghost" is not a stage (stages: ` +

@@ -68,6 +68,25 @@ describe("discoverRecords() on the bundled records", () => {
     expect(once.map((d) => d.request.docKey)).toHaveLength(4);
   });
 
+  it("reads OpenAlex works in an openalex-pdf folder, or with --source openalex-pdf, as openalex-pdf", async () => {
+    const pdfWork = request(
+      "openalex-pdf",
+      "W2741809807",
+      "data/pdf-records/openalex-pdf/W2741809807.json",
+      "",
+    );
+    expect(await discoverRecords(["data/pdf-records/openalex-pdf"])).toEqual([pdfWork]);
+    const forced = await discoverRecords(["data/records/openalex/W2741809807.json"], {
+      source: "openalex-pdf",
+    });
+    expect(forced.map((d) => [d.request.source, d.request.docKey])).toEqual([
+      ["openalex-pdf", "W2741809807"],
+    ]);
+    // The same record elsewhere stays an openalex (metadata) document.
+    expect((await discoverRecords(["data/records/openalex/W2741809807.json"]))[0].request.source)
+      .toBe("openalex");
+  });
+
   it("reads every file as the forced source when it has that shape", async () => {
     expect(await discoverRecords(["data/records/openfda"], { source: "openfda" })).toEqual(
       await discoverRecords(["data/records/openfda"]),
@@ -160,7 +179,15 @@ describe("guessSource()", () => {
       guessSource("x/openfda/bad.json"),
       guessSource("openfda/ctgov/bad.json"),
       guessSource("somewhere/else.json"),
-    ]).toEqual(["clinicaltrials", "openalex", "openfda", "clinicaltrials", undefined]);
+      guessSource("pdf-records/openalex-pdf/works.json"),
+    ]).toEqual([
+      "clinicaltrials",
+      "openalex",
+      "openfda",
+      "clinicaltrials",
+      undefined,
+      "openalex-pdf",
+    ]);
   });
 });
 

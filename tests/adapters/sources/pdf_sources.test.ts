@@ -340,7 +340,7 @@ describe("requirePdfLink() on sources without PDFs", () => {
     expect(failure(await Effect.runPromiseExit(requirePdfLink(payload)))).toEqual(
       new InvalidInput({
         message:
-          'clinicaltrials:NCT1: source "clinicaltrials" records carry no PDF (PDF sources: openalex, unpaywall, europepmc)',
+          'clinicaltrials:NCT1: source "clinicaltrials" records carry no PDF (PDF sources: openalex, openalex-pdf, unpaywall, europepmc)',
         path: "",
       }),
     );
