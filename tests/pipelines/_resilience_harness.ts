@@ -75,8 +75,10 @@ export const realRegistry = (
 ): Map<StageType, AnyStageDefinition> => {
   const { registry } = scriptedStages();
   registry.set("Ingest", trackedStage(makeHttpIngestStage(), probe));
-  registry.set("Parse", parseStage);
-  registry.set("Chunk", makeChunkStage());
+  // Parsing and chunking are CPU work long enough to span several scheduler turns: tracked too,
+  // so the clock never moves while they run.
+  registry.set("Parse", trackedStage(parseStage, probe));
+  registry.set("Chunk", trackedStage(makeChunkStage(), probe));
   if (options.vllm === true) {
     const embed = makeVllmEmbedStage({ baseUrl: vllmBaseUrl, model: "m" });
     registry.set("Embed", trackedStage(embed, probe));
@@ -166,9 +168,12 @@ export const drive = <A, E, R>(
     let quiet = 0;
     while (fiber.pollUnsafe() === undefined) {
       yield* TestClock.withLive(Effect.sleep("1 millis"));
+      // Behind every fiber that is ready to run: a busy machine may fire the timer above before
+      // the job's next turn, which must not count as quiet.
+      for (let i = 0; i < 3; i++) yield* Effect.yieldNow;
       quiet = probe.busy > 0 ? 0 : quiet + 1;
-      // Two quiet polls: a fiber between two real operations has had a turn to start the next.
-      if (quiet < 2) continue;
+      // Three quiet polls: a fiber between two real operations has had turns to start the next.
+      if (quiet < 3) continue;
       yield* TestClock.adjust(`${stepMs} millis`);
       quiet = 0;
     }
