@@ -186,6 +186,23 @@ export interface JobLedgerShape {
     },
     events: ReadonlyArray<OutboxEvent>,
   ) => Effect.Effect<void, StoreError>;
+  /**
+   * Takes (or renews) a lease on `work` for the job (e.g. `mineru`: sending its PDF) for `ttlMs`:
+   * true when `holder` has it, false while another holder's lease runs. Processes sharing the
+   * store use it so that such work is done by one of them at a time.
+   */
+  readonly claimWork: (
+    jobId: string,
+    work: string,
+    holder: string,
+    ttlMs: number,
+  ) => Effect.Effect<boolean, StoreError>;
+  /** Gives a lease taken with `claimWork` back. */
+  readonly releaseWork: (
+    jobId: string,
+    work: string,
+    holder: string,
+  ) => Effect.Effect<void, StoreError>;
   /** Appends events that describe no ledger change (e.g. an outside job's run). */
   readonly appendEvents: (
     jobId: string,

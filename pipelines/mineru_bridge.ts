@@ -2,7 +2,9 @@
  * The MinerU bridge: takes jobs paused at a gate with their PDF downloaded and not yet parsed,
  * has the PDF parser (MinerU) turn the PDF into a document, stores it as the job's `document`
  * artifact and sets `pdf_ir_ready` (which wakes the sensor). GPU failures fail the job at once,
- * with no retry and no fallback; MinerU parsing is its own OpenLineage job.
+ * with no retry and no fallback; MinerU parsing is its own OpenLineage job. Several bridges may
+ * run at once (processes sharing a PostgreSQL store): a lease on the job makes exactly one of
+ * them send its PDF.
  *
  * @module
  */
@@ -63,6 +65,35 @@ export const mineruFailureReason = (error: StageError): string => {
 /** Whether the bridge should take the job now. */
 export const awaitsParsing = (job: Job): boolean =>
   job.status === "paused" && job.pdfDownloaded && !job.pdfIrReady && job.pdf !== null;
+
+/** The ledger lease a bridge holds on a job while it sends the PDF and records the answer. */
+const MINERU_WORK = "mineru";
+
+/**
+ * Runs `work` on the job with its MinerU lease held, so that of several bridges (processes or
+ * passes) exactly one handles it; `undefined` when another holds it or, once claimed, the job
+ * no longer waits for parsing (a bridge that held it first finished it).
+ */
+const exclusively = <A, E, R>(
+  job: Job,
+  leaseMs: number,
+  work: (job: Job) => Effect.Effect<A, E, R>,
+): Effect.Effect<A | undefined, E | StoreError, R | JobLedger> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const holder = crypto.randomUUID();
+    if (!(yield* ledger.claimWork(job.jobId, MINERU_WORK, holder, leaseMs))) return undefined;
+    return yield* Effect.gen(function* () {
+      const current = yield* ledger.get(job.jobId);
+      return current && awaitsParsing(current) ? yield* work(current) : undefined;
+    }).pipe(
+      Effect.ensuring(ledger.releaseWork(job.jobId, MINERU_WORK, holder).pipe(Effect.ignore)),
+    );
+  });
+
+// Longer than the parse may take under its policy, so a live bridge never loses its lease.
+const leaseFor = (config: Config): number =>
+  (config.policies.get(MINERU_POLICY)?.timeoutSeconds ?? 600) * 1000 + 60_000;
 
 /** One job's parsing: its run scope and the lineage identities of the MinerU run. */
 interface Parsing {
@@ -216,7 +247,10 @@ const failureOf = (cause: Cause.Cause<StageError>): StageError => {
     : new Permanent({ message: "PDF parser crashed" });
 };
 
-const parseOne = (job: Job, config: Config) =>
+const parseOne = (waiting: Job, config: Config) =>
+  exclusively(waiting, leaseFor(config), (job) => parseClaimed(job, config));
+
+const parseClaimed = (job: Job, config: Config) =>
   Effect.gen(function* () {
     const parser = yield* PdfParser;
     const p = yield* parsingOf(job, config, parser.service);
@@ -314,23 +348,31 @@ export const requestTick = (
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const sent: string[] = [];
-    for (const job of (yield* ledger.list({ statuses: ["paused"] })).filter(awaitsParsing)) {
-      if ((yield* ledger.artifacts(job.jobId)).has("mineru_request")) continue;
-      const p = yield* parsingOf(job, config, queue.service);
-      if (!p || !job.pdf) continue;
-      const data: MineruRequestedData = {
-        job_id: job.jobId,
-        tenant_id: job.tenantId,
-        doc_id: job.docId,
-        pdf_uri: pathToFileURL(job.pdf.path).href,
-        checksum: `sha256:${job.pdf.sha256}`,
-        priority: 0,
-        correlation_id: job.correlationId,
-      };
-      const sentOk = yield* Effect.result(queue.request(data));
-      if (sentOk._tag === "Failure") continue; // stays unrequested: the next pass sends it again
-      yield* requested(p, yield* Clock.currentTimeMillis, { sentTo: queue.service });
-      sent.push(job.jobId);
+    for (const waiting of (yield* ledger.list({ statuses: ["paused"] })).filter(awaitsParsing)) {
+      const requestedNow = yield* exclusively(
+        waiting,
+        leaseFor(config),
+        (job) =>
+          Effect.gen(function* () {
+            if ((yield* ledger.artifacts(job.jobId)).has("mineru_request")) return false;
+            const p = yield* parsingOf(job, config, queue.service);
+            if (!p || !job.pdf) return false;
+            const data: MineruRequestedData = {
+              job_id: job.jobId,
+              tenant_id: job.tenantId,
+              doc_id: job.docId,
+              pdf_uri: pathToFileURL(job.pdf.path).href,
+              checksum: `sha256:${job.pdf.sha256}`,
+              priority: 0,
+              correlation_id: job.correlationId,
+            };
+            const sentOk = yield* Effect.result(queue.request(data));
+            if (sentOk._tag === "Failure") return false; // stays unrequested: the next pass sends it
+            yield* requested(p, yield* Clock.currentTimeMillis, { sentTo: queue.service });
+            return true;
+          }),
+      );
+      if (requestedNow === true) sent.push(waiting.jobId);
     }
     return sent;
   });

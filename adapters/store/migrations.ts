@@ -204,12 +204,12 @@ export const migrations: ReadonlyArray<Migration> = [
   },
   {
     version: 9,
-    name: "outbox sink leases",
+    name: "leases",
     sql: `
-      -- One relay at a time delivers to a sink, across processes: the holder renews its lease
-      -- while it works; a lease left by a dead process expires.
-      create table if not exists lk_outbox_leases (
-        sink text primary key,
+      -- Work one process at a time may do (deliver to a sink, send a job's PDF to MinerU): the
+      -- holder renews its lease while it works; a lease left by a dead process expires.
+      create table if not exists lk_leases (
+        name text primary key,
         holder text not null,
         expires_at timestamptz not null
       );`,

@@ -22,6 +22,7 @@ import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { insertOutbox } from "./sql_outbox.ts";
 import { storeOp } from "./store_op.ts";
+import { claimLease, releaseLease } from "./sql_leases.ts";
 
 /** The job id of a (tenant, document): stable across processes and runs. */
 export const jobIdFor = (tenantId: string, docId: string): string =>
@@ -353,6 +354,10 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
   resumeRun: resumeRun(db),
   setFields: setFields(db),
   watch: (onChange) => storeOp("watch", () => db.listen("lk_ledger", onChange)),
+  claimWork: (jobId, work, holder, ttlMs) =>
+    storeOp("claimWork", () => claimLease(db, `${work}:${jobId}`, holder, ttlMs)),
+  releaseWork: (jobId, work, holder) =>
+    storeOp("releaseWork", () => releaseLease(db, `${work}:${jobId}`, holder)),
   appendEvents: (jobId, events) =>
     storeOp("appendEvents", () => db.transaction((tx) => insertOutbox(tx, jobId, events))),
   artifacts: (jobId) =>

@@ -18,6 +18,7 @@ import type {
 import type { DeliveryLogShape, SettleRecord } from "../../lineage/delivery_log.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
+import { claimLease, releaseLease } from "./sql_leases.ts";
 
 /** Appends events to the outbox inside the caller's transaction, keeping their order. */
 export const insertOutbox = async (
@@ -130,24 +131,9 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
       return { pending: r.pending, deadLettered: r.dead };
     }),
   claim: (sink, holder, ttlMs) =>
-    storeOp("outbox.claim", async () => {
-      const rows = await db.query<{ holder: string }>(
-        `insert into lk_outbox_leases (sink, holder, expires_at)
-         values ($1, $2, now() + $3::int * interval '1 millisecond')
-         on conflict (sink) do update set holder = excluded.holder, expires_at = excluded.expires_at
-         where lk_outbox_leases.holder = excluded.holder or lk_outbox_leases.expires_at < now()
-         returning holder`,
-        [sink, holder, ttlMs],
-      );
-      return rows.length === 1;
-    }),
+    storeOp("outbox.claim", () => claimLease(db, `outbox:${sink}`, holder, ttlMs)),
   release: (sink, holder) =>
-    storeOp("outbox.release", async () => {
-      await db.query("delete from lk_outbox_leases where sink = $1 and holder = $2", [
-        sink,
-        holder,
-      ]);
-    }),
+    storeOp("outbox.release", () => releaseLease(db, `outbox:${sink}`, holder)),
   compact: (sink, channels) =>
     storeOp("outbox.compact", async () => {
       await db.transaction(async (tx) => {

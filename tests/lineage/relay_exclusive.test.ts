@@ -73,9 +73,9 @@ describe.each(backends)("two relays on one $name outbox", (backend) => {
       const { received, sink } = destination();
       const lease = (expires: string) =>
         stores[0].client.query(
-          `insert into lk_outbox_leases (sink, holder, expires_at) values ($1, 'other', ${expires})
-           on conflict (sink) do update set holder = 'other', expires_at = ${expires}`,
-          [sink().name],
+          `insert into lk_leases (name, holder, expires_at) values ($1, 'other', ${expires})
+           on conflict (name) do update set holder = 'other', expires_at = ${expires}`,
+          [`outbox:${sink().name}`],
         );
       await lease("now() + interval '1 hour'");
       const [held] = await onStore(
@@ -90,7 +90,7 @@ describe.each(backends)("two relays on one $name outbox", (backend) => {
       expect(taken).toMatchObject({ delivered: EVENTS / 4, pending: 0 });
       expect(received).toHaveLength(EVENTS / 4);
       // The lease was given back at the end of the flush.
-      expect(await stores[0].client.query("select * from lk_outbox_leases")).toEqual([]);
+      expect(await stores[0].client.query("select * from lk_leases")).toEqual([]);
     } finally {
       await close();
     }

@@ -47,6 +47,14 @@ policies:
     backoff_max_seconds: 0
     backoff_jitter_seconds: 0
     timeout_seconds: 30
+  gpu-bound:
+    max_attempts: 1
+    backoff_strategy: none
+    backoff_initial_seconds: 0
+    backoff_max_seconds: 0
+    backoff_jitter_seconds: 0
+    timeout_seconds: 300
+    circuit_breaker: { failure_threshold: 5, reset_timeout_seconds: 60 }
 `;
 
 /** The pdf-two-phase shape: a gate on `pdf_ir_ready` between download and chunk. */
