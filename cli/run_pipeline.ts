@@ -214,9 +214,8 @@ const execute = (
     const outcomes = yield* runJobs(jobs, {
       concurrency: options.concurrency,
       force: options.force,
-      // The embedded store is single-process: a job left running was orphaned by a crash. On a
-      // server another process may be running it, so it is left alone.
-      reclaimRunning: !isServerStore(options.storeDir),
+      // A job left running by a process that died is taken over once its lease has expired.
+      reclaimRunning: true,
       onDone: (o) => progress.tick(o.status),
     });
     progress.end();

@@ -68,6 +68,10 @@ export interface Job {
   readonly pausedAt: Date | null;
   /** The downloaded PDF, once a download stage stored it. */
   readonly pdf: PdfReceipt | null;
+  /** The process running the job now (its lease), while it runs. */
+  readonly leaseOwner: string | null;
+  /** When that lease ends unless renewed: past it, the job is another process's to take over. */
+  readonly leaseExpiresAt: Date | null;
 }
 
 /** Ledger fields a stage's success sets besides its checkpoint. */
@@ -84,14 +88,30 @@ export interface EnqueueInput {
   readonly pipelineVersion: string;
 }
 
+/**
+ * The lease a run holds on its job while it runs. The runner renews it; a job left `running`
+ * whose lease expired (its process died) can be claimed again.
+ */
+export interface JobLease {
+  /** Who holds it (one id per process). */
+  readonly owner: string;
+  /** How long it lasts unless renewed. */
+  readonly ttlMs: number;
+}
+
 /** A new pipeline run claimed by `beginRun`. */
 export interface BeginRun {
   readonly jobId: string;
   /** Must be the job's current run number + 1: the update is a compare-and-set. */
   readonly runNumber: number;
   readonly at: Date;
-  /** Statuses the job may be in to be claimed. */
+  /**
+   * Statuses the job may be in to be claimed. A `running` job is claimed only once its lease has
+   * expired (or it has none).
+   */
   readonly from: ReadonlyArray<JobStatus>;
+  /** The lease the new run holds while it runs. */
+  readonly lease?: JobLease;
   /** Drop every checkpoint first (re-process from scratch). */
   readonly fresh: boolean;
   readonly reason: string;
@@ -135,6 +155,8 @@ export interface ResumeRun {
   readonly jobId: string;
   readonly runNumber: number;
   readonly reason: string;
+  /** The lease the resumed run holds while it runs. */
+  readonly lease?: JobLease;
 }
 
 /** Counts for `status`. */
@@ -186,6 +208,15 @@ export interface JobLedgerShape {
     },
     events: ReadonlyArray<OutboxEvent>,
   ) => Effect.Effect<void, StoreError>;
+  /**
+   * Extends the lease of the job's current run; false when the run no longer holds it (the job
+   * moved on, or another process took it over after the lease expired).
+   */
+  readonly renewLease: (
+    jobId: string,
+    runNumber: number,
+    lease: JobLease,
+  ) => Effect.Effect<boolean, StoreError>;
   /**
    * Takes (or renews) a lease on `work` for the job (e.g. `mineru`: sending its PDF) for `ttlMs`:
    * true when `holder` has it, false while another holder's lease runs. Processes sharing the

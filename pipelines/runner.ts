@@ -10,14 +10,14 @@
  *
  * @module
  */
-import { Cause, Clock, Deferred, Effect, Exit } from "effect";
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber } from "effect";
 import type { StageInputs, StageOutputs, StageType } from "../stages/contracts.ts";
 import type { GateOutcome } from "../stages/ir.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import { type DatasetId, sourceDatasets, stageOutputDatasets } from "../lineage/datasets.ts";
 import { pipelineEvents, type PipelineRunScope, stageEvents } from "../lineage/run_events.ts";
 import type { CompiledPipeline } from "./loader.ts";
-import { type Job, type JobError, JobLedger, type JobStatus } from "./ledger.ts";
+import { type Job, type JobError, type JobLease, JobLedger, type JobStatus } from "./ledger.ts";
 import { PipelineRuntime, type PipelineRuntimeShape } from "./runtime.ts";
 import type { Resilience } from "../policies/resilience.ts";
 import { runStage, type StageFailed } from "./stage_attempts.ts";
@@ -40,15 +40,44 @@ export interface RunJobOptions {
   /** Re-process a job that already succeeded, from scratch. @default false */
   readonly force?: boolean;
   /**
-   * Also claim jobs left `running` by a process that died. Safe only where no other process can
-   * hold the job (the embedded store is single-process). @default false
+   * Also claim jobs left `running` by a process that died: those whose lease expired (the
+   * embedded store, being single-process, drops every lease when it opens). @default false
    */
   readonly reclaimRunning?: boolean;
+  /**
+   * How long a run's lease on its job lasts unless renewed (it is renewed every third of that
+   * while the job runs). @default 60_000
+   */
+  readonly leaseMs?: number;
   /** Continue a paused job at its gate (what the sensor does). @default false */
   readonly resume?: boolean;
   /** Open the gate even if its condition does not hold (`deno task resume --force`). */
   readonly forceGate?: boolean;
 }
+
+/** This process's name on the leases of the jobs it runs. */
+const leaseOwner = `runner-${crypto.randomUUID()}`;
+
+const leaseOf = (options: RunJobOptions): JobLease => ({
+  owner: leaseOwner,
+  ttlMs: options.leaseMs ?? 60_000,
+});
+
+// Renews the run's lease until interrupted; a lease that cannot be renewed is logged (the run
+// cannot finish the job anyway once another process took it over: its run number moved on).
+const keepLease = (jobId: string, runNumber: number, lease: JobLease) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    while (true) {
+      yield* Effect.sleep(Duration.millis(lease.ttlMs / 3));
+      const renewed = yield* ledger.renewLease(jobId, runNumber, lease).pipe(
+        Effect.catch((e) => Effect.as(Effect.logWarning(`lease of ${jobId}: ${e.message}`), true)),
+      );
+      if (!renewed) {
+        return yield* Effect.logWarning(`lease of ${jobId} lost: another process took the job`);
+      }
+    }
+  });
 
 const claimableFrom = (options: RunJobOptions): ReadonlyArray<JobStatus> => [
   "queued",
@@ -280,7 +309,12 @@ const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at:
       const segment = job.resumes + 1;
       const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, segment);
       const resumed = yield* ledger.resumeRun(
-        { jobId: job.jobId, runNumber: job.runNumber, reason: `resumed at ${job.currentStage}` },
+        {
+          jobId: job.jobId,
+          runNumber: job.runNumber,
+          reason: `resumed at ${job.currentStage}`,
+          lease: leaseOf(options),
+        },
         pipelineEvents(scope, {
           transition: "RUNNING",
           event: "resumed",
@@ -302,6 +336,7 @@ const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at:
         from,
         fresh: options.force === true && job.status === "succeeded",
         reason: job.status === "queued" ? "run started" : `re-run from ${job.status}`,
+        lease: leaseOf(options),
       },
       [
         // A job left running by a process that died: its open runs end with ABORT first.
@@ -366,6 +401,9 @@ export const runJob = (
     const base = { jobId: job.jobId, docId: job.docId };
     if (!claimed) return { ...base, status: "skipped", durationMs: 0 } satisfies JobOutcome;
     const { scope } = claimed;
+    const renewal = yield* Effect.forkChild(
+      keepLease(job.jobId, scope.runNumber, leaseOf(options)),
+    );
     // Interrupted from outside (another job's store failure, Ctrl-C): the run still ends, ABORT.
     const exit = yield* Effect.exit(walkDag({
       job,
@@ -373,7 +411,10 @@ export const runJob = (
       scope,
       resumedGate: claimed.resumedGate,
       forceGate: options.forceGate === true,
-    })).pipe(Effect.onInterrupt(() => closeRun(job, scope, "ABORT", "interrupted")));
+    })).pipe(
+      Effect.onInterrupt(() => closeRun(job, scope, "ABORT", "interrupted")),
+      Effect.ensuring(Fiber.interrupt(renewal)),
+    );
     const endMs = yield* Clock.currentTimeMillis;
     const time = new Date(endMs);
     const durationMs = endMs - startMs;

@@ -9,10 +9,13 @@ import type { SqlClient } from "./sql_client.ts";
 
 /** One schema change. */
 export interface Migration {
+  /** The migration's number; migrations run in ascending order. */
   readonly version: number;
+  /** A short description, recorded in `lk_migrations`. */
   readonly name: string;
   /** Only where pgvector exists (true) or only where it does not (false). */
   readonly needsVector?: boolean;
+  /** The statements it runs. */
   readonly sql: string;
 }
 
@@ -212,7 +215,10 @@ export const migrations: ReadonlyArray<Migration> = [
         name text primary key,
         holder text not null,
         expires_at timestamptz not null
-      );`,
+      );
+      -- The lease of the process running a job: past its expiry, another process may take over.
+      alter table lk_jobs add column if not exists lease_owner text;
+      alter table lk_jobs add column if not exists lease_expires_at timestamptz;`,
   },
 ];
 

@@ -11,6 +11,7 @@ import type {
   FinishRun,
   HistoryEntry,
   Job,
+  JobLease,
   JobLedgerShape,
   JobStatus,
   LedgerCounts,
@@ -52,6 +53,8 @@ interface JobRow {
   finished_at: Date | null;
   paused_at: Date | null;
   pdf: Job["pdf"];
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -78,6 +81,8 @@ const toJob = (r: JobRow): Job => ({
   finishedAt: r.finished_at,
   pausedAt: r.paused_at,
   pdf: r.pdf,
+  leaseOwner: r.lease_owner,
+  leaseExpiresAt: r.lease_expires_at,
 });
 
 const history = (
@@ -133,20 +138,24 @@ const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<Outb
     db.transaction(async (tx) => {
       // The row lock plus the run-number check make the claim a compare-and-set: of two
       // processes racing for the same job, exactly one sees the expected run number.
-      const [prev] = await tx.query<{ status: JobStatus; run_number: number }>(
-        "select status, run_number from lk_jobs where job_id = $1 for update",
+      const [prev] = await tx.query<
+        { status: JobStatus; run_number: number; lease_held: boolean }
+      >(
+        `select status, run_number, coalesce(lease_expires_at > now(), false) as lease_held
+         from lk_jobs where job_id = $1 for update`,
         [input.jobId],
       );
       if (
         !prev || prev.run_number !== input.runNumber - 1 || !input.from.includes(prev.status)
       ) return false;
+      // A running job is another process's until its lease runs out.
+      if (prev.status === "running" && prev.lease_held) return false;
       await tx.query(
         `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
            resumes = 0, current_stage = null, attempts = '{}'::jsonb, retries = '{}'::jsonb,
-           error = null,
-           finished_at = null, updated_at = now()
+           error = null, finished_at = null, updated_at = now(), ${LEASE_SET}
          where job_id = $1`,
-        [input.jobId, input.runNumber, input.at],
+        [input.jobId, input.runNumber, input.at, ...leaseParams(input.lease)],
       );
       if (input.fresh) {
         // From scratch means from scratch: no checkpoint, no earlier PDF, no earlier parse.
@@ -168,6 +177,13 @@ const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<Outb
       await insertOutbox(tx, input.jobId, events);
       return true;
     }));
+
+// Sets the lease from parameters $4 (owner) and $5 (milliseconds); both null: no lease.
+const LEASE_SET = `lease_owner = $4,
+  lease_expires_at = now() + $5::int * interval '1 millisecond'`;
+
+const leaseParams = (lease: JobLease | undefined) =>
+  lease ? [lease.owner, Math.round(lease.ttlMs)] : [null, null];
 
 const bump = (field: "attempts" | "retries") =>
   `${field} = jsonb_set(${field}, array[$2::text], to_jsonb(coalesce((${field}->>$2)::int, 0) + 1))`;
@@ -252,8 +268,10 @@ const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<Ou
       // A run that no longer owns the job (another process re-claimed it) must not overwrite it.
       if (!prev || prev.run_number !== input.runNumber) return false;
       if (input.from && !input.from.includes(prev.status)) return false;
+      // Paused or ended, the job holds no lease.
       await tx.query(
         `update lk_jobs set status = $2, error = $3::jsonb, updated_at = now(),
+           lease_owner = null, lease_expires_at = null,
            finished_at = case when $4 then $6::timestamptz else null end,
            paused_at = case when $4 then paused_at else $6::timestamptz end,
            current_stage = coalesce($5, current_stage)
@@ -293,9 +311,10 @@ const resumeRun = (db: SqlClient) => (input: ResumeRun, events: ReadonlyArray<Ou
       // over (the gate it waited at keeps its count: its run spans the pause).
       const claimed = await tx.query<{ job_id: string }>(
         `update lk_jobs set status = 'running', resumes = resumes + 1, updated_at = now(),
-           attempts = ${keptCounts("attempts")}, retries = ${keptCounts("retries")}
+           attempts = ${keptCounts("attempts")}, retries = ${keptCounts("retries")},
+           lease_owner = $3, lease_expires_at = now() + $4::int * interval '1 millisecond'
          where job_id = $1 and status = 'paused' and run_number = $2 returning job_id`,
-        [input.jobId, input.runNumber],
+        [input.jobId, input.runNumber, ...leaseParams(input.lease)],
       );
       if (claimed.length === 0) return false;
       await history(tx, {
@@ -354,6 +373,16 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
   resumeRun: resumeRun(db),
   setFields: setFields(db),
   watch: (onChange) => storeOp("watch", () => db.listen("lk_ledger", onChange)),
+  renewLease: (jobId, runNumber, lease) =>
+    storeOp("renewLease", async () => {
+      const rows = await db.query<{ job_id: string }>(
+        `update lk_jobs set lease_expires_at = now() + $4::int * interval '1 millisecond'
+         where job_id = $1 and run_number = $2 and lease_owner = $3 and status = 'running'
+         returning job_id`,
+        [jobId, runNumber, lease.owner, Math.round(lease.ttlMs)],
+      );
+      return rows.length === 1;
+    }),
   claimWork: (jobId, work, holder, ttlMs) =>
     storeOp("claimWork", () => claimLease(db, `${work}:${jobId}`, holder, ttlMs)),
   releaseWork: (jobId, work, holder) =>

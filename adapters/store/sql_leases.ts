@@ -34,3 +34,12 @@ export const releaseLease = async (
 ): Promise<void> => {
   await db.query("delete from lk_leases where name = $1 and holder = $2", [name, holder]);
 };
+
+/** Drops every lease: for a single-process database, whose leases all belong to gone processes. */
+export const dropLeases = async (db: SqlExecutor): Promise<void> => {
+  await db.query("delete from lk_leases");
+  await db.query(
+    `update lk_jobs set lease_owner = null, lease_expires_at = null
+     where lease_expires_at is not null`,
+  );
+};

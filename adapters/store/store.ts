@@ -14,14 +14,19 @@ import { openPostgres } from "./postgres_client.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore } from "./sql_outbox.ts";
+import { dropLeases } from "./sql_leases.ts";
 
 /** An open store. */
 export interface Store {
+  /** The database connection. */
   readonly client: SqlClient;
+  /** The job ledger, over the same database. */
   readonly ledger: JobLedgerShape;
+  /** The lineage outbox, over the same database. */
   readonly outbox: OutboxStoreShape;
   /** Ledger and outbox as layers, for `Effect.provide`. */
   readonly layer: Layer.Layer<JobLedger | OutboxStore>;
+  /** Closes the database connection. */
   readonly close: () => Promise<void>;
 }
 
@@ -42,9 +47,18 @@ export const storeFromClient = async (client: SqlClient): Promise<Store> => {
   };
 };
 
-/** Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory. */
-export const openEmbeddedStore = async (storeDir?: string): Promise<Store> =>
-  storeFromClient(await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined));
+/**
+ * Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory.
+ * The embedded database has one process at a time, so every lease found when it opens was left
+ * by a process that is gone: they are dropped, and its jobs can be taken over at once.
+ */
+export const openEmbeddedStore = async (storeDir?: string): Promise<Store> => {
+  const store = await storeFromClient(
+    await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined),
+  );
+  await dropLeases(store.client);
+  return store;
+};
 
 /** Whether a `--store` value names a PostgreSQL server rather than an embedded directory. */
 export const isServerStore = (spec: string): boolean => /^postgres(ql)?:\/\//.test(spec);

@@ -261,4 +261,50 @@ describe("runJob()", () => {
         expect((yield* ledger.get(job.jobId))?.runNumber).toBe(3);
       }).pipe(Effect.provide(runnerLayer(store, registry)));
     }));
+
+  it.effect("takes over a job left running by a dead process only once its lease has expired, ending the dead run's open runs with ABORT", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(START);
+      const { registry } = scriptedStages({});
+      const pipeline = compile();
+      yield* Effect.gen(function* () {
+        const ledger = yield* JobLedger;
+        const job = yield* enqueue("LEASED", pipeline);
+        // A process claims the job and starts its ingest, then dies.
+        expect(
+          yield* ledger.beginRun({
+            jobId: job.jobId,
+            runNumber: 1,
+            at: new Date(START),
+            from: ["queued"],
+            fresh: false,
+            reason: "run started",
+            lease: { owner: "runner-dead", ttlMs: 60_000 },
+          }, []),
+        ).toBe(true);
+        yield* ledger.recordStage(
+          job.jobId,
+          1,
+          { kind: "started", stage: "ingest", attempt: 1 },
+          [],
+        );
+        const left = (yield* ledger.get(job.jobId))!;
+        expect((yield* runDriven(left, pipeline, { reclaimRunning: true })).status).toBe("skipped");
+        yield* Effect.promise(() =>
+          store.client.query(
+            "update lk_jobs set lease_expires_at = now() - interval '1 second' where job_id = $1",
+            [job.jobId],
+          )
+        );
+        const expired = (yield* ledger.get(job.jobId))!;
+        expect((yield* runDriven(expired, pipeline, { reclaimRunning: true })).status).toBe(
+          "succeeded",
+        );
+        const ingest = (yield* Effect.promise(() => openlineage(job.jobId)))
+          .filter((e) => e.job.name === "auto.ingest")
+          .map((e) => e.eventType);
+        expect(ingest).toEqual(["ABORT", "START", "COMPLETE"]);
+        expect((yield* ledger.get(job.jobId))?.leaseOwner).toBeNull();
+      }).pipe(Effect.provide(runnerLayer(store, registry)));
+    }));
 });

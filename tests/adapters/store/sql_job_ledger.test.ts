@@ -205,6 +205,69 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     expect((await run(store.ledger.get(job.jobId)))?.resumes).toBe(0);
   });
 
+  it("a running job is another process's until its lease expires; renewing, pausing and ending it behave", async () => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId: "t1",
+      request: request("NCT-LEASE"),
+      pipeline: "auto",
+      pipelineVersion: "1",
+    }));
+    const mine = { owner: "runner-a", ttlMs: 60_000 };
+    const theirs = { owner: "runner-b", ttlMs: 60_000 };
+    const begin = (runNumber: number, lease: typeof mine) =>
+      run(store.ledger.beginRun({
+        jobId: job.jobId,
+        runNumber,
+        at: new Date(),
+        from: ["queued", "running", "failed"],
+        fresh: false,
+        reason: "run",
+        lease,
+      }, []));
+    expect(await begin(1, mine)).toBe(true);
+    const running = await run(store.ledger.get(job.jobId));
+    expect(running?.leaseOwner).toBe("runner-a");
+    expect(running!.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now());
+    // Another process may not take it over while the lease runs …
+    expect(await begin(2, theirs)).toBe(false);
+    expect(await run(store.ledger.renewLease(job.jobId, 1, mine))).toBe(true);
+    expect(await run(store.ledger.renewLease(job.jobId, 1, theirs))).toBe(false);
+    // … only once it has expired (the process holding it died and stopped renewing it).
+    await store.client.query(
+      "update lk_jobs set lease_expires_at = now() - interval '1 second' where job_id = $1",
+      [job.jobId],
+    );
+    expect(await begin(2, theirs)).toBe(true);
+    expect((await run(store.ledger.get(job.jobId)))?.leaseOwner).toBe("runner-b");
+    // The run that lost the job can no longer renew its lease.
+    expect(await run(store.ledger.renewLease(job.jobId, 1, mine))).toBe(false);
+    // Paused, the job holds no lease; resumed, it holds the resuming run's.
+    await run(store.ledger.finishRun({
+      jobId: job.jobId,
+      runNumber: 2,
+      status: "paused",
+      stage: "gate",
+      reason: "waiting",
+      at: new Date(),
+    }, []));
+    expect(await run(store.ledger.get(job.jobId))).toMatchObject({
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    });
+    await run(
+      store.ledger.resumeRun({ jobId: job.jobId, runNumber: 2, reason: "r", lease: mine }, []),
+    );
+    expect((await run(store.ledger.get(job.jobId)))?.leaseOwner).toBe("runner-a");
+    await run(store.ledger.finishRun({
+      jobId: job.jobId,
+      runNumber: 2,
+      status: "succeeded",
+      reason: "done",
+      at: new Date(),
+    }, []));
+    expect((await run(store.ledger.get(job.jobId)))?.leaseOwner).toBeNull();
+  });
+
   it("outbox keeps insertion order and per-sink cursors", async () => {
     const { job } = await run(store.ledger.enqueue({
       tenantId: "t9",
