@@ -21,6 +21,7 @@ import type { SqlClient } from "./store/sql_client.ts";
 
 /** Options of {@link embeddedStages}. */
 export interface EmbeddedStageOptions {
+  /** Options of live HTTP ingest (user agent, OpenAlex `mailto`, fetch). */
   readonly http?: HttpIngestOptions;
   /** Where downloaded PDFs are stored, and whether private addresses may be fetched. */
   readonly download?: PdfDownloadOptions;

@@ -13,7 +13,9 @@ import type { TransportConfig } from "./transport_config.ts";
 
 /** The variables the configuration reads; `toObject` lists the `OPENLINEAGE__*` ones. */
 export interface EnvSource {
+  /** The value of a variable, or undefined when it is not set. */
   get(key: string): string | undefined;
+  /** Every variable by name, as `Deno.env.toObject()`; without it `OPENLINEAGE__*` go unread. */
   toObject?(): Record<string, string>;
 }
 

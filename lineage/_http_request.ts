@@ -18,10 +18,13 @@ import {
 
 /** A retry about to happen. */
 export interface RetryNotice {
+  /** The name of the sink that retries. */
   readonly sink: string;
   /** The attempt that just failed (1 for the first). */
   readonly attempt: number;
+  /** Milliseconds until the next attempt: the server's `Retry-After`, else the backoff. */
   readonly delayMs: number;
+  /** Why the attempt failed (the HTTP status or the network error), scrubbed of secrets. */
   readonly reason: string;
 }
 

@@ -239,7 +239,9 @@ export const cloudEventEnvelopeSchema: z.ZodType<KitCloudEvent> = z.strictObject
  * @category models
  */
 export interface CloudEventIssue {
+  /** Where in the event: a JSON pointer, e.g. `/data/job_id` (empty for the whole event). */
   readonly path: string;
+  /** What is wrong there. */
   readonly message: string;
 }
 

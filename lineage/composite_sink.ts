@@ -17,7 +17,7 @@ import type { OutboxChannel } from "./outbox.ts";
 
 /** Options of {@link makeCompositeSink}. */
 export interface CompositeSinkOptions {
-  /** @default `composite:` and the children's names */
+  /** The relay's cursor name for this sink. @default `composite:` and the children's names */
   readonly name?: string;
   /** Keep delivering to the next children after one fails. @default true */
   readonly continueOnFailure?: boolean;

@@ -60,6 +60,7 @@ export { describeLineageConfig, sinksFor, type SinksOptions } from "./_config_si
 
 /** The resolved lineage configuration. */
 export interface LineageConfig {
+  /** The OpenLineage namespace of the jobs (`OPENLINEAGE_NAMESPACE`). @default "lineage-kit" */
   readonly namespace: string;
   /** Where events go; empty when lineage is disabled. */
   readonly transports: ReadonlyArray<TransportConfig>;
@@ -75,9 +76,11 @@ export interface LineageConfig {
 
 /** Inputs of {@link resolveLineageConfig}. */
 export interface ResolveOptions {
+  /** The environment variables to read, e.g. `Deno.env`. */
   readonly env: EnvSource;
+  /** The directory that relative paths (the configuration file, `--lineage`) resolve against. */
   readonly cwd: string;
-  /** @default the `HOME` variable */
+  /** The home directory, for `~/.openlineage/openlineage.yml`. @default the `HOME` variable */
   readonly home?: string;
   /** The CLI's `--lineage` value. */
   readonly flag?: string;

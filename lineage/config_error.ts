@@ -10,6 +10,7 @@ import { type Cause, Data } from "effect";
 export interface ConfigProblem {
   /** `openlineage.yml:3:5`, `OPENLINEAGE__TRANSPORT__TIMEOUT`, `--lineage` … */
   readonly where: string;
+  /** What is wrong there. */
   readonly message: string;
 }
 
@@ -28,6 +29,7 @@ const LineageConfigErrorBase: new (
 
 /** The lineage configuration is invalid; `problems` lists every finding. */
 export class LineageConfigError extends LineageConfigErrorBase {
+  /** Every problem as `where: message`, one per line. */
   override get message(): string {
     return this.problems.map((p) => `${p.where}: ${p.message}`).join("\n");
   }

@@ -9,7 +9,12 @@ import type { StageType } from "../stages/contracts.ts";
 
 /** A dataset as OpenLineage names it. */
 export interface DatasetId {
+  /**
+   * The dataset's namespace: a source API's origin, `file` or the database server for store
+   * tables, or `inmemory://lineage-kit` for hand-offs between stages.
+   */
   readonly namespace: string;
+  /** The dataset's name within its namespace: an API path, a table, or a hand-off's name. */
   readonly name: string;
   /** What the dataset is, for the `datasetType` facet. */
   readonly kind: "api" | "table" | "handoff";
@@ -34,8 +39,11 @@ export const HANDOFF_NAMESPACE = "inmemory://lineage-kit";
 
 /** What a stage needs to name its datasets. */
 export interface StageDatasetInput {
+  /** The pipeline's name. */
   readonly pipeline: string;
+  /** The stage's name in the pipeline. */
   readonly stage: string;
+  /** The stage's type; Index and KG stages write the store's tables. */
   readonly type: StageType;
   /** Dataset names from the stage's YAML `outputs`, when given. */
   readonly outputs?: ReadonlyArray<string>;

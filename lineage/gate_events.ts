@@ -21,18 +21,22 @@ import {
 
 /** A gate transition. */
 export interface GateTransition {
+  /** The OpenLineage event type. */
   readonly transition: "START" | "RUNNING" | "COMPLETE" | "FAIL";
   /**
    * `started` pairs with `stage.started` and `failed` (the job failed while waiting, e.g. MinerU
    * could not parse its PDF) with `stage.failed`; the others with `gate.<event>`.
    */
   readonly event: "started" | "waiting" | "opened" | "timed_out" | "failed";
+  /** When the transition happened. */
   readonly time: Date;
   /** The condition in words, e.g. `pdf_ir_ready equals true`. */
   readonly condition: string;
+  /** How long the job may wait at the gate, in seconds. */
   readonly timeoutSeconds: number;
   /** How long the job waited at the gate, once it stops waiting. */
   readonly waitedMs?: number;
+  /** What went wrong, when the gate timed out or the job failed while waiting. */
   readonly error?: StageErrorRecord;
 }
 

@@ -52,6 +52,7 @@ export interface HttpRetryOptions {
 
 /** Configuration of the HTTP transport. */
 export interface HttpTransportConfig {
+  /** Selects this transport. */
   readonly type: "http";
   /** Base URL, e.g. `http://localhost:5000`. */
   readonly url: string;
@@ -59,6 +60,7 @@ export interface HttpTransportConfig {
   readonly endpoint?: string;
   /** Sent as `Authorization: Bearer <key>`. */
   readonly apiKey?: Redacted.Redacted<string>;
+  /** Compresses request bodies with gzip (`Content-Encoding: gzip`). @default no compression */
   readonly compression?: "gzip";
   /** Per-request timeout. @default 5000 */
   readonly timeoutMs?: number;
@@ -66,10 +68,11 @@ export interface HttpTransportConfig {
   readonly headers?: Readonly<Record<string, string>>;
   /** Query parameters added to every request. */
   readonly urlParams?: Readonly<Record<string, string>>;
+  /** Retry limits; fields left out take their defaults. */
   readonly retry?: HttpRetryOptions;
   /** Send many events per request to `batchEndpoint`. @default false */
   readonly batch?: boolean;
-  /** @default `${endpoint}/batch` */
+  /** Where batches are posted, appended to `url`. @default `${endpoint}/batch` */
   readonly batchEndpoint?: string;
   /** Events per batch request. @default 100 */
   readonly maxBatch?: number;

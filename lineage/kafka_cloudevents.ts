@@ -49,8 +49,11 @@ export type KafkaContentMode = "binary" | "structured";
  * @category models
  */
 export interface KafkaOutboundMessage {
+  /** The record key: the event's `partitionkey`, or null when it has none. */
   readonly key: string | null;
+  /** The record value: the data (binary mode) or the whole event as JSON (structured mode). */
   readonly value: string | Buffer | null;
+  /** `content-type`, and in binary mode a `ce_<name>` header per attribute. */
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -71,8 +74,11 @@ export type KafkaHeaderValue =
  * @category models
  */
 export interface KafkaInboundMessage {
+  /** The record key; it fills in the `partitionkey` extension when the event has none. */
   readonly key?: string | Uint8Array | null;
+  /** The record value: the data (binary mode) or the whole event as JSON (structured mode). */
   readonly value: string | Uint8Array | null;
+  /** The record headers: `content-type` and, in binary mode, the `ce_<name>` attributes. */
   readonly headers?: Readonly<Record<string, KafkaHeaderValue>>;
 }
 
@@ -85,6 +91,11 @@ const KafkaCodecErrorBase: TaggedErrorClass<"KafkaCodecError", {
   readonly message: string;
 }> = taggedError("KafkaCodecError");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/**
+ * An event that has no Kafka form, or a record that is not a CloudEvent.
+ *
+ * @category errors
+ */
 export class KafkaCodecError extends KafkaCodecErrorBase {}
 
 /**

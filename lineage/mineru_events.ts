@@ -23,14 +23,23 @@ export const MINERU_JOB = "mineru";
 
 /** One MinerU transition. */
 export interface MineruTransition {
+  /** The OpenLineage event type: START (`mineru.requested`), COMPLETE or FAIL. */
   readonly transition: "START" | "COMPLETE" | "FAIL";
+  /** When the transition happened. */
   readonly time: Date;
+  /** The MinerU run's attempt number, 1 for the first. */
   readonly attempt: number;
+  /** The PDF to parse: where it is, its SHA-256 hex digest, and its file dataset. */
   readonly pdf: { readonly uri: string; readonly sha256: string; readonly dataset: DatasetId };
+  /** The dataset the parsed document is stored in. */
   readonly document: DatasetId;
+  /** The parsing service, recorded in the `lineageKit_gpu` run facet. */
   readonly service: string;
+  /** How many pages the parsed document has (`pages`, `outputStatistics`). */
   readonly pages?: number;
+  /** How long the parse took, in milliseconds (`duration_ms`). */
   readonly durationMs?: number;
+  /** What went wrong, on FAIL. */
   readonly error?: StageErrorRecord;
   /** gpu_oom | gpu_unavailable | bad_pdf | timeout */
   readonly reason?: string;

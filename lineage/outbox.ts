@@ -12,15 +12,19 @@ export type OutboxChannel = "openlineage" | "cloudevents";
 
 /** An event waiting in the outbox. */
 export interface OutboxEvent {
+  /** The stream the event belongs to: OpenLineage events or CloudEvents. */
   readonly channel: OutboxChannel;
   /** The OpenLineage run the event belongs to (per-run ordering key). */
   readonly runId: string;
+  /** The event as JSON: an OpenLineage event or a structured-mode CloudEvent. */
   readonly payload: Readonly<Record<string, unknown>>;
 }
 
 /** A stored outbox event with its global sequence number. */
 export interface OutboxRow extends OutboxEvent {
+  /** The event's place in the outbox; each job's events reach a sink in this order. */
   readonly seq: number;
+  /** The job the event belongs to; null for an event written outside any job. */
   readonly jobId: string | null;
 }
 
@@ -30,6 +34,7 @@ const StoreErrorBase: TaggedErrorClass<"StoreError", {
   readonly message: string;
 }> = taggedError("StoreError");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** The store failed; `operation` names what it was doing. */
 export class StoreError extends StoreErrorBase {}
 
 /** Reading and acknowledging outbox events per sink. */
@@ -61,4 +66,5 @@ const OutboxStoreBase: Context.ServiceClass<
   OutboxStoreShape
 >()("@medkg/lineage-kit/OutboxStore");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** The outbox as a service. */
 export class OutboxStore extends OutboxStoreBase {}

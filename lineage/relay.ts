@@ -28,6 +28,7 @@ import { flushSink, reportOf, type Tally } from "./_relay_sink.ts";
 
 /** What one flush did for one sink. */
 export interface SinkReport {
+  /** The sink's name. */
   readonly sink: string;
   /** Events delivered by this flush. */
   readonly delivered: number;

@@ -22,7 +22,9 @@ export const KIT_VERSION = "0.1.0";
 
 /** Everything that identifies one pipeline run of one job. */
 export interface PipelineRunScope {
+  /** The OpenLineage namespace of the run's jobs. */
   readonly namespace: string;
+  /** The pipeline being run. */
   readonly pipeline: {
     readonly name: string;
     readonly version: string;
@@ -30,11 +32,17 @@ export interface PipelineRunScope {
     /** Absolute path of the pipeline YAML, for `sourceCodeLocation`. */
     readonly file?: string;
   };
+  /** The job's id in the ledger. */
   readonly jobId: string;
+  /** The tenant the job belongs to. */
   readonly tenantId: string;
+  /** The document's id, `{source}:{docKey}`: the CloudEvents `subject` and partition key. */
   readonly docId: string;
+  /** The job's correlation id, copied into every CloudEvent. */
   readonly correlationId: string;
+  /** Which run of the job this is, from 1. */
   readonly runNumber: number;
+  /** When the run started; the timestamp in its run ids. */
   readonly runCreatedAt: Date;
   /**
    * The part of the run between pauses: 0 until it is first resumed, then 1, 2 … Stage runs and
@@ -56,13 +64,21 @@ const rootOf = (scope: PipelineRunScope) => {
 
 /** One stage attempt within a pipeline run. */
 export interface StageAttempt {
+  /** The stage's name in the pipeline. */
   readonly stage: string;
+  /** The stage's type. */
   readonly type: StageType;
+  /** The attempt number, 1 for the first. */
   readonly attempt: number;
+  /** How many attempts the stage's policy allows. */
   readonly maxAttempts: number;
+  /** The name of the resilience policy the stage runs under. */
   readonly policy: string;
+  /** A short name of the implementation running the stage (e.g. `ledger-gate`). */
   readonly implementation: string;
+  /** The datasets the stage reads. */
   readonly inputs: ReadonlyArray<DatasetId>;
+  /** The datasets the stage writes. */
   readonly outputs: ReadonlyArray<DatasetId>;
 }
 
@@ -95,12 +111,19 @@ export const CE_PREFIX = "org.medicalkg.orchestration";
 
 /** What {@link cloudEvent} needs. */
 export interface CloudEventInput {
+  /** The pipeline run the event belongs to. */
   readonly scope: PipelineRunScope;
+  /** The CloudEvent type, one of the catalogue's. */
   readonly type: string;
+  /** The stage the event is about (`pipeline` for the run itself); ends the event's `source`. */
   readonly stage: string;
+  /** The paired OpenLineage run id (`olrunid`). */
   readonly runId: string;
+  /** The paired OpenLineage event type (`oleventtype`). */
   readonly transition: RunTransition;
+  /** When the transition happened (`time`). */
   readonly time: Date;
+  /** The event's `data`; it must match its type's schema. */
   readonly data: Readonly<Record<string, unknown>>;
 }
 
@@ -190,13 +213,19 @@ export const pipelineJobFacets = (scope: PipelineRunScope): Record<string, Facet
 
 /** Details of a pipeline transition. */
 export interface PipelineTransition {
+  /** The OpenLineage event type. */
   readonly transition: RunTransition;
+  /** When the transition happened. */
   readonly time: Date;
   /** The CloudEvent type suffix: started, completed, failed, paused, resumed. */
   readonly event: "started" | "completed" | "failed" | "paused" | "resumed";
+  /** What failed the run, with the stage and its policy. */
   readonly error?: StageErrorRecord & { readonly stage: string; readonly policy: string };
+  /** Milliseconds since the run started (`duration_ms`). */
   readonly durationMs?: number;
+  /** How many stages the pipeline has (`stage_count`). */
   readonly stageCount?: number;
+  /** Why the run paused, resumed or ended (`reason`). */
   readonly reason?: string;
 }
 
@@ -266,16 +295,25 @@ export const pipelineEvents = (
 
 /** Details of a stage-attempt transition. */
 export interface StageTransition {
+  /** The OpenLineage event type. */
   readonly transition: RunTransition;
+  /** When the transition happened. */
   readonly time: Date;
   /** The CloudEvent type suffix. */
   readonly event: "started" | "completed" | "failed" | "retrying";
+  /** The attempt's error, when it failed. */
   readonly error?: StageErrorRecord;
+  /** How many items the output holds (`output_count`, `outputStatistics`). */
   readonly outputCount?: number;
+  /** How long the attempt ran, in milliseconds (`duration_ms`). @default 0 */
   readonly durationMs?: number;
+  /** How many failed attempts came before this one (`retry_count`). @default 0 */
   readonly retryCount?: number;
+  /** Milliseconds until the next attempt, when one follows (`backoff_ms`). @default 0 */
   readonly backoffMs?: number;
+  /** Why the stage gave up (`reason` of `stage.failed`). @default "failed" */
   readonly reason?: string;
+  /** Whether the implementation uses a GPU (`gpu_used`). @default false */
   readonly gpuUsed?: boolean;
   /** Output dataset facets to add (e.g. `schema` on the parse output). */
   readonly outputFacets?: Readonly<Record<string, unknown>>;

@@ -14,6 +14,7 @@ const SinkErrorBase: TaggedErrorClass<"SinkError", {
   readonly retryable: boolean;
 }> = taggedError("SinkError");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** A sink could not take events; they stay in the outbox. `retryable`: a later try may succeed. */
 export class SinkError extends SinkErrorBase {}
 
 /** A destination for outbox events. */

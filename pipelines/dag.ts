@@ -8,7 +8,9 @@
 
 /** `to` depends on `from`: `from` runs first. */
 export interface Edge {
+  /** The node that runs first (the upstream one). */
   readonly from: string;
+  /** The node that depends on `from`. */
   readonly to: string;
 }
 

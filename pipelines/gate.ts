@@ -12,6 +12,7 @@ const GatePausedBase: TaggedErrorClass<"GatePaused", { readonly gate: string }> 
   "GatePaused",
 );
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** The job paused at the named `gate` because its condition does not hold; not a failure. */
 export class GatePaused extends GatePausedBase {}
 
 /** A condition in words, for events and messages: `pdf_ir_ready equals true`. */

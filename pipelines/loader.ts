@@ -46,7 +46,9 @@ export interface CompiledPipeline extends PipelineSpec {
 
 /** The whole validated configuration. */
 export interface Config {
+  /** Every pipeline, compiled, in the order its file was given. */
   readonly pipelines: ReadonlyArray<CompiledPipeline>;
+  /** The resilience policies by name; where two policy files define a name, the first wins. */
   readonly policies: ReadonlyMap<string, Policy>;
   /** The pipeline of that name. */
   readonly pipeline: (name: string) => CompiledPipeline | undefined;
@@ -56,13 +58,17 @@ export interface Config {
 
 /** A configuration file's name (as problems show it) and text. */
 export interface SourceText {
+  /** The file's name as problems show it, e.g. `pipelines/auto.yaml`. */
   readonly file: string;
+  /** The file's YAML text. */
   readonly text: string;
 }
 
 /** What parsing one pipeline file found. */
 export interface ParsedPipeline {
+  /** The compiled pipeline; present only when there are no problems. */
   readonly pipeline?: CompiledPipeline;
+  /** Every problem found, in line and column order; empty when the file is valid. */
   readonly problems: ReadonlyArray<Problem>;
 }
 
@@ -302,9 +308,15 @@ const validate = (policies: Read, pipelines: Read): Effect.Effect<Config, Config
 
 /** Where {@link loadConfig} looks. */
 export interface LoadConfigOptions {
-  /** @default every `pipelines/*.yaml` under `baseDir` */
+  /**
+   * The pipeline files to load; relative paths are resolved against `baseDir`.
+   * @default every `pipelines/*.yaml` under `baseDir`
+   */
   readonly pipelineFiles?: ReadonlyArray<string>;
-  /** @default `policies/resilience.yaml` under `baseDir` */
+  /**
+   * The policy file; a relative path is resolved against `baseDir`.
+   * @default `policies/resilience.yaml` under `baseDir`
+   */
   readonly policyFile?: string;
   /** The folder relative paths are resolved against. @default the kit's own folder */
   readonly baseDir?: string;

@@ -40,7 +40,9 @@ export const MINERU_POLICY = "gpu-bound";
 
 /** What one bridge pass did, by job id. */
 export interface BridgeReport {
+  /** Jobs whose PDF was parsed: the document is stored and `pdf_ir_ready` is set. */
   readonly parsed: ReadonlyArray<string>;
+  /** Jobs failed because parsing failed: the error (`Type: message`) and `mineru.failed` reason. */
   readonly failed: ReadonlyArray<
     { readonly jobId: string; readonly error: string; readonly reason: string }
   >;

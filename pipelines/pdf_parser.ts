@@ -10,9 +10,13 @@ import type { Document, PdfReceipt, RecordLocation, SourceName } from "../stages
 
 /** What the parser is asked to parse. */
 export interface PdfParseRequest {
+  /** The id of the document to make. */
   readonly docId: string;
+  /** The source the job's record came from. */
   readonly source: SourceName;
+  /** Where the job's record was found, for the document's provenance. */
   readonly location: RecordLocation;
+  /** The stored PDF to parse, as the download stage recorded it. */
   readonly pdf: PdfReceipt;
 }
 
@@ -20,6 +24,7 @@ export interface PdfParseRequest {
 export interface PdfParserShape {
   /** The service, for lineage and breaker keys (e.g. `mineru@127.0.0.1:8000`). */
   readonly service: string;
+  /** Parses the stored PDF into a document. */
   readonly parse: (request: PdfParseRequest) => Effect.Effect<Document, StageError>;
 }
 
@@ -33,4 +38,5 @@ const PdfParserBase: Context.ServiceClass<
   PdfParserShape
 >()("@medkg/lineage-kit/PdfParser");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** The PDF parser as a service: provide a {@link PdfParserShape} to run the MinerU bridge. */
 export class PdfParser extends PdfParserBase {}

@@ -13,6 +13,7 @@ export type StageRegistry = ReadonlyMap<StageType, AnyStageDefinition>;
 
 /** The runner's environment. */
 export interface PipelineRuntimeShape {
+  /** The implementation of each stage type the pipelines use. */
   readonly stages: StageRegistry;
   /** OpenLineage namespace of the kit's jobs. */
   readonly namespace: string;
@@ -32,4 +33,5 @@ const PipelineRuntimeBase: Context.ServiceClass<
   PipelineRuntimeShape
 >()("@medkg/lineage-kit/PipelineRuntime");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** The runner's environment as a service: provide a {@link PipelineRuntimeShape}. */
 export class PipelineRuntime extends PipelineRuntimeBase {}

@@ -21,7 +21,9 @@ import { gateTimedOutEvents } from "./gate_stage.ts";
 
 /** What one sensor pass did. */
 export interface SensorReport {
+  /** The outcome of each job resumed because its gate condition held. */
   readonly resumed: ReadonlyArray<JobOutcome>;
+  /** The ids of the jobs failed with GateTimedOut for waiting past their gate's timeout. */
   readonly timedOut: ReadonlyArray<string>;
   /** Jobs still waiting, with their gate and milliseconds left. */
   readonly waiting: ReadonlyArray<

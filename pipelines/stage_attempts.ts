@@ -43,15 +43,22 @@ const StageFailedBase: TaggedErrorClass<"StageFailed", {
   readonly error: StageErrorRecord;
 }> = taggedError("StageFailed");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** A stage gave up under its policy: `stage`, `policy`, `attempts` made and the last `error`. */
 export class StageFailed extends StageFailedBase {}
 
 /** What one stage run needs. */
 export interface StageRun {
+  /** The pipeline run the stage belongs to; its events and ledger writes are made under it. */
   readonly scope: PipelineRunScope;
+  /** The stage's implementation. */
   readonly definition: AnyStageDefinition;
+  /** The attempt as lineage describes it; the attempt number is set for each attempt. */
   readonly attempt: Omit<StageAttempt, "attempt">;
+  /** The resilience policy: attempts, backoff, timeout, breaker, rate limit and concurrency. */
   readonly policy: Policy;
+  /** What the stage reads: the job's request and the outputs of the stages before it. */
   readonly inputs: StageInputs;
+  /** The context the stage is given; the attempt number is set for each attempt. */
   readonly context: Omit<StageContext, "attempt">;
   /** The outside service the stage calls (breaker and rate-limit key); absent for pure stages. */
   readonly dependency?: string;

@@ -35,21 +35,37 @@ export type Condition =
 
 /** What a gate waits for, where the job resumes, and for how long it may wait. */
 export interface GateSpec {
+  /** What must hold for the job to go on (`condition`). */
   readonly condition: Condition;
+  /** The stage the job resumes at when the condition holds (`resume_stage`); after the gate. */
   readonly resumeStage: string;
+  /**
+   * Seconds a job may wait at the gate before it fails with GateTimedOut (`timeout_seconds`).
+   * @default 900
+   */
   readonly timeoutSeconds: number;
+  /**
+   * Seconds between the sensor's checks of the condition (`poll_interval_seconds`), at most
+   * `timeoutSeconds`; the sensor polls at the shortest interval of all gates. @default 10
+   */
   readonly pollIntervalSeconds: number;
 }
 
 /** One stage of a pipeline, decoded. */
 export interface StageSpec {
+  /** The stage's name, unique in its pipeline: lowercase letters, digits and `_`, e.g. `chunk`. */
   readonly name: string;
+  /** The stage type, which picks its implementation from the runtime's registry. */
   readonly type: StageType;
+  /** The name of the resilience policy the stage runs under (`policies/resilience.yaml`). */
   readonly policy: string;
+  /** The stages that must finish before this one (`depends_on`); empty when none. */
   readonly dependsOn: ReadonlyArray<string>;
+  /** The stage's `config` mapping as written; `{}` when absent. */
   readonly config: Readonly<Record<string, unknown>>;
   /** Dataset names the stage writes, for lineage. */
   readonly outputs?: ReadonlyArray<string>;
+  /** At most this many attempts of the stage run at once; overrides the policy's `concurrency`. */
   readonly concurrency?: number;
   /** Present exactly on stages of type `Gate`. */
   readonly gate?: GateSpec;
@@ -59,10 +75,15 @@ export interface StageSpec {
 export interface PipelineSpec {
   /** The file as problems name it, e.g. `pipelines/auto.yaml`. */
   readonly file: string;
+  /** The pipeline's name (`name`), unique across pipeline files, e.g. `pdf-two-phase`. */
   readonly name: string;
+  /** The pipeline's version (`version`), e.g. `1.0.0`. */
   readonly version: string;
+  /** What the pipeline does, in words (`description`). */
   readonly description: string;
+  /** The sources whose jobs are routed to this pipeline (`applicable_sources`). */
   readonly applicableSources: ReadonlyArray<SourceName>;
+  /** The stages in declaration order. */
   readonly stages: ReadonlyArray<StageSpec>;
 }
 
@@ -260,10 +281,15 @@ export const stageSchema: z.ZodType<StageSpec> = z.unknown().transform((raw, ctx
 
 /** A pipeline file as written in YAML (snake_case keys), with its stages decoded. */
 export interface PipelineYaml {
+  /** The pipeline's version, e.g. `1.0.0`. */
   readonly version: string;
+  /** The pipeline's name: lowercase letters, digits, `_` and `-`. */
   readonly name: string;
+  /** What the pipeline does, in words. */
   readonly description: string;
+  /** The sources whose jobs are routed to this pipeline. */
   readonly applicable_sources: ReadonlyArray<SourceName>;
+  /** The stages, decoded, in declaration order. */
   readonly stages: ReadonlyArray<StageSpec>;
 }
 

@@ -16,44 +16,64 @@ export const backoffStrategies: ReadonlyArray<BackoffStrategy> = ["exponential",
 
 /** Open the breaker after this many consecutive failures, for this long. */
 export interface CircuitBreakerSpec {
+  /** Consecutive failures that open the breaker. */
   readonly failureThreshold: number;
+  /** How long the breaker stays open, in seconds. */
   readonly resetTimeoutSeconds: number;
 }
 
 /** One named policy, decoded: how a stage is retried, timed out, broken and rate limited. */
 export interface Policy {
+  /** The policy's name: its key in the file, which stages refer to (`policy:`). */
   readonly name: string;
   /** Total attempts, the first one included. */
   readonly maxAttempts: number;
+  /** How the wait between attempts grows. */
   readonly backoffStrategy: BackoffStrategy;
+  /** The first retry's delay (linear: the step added per retry), in seconds. */
   readonly backoffInitialSeconds: number;
+  /** The largest delay before jitter, in seconds. */
   readonly backoffMaxSeconds: number;
+  /** A random delay of 0 to this many seconds added to each retry's wait. */
   readonly backoffJitterSeconds: number;
   /** Per attempt. */
   readonly timeoutSeconds: number;
+  /** The breaker of the dependency a stage calls; none when absent. */
   readonly circuitBreaker?: CircuitBreakerSpec;
+  /** Calls per second to the dependency (a token bucket per dependency); unlimited when absent. */
   readonly rateLimitPerSecond?: number;
+  /** At most this many attempts of a stage run at once in the process; unlimited when absent. */
   readonly concurrency?: number;
 }
 
 /** One policy as written in YAML (snake_case keys). */
 export interface PolicyYaml {
+  /** Total attempts, the first one included (1–10). */
   readonly max_attempts: number;
+  /** `exponential`, `linear` or `none`. */
   readonly backoff_strategy: BackoffStrategy;
+  /** The first retry's delay (linear: the step), in seconds (0–3600). */
   readonly backoff_initial_seconds: number;
+  /** The largest delay before jitter, in seconds; at least `backoff_initial_seconds` (0–3600). */
   readonly backoff_max_seconds: number;
+  /** Up to this many random seconds added to each delay (0–3600). */
   readonly backoff_jitter_seconds: number;
+  /** Per attempt; the attempt is interrupted when it runs past it (1–600). */
   readonly timeout_seconds: number;
+  /** Consecutive failures before the breaker opens (1–100), and how long it stays open in seconds (1–3600). */
   readonly circuit_breaker?: {
     readonly failure_threshold: number;
     readonly reset_timeout_seconds: number;
   };
+  /** Calls per second to the dependency, a token bucket per dependency (0.1–1000). */
   readonly rate_limit_per_second?: number;
+  /** At most this many attempts of a stage at once (≥ 1). */
   readonly concurrency?: number;
 }
 
 /** `policies/resilience.yaml` as written. */
 export interface ResilienceFileYaml {
+  /** The policies, by name. */
   readonly policies: Readonly<Record<string, PolicyYaml>>;
 }
 

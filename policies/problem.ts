@@ -9,11 +9,13 @@ import { z } from "zod";
 
 /** One thing wrong with a configuration file, at the position of the offending YAML node. */
 export interface Problem {
+  /** The file the problem is in, as the caller named it. */
   readonly file: string;
   /** 1-based. */
   readonly line: number;
   /** 1-based. */
   readonly column: number;
+  /** What is wrong, as a sentence without the position. */
   readonly message: string;
 }
 
@@ -31,6 +33,7 @@ export const formatProblem = (p: Problem): string =>
 
 /** The fields of a {@link ConfigError}. */
 export interface ConfigErrorFields {
+  /** Every problem found, not only the first. */
   readonly problems: ReadonlyArray<Problem>;
 }
 
@@ -42,6 +45,7 @@ const ConfigErrorBase: new (
 
 /** Loading the configuration failed; `problems` lists every finding, not only the first. */
 export class ConfigError extends ConfigErrorBase {
+  /** Every problem as `file:line:column: message`, one per line. */
   override get message(): string {
     return this.problems.map(formatProblem).join("\n");
   }
@@ -66,7 +70,9 @@ export type ValuePath = ReadonlyArray<string | number>;
 
 /** A problem message that still needs its position: the path of the node it is about. */
 export interface PathMessage {
+  /** The path of the node the message is about. */
   readonly path: ValuePath;
+  /** What is wrong with that node. */
   readonly message: string;
 }
 

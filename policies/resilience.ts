@@ -48,6 +48,7 @@ const ResilienceBase: Context.ServiceClass<
   ResilienceShape
 >()("@medkg/lineage-kit/Resilience");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** The process's resilience state (breakers, rate limiters, concurrency permits) as a service; provide {@link layer} once per process. */
 export class Resilience extends ResilienceBase {}
 
 /** Builds fresh resilience state; breaker transitions end with the scope. */

@@ -23,16 +23,21 @@ import { describeIssue, type Problem, type ValuePath } from "./problem.ts";
 
 /** A 1-based line and column. */
 export interface Position {
+  /** 1-based line. */
   readonly line: number;
+  /** 1-based column. */
   readonly column: number;
 }
 
 /** A YAML file parsed without syntax errors: its decoded value plus what locates its nodes. */
 export interface YamlSource {
+  /** The file name used in problems. */
   readonly file: string;
   /** The document decoded to plain JavaScript (mappings become objects). */
   readonly value: unknown;
+  /** The document's root node with its source ranges; `null` for an empty document. */
   readonly root: ParsedNode | null;
+  /** Turns the nodes' character offsets into lines and columns. */
   readonly lineCounter: LineCounter;
 }
 

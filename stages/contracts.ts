@@ -21,14 +21,23 @@ import type {
 
 /** What each stage type produces. The runner checkpoints these as JSON. */
 export interface StageOutputs {
+  /** The raw record an Ingest stage fetched. */
   readonly Ingest: RawPayload;
+  /** The document a Parse stage built. */
   readonly Parse: Document;
+  /** The chunks a Chunk stage cut. */
   readonly Chunk: ChunkSet;
+  /** The vectors an Embed stage computed. */
   readonly Embed: EmbeddingBatch;
+  /** What an Index stage wrote. */
   readonly Index: IndexReceipt;
+  /** The entities and claims an Extract stage found. */
   readonly Extract: Extraction;
+  /** What a KG stage wrote to the graph. */
   readonly KG: GraphWriteReceipt;
+  /** The PDF a Download stage stored. */
   readonly Download: PdfReceipt;
+  /** What an opened Gate passes on. */
   readonly Gate: GateOutcome;
 }
 
@@ -66,6 +75,7 @@ export const stageRequirements: Readonly<Record<StageType, ReadonlyArray<StageTy
 
 /** The outputs of a stage's finished ancestors, by type, plus the job's ingest request. */
 export interface StageInputs {
+  /** The job's ingest request. */
   readonly request: IngestRequest;
   /** The nearest finished ancestor output of a type. The loader guarantees required ones exist. */
   readonly get: <T extends StageType>(type: T) => StageOutputs[T];
@@ -73,9 +83,11 @@ export interface StageInputs {
 
 /** An implementation of one stage type. `R` is the services it needs. */
 export interface StageDefinition<T extends StageType, R = never> {
+  /** The stage type this implements. */
   readonly type: T;
   /** A short name of the implementation, recorded in lineage (`processing_engine`, facets). */
   readonly implementation: string;
+  /** Runs one attempt of the stage. */
   readonly run: (
     ctx: StageContext,
     inputs: StageInputs,

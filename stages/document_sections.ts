@@ -8,7 +8,9 @@ import type { Block, Section } from "./ir.ts";
 
 /** A section before ids are assigned. */
 export interface SectionDraft {
+  /** The section title. */
   readonly title: string;
+  /** The section's blocks, in order, without ids. */
   readonly blocks: ReadonlyArray<Omit<Block, "id">>;
 }
 

@@ -128,8 +128,11 @@ export const retryAfterMs = (error: StageError): number | undefined =>
 
 /** The persisted and rendered form of a stage error (ledger rows, FAIL facets, CloudEvents). */
 export interface StageErrorRecord {
+  /** The error's tag. */
   readonly type: StageErrorType;
+  /** What went wrong, for people. */
   readonly message: string;
+  /** For `InvalidInput`: where in the record or file the problem is. */
   readonly path?: string;
 }
 

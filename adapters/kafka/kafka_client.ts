@@ -41,10 +41,11 @@ export type KafkaSaslMechanism = "plain" | "scram-sha-256" | "scram-sha-512";
 export interface KafkaClientConfig {
   /** `host:port` of one or more bootstrap brokers. */
   readonly brokers: ReadonlyArray<string>;
-  /** @default "lineage-kit" */
+  /** The client id sent to the brokers. @default "lineage-kit" */
   readonly clientId?: string;
   /** Use TLS. @default false */
   readonly ssl?: boolean;
+  /** SASL authentication; none when absent. */
   readonly sasl?: {
     readonly mechanism: KafkaSaslMechanism;
     readonly username: string;
@@ -69,6 +70,11 @@ const KafkaConfigErrorBase: TaggedErrorClass<"KafkaConfigError", {
   readonly message: string;
 }> = taggedError("KafkaConfigError");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/**
+ * A `KAFKA_*` variable is missing or malformed; `variable` names it.
+ *
+ * @category errors
+ */
 export class KafkaConfigError extends KafkaConfigErrorBase {}
 
 const BROKER = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
@@ -150,8 +156,11 @@ export const kafkaConfigFromEnv = (
  * @category models
  */
 export interface KafkaProducerLike {
+  /** Connects to the cluster. */
   readonly connect: () => Promise<void>;
+  /** Sends one record batch to a topic. */
   readonly send: (record: ProducerRecord) => Promise<unknown>;
+  /** Disconnects from the cluster. */
   readonly disconnect: () => Promise<void>;
 }
 
@@ -217,7 +226,9 @@ export const kafkajsConsumer: KafkaConsumerFactory = (config, groupId): KafkaCon
  * @category models
  */
 export interface LazyProducer {
+  /** The connected producer, connecting on first use or after a failed connect. */
   readonly get: () => Promise<KafkaProducerLike>;
+  /** Disconnects the producer, if one was made; a later `get` connects a new one. */
   readonly close: () => Promise<void>;
 }
 

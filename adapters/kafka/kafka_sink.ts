@@ -53,11 +53,14 @@ export type KafkaCompression = "none" | "gzip";
  * @category models
  */
 export interface KafkaSinkOptions {
-  /** @default "orchestration.events.v1" */
+  /** The topic events are published to. @default "orchestration.events.v1" */
   readonly topic?: string;
-  /** @default "binary" */
+  /**
+   * The CloudEvents Kafka content mode: `binary` (attributes in `ce_` headers, data as the value)
+   * or `structured` (the whole event as JSON in the value). @default "binary"
+   */
   readonly mode?: KafkaContentMode;
-  /** @default "none" */
+  /** How record batches are compressed. @default "none" */
   readonly compression?: KafkaCompression;
   /** The relay's cursor name. @default `kafka:cloudevents:<topic>` */
   readonly name?: string;
@@ -73,8 +76,11 @@ export interface KafkaSinkOptions {
  * @category models
  */
 export interface KafkaSink extends RelaySink {
+  /** The topic events are published to. */
   readonly topic: string;
+  /** Sends events in order and reports per event; an event with no Kafka form is rejected. */
   readonly settle: (events: ReadonlyArray<OutboxRow>) => Effect.Effect<Settlement>;
+  /** Disconnects the producer, if one was made. */
   readonly close: () => Effect.Effect<void>;
 }
 

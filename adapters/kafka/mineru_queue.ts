@@ -79,6 +79,11 @@ const MineruQueueErrorBase: TaggedErrorClass<"MineruQueueError", {
   readonly message: string;
 }> = taggedError("MineruQueueError");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/**
+ * A MinerU queue event was malformed, or Kafka failed; `operation` says which step.
+ *
+ * @category errors
+ */
 export class MineruQueueError extends MineruQueueErrorBase {}
 
 /**
@@ -97,11 +102,14 @@ export type MineruEventType =
  * @category models
  */
 export interface MineruEventOptions {
-  /** @default now */
+  /** The event's `time`. @default now */
   readonly time?: Date;
-  /** @default "/lineage-kit/mineru-bridge" for requests, "/mineru-worker" for results */
+  /**
+   * The event's `source`.
+   * @default "/lineage-kit/mineru-bridge" for requests, "/mineru-worker" for results
+   */
   readonly source?: string;
-  /** @default `<job_id>:<type suffix>` plus the checksum for requests */
+  /** The event's `id`. @default `<job_id>:<type suffix>` plus the checksum for requests */
   readonly id?: string;
 }
 
@@ -234,6 +242,7 @@ export interface MineruQueueProducer {
     request: MineruRequestedData,
     options?: MineruEventOptions,
   ) => Effect.Effect<KitCloudEvent, MineruQueueError>;
+  /** Disconnects the producer, if one was made. */
   readonly close: () => Effect.Effect<void>;
 }
 
@@ -243,11 +252,16 @@ export interface MineruQueueProducer {
  * @category models
  */
 export interface MineruQueueOptions {
-  /** @default "mineru.queue.v1" for the producer, "mineru.results.v1" for the consumer */
+  /**
+   * The topic to publish to or read from.
+   * @default "mineru.queue.v1" for the producer, "mineru.results.v1" for the consumer
+   */
   readonly topic?: string;
+  /** Builds the producer (once, on first send). @default the kafkajs producer */
   readonly producerFactory?: KafkaProducerFactory;
+  /** Builds the consumer. @default the kafkajs consumer */
   readonly consumerFactory?: KafkaConsumerFactory;
-  /** @default "lineage-kit-mineru-results" */
+  /** The consumer group results are read in. @default "lineage-kit-mineru-results" */
   readonly groupId?: string;
 }
 
@@ -307,6 +321,7 @@ export interface MineruResultsConsumer {
     handle: (result: MineruResult) => Effect.Effect<void, E>,
     onInvalid: (error: MineruQueueError, message: KafkaMessage) => void,
   ) => Effect.Effect<void, MineruQueueError>;
+  /** Disconnects the consumer. */
   readonly close: () => Effect.Effect<void>;
 }
 

@@ -56,18 +56,31 @@ export const contentListSchema: z.ZodType<ReadonlyArray<ContentListItem>> = z.ar
  * @category models
  */
 export interface ContentListItem {
+  /** The item kind: `text`, `image`, `table`, `equation`, `discarded`, and in 3.x also `chart`, `code`, `list`, `header`, `footer`, `page_number` …. */
   readonly type: string;
+  /** The item's text (an equation's LaTeX for `equation` items). */
   readonly text?: string | null;
+  /** Heading level: 1 for a top-level heading, 2 below it …; absent or 0 for body text. */
   readonly text_level?: number | null;
+  /** `[x0, y0, x1, y1]` on the page, normalised to 0–1000. */
   readonly bbox?: readonly [number, number, number, number] | null;
+  /** The page the item is on, 0-based. */
   readonly page_idx: number;
+  /** An `image` item's caption lines. */
   readonly image_caption?: ReadonlyArray<string> | null;
+  /** A `table` item's caption lines. */
   readonly table_caption?: ReadonlyArray<string> | null;
+  /** A `table` item's footnotes. */
   readonly table_footnote?: ReadonlyArray<string> | null;
+  /** A `table` item's content as HTML. */
   readonly table_body?: string | null;
+  /** A `chart` item's caption lines. */
   readonly chart_caption?: ReadonlyArray<string> | null;
+  /** A `code` item's caption lines. */
   readonly code_caption?: ReadonlyArray<string> | null;
+  /** A `code` item's source text. */
   readonly code_body?: string | null;
+  /** A `list` item's entries, one string each. */
   readonly list_items?: ReadonlyArray<string> | null;
 }
 
@@ -75,7 +88,9 @@ export interface ContentListItem {
 export interface ContentListDocumentOptions {
   /** The document id, `{source}:{docKey}`; section and block ids derive from it. */
   readonly docId: string;
+  /** The source the PDF came from. */
   readonly source: SourceName;
+  /** Where the source record was found (the ingest request's location), kept as provenance. */
   readonly location: RecordLocation;
   /** The document title; when absent, the first level-1 heading. */
   readonly title?: string;

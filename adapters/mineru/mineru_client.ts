@@ -53,18 +53,25 @@ export interface MineruParseOptions {
 
 /** What MinerU returned for one PDF. */
 export interface MineruResult {
+  /** The file name the PDF was sent under. */
   readonly fileName: string;
+  /** The backend MinerU reports having used, when it says. */
   readonly backend: string | undefined;
+  /** MinerU's version, when it says (e.g. `3.4.4`). */
   readonly version: string | undefined;
   /** The 3.x task id; absent on 2.5.x. */
   readonly taskId: string | undefined;
+  /** The validated content list, in reading order. */
   readonly contentList: ReadonlyArray<ContentListItem>;
+  /** The Markdown MinerU rendered, when it sent any (the client asks for none). */
   readonly markdown: string | undefined;
 }
 
 /** What `GET /health` said. 2.5.x has no health route: its status is `unknown`. */
 export interface MineruHealth {
+  /** `healthy`, or `unknown` when the service has no health route (2.5.x). */
   readonly status: "healthy" | "unknown";
+  /** MinerU's version, when the health response gives it. */
   readonly version: string | undefined;
 }
 

@@ -62,26 +62,43 @@ export const unpaywallRecordSchema: z.ZodType<UnpaywallRecord> = z.looseObject({
 
 /** One Unpaywall OA location. */
 export interface UnpaywallLocation {
+  /** The location's best URL: the PDF URL when there is one, else the landing page. */
   readonly url?: string | null;
+  /** A direct link to the PDF, when known. */
   readonly url_for_pdf?: string | null;
+  /** The landing page of the article at this location. */
   readonly url_for_landing_page?: string | null;
+  /** `publisher` or `repository`. */
   readonly host_type?: string | null;
+  /** `submittedVersion`, `acceptedVersion` or `publishedVersion`. */
   readonly version?: string | null;
+  /** The copy's license, e.g. `cc-by`. */
   readonly license?: string | null;
+  /** Whether this is the record's best OA location. */
   readonly is_best?: boolean | null;
 }
 
 /** A validated Unpaywall record. */
 export interface UnpaywallRecord {
+  /** The bare DOI, e.g. `10.1038/nature12373`. */
   readonly doi: string;
+  /** The work's title. */
   readonly title?: string | null;
+  /** The year the work was published. */
   readonly year?: number | null;
+  /** The Crossref work type, e.g. `journal-article`. */
   readonly genre?: string | null;
+  /** Whether any open-access copy is known. */
   readonly is_oa?: boolean | null;
+  /** The OA status, e.g. `gold`, `hybrid`, `bronze`, `green`, `closed`. */
   readonly oa_status?: string | null;
+  /** The journal's name. */
   readonly journal_name?: string | null;
+  /** The publisher's name. */
   readonly publisher?: string | null;
+  /** The best open-access copy; `null` for closed access. */
   readonly best_oa_location?: UnpaywallLocation | null;
+  /** Every open-access copy found. */
   readonly oa_locations?: ReadonlyArray<UnpaywallLocation> | null;
 }
 
@@ -116,19 +133,33 @@ export const europePmcResultSchema: z.ZodType<EuropePmcResult> = z.looseObject({
 
 /** A validated Europe PMC search result. */
 export interface EuropePmcResult {
+  /** The record's id within its Europe PMC source (for `MED`, the PMID). */
   readonly id: string;
+  /** The Europe PMC source the record is from, e.g. `MED`, `PMC`, `PPR`. */
   readonly source: string;
+  /** The PubMed id. */
   readonly pmid?: string | null;
+  /** The PubMed Central id, `PMC…`. */
   readonly pmcid?: string | null;
+  /** The bare DOI. */
   readonly doi?: string | null;
+  /** The article's title. */
   readonly title?: string | null;
+  /** The authors as one string, e.g. `Smith J, Doe A.`. */
   readonly authorString?: string | null;
+  /** The journal's title. */
   readonly journalTitle?: string | null;
+  /** The publication year, as a string. */
   readonly pubYear?: string | null;
+  /** The abstract (`core` results only; may hold HTML tags). */
   readonly abstractText?: string | null;
+  /** `Y` when the article is open access, else `N`. */
   readonly isOpenAccess?: string | null;
+  /** `Y` when Europe PMC holds the full text, else `N`. */
   readonly inEPMC?: string | null;
+  /** `Y` when a PDF of the full text is available, else `N`. */
   readonly hasPDF?: string | null;
+  /** Full-text links (`core` results only): `availabilityCode` (`OA` open access, `F` free …), `documentStyle` (`pdf`, `html` …), `site` and `url`. */
   readonly fullTextUrlList?: {
     readonly fullTextUrl?:
       | ReadonlyArray<{
@@ -150,7 +181,9 @@ const openAlexOaSchema = z.looseObject({
 
 /** A PDF URL and the record field it was read from. */
 export interface PdfLink {
+  /** The PDF's URL. */
   readonly url: string;
+  /** The record field the URL came from, e.g. `best_oa_location.pdf_url`. */
   readonly path: string;
 }
 

@@ -15,8 +15,11 @@ export const RRF_K = 60;
 
 /** One fused result. */
 export interface SearchHit {
+  /** The matching chunk's id. */
   readonly chunkId: string;
+  /** The document the chunk belongs to. */
   readonly docId: string;
+  /** The chunk's text. */
   readonly text: string;
   /** Fused score: the sum of 1 / (k + rank) over the rankings that found the chunk. */
   readonly score: number;

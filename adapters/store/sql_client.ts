@@ -15,6 +15,7 @@ export interface SqlExecutor {
 
 /** A database the store can use. */
 export interface SqlClient extends SqlExecutor {
+  /** Which database this is: embedded PGlite or a PostgreSQL server. */
   readonly dialect: "pglite" | "postgres";
   /** A human-readable location for lineage datasets and messages (a path or a redacted URL). */
   readonly location: string;
@@ -24,5 +25,6 @@ export interface SqlClient extends SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Calls `onNotify` for each NOTIFY on `channel`; resolves to a function that stops it. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Closes the connection. */
   close(): Promise<void>;
 }

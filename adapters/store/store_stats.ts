@@ -11,11 +11,17 @@ import { storeOp } from "./store_op.ts";
 
 /** Counts across the store. */
 export interface StoreStats {
+  /** How many jobs are in each status. */
   readonly jobs: Readonly<Record<JobStatus, number>>;
+  /** How many documents have chunks in the index. */
   readonly documents: number;
+  /** How many chunks are indexed. */
   readonly chunks: number;
+  /** How many indexed chunks have an embedding. */
   readonly embeddings: number;
+  /** How many nodes and edges the knowledge graph holds. */
   readonly kg: { readonly nodes: number; readonly edges: number };
+  /** How many events the outbox holds, by channel. */
   readonly outbox: { readonly openlineage: number; readonly cloudevents: number };
 }
 
