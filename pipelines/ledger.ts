@@ -25,33 +25,48 @@ export const jobStatuses: ReadonlyArray<JobStatus> = [
 
 /** Why a job failed: the error plus where and under which policy. */
 export interface JobError extends StageErrorRecord {
+  /** The stage (or `pipeline`, `mineru`) where the job failed. */
   readonly stage: string;
+  /** The resilience policy that stage ran under. */
   readonly policy: string;
+  /** Attempts made before giving up. */
   readonly attempts: number;
 }
 
 /** One document through one pipeline. */
 export interface Job {
+  /** Stable id of the (tenant, document) pair. */
   readonly jobId: string;
+  /** The tenant the document belongs to. */
   readonly tenantId: string;
   /** `{source}:{docKey}`; also the document id. */
   readonly docId: string;
+  /** The source the document comes from (e.g. `clinicaltrials`). */
   readonly source: string;
+  /** The pipeline the job runs through. */
   readonly pipeline: string;
+  /** That pipeline's version when the job was created. */
   readonly pipelineVersion: string;
+  /** What its ingest stage fetches. */
   readonly request: IngestRequest;
+  /** Where the job stands. */
   readonly status: JobStatus;
+  /** The stage the job is at (the gate, while paused; the failing stage, once failed). */
   readonly currentStage: string | null;
+  /** Ledger field `pdf_downloaded`: a download stage stored the PDF. */
   readonly pdfDownloaded: boolean;
+  /** Ledger field `pdf_ir_ready`: the parsed PDF document is stored. */
   readonly pdfIrReady: boolean;
   /** How many pipeline runs this job has started (each is its own OpenLineage run). */
   readonly runNumber: number;
+  /** When the current run started; null before the first. */
   readonly runCreatedAt: Date | null;
   /**
    * How many times the current run was resumed after a pause; the part of the run since then is
    * its segment number.
    */
   readonly resumes: number;
+  /** Carried by every CloudEvent of the job (`correlationid`). */
   readonly correlationId: string;
   /**
    * Attempts per stage in the current run (in the current segment for a stage a pause cut off:
@@ -60,9 +75,13 @@ export interface Job {
   readonly attempts: Readonly<Record<string, number>>;
   /** Retries per stage, counted like `attempts`. */
   readonly retries: Readonly<Record<string, number>>;
+  /** Why the job failed, once failed. */
   readonly error: JobError | null;
+  /** When the job was enqueued. */
   readonly createdAt: Date;
+  /** When the job last changed. */
   readonly updatedAt: Date;
+  /** When its last run ended (succeeded, failed or cancelled). */
   readonly finishedAt: Date | null;
   /** When the job last paused at a gate (its gate timeout counts from here). */
   readonly pausedAt: Date | null;
@@ -76,15 +95,21 @@ export interface Job {
 
 /** Ledger fields a stage's success sets besides its checkpoint. */
 export interface LedgerEffects {
+  /** Sets `pdf_downloaded`. */
   readonly pdfDownloaded?: boolean;
+  /** Records the downloaded PDF. */
   readonly pdf?: PdfReceipt;
 }
 
 /** What `enqueue` needs to create a job. */
 export interface EnqueueInput {
+  /** The tenant the document belongs to. */
   readonly tenantId: string;
+  /** What the job's ingest stage fetches; its source and key name the document. */
   readonly request: IngestRequest;
+  /** The pipeline to run it through. */
   readonly pipeline: string;
+  /** That pipeline's version. */
   readonly pipelineVersion: string;
 }
 
@@ -101,9 +126,11 @@ export interface JobLease {
 
 /** A new pipeline run claimed by `beginRun`. */
 export interface BeginRun {
+  /** The job to claim. */
   readonly jobId: string;
   /** Must be the job's current run number + 1: the update is a compare-and-set. */
   readonly runNumber: number;
+  /** When the run starts. */
   readonly at: Date;
   /**
    * Statuses the job may be in to be claimed. A `running` job is claimed only once its lease has
@@ -114,6 +141,7 @@ export interface BeginRun {
   readonly lease?: JobLease;
   /** Drop every checkpoint first (re-process from scratch). */
   readonly fresh: boolean;
+  /** Why, for the job's history. */
   readonly reason: string;
 }
 
@@ -138,11 +166,17 @@ export type StageChange =
 
 /** How a run ended (or paused). */
 export interface FinishRun {
+  /** The job. */
   readonly jobId: string;
+  /** The run that ends; a run that no longer owns the job changes nothing. */
   readonly runNumber: number;
+  /** The job's status afterwards. */
   readonly status: "succeeded" | "failed" | "paused" | "cancelled";
+  /** Why it failed. */
   readonly error?: JobError;
+  /** The stage it stopped at (gate or failing stage). */
   readonly stage?: string;
+  /** Why, for the job's history. */
   readonly reason: string;
   /** When it happened (the gate timeout of a pause counts from here). */
   readonly at: Date;
@@ -152,8 +186,11 @@ export interface FinishRun {
 
 /** Resuming a paused run (same run number: the pipeline run stays open across the pause). */
 export interface ResumeRun {
+  /** The paused job. */
   readonly jobId: string;
+  /** Its current run (the paused one). */
   readonly runNumber: number;
+  /** Why, for the job's history. */
   readonly reason: string;
   /** The lease the resumed run holds while it runs. */
   readonly lease?: JobLease;
@@ -161,6 +198,7 @@ export interface ResumeRun {
 
 /** Counts for `status`. */
 export interface LedgerCounts {
+  /** Jobs per status. */
   readonly jobs: Readonly<Record<JobStatus, number>>;
 }
 
@@ -243,10 +281,13 @@ export interface JobLedgerShape {
   readonly artifacts: (jobId: string) => Effect.Effect<ReadonlyMap<string, unknown>, StoreError>;
   /** Stage outputs checkpointed for the job, by stage name. */
   readonly checkpoints: (jobId: string) => Effect.Effect<ReadonlyMap<string, unknown>, StoreError>;
+  /** The job, if it exists. */
   readonly get: (jobId: string) => Effect.Effect<Job | undefined, StoreError>;
+  /** Jobs (with the given statuses), oldest first. */
   readonly list: (
     filter?: { readonly statuses?: ReadonlyArray<JobStatus> },
   ) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
+  /** Jobs per status. */
   readonly counts: () => Effect.Effect<LedgerCounts, StoreError>;
   /** The job's transition history, oldest first. */
   readonly history: (jobId: string) => Effect.Effect<ReadonlyArray<HistoryEntry>, StoreError>;
@@ -254,11 +295,17 @@ export interface JobLedgerShape {
 
 /** One recorded transition. */
 export interface HistoryEntry {
+  /** The run it belongs to. */
   readonly runNumber: number;
+  /** When it happened. */
   readonly at: Date;
+  /** The status before (null when the job was created). */
   readonly fromStatus: JobStatus | null;
+  /** The status after. */
   readonly toStatus: JobStatus;
+  /** The stage involved, if any. */
   readonly stage: string | null;
+  /** Why. */
   readonly reason: string;
 }
 
@@ -272,4 +319,5 @@ const JobLedgerBase: Context.ServiceClass<
   JobLedgerShape
 >()("@medkg/lineage-kit/JobLedger");
 // Named with an explicit type so the published declaration needs no inference (JSR).
+/** The job ledger as an Effect service (see {@link JobLedgerShape}). */
 export class JobLedger extends JobLedgerBase {}

@@ -26,12 +26,17 @@ import { runGate } from "./gate_stage.ts";
 
 /** How a job's run ended, as the CLI reports it. */
 export interface JobOutcome {
+  /** The job. */
   readonly jobId: string;
+  /** Its document. */
   readonly docId: string;
+  /** How the run ended; `skipped` when there was nothing to run (done already, or another process has it). */
   readonly status: "succeeded" | "failed" | "paused" | "skipped";
+  /** Why it failed. */
   readonly error?: JobError;
   /** The gate a paused job waits at. */
   readonly gate?: string;
+  /** How long this call took. */
   readonly durationMs: number;
 }
 
