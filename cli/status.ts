@@ -1,7 +1,8 @@
 /**
  * `deno task status [--store DIR|URL] [--json]`: what the store holds: jobs by status, indexed
- * chunks and embeddings, knowledge-graph nodes and edges, lineage events written, and the jobs
- * paused at a gate with how long they waited and have left.
+ * chunks and embeddings, knowledge-graph nodes and edges, lineage events written, the jobs
+ * running with the process holding each (its lease), and the jobs paused at a gate with how long
+ * they waited and have left.
  *
  * @module
  */
@@ -25,6 +26,32 @@ export interface PausedJob {
   /** Until the gate times out; null when the gate is not in the current configuration. */
   readonly timeLeftSeconds: number | null;
 }
+
+/** A running job as status shows it. */
+export interface RunningJob {
+  readonly jobId: string;
+  readonly docId: string;
+  readonly stage: string | null;
+  /** The process running it; null when it holds no lease. */
+  readonly leaseOwner: string | null;
+  /**
+   * Until its lease expires (negative: expired, the next run-pipeline takes the job over); null
+   * without a lease.
+   */
+  readonly leaseSecondsLeft: number | null;
+}
+
+/** Jobs running now, with the lease of the process running each. */
+const runningJobs = async (store: Store): Promise<ReadonlyArray<RunningJob>> => {
+  const now = Date.now();
+  return (await Effect.runPromise(store.ledger.list({ statuses: ["running"] }))).map((job) => ({
+    jobId: job.jobId,
+    docId: job.docId,
+    stage: job.currentStage,
+    leaseOwner: job.leaseOwner,
+    leaseSecondsLeft: job.leaseExpiresAt ? (job.leaseExpiresAt.getTime() - now) / 1000 : null,
+  }));
+};
 
 const duration = (seconds: number): string =>
   seconds >= 3600
@@ -75,8 +102,9 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   try {
     const stats = await Effect.runPromise(storeStats(store.client));
     const paused = await pausedJobs(store);
+    const running = await runningJobs(store);
     if (flags.json) {
-      console.log(JSON.stringify({ ...stats, paused }));
+      console.log(JSON.stringify({ ...stats, running, paused }));
       return 0;
     }
     console.log(`store: ${store.client.location}\n`);
@@ -93,6 +121,23 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       ["openlineage events", String(stats.outbox.openlineage)],
       ["cloudevents", String(stats.outbox.cloudevents)],
     ]));
+    if (running.length > 0) {
+      console.log();
+      console.log(table(
+        ["running job", "document", "stage", "held by", "lease"],
+        running.map((r) => [
+          r.jobId,
+          r.docId,
+          r.stage ?? "-",
+          r.leaseOwner ?? "-",
+          r.leaseSecondsLeft === null
+            ? "none"
+            : r.leaseSecondsLeft > 0
+            ? `${duration(r.leaseSecondsLeft)} left`
+            : "expired",
+        ]),
+      ));
+    }
     if (paused.length > 0) {
       console.log();
       console.log(table(

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { Effect } from "effect";
+import { main as status } from "../../cli/status.ts";
+import { openStore, type Store } from "../../adapters/store/store.ts";
+import { openPostgres } from "../../adapters/store/postgres_client.ts";
+import { databaseUrl } from "../_stores.ts";
+import { runCli, tempDir } from "../_harness.ts";
+
+/** A job of `store` claimed by a process that holds its lease. */
+const runningJob = async (store: Store, docKey: string) => {
+  const { job } = await Effect.runPromise(store.ledger.enqueue({
+    tenantId: "default",
+    request: { source: "clinicaltrials", docKey, location: { kind: "url", url: "https://x" } },
+    pipeline: "auto",
+    pipelineVersion: "1",
+  }));
+  await Effect.runPromise(store.ledger.beginRun({
+    jobId: job.jobId,
+    runNumber: 1,
+    at: new Date(),
+    from: ["queued"],
+    fresh: false,
+    reason: "run started",
+    lease: { owner: "runner-elsewhere", ttlMs: 600_000 },
+  }, []));
+  return job;
+};
+
+describe("deno task status: running jobs", () => {
+  // Leases matter where processes share the store: a PostgreSQL server.
+  it.skipIf(!databaseUrl)(
+    "on PostgreSQL shows who holds each running job and for how long",
+    async () => {
+      const name = `lk_status_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      const admin = await openPostgres(databaseUrl!, { max: 1 });
+      await admin.exec(`create database ${name}`);
+      const url = new URL(databaseUrl!);
+      url.pathname = `/${name}`;
+      try {
+        const store = await openStore(url.toString());
+        const job = await runningJob(store, "NCT-HELD");
+        await store.close();
+        const json = await runCli(status, ["--store", url.toString(), "--json"]);
+        expect(json.code).toBe(0);
+        const [running] = JSON.parse(json.stdout).running;
+        expect(running).toMatchObject({
+          jobId: job.jobId,
+          docId: "clinicaltrials:NCT-HELD",
+          leaseOwner: "runner-elsewhere",
+        });
+        expect(running.leaseSecondsLeft).toBeGreaterThan(500);
+        const text = await runCli(status, ["--store", url.toString()]);
+        expect(text.stdout).toMatch(/running job .* held by .* lease/);
+        expect(text.stdout).toMatch(/runner-elsewhere +\d+m\d+s left/);
+      } finally {
+        await admin.exec(`drop database if exists ${name} with (force)`);
+        await admin.close();
+      }
+    },
+  );
+
+  it("on the embedded store, a job left running holds no lease: its process is gone", async () => {
+    const dir = await tempDir();
+    try {
+      const store = await openStore(dir);
+      await runningJob(store, "NCT-LEFT");
+      await store.close();
+      const json = JSON.parse((await runCli(status, ["--store", dir, "--json"])).stdout);
+      expect(json.running).toMatchObject([{ leaseOwner: null, leaseSecondsLeft: null }]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
