@@ -10,6 +10,7 @@ import { type Config, loadConfig } from "../pipelines/loader.ts";
 import { formatProblem } from "../policies/problem.ts";
 import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
 import { UsageError } from "./_args.ts";
+import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { flushWithDeadline } from "../lineage/relay.ts";
 import { resolveLineageConfig } from "../lineage/config.ts";
 import { commandSinks } from "./_lineage_sinks.ts";
@@ -24,6 +25,30 @@ export const storeSpec = (flag: string | undefined): string => {
 export const namespaceFromEnv = (env: { get(key: string): string | undefined }): string =>
   env.get("OPENLINEAGE_NAMESPACE") ?? "lineage-kit";
 
+/** Where a store is, for messages: a server URL without its password. */
+export const describeStore = (spec: string): string => isServerStore(spec) ? redactUrl(spec) : spec;
+
+/** Opens the store `spec` names, or says why it cannot (an unreachable server …) and exits 2. */
+export const openStoreOrExplain = async (name: string, spec: string): Promise<Store | number> => {
+  try {
+    return await openStore(spec);
+  } catch (e) {
+    console.error(
+      `${name}: cannot open the store at ${describeStore(spec)}: ${(e as Error).message ?? e}`,
+    );
+    return 2;
+  }
+};
+
+/** Opens a store that must exist already, or says why not (exit 2). */
+export const openExistingStore = async (name: string, spec: string): Promise<Store | number> => {
+  if (!(await storeExists(spec))) {
+    console.error(`${name}: no store at ${spec} (run \`deno task run-pipeline\` first)`);
+    return 2;
+  }
+  return await openStoreOrExplain(name, spec);
+};
+
 /** Opens an existing store and loads the configuration, or says why not (exit 2). */
 export const openForCommand = async (
   name: string,
@@ -34,11 +59,8 @@ export const openForCommand = async (
     for (const p of loaded.failure.problems) console.error(formatProblem(p));
     return 2;
   }
-  if (!(await storeExists(spec))) {
-    console.error(`${name}: no store at ${spec} (run \`deno task run-pipeline\` first)`);
-    return 2;
-  }
-  return { store: await openStore(spec), config: loaded.success };
+  const store = await openExistingStore(name, spec);
+  return typeof store === "number" ? store : { store, config: loaded.success };
 };
 
 /** Runs a command body, printing usage errors and returning 2 for them. */

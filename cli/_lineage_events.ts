@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { openStore, storeExists } from "../adapters/store/store.ts";
 import type { SqlExecutor } from "../adapters/store/sql_client.ts";
 import type { LineageEvent } from "../lineage/lineage_view.ts";
-import { storeSpec } from "./_command.ts";
+import { openExistingStore, storeSpec } from "./_command.ts";
 
 interface EventRow {
   seq: string | number;
@@ -40,11 +39,8 @@ export const loadLineageEvents = async (
   flag: string | undefined,
 ): Promise<{ events: ReadonlyArray<LineageEvent>; location: string } | number> => {
   const spec = storeSpec(flag);
-  if (!(await storeExists(spec))) {
-    console.error(`${command}: no store at ${spec} (run \`deno task run-pipeline\` first)`);
-    return 2;
-  }
-  const store = await openStore(spec);
+  const store = await openExistingStore(command, spec);
+  if (typeof store === "number") return store;
   try {
     return { events: await readLineageEvents(store.client), location: store.client.location };
   } finally {

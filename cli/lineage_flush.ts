@@ -12,9 +12,10 @@ import { Effect } from "effect";
 import { resolve } from "node:path";
 import { describeLineageConfig, resolveLineageConfig, sinksFor } from "../lineage/config.ts";
 import { flush, flushWithDeadline, type SinkReport } from "../lineage/relay.ts";
-import { isServerStore, openStore, storeExists } from "../adapters/store/store.ts";
+import { isServerStore, storeExists } from "../adapters/store/store.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
+import { openStoreOrExplain } from "./_command.ts";
 
 const USAGE = `usage: deno task lineage flush [options]
 
@@ -83,7 +84,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   console.log(describeLineageConfig(config.success));
   if (sinks.length === 0) return 0;
   const maxWait = flags["max-wait"] as number | undefined;
-  const store = await openStore(storeDir);
+  const store = await openStoreOrExplain("lineage flush", storeDir);
+  if (typeof store === "number") return store;
   try {
     const delivery = maxWait === undefined
       ? flush(sinks)

@@ -24,11 +24,11 @@ import { eventsSinkFor } from "./_events_sink.ts";
 import { commandSinks } from "./_lineage_sinks.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
-import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
-import { redactUrl } from "../adapters/store/postgres_client.ts";
+import { isServerStore, type Store } from "../adapters/store/store.ts";
 import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
+import { openStoreOrExplain } from "./_command.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
@@ -394,14 +394,10 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     return 2;
   }
   const sinks = commandSinks(lineage.success, options);
-  let store: Store;
-  try {
-    store = await openStore(options.storeDir);
-  } catch (e) {
-    const where = isServerStore(options.storeDir) ? redactUrl(options.storeDir) : options.storeDir;
-    console.error(`run-pipeline: cannot open the store at ${where}: ${(e as Error).message ?? e}`);
+  const store = await openStoreOrExplain("run-pipeline", options.storeDir);
+  if (typeof store === "number") {
     await sinks.close();
-    return 2;
+    return store;
   }
   try {
     const result = await Effect.runPromise(Effect.result(

@@ -5,10 +5,9 @@
  * @module
  */
 import { Effect } from "effect";
-import { openStore, storeExists } from "../adapters/store/store.ts";
 import { hybridSearch } from "../adapters/store/hybrid_search.ts";
 import { embedText } from "../stages/hashing_embedder.ts";
-import { storeSpec } from "./_command.ts";
+import { openExistingStore, storeSpec } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 
 const USAGE = `usage: deno task search "TEXT" [--k N] [--store DIR] [--json]`;
@@ -34,11 +33,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   }
   const { flags, positional } = parsed;
   const storeDir = storeSpec(flags.store as string | undefined);
-  if (!(await storeExists(storeDir))) {
-    console.error(`search: no store at ${storeDir} (run \`deno task run-pipeline\` first)`);
-    return 2;
-  }
-  const store = await openStore(storeDir);
+  const store = await openExistingStore("search", storeDir);
+  if (typeof store === "number") return store;
   try {
     const text = positional[0];
     const hits = await Effect.runPromise(

@@ -7,11 +7,11 @@
  * @module
  */
 import { Effect } from "effect";
-import { openStore, type Store, storeExists } from "../adapters/store/store.ts";
+import type { Store } from "../adapters/store/store.ts";
 import { loadConfig } from "../pipelines/loader.ts";
 import { gateTimeLeftMs } from "../pipelines/gate.ts";
 import { storeStats } from "../adapters/store/store_stats.ts";
-import { storeSpec } from "./_command.ts";
+import { openExistingStore, storeSpec } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
 
@@ -94,11 +94,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     throw e;
   }
   const storeDir = storeSpec(flags.store as string | undefined);
-  if (!(await storeExists(storeDir))) {
-    console.error(`status: no store at ${storeDir} (run \`deno task run-pipeline\` first)`);
-    return 2;
-  }
-  const store = await openStore(storeDir);
+  const store = await openExistingStore("status", storeDir);
+  if (typeof store === "number") return store;
   try {
     const stats = await Effect.runPromise(storeStats(store.client));
     const paused = await pausedJobs(store);

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { main as runPipeline } from "../../cli/run_pipeline.ts";
+import { main as status } from "../../cli/status.ts";
+import { main as search } from "../../cli/search.ts";
+import { main as sensor } from "../../cli/sensor.ts";
+import { main as mineruBridge } from "../../cli/mineru_bridge.ts";
+import { main as resume } from "../../cli/resume.ts";
+import { main as lineage } from "../../cli/lineage.ts";
+import { runCli } from "../_harness.ts";
+
+// Nothing listens on port 1: the connection is refused at once.
+const UNREACHABLE = "postgres://kit:s3cret-pw@127.0.0.1:1/lineage";
+const SHOWN = "postgres://kit:***@127.0.0.1:1/lineage";
+
+const commands: ReadonlyArray<
+  readonly [string, (args: ReadonlyArray<string>) => Promise<number>, ReadonlyArray<string>]
+> = [
+  ["run-pipeline", runPipeline, []],
+  ["status", status, []],
+  ["search", search, ["aspirin"]],
+  ["sensor", sensor, ["--once"]],
+  ["mineru-bridge", mineruBridge, ["--once", "--mineru-url", "http://127.0.0.1:9"]],
+  ["resume", resume, ["job-1"]],
+  ["lineage runs", lineage, ["runs"]],
+  ["lineage show", lineage, ["show", "0123456789"]],
+  ["lineage graph", lineage, ["graph"]],
+  ["lineage flush", lineage, ["flush"]],
+];
+
+describe("a store server that cannot be reached", () => {
+  it.each(commands)("%s says so, without the password, and exits 2", async (name, main, args) => {
+    const result = await runCli(main, [...args, "--store", UNREACHABLE]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${name}: cannot open the store at ${SHOWN}: `);
+    expect(result.stderr + result.stdout).not.toContain("s3cret-pw");
+  });
+});
