@@ -31,7 +31,7 @@ import type { DatasetId } from "../lineage/datasets.ts";
 import type { Config } from "./loader.ts";
 import { type Job, JobLedger } from "./ledger.ts";
 import { PipelineRuntime } from "./runtime.ts";
-import { runScope } from "./runner.ts";
+import { runScope } from "./run_claim.ts";
 import { PdfParser } from "./pdf_parser.ts";
 import { guardAttempt, type Resilience } from "../policies/resilience.ts";
 

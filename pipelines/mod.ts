@@ -19,6 +19,7 @@ export * from "./topology.ts";
 export * from "./ledger.ts";
 export * from "./runtime.ts";
 export * from "./runner.ts";
+export { runScope } from "./run_claim.ts";
 export * from "./stage_attempts.ts";
 export * from "./gate.ts";
 export * from "./sensor.ts";

@@ -1,0 +1,205 @@
+/**
+ * Claiming a job for a run, and ending runs that cannot end on their own. A claim is a
+ * compare-and-set on the ledger (of several processes, one wins) that also takes the job's lease;
+ * a job left running by a process that died is claimed once its lease expired, and the runs that
+ * process left open end with ABORT first.
+ *
+ * @module
+ */
+import { Clock, Duration, Effect } from "effect";
+import { pipelineEvents, type PipelineRunScope, stageEvents } from "../lineage/run_events.ts";
+import type { CompiledPipeline } from "./loader.ts";
+import { type Job, type JobError, type JobLease, JobLedger, type JobStatus } from "./ledger.ts";
+import { PipelineRuntime, type PipelineRuntimeShape } from "./runtime.ts";
+import type { RunJobOptions } from "./runner.ts";
+
+/** The scope of a job's current (or next) pipeline run. */
+export const runScope = (
+  job: Job,
+  pipeline: CompiledPipeline,
+  runtime: Pick<PipelineRuntimeShape, "namespace" | "parentRun">,
+  runNumber: number,
+  at: Date,
+  segment = 0,
+): PipelineRunScope => ({
+  namespace: runtime.namespace,
+  ...(runtime.parentRun ? { parent: runtime.parentRun } : {}),
+  pipeline: {
+    name: pipeline.name,
+    version: pipeline.version,
+    description: pipeline.description,
+    file: pipeline.file,
+  },
+  jobId: job.jobId,
+  tenantId: job.tenantId,
+  docId: job.docId,
+  correlationId: job.correlationId,
+  runNumber,
+  runCreatedAt: at,
+  segment,
+});
+
+/** This process's name on the leases of the jobs it runs. */
+const leaseOwner = `runner-${crypto.randomUUID()}`;
+
+export const leaseOf = (options: RunJobOptions): JobLease => ({
+  owner: leaseOwner,
+  ttlMs: options.leaseMs ?? 60_000,
+});
+
+// Renews the run's lease until interrupted; a lease that cannot be renewed is logged (the run
+// cannot finish the job anyway once another process took it over: its run number moved on).
+export const keepLease = (jobId: string, runNumber: number, lease: JobLease) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    while (true) {
+      yield* Effect.sleep(Duration.millis(lease.ttlMs / 3));
+      const renewed = yield* ledger.renewLease(jobId, runNumber, lease).pipe(
+        Effect.catch((e) => Effect.as(Effect.logWarning(`lease of ${jobId}: ${e.message}`), true)),
+      );
+      if (!renewed) {
+        return yield* Effect.logWarning(`lease of ${jobId} lost: another process took the job`);
+      }
+    }
+  });
+
+const claimableFrom = (options: RunJobOptions): ReadonlyArray<JobStatus> => [
+  "queued",
+  "failed",
+  "cancelled",
+  ...(options.force ? (["succeeded"] as const) : []),
+  ...(options.reclaimRunning ? (["running"] as const) : []),
+];
+
+/**
+ * ABORT events for the runs a dead process left open: the stage attempts that started and had
+ * neither a checkpoint nor a retry scheduled, then the pipeline run.
+ */
+const orphanedRunEvents = (job: Job, pipeline: CompiledPipeline, at: Date) =>
+  Effect.gen(function* () {
+    if (!job.runCreatedAt) return [];
+    const ledger = yield* JobLedger;
+    const runtime = yield* PipelineRuntime;
+    const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, job.resumes);
+    const checkpoints = yield* ledger.checkpoints(job.jobId);
+    const error = {
+      type: "Permanent" as const,
+      message: "the process running this job stopped before it finished",
+    };
+    const stages = Object.entries(job.attempts).flatMap(([stage, attempts]) => {
+      const spec = pipeline.stages.find((s) => s.name === stage);
+      const open = spec && !checkpoints.has(stage) && attempts > (job.retries[stage] ?? 0);
+      if (!open) return [];
+      return stageEvents(scope, {
+        stage,
+        type: spec.type,
+        attempt: attempts,
+        maxAttempts: pipeline.policyOf(stage).maxAttempts,
+        policy: spec.policy,
+        implementation: "orphaned",
+        inputs: [],
+        outputs: [],
+      }, { transition: "ABORT", event: "failed", time: at, error, reason: "interrupted" });
+    });
+    return [
+      ...stages,
+      ...pipelineEvents(scope, {
+        transition: "ABORT",
+        event: "failed",
+        time: at,
+        durationMs: at.getTime() - job.runCreatedAt.getTime(),
+        reason: "orphaned: the process running it stopped",
+        error: { ...error, stage: job.currentStage ?? "pipeline", policy: "none" },
+      }),
+    ];
+  });
+
+/** Claims the job for a new run or, when paused and resuming, for its current run. */
+export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at: Date) =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const runtime = yield* PipelineRuntime;
+    if (job.status === "paused") {
+      if (!options.resume || !job.runCreatedAt) return undefined;
+      // Resuming starts the run's next segment.
+      const segment = job.resumes + 1;
+      const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, segment);
+      const resumed = yield* ledger.resumeRun(
+        {
+          jobId: job.jobId,
+          runNumber: job.runNumber,
+          reason: `resumed at ${job.currentStage}`,
+          lease: leaseOf(options),
+        },
+        pipelineEvents(scope, {
+          transition: "RUNNING",
+          event: "resumed",
+          time: at,
+          reason: `gate ${job.currentStage} opened`,
+        }),
+      );
+      return resumed ? { scope, resumedGate: job.currentStage ?? undefined } : undefined;
+    }
+    const from = claimableFrom(options);
+    if (!from.includes(job.status)) return undefined;
+    const runNumber = job.runNumber + 1;
+    const scope = runScope(job, pipeline, runtime, runNumber, at);
+    const claimed = yield* ledger.beginRun(
+      {
+        jobId: job.jobId,
+        runNumber,
+        at,
+        from,
+        fresh: options.force === true && job.status === "succeeded",
+        reason: job.status === "queued" ? "run started" : `re-run from ${job.status}`,
+        lease: leaseOf(options),
+      },
+      [
+        // A job left running by a process that died: its open runs end with ABORT first.
+        ...(job.status === "running" ? yield* orphanedRunEvents(job, pipeline, at) : []),
+        ...pipelineEvents(scope, { transition: "START", event: "started", time: at }),
+      ],
+    );
+    return claimed ? { scope, resumedGate: undefined } : undefined;
+  });
+
+/**
+ * Ends a run that did not end on its own (interruption, store failure, defect), best effort: the
+ * job becomes failed and the pipeline run gets its terminal event, unless the store is what failed.
+ */
+export const closeRun = (
+  job: Job,
+  scope: PipelineRunScope,
+  transition: "ABORT" | "FAIL",
+  message: string,
+): Effect.Effect<void, never, JobLedger> =>
+  Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const time = new Date(yield* Clock.currentTimeMillis);
+    const error: JobError = {
+      type: "Permanent",
+      message,
+      stage: "pipeline",
+      policy: "none",
+      attempts: 1,
+    };
+    yield* ledger.finishRun(
+      {
+        jobId: job.jobId,
+        runNumber: scope.runNumber,
+        status: "failed",
+        error,
+        reason: transition === "ABORT" ? "interrupted" : "run failed",
+        at: time,
+        from: ["running"],
+      },
+      pipelineEvents(scope, {
+        transition,
+        event: "failed",
+        time,
+        durationMs: time.getTime() - scope.runCreatedAt.getTime(),
+        error,
+        reason: transition === "ABORT" ? "interrupted" : "internal_error",
+      }),
+    );
+  }).pipe(Effect.ignore, Effect.uninterruptible);
