@@ -6,14 +6,13 @@
  * @module
  */
 import { Duration, Effect, Layer, Result } from "effect";
+import { type BridgeReport, bridgeTick } from "../pipelines/mineru_bridge.ts";
 import {
   applyAnswer,
-  type BridgeReport,
-  bridgeTick,
   type MineruAnswer,
   type MineruQueuePort,
   requestTick,
-} from "../pipelines/mineru_bridge.ts";
+} from "../pipelines/mineru_queue_bridge.ts";
 import type { Job } from "../pipelines/ledger.ts";
 import type { Document } from "../stages/ir.ts";
 import { Transient } from "../stages/errors.ts";

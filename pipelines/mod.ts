@@ -25,3 +25,5 @@ export * from "./gate.ts";
 export * from "./sensor.ts";
 export * from "./pdf_parser.ts";
 export * from "./mineru_bridge.ts";
+export * from "./mineru_queue_bridge.ts";
+export { awaitsParsing, MINERU_POLICY, mineruFailureReason } from "./mineru_parsing.ts";

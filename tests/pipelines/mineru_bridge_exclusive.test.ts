@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect } from "vitest";
 import { it } from "@effect/vitest";
 import { Effect, Layer } from "effect";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
-import { bridgeTick, type MineruQueuePort, requestTick } from "../../pipelines/mineru_bridge.ts";
+import { bridgeTick } from "../../pipelines/mineru_bridge.ts";
+import { type MineruQueuePort, requestTick } from "../../pipelines/mineru_queue_bridge.ts";
 import { PdfParser } from "../../pipelines/pdf_parser.ts";
 import type { MineruRequestedData } from "../../lineage/cloudevent_types.ts";
 import {

@@ -3,7 +3,11 @@ import { it } from "@effect/vitest";
 import { Effect } from "effect";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { JobLedger } from "../../pipelines/ledger.ts";
-import { applyAnswer, type MineruQueuePort, requestTick } from "../../pipelines/mineru_bridge.ts";
+import {
+  applyAnswer,
+  type MineruQueuePort,
+  requestTick,
+} from "../../pipelines/mineru_queue_bridge.ts";
 import { sensorTick } from "../../pipelines/sensor.ts";
 import type { MineruRequestedData } from "../../lineage/cloudevent_types.ts";
 import {
