@@ -44,6 +44,8 @@ const USAGE = `usage: deno task run-pipeline [options]
   --tenant ID         tenant of the jobs (default: default)
   --concurrency N     jobs in flight at once (default: 4)
   --force             re-process documents that already succeeded
+  --enqueue-only      record the jobs as queued and exit: \`deno task worker\` processes run them
+                      (they read record files at the same absolute paths)
   --mineru-url URL    MinerU service: parse downloaded PDFs and finish paused PDF jobs in-process
                       (default: $MINERU_URL; without it PDF jobs pause at their gate)
   --allow-private-network
@@ -61,6 +63,7 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   tenant: { type: "string" },
   concurrency: { type: "integer", min: 1 },
   force: { type: "boolean" },
+  "enqueue-only": { type: "boolean" },
   "mineru-url": { type: "string" },
   "allow-private-network": { type: "boolean" },
   json: { type: "boolean" },
@@ -81,6 +84,8 @@ export interface RunOptions {
   readonly tenant: string;
   readonly concurrency: number;
   readonly force: boolean;
+  /** Record the jobs as queued and run none (workers run them). */
+  readonly enqueueOnly: boolean;
   readonly json: boolean;
   readonly namespace: string;
   readonly mineruUrl?: string;
@@ -140,6 +145,7 @@ export const runOptionsFrom = (
     tenant: (flags.tenant as string | undefined) ?? "default",
     concurrency: (flags.concurrency as number | undefined) ?? 4,
     force: flags.force === true,
+    enqueueOnly: flags["enqueue-only"] === true,
     json: flags.json === true,
     namespace,
     allowPrivateNetwork: flags["allow-private-network"] === true,
@@ -150,6 +156,11 @@ export const runOptionsFrom = (
     ),
   };
 };
+
+const absolute = (request: IngestRequest): IngestRequest =>
+  request.location.kind === "file"
+    ? { ...request, location: { ...request.location, file: resolve(request.location.file) } }
+    : request;
 
 interface Planned {
   readonly request: IngestRequest;
@@ -174,6 +185,8 @@ const plan = (config: Config, options: RunOptions, requests: ReadonlyArray<Inges
 
 interface Summary {
   readonly outcomes: ReadonlyArray<JobOutcome>;
+  /** Jobs left queued for workers (`--enqueue-only`). */
+  readonly queued: number;
   readonly unrouted: ReadonlyArray<IngestRequest>;
   readonly events: { readonly openlineage: number; readonly cloudevents: number };
   readonly sinks: ReadonlyArray<SinkReport>;
@@ -205,6 +218,17 @@ const execute = (
       });
       jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
     }
+    if (options.enqueueOnly) {
+      return {
+        outcomes: [],
+        queued: jobs.filter((j) => j.job.status === "queued").length,
+        unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
+        events: { openlineage: 0, cloudevents: 0 },
+        sinks: [],
+        resilience: yield* resilienceSummary(),
+        seconds: (performance.now() - started) / 1000,
+      } satisfies Summary;
+    }
     const progress = makeProgress(jobs.length, "jobs");
     const stopRelay = new AbortController();
     // The relay runs beside the jobs: a slow or dead sink never holds a stage back.
@@ -230,6 +254,7 @@ const execute = (
     const after = yield* outbox.totals();
     return {
       outcomes: finished,
+      queued: 0,
       unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
       events: {
         openlineage: after.openlineage - before.openlineage,
@@ -277,6 +302,13 @@ const countsOf = (s: Summary) => {
   const jobs = { succeeded: 0, failed: s.unrouted.length, paused: 0, skipped: 0 };
   for (const o of s.outcomes) jobs[o.status]++;
   return jobs;
+};
+
+const printQueued = (s: Summary) => {
+  console.log(
+    `${s.queued} jobs queued in ${s.seconds.toFixed(2)}s; \`deno task worker\` runs them` +
+      (s.unrouted.length > 0 ? ` (${s.unrouted.length} records had no pipeline)` : ""),
+  );
 };
 
 const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) => {
@@ -381,7 +413,14 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       options.inputs,
       options.source ? { source: options.source } : {},
     );
-    planned = plan(config.success, options, discovered.map((d) => d.request));
+    const requests = discovered.map((d) => d.request);
+    // Queued for other processes, which may run elsewhere: file paths must not depend on this
+    // process's working directory.
+    planned = plan(
+      config.success,
+      options,
+      options.enqueueOnly ? requests.map(absolute) : requests,
+    );
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`run-pipeline: ${e.message}`);
@@ -411,8 +450,12 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       return 1;
     }
     const summary = result.success;
-    printSummary(summary, options, lineage.success);
-    const counts = countsOf(summary);
+    if (options.enqueueOnly) printQueued(summary);
+    else printSummary(summary, options, lineage.success);
+    const counts = {
+      ...countsOf(summary),
+      ...(options.enqueueOnly ? { queued: summary.queued } : {}),
+    };
     if (options.json) {
       console.log(
         JSON.stringify({

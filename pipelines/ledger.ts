@@ -196,6 +196,16 @@ export interface ResumeRun {
   readonly lease?: JobLease;
 }
 
+/** Which runnable jobs {@link JobLedgerShape.runnable} returns. */
+export interface RunnableFilter {
+  /** Only jobs of these pipelines (those the worker's configuration knows). */
+  readonly pipelines: ReadonlyArray<string>;
+  /** At most this many. */
+  readonly limit: number;
+  /** Not these jobs (e.g. those the worker tried already). */
+  readonly exclude?: ReadonlyArray<string>;
+}
+
 /** Counts for `status`. */
 export interface LedgerCounts {
   /** Jobs per status. */
@@ -287,6 +297,12 @@ export interface JobLedgerShape {
   readonly list: (
     filter?: { readonly statuses?: ReadonlyArray<JobStatus> },
   ) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
+  /**
+   * Jobs a worker may run now, oldest first: queued ones, and running ones whose lease expired
+   * (their process died). Rows another transaction is claiming at this moment are skipped
+   * (`FOR UPDATE SKIP LOCKED`), so concurrent workers pick different jobs.
+   */
+  readonly runnable: (filter: RunnableFilter) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
   /** Jobs per status. */
   readonly counts: () => Effect.Effect<LedgerCounts, StoreError>;
   /** The job's transition history, oldest first. */

@@ -420,6 +420,22 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
         : await db.query<JobRow>("select * from lk_jobs order by created_at, job_id");
       return rows.map(toJob);
     }),
+  runnable: (filter) =>
+    storeOp("runnable", async () => {
+      const rows = await db.transaction((tx) =>
+        tx.query<JobRow>(
+          `select * from lk_jobs
+           where pipeline = any($1::text[]) and not (job_id = any($3::text[]))
+             and (status = 'queued'
+               or (status = 'running' and coalesce(lease_expires_at < now(), true)))
+           order by created_at, job_id
+           limit $2
+           for update skip locked`,
+          [[...filter.pipelines], filter.limit, [...(filter.exclude ?? [])]],
+        )
+      );
+      return rows.map(toJob);
+    }),
   counts: counts(db),
   history: (jobId) =>
     storeOp("history", async () => {

@@ -268,6 +268,42 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     expect((await run(store.ledger.get(job.jobId)))?.leaseOwner).toBeNull();
   });
 
+  it("runnable() lists queued jobs and running ones whose lease expired, of the given pipelines, oldest first", async () => {
+    const jobs = [];
+    for (const [key, pipeline] of [["R1", "pw"], ["R2", "pw"], ["R3", "pw"], ["R4", "other"]]) {
+      jobs.push(
+        (await run(store.ledger.enqueue({
+          tenantId: "t-runnable",
+          request: request(key),
+          pipeline,
+          pipelineVersion: "1",
+        }))).job,
+      );
+    }
+    const claimed = (jobId: string) =>
+      run(store.ledger.beginRun({
+        jobId,
+        runNumber: 1,
+        at: new Date(),
+        from: ["queued"],
+        fresh: false,
+        reason: "run",
+        lease: { owner: "w1", ttlMs: 60_000 },
+      }, []));
+    await claimed(jobs[0].jobId);
+    await claimed(jobs[1].jobId);
+    await store.client.query(
+      "update lk_jobs set lease_expires_at = now() - interval '1 second' where job_id = $1",
+      [jobs[1].jobId],
+    );
+    const ids = async (exclude: string[] = []) =>
+      (await run(store.ledger.runnable({ pipelines: ["pw"], limit: 10, exclude })))
+        .filter((j) => j.tenantId === "t-runnable").map((j) => j.jobId);
+    // R1 runs under a live lease; R2's lease expired; R3 is queued; R4 is another pipeline's.
+    expect(await ids()).toEqual([jobs[1].jobId, jobs[2].jobId]);
+    expect(await ids([jobs[1].jobId])).toEqual([jobs[2].jobId]);
+  });
+
   it("outbox keeps insertion order and per-sink cursors", async () => {
     const { job } = await run(store.ledger.enqueue({
       tenantId: "t9",

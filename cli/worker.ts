@@ -1,0 +1,113 @@
+/**
+ * `deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
+ * [--allow-private-network] [--json]`: runs queued jobs (`run-pipeline --enqueue-only`) and jobs
+ * a dead process left running, next to any number of other workers on the same PostgreSQL store.
+ * Without `--once` it keeps looking every `--poll` seconds until interrupted (Ctrl-C finishes the
+ * jobs in flight first). Lineage is delivered to the configured sinks while it works.
+ *
+ * @module
+ */
+import { Effect, Fiber } from "effect";
+import { runWorker } from "../pipelines/worker.ts";
+import type { JobOutcome } from "../pipelines/runner.ts";
+import { flushWithDeadline, runRelay } from "../lineage/relay.ts";
+import { resolveLineageConfig } from "../lineage/config.ts";
+import { isServerStore } from "../adapters/store/store.ts";
+import { resolve } from "node:path";
+import { parseArgs } from "./_args.ts";
+import { openForCommand, storeSpec, withUsage } from "./_command.ts";
+import { commandSinks } from "./_lineage_sinks.ts";
+import { runtimeLayer } from "./_runtime.ts";
+
+const USAGE = `usage: deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
+                        [--allow-private-network] [--json]
+
+  --concurrency N   jobs run at once (default: 4)
+  --once            stop when no job is left to run (default: keep looking until interrupted)
+  --poll SECONDS    how often to look for new jobs when there are none (default: 2)`;
+
+const line = (o: JobOutcome): string =>
+  `${o.status} ${o.docId} (${o.jobId})${
+    o.error ? `: ${o.error.stage}: ${o.error.type}: ${o.error.message}` : ""
+  }${o.gate ? ` at ${o.gate}` : ""}`;
+
+/** Runs the command; returns its exit status. */
+export const main = (args: ReadonlyArray<string>): Promise<number> =>
+  withUsage("worker", USAGE, async () => {
+    const { flags } = parseArgs(args, {
+      store: { type: "string" },
+      concurrency: { type: "integer", min: 1 },
+      once: { type: "boolean" },
+      poll: { type: "integer", min: 1 },
+      "allow-private-network": { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    const spec = storeSpec(flags.store as string | undefined);
+    const lineage = await Effect.runPromise(
+      Effect.result(resolveLineageConfig({ env: Deno.env, cwd: Deno.cwd() })),
+    );
+    if (lineage._tag === "Failure") {
+      for (const p of lineage.failure.problems) console.error(`worker: ${p.where}: ${p.message}`);
+      return 2;
+    }
+    const opened = await openForCommand("worker", spec);
+    if (typeof opened === "number") return opened;
+    const { store, config } = opened;
+    const lineageDir = resolve(isServerStore(spec) ? ".lineage-kit" : spec, "lineage");
+    const sinks = commandSinks(lineage.success, { lineageDir });
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    try {
+      const report = await Effect.runPromise(
+        Effect.gen(function* () {
+          const stopRelay = new AbortController();
+          // The relay runs beside the jobs, as in run-pipeline: a slow sink holds no stage back.
+          const relay = yield* Effect.forkChild(
+            runRelay(sinks.sinks, { interval: "2 seconds", signal: stopRelay.signal }),
+          );
+          const report = yield* runWorker(config, {
+            concurrency: (flags.concurrency as number | undefined) ?? 4,
+            once: flags.once === true,
+            pollInterval: `${(flags.poll as number | undefined) ?? 2} seconds`,
+            signal: stop.signal,
+            onDone: (o) => {
+              if (!flags.json) console.log(line(o));
+            },
+          });
+          stopRelay.abort();
+          yield* Fiber.join(relay);
+          const delivered = yield* flushWithDeadline(sinks.sinks, { maxWaitMs: 30_000 });
+          return { ...report, delivered };
+        }).pipe(
+          Effect.provide(runtimeLayer(store, {
+            storeDir: spec,
+            namespace: lineage.success.namespace,
+            allowPrivateNetwork: flags["allow-private-network"] === true,
+            ...(lineage.success.parent ? { parentRun: lineage.success.parent } : {}),
+          })),
+        ),
+      );
+      const jobs = { succeeded: 0, failed: 0, paused: 0 };
+      for (const o of report.outcomes) if (o.status !== "skipped") jobs[o.status]++;
+      for (const r of report.delivered) {
+        if (r.pending > 0) {
+          console.error(`lineage sink ${r.sink}: ${r.pending} events still pending`);
+        }
+      }
+      console.log(
+        flags.json
+          ? JSON.stringify({ jobs })
+          : `${jobs.succeeded} succeeded, ${jobs.failed} failed, ${jobs.paused} paused`,
+      );
+      return jobs.failed > 0 ? 1 : 0;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+      await sinks.close();
+      await store.close();
+    }
+  });
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { it } from "@effect/vitest";
+import { Effect } from "effect";
+import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
+import { JobLedger } from "../../pipelines/ledger.ts";
+import { runWorker } from "../../pipelines/worker.ts";
+import {
+  autoShape,
+  compileConfig,
+  driven,
+  enqueue,
+  runnerLayer,
+  scriptedStages,
+} from "./_runner_harness.ts";
+
+let store: Store;
+beforeAll(async () => {
+  store = await openEmbeddedStore();
+});
+afterAll(() => store.close());
+
+const config = compileConfig([{ file: "auto.yaml", text: autoShape("default") }]);
+const pipeline = config.pipeline("auto")!;
+
+describe("runWorker()", () => {
+  it.effect("two workers share the queue: every queued job runs once, in one of them", () =>
+    Effect.gen(function* () {
+      // Ingest takes a while, so both workers have jobs in flight at once.
+      const { registry, calls } = scriptedStages({ Ingest: () => Effect.sleep("1 second") });
+      yield* Effect.gen(function* () {
+        const ledger = yield* JobLedger;
+        const jobs = [];
+        for (let i = 0; i < 6; i++) jobs.push(yield* enqueue(`W${i}`, pipeline));
+        const [a, b] = yield* driven(
+          Effect.all([
+            runWorker(config, { concurrency: 2, once: true }),
+            runWorker(config, { concurrency: 2, once: true }),
+          ], { concurrency: 2 }),
+        );
+        const ran = [...a.outcomes, ...b.outcomes].map((o) => o.jobId).sort();
+        expect(ran).toEqual(jobs.map((j) => j.jobId).sort());
+        expect(a.outcomes.length).toBeGreaterThan(0);
+        expect(b.outcomes.length).toBeGreaterThan(0);
+        expect(calls.Ingest).toBe(6);
+        for (const job of jobs) expect((yield* ledger.get(job.jobId))?.status).toBe("succeeded");
+        const starts = yield* Effect.promise(() =>
+          store.client.query<{ n: number }>(
+            `select count(*)::int as n from lk_outbox where channel = 'openlineage'
+             and payload->'job'->>'name' = 'auto' and payload->>'eventType' = 'START'
+             and job_id = any($1::text[])`,
+            [jobs.map((j) => j.jobId)],
+          )
+        );
+        expect(starts[0].n).toBe(6);
+        // Nothing left: another pass finds no work.
+        expect((yield* runWorker(config, { concurrency: 2, once: true })).outcomes).toEqual([]);
+      }).pipe(Effect.provide(runnerLayer(store, registry)));
+    }));
+});
