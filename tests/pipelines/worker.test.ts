@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect } from "vitest";
 import { it } from "@effect/vitest";
 import { Effect } from "effect";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
-import { JobLedger } from "../../pipelines/ledger.ts";
+import { type Job, JobLedger } from "../../pipelines/ledger.ts";
 import { runWorker } from "../../pipelines/worker.ts";
 import {
   autoShape,
@@ -29,7 +29,7 @@ describe("runWorker()", () => {
       const { registry, calls } = scriptedStages({ Ingest: () => Effect.sleep("1 second") });
       yield* Effect.gen(function* () {
         const ledger = yield* JobLedger;
-        const jobs = [];
+        const jobs: Job[] = [];
         for (let i = 0; i < 6; i++) jobs.push(yield* enqueue(`W${i}`, pipeline));
         const [a, b] = yield* driven(
           Effect.all([
