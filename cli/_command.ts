@@ -8,7 +8,13 @@ import { Effect } from "effect";
 import { resolve } from "node:path";
 import { type Config, loadConfig } from "../pipelines/loader.ts";
 import { formatProblem } from "../policies/problem.ts";
-import { isServerStore, openStore, type Store, storeExists } from "../adapters/store/store.ts";
+import {
+  isServerStore,
+  openStore,
+  type OpenStoreOptions,
+  type Store,
+  storeExists,
+} from "../adapters/store/store.ts";
 import { UsageError } from "./_args.ts";
 import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { flushWithDeadline } from "../lineage/relay.ts";
@@ -29,9 +35,13 @@ export const namespaceFromEnv = (env: { get(key: string): string | undefined }):
 export const describeStore = (spec: string): string => isServerStore(spec) ? redactUrl(spec) : spec;
 
 /** Opens the store `spec` names, or says why it cannot (an unreachable server …) and exits 2. */
-export const openStoreOrExplain = async (name: string, spec: string): Promise<Store | number> => {
+export const openStoreOrExplain = async (
+  name: string,
+  spec: string,
+  options: OpenStoreOptions = {},
+): Promise<Store | number> => {
   try {
-    return await openStore(spec);
+    return await openStore(spec, options);
   } catch (e) {
     console.error(
       `${name}: cannot open the store at ${describeStore(spec)}: ${(e as Error).message ?? e}`,
@@ -41,12 +51,16 @@ export const openStoreOrExplain = async (name: string, spec: string): Promise<St
 };
 
 /** Opens a store that must exist already, or says why not (exit 2). */
-export const openExistingStore = async (name: string, spec: string): Promise<Store | number> => {
+export const openExistingStore = async (
+  name: string,
+  spec: string,
+  options: OpenStoreOptions = {},
+): Promise<Store | number> => {
   if (!(await storeExists(spec))) {
     console.error(`${name}: no store at ${spec} (run \`deno task run-pipeline\` first)`);
     return 2;
   }
-  return await openStoreOrExplain(name, spec);
+  return await openStoreOrExplain(name, spec, options);
 };
 
 /** Opens an existing store and loads the configuration, or says why not (exit 2). */

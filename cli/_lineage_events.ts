@@ -39,7 +39,7 @@ export const loadLineageEvents = async (
   flag: string | undefined,
 ): Promise<{ events: ReadonlyArray<LineageEvent>; location: string } | number> => {
   const spec = storeSpec(flag);
-  const store = await openExistingStore(command, spec);
+  const store = await openExistingStore(command, spec, { keepLeases: true });
   if (typeof store === "number") return store;
   try {
     return { events: await readLineageEvents(store.client), location: store.client.location };

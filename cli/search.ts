@@ -33,7 +33,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   }
   const { flags, positional } = parsed;
   const storeDir = storeSpec(flags.store as string | undefined);
-  const store = await openExistingStore("search", storeDir);
+  const store = await openExistingStore("search", storeDir, { keepLeases: true });
   if (typeof store === "number") return store;
   try {
     const text = positional[0];

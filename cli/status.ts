@@ -94,7 +94,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     throw e;
   }
   const storeDir = storeSpec(flags.store as string | undefined);
-  const store = await openExistingStore("status", storeDir);
+  const store = await openExistingStore("status", storeDir, { keepLeases: true });
   if (typeof store === "number") return store;
   try {
     const stats = await Effect.runPromise(storeStats(store.client));

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Duration, Effect, Fiber } from "effect";
+import { Clock, Duration, Effect, Fiber } from "effect";
 import { type OutboxRow, OutboxStore, type StoreError } from "./outbox.ts";
 import { type LineageSink, SinkError } from "./sink.ts";
 import { type RelaySink, type Settlement, settleWith } from "./settlement.ts";
@@ -131,21 +131,37 @@ const LEASE_MS = 60_000;
 const RENEW_EVERY = Duration.seconds(20);
 const BUSY_RETRY = Duration.millis(100);
 
-// Waits for the sink's lease: another relay delivering to it gives it back when its flush ends.
-const takeLease = (log: OutboxWithDeliveryLog, sink: string, holder: string) =>
+/**
+ * Waits for the sink's lease (another relay delivering to it gives it back when its flush ends),
+ * at most as long as a lease lasts: a sink still busy then is left to the relay holding it.
+ * Returns whether the lease was taken.
+ */
+const takeLease = (log: OutboxWithDeliveryLog, sink: string, holder: string, tally: Tally) =>
   Effect.gen(function* () {
-    while (!(yield* log.claim(sink, holder, LEASE_MS))) yield* Effect.sleep(BUSY_RETRY);
+    const start = yield* Clock.currentTimeMillis;
+    while (!(yield* log.claim(sink, holder, LEASE_MS))) {
+      if ((yield* Clock.currentTimeMillis) - start >= LEASE_MS) {
+        tally.error = "another relay is delivering to this sink";
+        return false;
+      }
+      yield* Effect.sleep(BUSY_RETRY);
+    }
+    return true;
   });
 
-// Renews the lease while the flush works; a lease lost (the flush outlived it and another relay
-// took the sink) stops the flush after the hand-over in progress.
+// Renews the lease while the flush works. A lease lost (another relay took the sink) or that
+// could not be renewed stops the flush after the hand-over in progress: delivering on without
+// it could hand events to the sink twice.
 const keepLease = (round: Round, holder: string) =>
   Effect.gen(function* () {
     while (!round.stopped) {
       yield* Effect.sleep(RENEW_EVERY);
-      if (!(yield* round.log.claim(round.sink.name, holder, LEASE_MS))) {
+      const renewed = yield* Effect.result(round.log.claim(round.sink.name, holder, LEASE_MS));
+      if (renewed._tag === "Failure" || !renewed.success) {
         round.stopped = true;
-        round.tally.error = "another relay took over the sink";
+        round.tally.error = renewed._tag === "Failure"
+          ? `the sink's lease could not be renewed: ${renewed.failure.message}`
+          : "another relay took over the sink";
       }
     }
   });
@@ -170,8 +186,8 @@ export const flushSink = (
       stopped: false,
     };
     const holder = crypto.randomUUID();
-    yield* takeLease(log, sink.name, holder);
-    const renewal = yield* Effect.forkChild(keepLease(round, holder).pipe(Effect.ignore));
+    if (!(yield* takeLease(log, sink.name, holder, tally))) return;
+    const renewal = yield* Effect.forkChild(keepLease(round, holder));
     yield* deliverPending(round, batchSize).pipe(
       Effect.ensuring(
         Effect.andThen(

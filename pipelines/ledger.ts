@@ -139,6 +139,15 @@ export interface BeginRun {
   readonly from: ReadonlyArray<JobStatus>;
   /** The lease the new run holds while it runs. */
   readonly lease?: JobLease;
+  /**
+   * When the claim takes over a `running` job: the events ending the runs its dead process left
+   * open, built from the job as the claim locked it and the stages it had checkpointed; they
+   * come before the claim's own events.
+   */
+  readonly orphanEvents?: (
+    job: Job,
+    checkpointed: ReadonlySet<string>,
+  ) => ReadonlyArray<OutboxEvent>;
   /** Drop every checkpoint first (re-process from scratch). */
   readonly fresh: boolean;
   /** Why, for the job's history. */
@@ -190,6 +199,13 @@ export interface ResumeRun {
   readonly jobId: string;
   /** Its current run (the paused one). */
   readonly runNumber: number;
+  /**
+   * How many times the run was resumed so far, and the gate it waits at, as the caller read them:
+   * the resume is a compare-and-set on both (when given).
+   */
+  readonly resumes?: number;
+  /** See `resumes`. */
+  readonly gate?: string | null;
   /** Why, for the job's history. */
   readonly reason: string;
   /** The lease the resumed run holds while it runs. */
@@ -300,7 +316,7 @@ export interface JobLedgerShape {
   /**
    * Jobs a worker may run now, oldest first: queued ones, and running ones whose lease expired
    * (their process died). Rows another transaction is claiming at this moment are skipped
-   * (`FOR UPDATE SKIP LOCKED`), so concurrent workers pick different jobs.
+   * (`FOR UPDATE SKIP LOCKED`); the claim itself (`beginRun`) decides which worker runs a job.
    */
   readonly runnable: (filter: RunnableFilter) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
   /** Jobs per status. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import { Duration, Effect, Fiber } from "effect";
 import { type StageError, toErrorRecord } from "../stages/errors.ts";
 import type { Document } from "../stages/ir.ts";
 import type { StageErrorRecord } from "../stages/errors.ts";
@@ -61,11 +61,26 @@ export const exclusively = <A, E, R>(
     const ledger = yield* JobLedger;
     const holder = crypto.randomUUID();
     if (!(yield* ledger.claimWork(job.jobId, MINERU_WORK, holder, leaseMs))) return undefined;
+    // Renewed while the work runs: waiting for a GPU permit or a slow parse must not let the
+    // lease lapse and another bridge send the same PDF.
+    const renewal = yield* Effect.forkChild(
+      Effect.forever(
+        Effect.andThen(
+          Effect.sleep(Duration.millis(leaseMs / 3)),
+          ledger.claimWork(job.jobId, MINERU_WORK, holder, leaseMs).pipe(Effect.ignore),
+        ),
+      ),
+    );
     return yield* Effect.gen(function* () {
       const current = yield* ledger.get(job.jobId);
       return current && awaitsParsing(current) ? yield* work(current) : undefined;
     }).pipe(
-      Effect.ensuring(ledger.releaseWork(job.jobId, MINERU_WORK, holder).pipe(Effect.ignore)),
+      Effect.ensuring(
+        Effect.andThen(
+          Fiber.interrupt(renewal),
+          ledger.releaseWork(job.jobId, MINERU_WORK, holder).pipe(Effect.ignore),
+        ),
+      ),
     );
   });
 

@@ -11,6 +11,7 @@ import { pipelineEvents, type PipelineRunScope, stageEvents } from "../lineage/r
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, type JobError, type JobLease, JobLedger, type JobStatus } from "./ledger.ts";
 import { PipelineRuntime, type PipelineRuntimeShape } from "./runtime.ts";
+import type { OutboxEvent } from "../lineage/outbox.ts";
 import type { RunJobOptions } from "./runner.ts";
 
 /** The scope of a job's current (or next) pipeline run. */
@@ -47,18 +48,34 @@ export const leaseOf = (options: RunJobOptions): JobLease => ({
   ttlMs: options.leaseMs ?? 60_000,
 });
 
-// Renews the run's lease until interrupted; a lease that cannot be renewed is logged (the run
-// cannot finish the job anyway once another process took it over: its run number moved on).
-export const keepLease = (jobId: string, runNumber: number, lease: JobLease) =>
+/**
+ * Renews the run's lease every third of its time to live; completes when the lease is lost: the
+ * ledger says another process holds the job now, or renewing kept failing for longer than the
+ * lease lasts (another process may have taken the job over meanwhile).
+ */
+export const keepLease = (
+  jobId: string,
+  runNumber: number,
+  lease: JobLease,
+): Effect.Effect<void, never, JobLedger> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
+    let failingSince: number | undefined;
     while (true) {
       yield* Effect.sleep(Duration.millis(lease.ttlMs / 3));
-      const renewed = yield* ledger.renewLease(jobId, runNumber, lease).pipe(
-        Effect.catch((e) => Effect.as(Effect.logWarning(`lease of ${jobId}: ${e.message}`), true)),
-      );
-      if (!renewed) {
-        return yield* Effect.logWarning(`lease of ${jobId} lost: another process took the job`);
+      const now = yield* Clock.currentTimeMillis;
+      const renewed = yield* Effect.result(ledger.renewLease(jobId, runNumber, lease));
+      if (renewed._tag === "Success") {
+        if (!renewed.success) {
+          return yield* Effect.logWarning(`lease of ${jobId} lost: another process took the job`);
+        }
+        failingSince = undefined;
+        continue;
+      }
+      failingSince ??= now;
+      yield* Effect.logWarning(`lease of ${jobId}: ${renewed.failure.message}`);
+      if (now - failingSince >= lease.ttlMs) {
+        return yield* Effect.logWarning(`lease of ${jobId} lost: it could not be renewed`);
       }
     }
   });
@@ -72,25 +89,30 @@ const claimableFrom = (options: RunJobOptions): ReadonlyArray<JobStatus> => [
 ];
 
 /**
- * ABORT events for the runs a dead process left open: the stage attempts that started and had
- * neither a checkpoint nor a retry scheduled, then the pipeline run.
+ * ABORT events for the runs a dead process left open, from the job as the claim locked it: the
+ * stage attempts that started and had neither a checkpoint nor a retry scheduled, then the
+ * pipeline run.
  */
-const orphanedRunEvents = (job: Job, pipeline: CompiledPipeline, at: Date) =>
-  Effect.gen(function* () {
-    if (!job.runCreatedAt) return [];
-    const ledger = yield* JobLedger;
-    const runtime = yield* PipelineRuntime;
-    const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, job.resumes);
-    const checkpoints = yield* ledger.checkpoints(job.jobId);
-    const error = {
-      type: "Permanent" as const,
-      message: "the process running this job stopped before it finished",
-    };
-    const stages = Object.entries(job.attempts).flatMap(([stage, attempts]) => {
-      const spec = pipeline.stages.find((s) => s.name === stage);
-      const open = spec && !checkpoints.has(stage) && attempts > (job.retries[stage] ?? 0);
-      if (!open) return [];
-      return stageEvents(scope, {
+const orphanedRunEvents = (
+  pipeline: CompiledPipeline,
+  runtime: Pick<PipelineRuntimeShape, "namespace" | "parentRun">,
+  at: Date,
+) =>
+(job: Job, checkpointed: ReadonlySet<string>): ReadonlyArray<OutboxEvent> => {
+  if (!job.runCreatedAt) return [];
+  const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, job.resumes);
+  const error = {
+    type: "Permanent" as const,
+    message: "the process running this job stopped before it finished",
+  };
+  const stages = Object.entries(job.attempts).flatMap(([stage, attempts]) => {
+    const spec = pipeline.stages.find((s) => s.name === stage);
+    const open = spec && !checkpointed.has(stage) && attempts > (job.retries[stage] ?? 0);
+    if (!open) return [];
+    return stageEvents(
+      // A gate is one run across the pauses it causes: its id has no segment.
+      spec.type === "Gate" ? { ...scope, segment: 0 } : scope,
+      {
         stage,
         type: spec.type,
         attempt: attempts,
@@ -99,20 +121,22 @@ const orphanedRunEvents = (job: Job, pipeline: CompiledPipeline, at: Date) =>
         implementation: "orphaned",
         inputs: [],
         outputs: [],
-      }, { transition: "ABORT", event: "failed", time: at, error, reason: "interrupted" });
-    });
-    return [
-      ...stages,
-      ...pipelineEvents(scope, {
-        transition: "ABORT",
-        event: "failed",
-        time: at,
-        durationMs: at.getTime() - job.runCreatedAt.getTime(),
-        reason: "orphaned: the process running it stopped",
-        error: { ...error, stage: job.currentStage ?? "pipeline", policy: "none" },
-      }),
-    ];
+      },
+      { transition: "ABORT", event: "failed", time: at, error, reason: "interrupted" },
+    );
   });
+  return [
+    ...stages,
+    ...pipelineEvents(scope, {
+      transition: "ABORT",
+      event: "failed",
+      time: at,
+      durationMs: at.getTime() - job.runCreatedAt.getTime(),
+      reason: "orphaned: the process running it stopped",
+      error: { ...error, stage: job.currentStage ?? "pipeline", policy: "none" },
+    }),
+  ];
+};
 
 /** Claims the job for a new run or, when paused and resuming, for its current run. */
 export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at: Date) =>
@@ -128,6 +152,10 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
         {
           jobId: job.jobId,
           runNumber: job.runNumber,
+          // The segment and gate the events name must be the job's: a job that was resumed
+          // and paused again since it was read is not resumed from this stale copy.
+          resumes: job.resumes,
+          gate: job.currentStage,
           reason: `resumed at ${job.currentStage}`,
           lease: leaseOf(options),
         },
@@ -153,12 +181,10 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
         fresh: options.force === true && job.status === "succeeded",
         reason: job.status === "queued" ? "run started" : `re-run from ${job.status}`,
         lease: leaseOf(options),
-      },
-      [
         // A job left running by a process that died: its open runs end with ABORT first.
-        ...(job.status === "running" ? yield* orphanedRunEvents(job, pipeline, at) : []),
-        ...pipelineEvents(scope, { transition: "START", event: "started", time: at }),
-      ],
+        orphanEvents: orphanedRunEvents(pipeline, runtime, at),
+      },
+      pipelineEvents(scope, { transition: "START", event: "started", time: at }),
     );
     return claimed ? { scope, resumedGate: undefined } : undefined;
   });

@@ -91,14 +91,22 @@ export const runJob = (
     const renewal = yield* Effect.forkChild(
       keepLease(job.jobId, scope.runNumber, leaseOf(options)),
     );
-    // Interrupted from outside (another job's store failure, Ctrl-C): the run still ends, ABORT.
-    const exit = yield* Effect.exit(walkDag({
+    const walk = walkDag({
       job,
       pipeline,
       scope,
       resumedGate: claimed.resumedGate,
       forceGate: options.forceGate === true,
-    })).pipe(
+    });
+    // The renewal ends only when the lease is lost: then another process may own the job, and
+    // this run stops at once (what it still writes is refused: its run number moved on).
+    // Interrupted from outside (another job's store failure, Ctrl-C): the run still ends, ABORT.
+    const exit = yield* Effect.exit(
+      Effect.raceFirst(
+        Effect.as(walk, "walked" as const),
+        Effect.as(Fiber.join(renewal), "lost" as const),
+      ),
+    ).pipe(
       Effect.onInterrupt(() => closeRun(job, scope, "ABORT", "interrupted")),
       Effect.ensuring(Fiber.interrupt(renewal)),
     );
@@ -106,8 +114,11 @@ export const runJob = (
     const time = new Date(endMs);
     const durationMs = endMs - startMs;
     const runNumber = scope.runNumber;
+    // Another process has the job now: it ends the runs this one left open.
+    const lost = { ...base, status: "skipped", durationMs } satisfies JobOutcome;
+    if (Exit.isSuccess(exit) && exit.value === "lost") return lost;
     if (Exit.isSuccess(exit)) {
-      yield* ledger.finishRun(
+      const ended = yield* ledger.finishRun(
         {
           jobId: job.jobId,
           runNumber,
@@ -123,6 +134,7 @@ export const runJob = (
           stageCount: pipeline.order.length,
         }),
       );
+      if (!ended) return lost;
       return { ...base, status: "succeeded", durationMs } satisfies JobOutcome;
     }
     const error = jobErrorOf(exit.cause);
@@ -132,7 +144,7 @@ export const runJob = (
       return yield* Effect.failCause(exit.cause as Cause.Cause<StoreError>);
     }
     if (error instanceof GatePaused) {
-      yield* ledger.finishRun(
+      const ended = yield* ledger.finishRun(
         {
           jobId: job.jobId,
           runNumber,
@@ -148,9 +160,10 @@ export const runJob = (
           reason: `waiting at gate ${error.gate}`,
         }),
       );
+      if (!ended) return lost;
       return { ...base, status: "paused", gate: error.gate, durationMs } satisfies JobOutcome;
     }
-    yield* ledger.finishRun(
+    const ended = yield* ledger.finishRun(
       {
         jobId: job.jobId,
         runNumber,
@@ -169,6 +182,7 @@ export const runJob = (
         reason: "stage_failed",
       }),
     );
+    if (!ended) return lost;
     return { ...base, status: "failed", error, durationMs } satisfies JobOutcome;
   });
 

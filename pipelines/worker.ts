@@ -1,9 +1,9 @@
 /**
  * The worker: runs the jobs someone else enqueued (`run-pipeline --enqueue-only`) or a dead
  * process left running, from a store it may share with other workers. Each pass takes the oldest
- * runnable jobs (`FOR UPDATE SKIP LOCKED`, so concurrent workers pick different ones) and claims
- * each with the ledger's compare-and-set: a job runs in one worker at a time, under a lease the
- * worker renews. Each pass runs up to `concurrency` jobs and waits for them before the next.
+ * runnable jobs (skipping those another worker is claiming at that moment) and claims each with
+ * the ledger's compare-and-set: a job runs in one worker at a time, under a lease the worker
+ * renews. Each pass runs up to `concurrency` jobs and waits for them before the next.
  *
  * @module
  */

@@ -11,7 +11,14 @@
  */
 import { Effect } from "effect";
 import type { ExtractStage } from "./contracts.ts";
-import type { Claim, Document, Entity, Extraction, FieldValue } from "./ir.ts";
+import {
+  type Claim,
+  type Document,
+  type Entity,
+  type Extraction,
+  type FieldValue,
+  recordFormatOf,
+} from "./ir.ts";
 import { normaliseName } from "./normalise_name.ts";
 
 type Fields = Readonly<Record<string, FieldValue>>;
@@ -294,7 +301,8 @@ const extractors: Partial<Record<Document["source"], (doc: Document, c: Collecto
  */
 export const extract = (document: Document): Extraction => {
   const collector = makeCollector(document.id);
-  extractors[document.source]?.(document, collector);
+  // A source reading another's records (openalex-pdf) has that source's fields.
+  extractors[recordFormatOf(document.source)]?.(document, collector);
   return collector.result();
 };
 

@@ -14,12 +14,7 @@ import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { cwd } from "node:process";
 import { Effect, Result } from "effect";
-import {
-  type IngestRequest,
-  recordFormatOf,
-  type SourceName,
-  sourceNames,
-} from "../../stages/ir.ts";
+import { type IngestRequest, recordFormatOf, type SourceName } from "../../stages/ir.ts";
 import { describeTopLevel, detectShape, type FileShape } from "./_record_shape.ts";
 import { readJsonFile } from "./file_ingest.ts";
 
@@ -53,11 +48,16 @@ export const guessSource = (file: string): SourceName | undefined => {
   return undefined;
 };
 
-// Whether any segment of the path names the source.
-const pathNames = (file: string, source: SourceName): boolean =>
-  file.toLowerCase().split(/[\\/]/).some((segment) =>
-    sourceHints.some(([pattern, hinted]) => hinted === source && pattern.test(segment))
-  );
+// The source the innermost folder naming one names (file names do not count: `W1.json` says
+// OpenAlex, not which use of it).
+const folderSource = (file: string): SourceName | undefined => {
+  const folders = file.toLowerCase().split(/[\\/]/).slice(0, -1).reverse();
+  for (const folder of folders) {
+    const hint = sourceHints.find(([pattern]) => pattern.test(folder));
+    if (hint !== undefined) return hint[1];
+  }
+  return undefined;
+};
 
 /** A file's path as shown in keys and messages: relative to the working directory when inside it. */
 export const displayPath = (file: string): string => {
@@ -122,10 +122,10 @@ const discoverFile = async (
   const shape = detectShape(read.success, format) ?? detectPdfShape(read.success, format);
   if (shape !== undefined) {
     // Sources that share a record format (openalex, openalex-pdf) are told apart by `--source`
-    // or a folder (or file) named for one of them.
-    const source = forced ?? sourceNames.find((s) =>
-      s !== shape.source && recordFormatOf(s) === shape.source && pathNames(file, s)
-    ) ?? shape.source;
+    // or the innermost folder named for one of them.
+    const named = folderSource(file);
+    const source = forced ??
+      (named !== undefined && recordFormatOf(named) === shape.source ? named : shape.source);
     return fromShape(file, { ...shape, source });
   }
   const expected = forced === undefined ? "a known source" : `source "${forced}"`;

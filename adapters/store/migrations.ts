@@ -223,26 +223,32 @@ export const migrations: ReadonlyArray<Migration> = [
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */
-export const migrate = async (client: SqlClient): Promise<number[]> => {
-  await client.exec(`create table if not exists lk_migrations (
-    version integer primary key, name text not null, applied_at timestamptz not null default now())`);
-  const done = new Set(
-    (await client.query<{ version: number }>("select version from lk_migrations")).map((r) =>
-      r.version
-    ),
-  );
-  const applied: number[] = [];
-  for (const m of migrations) {
-    const fits = m.needsVector === undefined || m.needsVector === client.hasVector;
-    if (done.has(m.version) || !fits) continue;
-    await client.transaction(async (tx) => {
+export const migrate = (client: SqlClient): Promise<number[]> =>
+  // One transaction under an advisory lock: processes starting together on one server take
+  // turns, and the second finds the first's migrations done.
+  client.transaction(async (tx) => {
+    await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await tx.exec(`create table if not exists lk_migrations (
+      version integer primary key, name text not null,
+      applied_at timestamptz not null default now())`);
+    const done = new Set(
+      (await tx.query<{ version: number }>("select version from lk_migrations")).map((r) =>
+        r.version
+      ),
+    );
+    const applied: number[] = [];
+    for (const m of migrations) {
+      const fits = m.needsVector === undefined || m.needsVector === client.hasVector;
+      if (done.has(m.version) || !fits) continue;
       await tx.exec(m.sql);
       await tx.query("insert into lk_migrations (version, name) values ($1, $2)", [
         m.version,
         m.name,
       ]);
-    });
-    applied.push(m.version);
-  }
-  return applied;
-};
+      applied.push(m.version);
+    }
+    return applied;
+  });
+
+// The advisory lock key migrations take (any constant the kit alone uses).
+const MIGRATION_LOCK = 0x6c6b_6d69; // "lkmi"

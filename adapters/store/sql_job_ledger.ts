@@ -138,11 +138,8 @@ const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<Outb
     db.transaction(async (tx) => {
       // The row lock plus the run-number check make the claim a compare-and-set: of two
       // processes racing for the same job, exactly one sees the expected run number.
-      const [prev] = await tx.query<
-        { status: JobStatus; run_number: number; lease_held: boolean }
-      >(
-        `select status, run_number, coalesce(lease_expires_at > now(), false) as lease_held
-         from lk_jobs where job_id = $1 for update`,
+      const [prev] = await tx.query<JobRow & { lease_held: boolean }>(
+        `select *, ${LEASE_HELD} as lease_held from lk_jobs where job_id = $1 for update`,
         [input.jobId],
       );
       if (
@@ -150,6 +147,10 @@ const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<Outb
       ) return false;
       // A running job is another process's until its lease runs out.
       if (prev.status === "running" && prev.lease_held) return false;
+      // Taken over: the runs its process left open end first, as the locked row describes them.
+      const orphaned = prev.status === "running" && input.orphanEvents
+        ? input.orphanEvents(toJob(prev), await checkpointedStages(tx, input.jobId))
+        : [];
       await tx.query(
         `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
            resumes = 0, current_stage = null, attempts = '{}'::jsonb, retries = '{}'::jsonb,
@@ -174,9 +175,20 @@ const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<Outb
         to: "running",
         reason: input.reason,
       });
-      await insertOutbox(tx, input.jobId, events);
+      await insertOutbox(tx, input.jobId, [...orphaned, ...events]);
       return true;
     }));
+
+const checkpointedStages = async (tx: SqlExecutor, jobId: string) =>
+  new Set(
+    (await tx.query<{ stage: string }>("select stage from lk_checkpoints where job_id = $1", [
+      jobId,
+    ])).map((r) => r.stage),
+  );
+
+// Whether a running job's lease still holds. A job running without an expiry (claimed without a
+// lease) counts as held until it has not changed for a minute.
+const LEASE_HELD = "coalesce(lease_expires_at, updated_at + interval '60 seconds') > now()";
 
 // Sets the lease from parameters $4 (owner) and $5 (milliseconds); both null: no lease.
 const LEASE_SET = `lease_owner = $4,
@@ -188,14 +200,21 @@ const leaseParams = (lease: JobLease | undefined) =>
 const bump = (field: "attempts" | "retries") =>
   `${field} = jsonb_set(${field}, array[$2::text], to_jsonb(coalesce((${field}->>$2)::int, 0) + 1))`;
 
-// The outbox insert as the last part of a single statement ($job and $events are parameters).
-const outboxInsert = (job: string, events: string) =>
+// The outbox insert as the last part of a single statement ($job and $events are parameters),
+// made only where `guard` holds.
+const outboxInsert = (job: string, events: string, guard = "true") =>
   `insert into lk_outbox (channel, run_id, job_id, payload)
    select e.value->>'channel', e.value->>'run_id', ${job}, e.value->'payload'
-   from jsonb_array_elements(${events}::jsonb) with ordinality as e(value, n) order by e.n`;
+   from jsonb_array_elements(${events}::jsonb) with ordinality as e(value, n)
+   where ${guard} order by e.n`;
 
 const outboxJson = (events: ReadonlyArray<OutboxEvent>) =>
   JSON.stringify(events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload })));
+
+// The run (run number in parameter $n) still owns the job: a run that lost it (another process
+// took the job over) changes nothing and adds no event.
+const owned = (n: number) =>
+  `exists (select 1 from lk_jobs where job_id = $1 and run_number = $${n} and status = 'running')`;
 
 // Each stage transition is ONE statement: the ledger change and its events in data-modifying
 // CTEs, atomic without an explicit transaction, and one round trip instead of four.
@@ -209,20 +228,21 @@ const stageStatement = (
     case "started":
       return {
         sql: `with j as (update lk_jobs set current_stage = $2, ${bump("attempts")},
-                updated_at = now() where job_id = $1)
-              ${outboxInsert("$1", "$3")}`,
-        params: [jobId, change.stage, events],
+                updated_at = now() where job_id = $1 and ${owned(4)})
+              ${outboxInsert("$1", "$3", owned(4))}`,
+        params: [jobId, change.stage, events, runNumber],
       };
     case "succeeded":
       return {
         sql: `with e as (update lk_jobs set pdf_downloaded = coalesce($4::boolean, pdf_downloaded),
                 pdf = coalesce($5::jsonb, pdf), updated_at = now()
-                where job_id = $1 and ($4::boolean is not null or $5::jsonb is not null)),
+                where job_id = $1 and ($4::boolean is not null or $5::jsonb is not null)
+                  and ${owned(6)}),
               c as (insert into lk_checkpoints (job_id, stage, run_number, output)
-                values ($1, $2, $6, $7::jsonb)
+                select $1, $2, $6, $7::jsonb where ${owned(6)}
                 on conflict (job_id, stage) do update set output = excluded.output,
                   run_number = excluded.run_number, created_at = now())
-              ${outboxInsert("$1", "$3")}`,
+              ${outboxInsert("$1", "$3", owned(6))}`,
         params: [
           jobId,
           change.stage,
@@ -236,12 +256,12 @@ const stageStatement = (
     case "failed":
       return {
         sql: `with r as (update lk_jobs set ${bump("retries")}, updated_at = now()
-                where job_id = $1 and $4::boolean)
-              ${outboxInsert("$1", "$3")}`,
-        params: [jobId, change.stage, events, change.willRetry],
+                where job_id = $1 and $4::boolean and ${owned(5)})
+              ${outboxInsert("$1", "$3", owned(5))}`,
+        params: [jobId, change.stage, events, change.willRetry, runNumber],
       };
     case "aborted":
-      return { sql: outboxInsert("$1", "$2"), params: [jobId, events] };
+      return { sql: outboxInsert("$1", "$2", owned(3)), params: [jobId, events, runNumber] };
   }
 };
 
@@ -313,8 +333,18 @@ const resumeRun = (db: SqlClient) => (input: ResumeRun, events: ReadonlyArray<Ou
         `update lk_jobs set status = 'running', resumes = resumes + 1, updated_at = now(),
            attempts = ${keptCounts("attempts")}, retries = ${keptCounts("retries")},
            lease_owner = $3, lease_expires_at = now() + $4::int * interval '1 millisecond'
-         where job_id = $1 and status = 'paused' and run_number = $2 returning job_id`,
-        [input.jobId, input.runNumber, ...leaseParams(input.lease)],
+         where job_id = $1 and status = 'paused' and run_number = $2
+           and ($5::int is null or resumes = $5)
+           and ($6::boolean is not true or current_stage is not distinct from $7)
+         returning job_id`,
+        [
+          input.jobId,
+          input.runNumber,
+          ...leaseParams(input.lease),
+          input.resumes ?? null,
+          input.gate !== undefined,
+          input.gate ?? null,
+        ],
       );
       if (claimed.length === 0) return false;
       await history(tx, {
@@ -427,7 +457,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
           `select * from lk_jobs
            where pipeline = any($1::text[]) and not (job_id = any($3::text[]))
              and (status = 'queued'
-               or (status = 'running' and coalesce(lease_expires_at < now(), true)))
+               or (status = 'running' and not ${LEASE_HELD}))
            order by created_at, job_id
            limit $2
            for update skip locked`,

@@ -47,16 +47,29 @@ export const storeFromClient = async (client: SqlClient): Promise<Store> => {
   };
 };
 
+/** Options of {@link openStore} and {@link openEmbeddedStore}. */
+export interface OpenStoreOptions {
+  /**
+   * Leave the leases of an embedded store alone (a command that only reads, e.g. `status`).
+   * @default false
+   */
+  readonly keepLeases?: boolean;
+}
+
 /**
  * Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory.
- * The embedded database has one process at a time, so every lease found when it opens was left
- * by a process that is gone: they are dropped, and its jobs can be taken over at once.
+ * The embedded database is for one process at a time, so every lease found when it opens was
+ * left by a process that is gone: they are dropped (unless `keepLeases`), and its jobs can be
+ * taken over at once.
  */
-export const openEmbeddedStore = async (storeDir?: string): Promise<Store> => {
+export const openEmbeddedStore = async (
+  storeDir?: string,
+  options: OpenStoreOptions = {},
+): Promise<Store> => {
   const store = await storeFromClient(
     await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined),
   );
-  await dropLeases(store.client);
+  if (!options.keepLeases) await dropLeases(store.client);
   return store;
 };
 
@@ -64,8 +77,10 @@ export const openEmbeddedStore = async (storeDir?: string): Promise<Store> => {
 export const isServerStore = (spec: string): boolean => /^postgres(ql)?:\/\//.test(spec);
 
 /** Opens the store a `--store` value names: a `postgres://` URL or an embedded directory. */
-export const openStore = async (spec: string): Promise<Store> =>
-  isServerStore(spec) ? storeFromClient(await openPostgres(spec)) : openEmbeddedStore(spec);
+export const openStore = async (spec: string, options: OpenStoreOptions = {}): Promise<Store> =>
+  isServerStore(spec)
+    ? storeFromClient(await openPostgres(spec))
+    : openEmbeddedStore(spec, options);
 
 /** Where a store's tables live, as OpenLineage dataset naming wants it. */
 export const storeDatasetLocation = (spec: string): { namespace: string; prefix: string } => {

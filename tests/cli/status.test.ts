@@ -59,14 +59,23 @@ describe("deno task status: running jobs", () => {
     },
   );
 
-  it("on the embedded store, a job left running holds no lease: its process is gone", async () => {
+  it("on the embedded store, status shows a lease without touching it; a command that runs jobs drops it (its process is gone)", async () => {
     const dir = await tempDir();
     try {
       const store = await openStore(dir);
-      await runningJob(store, "NCT-LEFT");
+      const job = await runningJob(store, "NCT-LEFT");
       await store.close();
       const json = JSON.parse((await runCli(status, ["--store", dir, "--json"])).stdout);
-      expect(json.running).toMatchObject([{ leaseOwner: null, leaseSecondsLeft: null }]);
+      expect(json.running).toMatchObject([{ leaseOwner: "runner-elsewhere" }]);
+      const reopened = await openStore(dir);
+      try {
+        expect(await Effect.runPromise(reopened.ledger.get(job.jobId))).toMatchObject({
+          status: "running",
+          leaseOwner: null,
+        });
+      } finally {
+        await reopened.close();
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -6,7 +6,15 @@ import { TestClock } from "effect/testing";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { JobLedger } from "../../pipelines/ledger.ts";
 import { InvalidInput, Permanent, Transient } from "../../stages/errors.ts";
-import { compile, enqueue, runDriven, runnerLayer, scriptedStages } from "./_runner_harness.ts";
+import {
+  compile,
+  driven,
+  enqueue,
+  runDriven,
+  runnerLayer,
+  scriptedStages,
+} from "./_runner_harness.ts";
+import { runJob } from "../../pipelines/runner.ts";
 
 type Row = { channel: string; run_id: string; payload: Record<string, any> };
 
@@ -296,15 +304,77 @@ describe("runJob()", () => {
             [job.jobId],
           )
         );
-        const expired = (yield* ledger.get(job.jobId))!;
-        expect((yield* runDriven(expired, pipeline, { reclaimRunning: true })).status).toBe(
+        // The dead process got as far as starting parse after `left` was read: the take-over
+        // ends what the locked row shows, not what the stale copy does.
+        yield* ledger.recordStage(job.jobId, 1, {
+          kind: "succeeded",
+          stage: "ingest",
+          attempt: 1,
+          output: {},
+        }, []);
+        yield* ledger.recordStage(
+          job.jobId,
+          1,
+          { kind: "started", stage: "parse", attempt: 1 },
+          [],
+        );
+        expect((yield* runDriven(left, pipeline, { reclaimRunning: true })).status).toBe(
           "succeeded",
         );
-        const ingest = (yield* Effect.promise(() => openlineage(job.jobId)))
-          .filter((e) => e.job.name === "auto.ingest")
-          .map((e) => e.eventType);
-        expect(ingest).toEqual(["ABORT", "START", "COMPLETE"]);
+        const events = yield* Effect.promise(() => openlineage(job.jobId));
+        const of = (name: string) =>
+          events.filter((e) => e.job.name === name).map((e) => e.eventType);
+        expect(of("auto.ingest")).toEqual([]);
+        expect(of("auto.parse")).toEqual(["ABORT", "START", "COMPLETE"]);
         expect((yield* ledger.get(job.jobId))?.leaseOwner).toBeNull();
+      }).pipe(Effect.provide(runnerLayer(store, registry)));
+    }));
+
+  it.effect("a run that lost its lease to another process stops, and nothing it still writes lands: every run starts once and ends once", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(START);
+      // The first ingest hangs (its process stalls); the one that takes over is quick.
+      const { registry } = scriptedStages({
+        Ingest: (call) => (call === 1 ? Effect.sleep("10 seconds") : Effect.void),
+      });
+      const pipeline = compile();
+      yield* Effect.gen(function* () {
+        const ledger = yield* JobLedger;
+        const job = yield* enqueue("LOST", pipeline);
+        const takeOver = Effect.gen(function* () {
+          yield* Effect.sleep("200 millis");
+          // The stalled process's lease runs out; another process takes the job over.
+          yield* Effect.promise(() =>
+            store.client.query(
+              "update lk_jobs set lease_expires_at = now() - interval '1 second' where job_id = $1",
+              [job.jobId],
+            )
+          );
+          const left = (yield* ledger.get(job.jobId))!;
+          return yield* runJob(left, pipeline, { reclaimRunning: true });
+        });
+        const [stalled, taker] = yield* driven(
+          Effect.all([runJob(job, pipeline, { leaseMs: 3_000 }), takeOver], { concurrency: 2 }),
+        );
+        expect(stalled.status).toBe("skipped");
+        expect(taker.status).toBe("succeeded");
+        const events = yield* Effect.promise(() => openlineage(job.jobId));
+        const byRun = new Map<string, string[]>();
+        for (const e of events) {
+          byRun.set(e.run.runId, [...(byRun.get(e.run.runId) ?? []), e.eventType]);
+        }
+        for (const [runId, types] of byRun) {
+          expect({ runId, types: [types[0], types.at(-1)] }).toMatchObject({
+            runId,
+            types: ["START", expect.stringMatching(/^(COMPLETE|FAIL|ABORT)$/)],
+          });
+          expect(types.filter((t) => ["COMPLETE", "FAIL", "ABORT"].includes(t))).toHaveLength(1);
+        }
+        // The stalled run's ingest and pipeline runs were ended by the process that took over.
+        expect(
+          events.filter((e) => e.job.name === "auto.ingest").map((e) => e.eventType),
+        ).toEqual(["START", "ABORT", "START", "COMPLETE"]);
+        expect(yield* ledger.get(job.jobId)).toMatchObject({ status: "succeeded", runNumber: 2 });
       }).pipe(Effect.provide(runnerLayer(store, registry)));
     }));
 });

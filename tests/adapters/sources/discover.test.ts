@@ -85,6 +85,21 @@ describe("discoverRecords() on the bundled records", () => {
     // The same record elsewhere stays an openalex (metadata) document.
     expect((await discoverRecords(["data/records/openalex/W2741809807.json"]))[0].request.source)
       .toBe("openalex");
+    // The innermost folder naming a source decides.
+    const root = await mkdtemp(join(tmpdir(), "lk-variant-"));
+    try {
+      const work = await readFile("data/records/openalex/W2741809807.json", "utf8");
+      for (const dir of ["openalex-pdf/openalex", "openalex_pdf_runs/openalex-pdf"]) {
+        await mkdir(join(root, dir), { recursive: true });
+        await writeFile(join(root, dir, "W2741809807.json"), work);
+      }
+      const sources = async (dir: string) =>
+        (await discoverRecords([join(root, dir)])).map((d) => d.request.source);
+      expect(await sources("openalex-pdf/openalex")).toEqual(["openalex"]);
+      expect(await sources("openalex_pdf_runs/openalex-pdf")).toEqual(["openalex-pdf"]);
+    } finally {
+      await rm(root, { recursive: true });
+    }
   });
 
   it("reads every file as the forced source when it has that shape", async () => {

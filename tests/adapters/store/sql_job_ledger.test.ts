@@ -195,7 +195,17 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
       retries: {},
     });
     await run(store.ledger.finishRun(pause, []));
-    expect(await run(store.ledger.resumeRun(resume, []))).toBe(true);
+    // A resume from a copy read before the first one (resumes 0) is refused: its events would
+    // name the wrong segment.
+    expect(await run(store.ledger.resumeRun({ ...resume, resumes: 0, gate: "gate" }, []))).toBe(
+      false,
+    );
+    expect(await run(store.ledger.resumeRun({ ...resume, resumes: 1, gate: "other" }, []))).toBe(
+      false,
+    );
+    expect(await run(store.ledger.resumeRun({ ...resume, resumes: 1, gate: "gate" }, []))).toBe(
+      true,
+    );
     expect((await run(store.ledger.get(job.jobId)))?.resumes).toBe(2);
     // A new run starts at segment 0 again.
     await run(store.ledger.finishRun({ ...pause, status: "failed", reason: "x" }, []));
