@@ -122,6 +122,14 @@ export const runOptionsFrom = (
   if (source !== undefined && !(sourceNames as ReadonlyArray<string>).includes(source)) {
     throw new UsageError(`--source: unknown source "${source}" (known: ${sourceNames.join(", ")})`);
   }
+  if (flags["enqueue-only"] === true) {
+    const clash = ["force", "mineru-url", "concurrency"].find((f) => flags[f] !== undefined);
+    if (clash !== undefined) {
+      throw new UsageError(
+        `--enqueue-only runs nothing here, so --${clash} does not apply (a worker takes its own)`,
+      );
+    }
+  }
   // Checked now so a bad target is a usage error before any work (the producer connects lazily).
   if (typeof flags.events === "string") eventsSinkFor(flags.events, Deno.env.toObject());
   const storeFlag = (flags.store as string | undefined) ?? ".lineage-kit";
@@ -187,6 +195,8 @@ interface Summary {
   readonly outcomes: ReadonlyArray<JobOutcome>;
   /** Jobs left queued for workers (`--enqueue-only`). */
   readonly queued: number;
+  /** Jobs `--enqueue-only` found already known and not queued (done, failed, running …). */
+  readonly known: number;
   readonly unrouted: ReadonlyArray<IngestRequest>;
   readonly events: { readonly openlineage: number; readonly cloudevents: number };
   readonly sinks: ReadonlyArray<SinkReport>;
@@ -222,6 +232,7 @@ const execute = (
       return {
         outcomes: [],
         queued: jobs.filter((j) => j.job.status === "queued").length,
+        known: jobs.filter((j) => j.job.status !== "queued").length,
         unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
         events: { openlineage: 0, cloudevents: 0 },
         sinks: [],
@@ -255,6 +266,7 @@ const execute = (
     return {
       outcomes: finished,
       queued: 0,
+      known: 0,
       unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
       events: {
         openlineage: after.openlineage - before.openlineage,
@@ -309,6 +321,12 @@ const printQueued = (s: Summary) => {
     `${s.queued} jobs queued in ${s.seconds.toFixed(2)}s; \`deno task worker\` runs them` +
       (s.unrouted.length > 0 ? ` (${s.unrouted.length} records had no pipeline)` : ""),
   );
+  if (s.known > 0) {
+    console.log(
+      `${s.known} documents already had a job that is not queued (done, failed or running): ` +
+        "left as they are; `deno task run-pipeline` re-runs failed ones (and, with --force, done ones)",
+    );
+  }
 };
 
 const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) => {

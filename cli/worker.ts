@@ -2,8 +2,9 @@
  * `deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
  * [--allow-private-network] [--json]`: runs queued jobs (`run-pipeline --enqueue-only`) and jobs
  * a dead process left running, next to any number of other workers on the same PostgreSQL store.
- * Without `--once` it keeps looking every `--poll` seconds until interrupted (Ctrl-C finishes the
- * jobs in flight first). Lineage is delivered to the configured sinks while it works.
+ * Without `--once` it keeps looking every `--poll` seconds until interrupted (the first Ctrl-C
+ * lets the jobs in flight finish, a second interrupts them). Lineage is delivered to the
+ * configured sinks while it works.
  *
  * @module
  */
@@ -55,12 +56,19 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     const { store, config } = opened;
     const lineageDir = resolve(isServerStore(spec) ? ".lineage-kit" : spec, "lineage");
     const sinks = commandSinks(lineage.success, { lineageDir });
+    // The first Ctrl-C lets the jobs in flight finish; a second interrupts them (their runs end
+    // with ABORT).
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
+    const halt = new AbortController();
+    const onSignal = () => {
+      if (stop.signal.aborted) return halt.abort();
+      stop.abort();
+      console.error("worker: stopping after the jobs in flight (again to interrupt them)");
+    };
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     try {
-      const report = await Effect.runPromise(
+      const run = Effect.runPromise(
         Effect.gen(function* () {
           const stopRelay = new AbortController();
           // The relay runs beside the jobs, as in run-pipeline: a slow sink holds no stage back.
@@ -88,7 +96,19 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
             ...(lineage.success.parent ? { parentRun: lineage.success.parent } : {}),
           })),
         ),
+        { signal: halt.signal },
       );
+      const report = await run.catch((e) => {
+        if (!halt.signal.aborted) throw e;
+        return undefined;
+      });
+      if (report === undefined) {
+        console.error(
+          "worker: interrupted; the runs in flight ended with ABORT (`deno task lineage flush` " +
+            "delivers their lineage)",
+        );
+        return 130;
+      }
       const jobs = { succeeded: 0, failed: 0, paused: 0 };
       for (const o of report.outcomes) if (o.status !== "skipped") jobs[o.status]++;
       for (const r of report.delivered) {

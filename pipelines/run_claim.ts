@@ -190,15 +190,16 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
   });
 
 /**
- * Ends a run that did not end on its own (interruption, store failure, defect), best effort: the
- * job becomes failed and the pipeline run gets its terminal event, unless the store is what failed.
+ * Ends a run that did not end on its own (interruption, store failure, defect, lost lease), best
+ * effort: the job becomes failed and the pipeline run gets its terminal event, unless the store
+ * is what failed or the run no longer owns the job. Returns the job's error when it ended it.
  */
 export const closeRun = (
   job: Job,
   scope: PipelineRunScope,
   transition: "ABORT" | "FAIL",
   message: string,
-): Effect.Effect<void, never, JobLedger> =>
+): Effect.Effect<JobError | undefined, never, JobLedger> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const time = new Date(yield* Clock.currentTimeMillis);
@@ -209,7 +210,7 @@ export const closeRun = (
       policy: "none",
       attempts: 1,
     };
-    yield* ledger.finishRun(
+    const ended = yield* ledger.finishRun(
       {
         jobId: job.jobId,
         runNumber: scope.runNumber,
@@ -228,4 +229,8 @@ export const closeRun = (
         reason: transition === "ABORT" ? "interrupted" : "internal_error",
       }),
     );
-  }).pipe(Effect.ignore, Effect.uninterruptible);
+    return ended ? error : undefined;
+  }).pipe(
+    Effect.catch(() => Effect.succeed(undefined)),
+    Effect.uninterruptible,
+  );

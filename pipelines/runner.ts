@@ -116,7 +116,12 @@ export const runJob = (
     const runNumber = scope.runNumber;
     // Another process has the job now: it ends the runs this one left open.
     const lost = { ...base, status: "skipped", durationMs } satisfies JobOutcome;
-    if (Exit.isSuccess(exit) && exit.value === "lost") return lost;
+    if (Exit.isSuccess(exit) && exit.value === "lost") {
+      // Unless nobody took it (the lease lapsed while the store was unreachable): then this run
+      // ends it, so it is not left running. A job another process owns is left alone.
+      const error = yield* closeRun(job, scope, "ABORT", "the run lost its lease on the job");
+      return error ? { ...base, status: "failed", error, durationMs } satisfies JobOutcome : lost;
+    }
     if (Exit.isSuccess(exit)) {
       const ended = yield* ledger.finishRun(
         {

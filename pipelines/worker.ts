@@ -3,17 +3,17 @@
  * process left running, from a store it may share with other workers. Each pass takes the oldest
  * runnable jobs (skipping those another worker is claiming at that moment) and claims each with
  * the ledger's compare-and-set: a job runs in one worker at a time, under a lease the worker
- * renews. Each pass runs up to `concurrency` jobs and waits for them before the next.
+ * renews. Each pass runs up to `concurrency` jobs and waits for them before the next. A store
+ * failure never stops the worker: it logs it and tries again.
  *
  * @module
  */
-import { Duration, Effect } from "effect";
-import type { StoreError } from "../lineage/outbox.ts";
+import { Clock, Duration, Effect } from "effect";
 import type { Resilience } from "../policies/resilience.ts";
 import type { Config } from "./loader.ts";
 import { JobLedger } from "./ledger.ts";
 import type { PipelineRuntime } from "./runtime.ts";
-import { type JobOutcome, runJobs } from "./runner.ts";
+import { type JobOutcome, runJob } from "./runner.ts";
 
 /** Options of {@link runWorker}. */
 export interface WorkerOptions {
@@ -51,39 +51,56 @@ const pause = (duration: Duration.Duration, signal?: AbortSignal): Effect.Effect
 export const runWorker = (
   config: Config,
   options: WorkerOptions,
-): Effect.Effect<WorkerReport, StoreError, JobLedger | PipelineRuntime | Resilience> =>
+): Effect.Effect<WorkerReport, never, JobLedger | PipelineRuntime | Resilience> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const pipelines = config.pipelines.map((p) => p.name);
     const poll = Duration.fromInputUnsafe(options.pollInterval ?? "2 seconds");
-    // A job another worker took first is not asked for again until this worker next waits, so a
-    // pass never loops over jobs it cannot claim (and `once` ends).
-    const tried = new Set<string>();
+    // Jobs another worker claimed first, and when: not asked for again for a lease's time, so a
+    // pass never loops over jobs it cannot claim (and `once` ends), yet a job whose worker died
+    // meanwhile is taken over later.
+    const skipped = new Map<string, number>();
     const outcomes: JobOutcome[] = [];
     while (!options.signal?.aborted) {
-      const batch = yield* ledger.runnable({
+      const now = yield* Clock.currentTimeMillis;
+      for (const [jobId, at] of skipped) if (now - at >= SKIP_FOR_MS) skipped.delete(jobId);
+      const listed = yield* Effect.result(ledger.runnable({
         pipelines,
         limit: Math.max(1, options.concurrency),
-        exclude: [...tried],
-      });
+        exclude: [...skipped.keys()],
+      }));
+      if (listed._tag === "Failure") {
+        // The store is unreachable: try again after a pause rather than giving up.
+        yield* Effect.logWarning(`worker: ${listed.failure.operation}: ${listed.failure.message}`);
+        if (options.once) break;
+        yield* pause(poll, options.signal);
+        continue;
+      }
+      const batch = listed.success;
       if (batch.length === 0) {
         if (options.once) break;
         yield* pause(poll, options.signal);
-        tried.clear();
         continue;
       }
-      for (const job of batch) tried.add(job.jobId);
-      const ran = yield* runJobs(
-        batch.map((job) => ({ job, pipeline: config.pipeline(job.pipeline)! })),
-        {
-          concurrency: options.concurrency,
-          reclaimRunning: true,
-          onDone: (o) => {
-            if (o.status !== "skipped") options.onDone?.(o);
-          },
-        },
-      );
-      outcomes.push(...ran.filter((o) => o.status !== "skipped"));
+      const ran = yield* Effect.forEach(batch, (job) =>
+        // A store failure in one job is that job's: its lease lapses and a worker takes it
+        // over later; the other jobs go on.
+        runJob(job, config.pipeline(job.pipeline)!, { reclaimRunning: true }).pipe(
+          Effect.catch((e) =>
+            Effect.as(
+              Effect.logWarning(`worker: ${job.docId}: ${e.operation}: ${e.message}`),
+              undefined,
+            )
+          ),
+          Effect.tap((o) => Effect.sync(() => o && o.status !== "skipped" && options.onDone?.(o))),
+        ), { concurrency: options.concurrency });
+      for (const [i, o] of ran.entries()) {
+        if (o === undefined || o.status === "skipped") skipped.set(batch[i].jobId, now);
+        else outcomes.push(o);
+      }
     }
     return { outcomes };
   });
+
+// As long as a job's lease lasts by default.
+const SKIP_FOR_MS = 60_000;

@@ -250,5 +250,5 @@ export const migrate = (client: SqlClient): Promise<number[]> =>
     return applied;
   });
 
-// The advisory lock key migrations take (any constant the kit alone uses).
-const MIGRATION_LOCK = 0x6c6b_6d69; // "lkmi"
+/** The advisory lock key schema changes take (any constant the kit alone uses). */
+export const MIGRATION_LOCK = 0x6c6b_6d69; // "lkmi"

@@ -6,6 +6,7 @@
  */
 import postgres from "postgres";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+import { MIGRATION_LOCK } from "./migrations.ts";
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
@@ -54,7 +55,13 @@ export const openPostgres = async (
   await sql`select 1`;
   const [{ vector }] = await sql<{ vector: boolean }[]>`
     select exists(select 1 from pg_available_extensions where name = 'vector') as vector`;
-  if (vector) await sql.unsafe("create extension if not exists vector");
+  // Under the migrations' advisory lock: processes opening a fresh database together would race.
+  if (vector) {
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+      await tx.unsafe("create extension if not exists vector");
+    });
+  }
   const base = executor(sql);
   return {
     dialect: "postgres",

@@ -212,9 +212,13 @@ const outboxJson = (events: ReadonlyArray<OutboxEvent>) =>
   JSON.stringify(events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload })));
 
 // The run (run number in parameter $n) still owns the job: a run that lost it (another process
-// took the job over) changes nothing and adds no event.
-const owned = (n: number) =>
-  `exists (select 1 from lk_jobs where job_id = $1 and run_number = $${n} and status = 'running')`;
+// took the job over) changes nothing and adds no event. The row is locked (and, after waiting
+// for a concurrent take-over, read again) before the check, so a take-over that commits while
+// this statement waits is seen.
+const ownerCte = (n: number) =>
+  `o as (select 1 from lk_jobs where job_id = $1 and run_number = $${n} and status = 'running'
+         for update)`;
+const OWNED = "exists (select 1 from o)";
 
 // Each stage transition is ONE statement: the ledger change and its events in data-modifying
 // CTEs, atomic without an explicit transaction, and one round trip instead of four.
@@ -227,22 +231,24 @@ const stageStatement = (
   switch (change.kind) {
     case "started":
       return {
-        sql: `with j as (update lk_jobs set current_stage = $2, ${bump("attempts")},
-                updated_at = now() where job_id = $1 and ${owned(4)})
-              ${outboxInsert("$1", "$3", owned(4))}`,
+        sql: `with ${ownerCte(4)},
+              j as (update lk_jobs set current_stage = $2, ${bump("attempts")},
+                updated_at = now() where job_id = $1 and ${OWNED})
+              ${outboxInsert("$1", "$3", OWNED)}`,
         params: [jobId, change.stage, events, runNumber],
       };
     case "succeeded":
       return {
-        sql: `with e as (update lk_jobs set pdf_downloaded = coalesce($4::boolean, pdf_downloaded),
+        sql: `with ${ownerCte(6)},
+              e as (update lk_jobs set pdf_downloaded = coalesce($4::boolean, pdf_downloaded),
                 pdf = coalesce($5::jsonb, pdf), updated_at = now()
                 where job_id = $1 and ($4::boolean is not null or $5::jsonb is not null)
-                  and ${owned(6)}),
+                  and ${OWNED}),
               c as (insert into lk_checkpoints (job_id, stage, run_number, output)
-                select $1, $2, $6, $7::jsonb where ${owned(6)}
+                select $1, $2, $6, $7::jsonb where ${OWNED}
                 on conflict (job_id, stage) do update set output = excluded.output,
                   run_number = excluded.run_number, created_at = now())
-              ${outboxInsert("$1", "$3", owned(6))}`,
+              ${outboxInsert("$1", "$3", OWNED)}`,
         params: [
           jobId,
           change.stage,
@@ -255,13 +261,17 @@ const stageStatement = (
       };
     case "failed":
       return {
-        sql: `with r as (update lk_jobs set ${bump("retries")}, updated_at = now()
-                where job_id = $1 and $4::boolean and ${owned(5)})
-              ${outboxInsert("$1", "$3", owned(5))}`,
+        sql: `with ${ownerCte(5)},
+              r as (update lk_jobs set ${bump("retries")}, updated_at = now()
+                where job_id = $1 and $4::boolean and ${OWNED})
+              ${outboxInsert("$1", "$3", OWNED)}`,
         params: [jobId, change.stage, events, change.willRetry, runNumber],
       };
     case "aborted":
-      return { sql: outboxInsert("$1", "$2", owned(3)), params: [jobId, events, runNumber] };
+      return {
+        sql: `with ${ownerCte(3)} ${outboxInsert("$1", "$2", OWNED)}`,
+        params: [jobId, events, runNumber],
+      };
   }
 };
 

@@ -38,8 +38,9 @@ export const releaseLease = async (
 /** Drops every lease: for a single-process database, whose leases all belong to gone processes. */
 export const dropLeases = async (db: SqlExecutor): Promise<void> => {
   await db.query("delete from lk_leases");
+  // Expired, not cleared: a job running without an expiry counts as held for a while.
   await db.query(
-    `update lk_jobs set lease_owner = null, lease_expires_at = null
-     where lease_expires_at is not null`,
+    `update lk_jobs set lease_owner = null, lease_expires_at = now() - interval '1 millisecond'
+     where status = 'running'`,
   );
 };

@@ -34,6 +34,12 @@ describe("deno task worker on the embedded store", () => {
     }
   });
 
+  it("run-pipeline --enqueue-only refuses flags that only apply to running jobs here", async () => {
+    const clash = await runCli(runPipeline, ["--enqueue-only", "--force"]);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain("--enqueue-only runs nothing here, so --force does not apply");
+  });
+
   it("rejects a bad flag with its usage (exit 2)", async () => {
     const bad = await runCli(worker, ["--concurrency", "0"]);
     expect(bad.code).toBe(2);

@@ -436,6 +436,12 @@ describe("a crash between the pipeline and the delivery of its lineage", () => {
         expect(again.code).toBe(0);
         const store = await openEmbeddedStore(dir);
         try {
+          // The re-run took over at once the jobs the killed process left running.
+          expect(
+            await store.client.query<{ status: string; n: number }>(
+              "select status, count(*)::int as n from lk_jobs group by status",
+            ),
+          ).toEqual([{ status: "succeeded", n: 20 }]);
           const ol = await outboxRows(store, "openlineage");
           expect(ol.length).toBeGreaterThan(100);
           const earlier = new Set(settledAtKill[0]);

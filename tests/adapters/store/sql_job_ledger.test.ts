@@ -343,3 +343,64 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     expect(await run(store.outbox.backlog("another-sink"))).toBe(pending.length);
   });
 });
+
+describe.skipIf(!databaseUrl)("SqlJobLedger stage writes racing a take-over on PostgreSQL", () => {
+  it("a stale run's write that waits for the take-over's lock changes nothing once it commits", async () => {
+    const pg = backends.find((b) => b.name === "PostgreSQL")!;
+    const { stores: [stale, taker], close } = await pg.openPair();
+    try {
+      const { job } = await run(stale.ledger.enqueue({
+        tenantId: "t1",
+        request: request("NCT-RACE"),
+        pipeline: "auto",
+        pipelineVersion: "1",
+      }));
+      await run(stale.ledger.beginRun({
+        jobId: job.jobId,
+        runNumber: 1,
+        at: new Date(),
+        from: ["queued"],
+        fresh: false,
+        reason: "run",
+      }, []));
+      // The take-over holds the row (run 2) while the stale run 1 writes.
+      let commit!: () => void;
+      const committed = new Promise<void>((r) => (commit = r));
+      let locked!: () => void;
+      const holding = new Promise<void>((r) => (locked = r));
+      const takeOver = taker.client.transaction(async (tx) => {
+        await tx.query(
+          "update lk_jobs set run_number = 2, attempts = '{}'::jsonb where job_id = $1",
+          [job.jobId],
+        );
+        locked();
+        await committed;
+      });
+      await holding;
+      const staleWrite = run(stale.ledger.recordStage(
+        job.jobId,
+        1,
+        { kind: "started", stage: "ingest", attempt: 1 },
+        [event("stale-run", 1)],
+      ));
+      // Give the stale write time to queue behind the lock (if it has not, it runs after the
+      // commit and must be refused all the same).
+      await new Promise((r) => setTimeout(r, 200));
+      commit();
+      await takeOver;
+      await staleWrite;
+      expect(await run(stale.ledger.get(job.jobId))).toMatchObject({
+        runNumber: 2,
+        attempts: {},
+        currentStage: null,
+      });
+      const events = await stale.client.query<{ run_id: string }>(
+        "select run_id from lk_outbox where job_id = $1",
+        [job.jobId],
+      );
+      expect(events).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
