@@ -61,6 +61,9 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     const stop = new AbortController();
     const halt = new AbortController();
     const onSignal = () => {
+      // A third: the interrupted runs could not even be closed (the store hangs): leave now;
+      // their leases lapse and another worker takes the jobs over.
+      if (halt.signal.aborted) Deno.exit(130);
       if (stop.signal.aborted) return halt.abort();
       stop.abort();
       console.error("worker: stopping after the jobs in flight (again to interrupt them)");
@@ -116,12 +119,13 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
           console.error(`lineage sink ${r.sink}: ${r.pending} events still pending`);
         }
       }
+      for (const f of report.storeFailures) console.error(`worker: the store failed: ${f}`);
       console.log(
         flags.json
-          ? JSON.stringify({ jobs })
+          ? JSON.stringify({ jobs, storeFailures: report.storeFailures.length })
           : `${jobs.succeeded} succeeded, ${jobs.failed} failed, ${jobs.paused} paused`,
       );
-      return jobs.failed > 0 ? 1 : 0;
+      return jobs.failed > 0 || report.storeFailures.length > 0 ? 1 : 0;
     } finally {
       Deno.removeSignalListener("SIGINT", onSignal);
       Deno.removeSignalListener("SIGTERM", onSignal);

@@ -9,6 +9,7 @@
  * @module
  */
 import { Clock, Duration, Effect } from "effect";
+import type { StoreError } from "../lineage/outbox.ts";
 import type { Resilience } from "../policies/resilience.ts";
 import type { Config } from "./loader.ts";
 import { JobLedger } from "./ledger.ts";
@@ -33,6 +34,8 @@ export interface WorkerOptions {
 export interface WorkerReport {
   /** The outcome of every job it ran (jobs another worker took first are not listed). */
   readonly outcomes: ReadonlyArray<JobOutcome>;
+  /** Store failures it met (it went on after each). */
+  readonly storeFailures: ReadonlyArray<string>;
 }
 
 // Sleeps for `duration`, or less when the signal aborts.
@@ -61,6 +64,9 @@ export const runWorker = (
     // meanwhile is taken over later.
     const skipped = new Map<string, number>();
     const outcomes: JobOutcome[] = [];
+    const storeFailures: string[] = [];
+    const failure = (what: string, e: StoreError) =>
+      Effect.sync(() => void storeFailures.push(`${what}: ${e.operation}: ${e.message}`));
     while (!options.signal?.aborted) {
       const now = yield* Clock.currentTimeMillis;
       for (const [jobId, at] of skipped) if (now - at >= SKIP_FOR_MS) skipped.delete(jobId);
@@ -71,7 +77,7 @@ export const runWorker = (
       }));
       if (listed._tag === "Failure") {
         // The store is unreachable: try again after a pause rather than giving up.
-        yield* Effect.logWarning(`worker: ${listed.failure.operation}: ${listed.failure.message}`);
+        yield* failure("listing runnable jobs", listed.failure);
         if (options.once) break;
         yield* pause(poll, options.signal);
         continue;
@@ -83,14 +89,24 @@ export const runWorker = (
         continue;
       }
       const ran = yield* Effect.forEach(batch, (job) =>
-        // A store failure in one job is that job's: its lease lapses and a worker takes it
-        // over later; the other jobs go on.
+        // A store failure in one job is that job's; the other jobs go on. The runner closed its
+        // run where it could (the job is then failed, as the ledger says); otherwise its lease
+        // lapses and a worker takes it over later.
         runJob(job, config.pipeline(job.pipeline)!, { reclaimRunning: true }).pipe(
           Effect.catch((e) =>
-            Effect.as(
-              Effect.logWarning(`worker: ${job.docId}: ${e.operation}: ${e.message}`),
-              undefined,
-            )
+            Effect.gen(function* () {
+              yield* failure(job.docId, e);
+              const after = yield* Effect.orElseSucceed(ledger.get(job.jobId), () => undefined);
+              return after?.status === "failed" && after.error
+                ? {
+                  jobId: job.jobId,
+                  docId: job.docId,
+                  status: "failed",
+                  error: after.error,
+                  durationMs: 0,
+                } satisfies JobOutcome
+                : undefined;
+            })
           ),
           Effect.tap((o) => Effect.sync(() => o && o.status !== "skipped" && options.onDone?.(o))),
         ), { concurrency: options.concurrency });
@@ -99,7 +115,7 @@ export const runWorker = (
         else outcomes.push(o);
       }
     }
-    return { outcomes };
+    return { outcomes, storeFailures };
   });
 
 // As long as a job's lease lasts by default.

@@ -26,9 +26,15 @@ describe("deno task worker on the embedded store", () => {
       expect(lastJsonLine(queued.stdout)).toMatchObject({ jobs: { queued: 4, succeeded: 0 } });
       const ran = await runCli(worker, ["--store", store, "--once", "--json"]);
       expect(ran.code).toBe(0);
-      expect(lastJsonLine(ran.stdout)).toEqual({ jobs: { succeeded: 4, failed: 0, paused: 0 } });
+      expect(lastJsonLine(ran.stdout)).toEqual({
+        jobs: { succeeded: 4, failed: 0, paused: 0 },
+        storeFailures: 0,
+      });
       const again = await runCli(worker, ["--store", store, "--once", "--json"]);
-      expect(lastJsonLine(again.stdout)).toEqual({ jobs: { succeeded: 0, failed: 0, paused: 0 } });
+      expect(lastJsonLine(again.stdout)).toEqual({
+        jobs: { succeeded: 0, failed: 0, paused: 0 },
+        storeFailures: 0,
+      });
     } finally {
       await Deno.remove(store, { recursive: true });
     }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { it } from "@effect/vitest";
-import { Effect } from "effect";
+import { Effect, Layer } from "effect";
+import { StoreError } from "../../lineage/outbox.ts";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { type Job, JobLedger } from "../../pipelines/ledger.ts";
 import { runWorker } from "../../pipelines/worker.ts";
@@ -55,5 +56,22 @@ describe("runWorker()", () => {
         // Nothing left: another pass finds no work.
         expect((yield* runWorker(config, { concurrency: 2, once: true })).outcomes).toEqual([]);
       }).pipe(Effect.provide(runnerLayer(store, registry)));
+    }));
+
+  it.effect("reports a store it cannot list jobs from, instead of finding nothing to do", () =>
+    Effect.gen(function* () {
+      const { registry } = scriptedStages({});
+      const failing = Layer.succeed(JobLedger, {
+        ...store.ledger,
+        runnable: () =>
+          Effect.fail(new StoreError({ operation: "runnable", message: "connection refused" })),
+      });
+      const report = yield* runWorker(config, { concurrency: 2, once: true }).pipe(
+        Effect.provide(Layer.merge(runnerLayer(store, registry), failing)),
+      );
+      expect(report).toEqual({
+        outcomes: [],
+        storeFailures: ["listing runnable jobs: runnable: connection refused"],
+      });
     }));
 });
