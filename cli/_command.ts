@@ -77,6 +77,10 @@ export const openForCommand = async (
   return typeof store === "number" ? store : { store, config: loaded.success };
 };
 
+/** Whether the arguments ask for the command's usage (`--help` or `-h`). */
+export const wantsHelp = (args: ReadonlyArray<string>): boolean =>
+  args.includes("--help") || args.includes("-h");
+
 /** Runs a command body, printing usage errors and returning 2 for them. */
 export const withUsage = async (
   name: string,

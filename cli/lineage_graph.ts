@@ -74,7 +74,12 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       console.log(text.replace(/\n$/, ""));
       return 0;
     }
-    await Deno.writeTextFile(resolve(out), text);
+    try {
+      await Deno.writeTextFile(resolve(out), text);
+    } catch (e) {
+      console.error(`lineage graph: --out: cannot write ${resolve(out)}: ${(e as Error).message}`);
+      return 2;
+    }
     console.log(resolve(out));
     return 0;
   });

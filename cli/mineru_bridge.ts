@@ -32,6 +32,7 @@ import {
   namespaceFromEnv,
   openForCommand,
   storeSpec,
+  wantsHelp,
   withUsage,
 } from "./_command.ts";
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
@@ -140,6 +141,10 @@ const viaKafka = async (once: boolean, storeFlag: string | undefined): Promise<n
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
   withUsage("mineru-bridge", USAGE, async () => {
+    if (wantsHelp(args)) {
+      console.log(USAGE);
+      return 0;
+    }
     const { flags } = parseArgs(args, {
       "mineru-url": { type: "string" },
       via: { type: "string" },

@@ -16,6 +16,7 @@ import {
   namespaceFromEnv,
   openForCommand,
   storeSpec,
+  wantsHelp,
   withUsage,
 } from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
@@ -25,6 +26,10 @@ const USAGE = "usage: deno task resume JOB_ID [--force] [--store DIR|URL]";
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
   withUsage("resume", USAGE, async () => {
+    if (wantsHelp(args)) {
+      console.log(USAGE);
+      return 0;
+    }
     const { flags, positional } = parseArgs(args, {
       force: { type: "boolean" },
       store: { type: "string" },

@@ -25,6 +25,7 @@ import { commandSinks } from "./_lineage_sinks.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
 import { isServerStore, type Store } from "../adapters/store/store.ts";
+import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
@@ -37,13 +38,14 @@ const USAGE = `usage: deno task run-pipeline [options]
   --input PATH        a record file or a folder of them; repeatable (default: the bundled records)
   --store DIR|URL     the embedded store directory, or a postgres:// server (default: .lineage-kit)
   --lineage DIR|URL   OpenLineage destination: a directory (JSONL), an http(s):// Marquez URL or
-                      kafka://host:port/topic (default: OPENLINEAGE_* settings, then <store>/lineage)
+                      kafka://host:port/topic (default: OPENLINEAGE_* settings, then <store>/lineage;
+                      ./.lineage-kit/lineage for a postgres:// store)
   --events DIR|kafka://host:port[/topic]
                       where CloudEvents go (default: the lineage directory;
                       Kafka topic default orchestration.events.v1)
   --tenant ID         tenant of the jobs (default: default)
   --concurrency N     jobs in flight at once (default: 4)
-  --force             re-process documents that already succeeded
+  --force             re-process documents that already succeeded, and failed ones from scratch
   --enqueue-only      record the jobs as queued and exit: \`deno task worker\` processes run them
                       (they read record files at the same absolute paths)
   --mineru-url URL    MinerU service: parse downloaded PDFs and finish paused PDF jobs in-process
@@ -316,9 +318,20 @@ const countsOf = (s: Summary) => {
   return jobs;
 };
 
-const printQueued = (s: Summary) => {
+// ` --store X` for commands the summary suggests, when the run used another store than the
+// default (a server URL without its password).
+const storeArg = (options: RunOptions): string =>
+  options.storeDir === resolve(".lineage-kit")
+    ? ""
+    : ` --store ${
+      isServerStore(options.storeDir) ? redactUrl(options.storeDir) : options.storeDir
+    }`;
+
+const printQueued = (s: Summary, options: RunOptions) => {
   console.log(
-    `${s.queued} jobs queued in ${s.seconds.toFixed(2)}s; \`deno task worker\` runs them` +
+    `${s.queued} jobs queued in ${s.seconds.toFixed(2)}s; \`deno task worker${
+      storeArg(options)
+    }\` runs them` +
       (s.unrouted.length > 0 ? ` (${s.unrouted.length} records had no pipeline)` : ""),
   );
   if (s.known > 0) {
@@ -362,7 +375,9 @@ const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) =
     if (r.pending > 0 || r.deadLettered > 0) {
       console.log(
         `lineage sink ${r.sink}: ${r.pending} pending, ${r.deadLettered} dead-lettered` +
-          `${r.error ? ` (${r.error})` : ""}; \`deno task lineage flush\` delivers the rest`,
+          `${r.error ? ` (${r.error})` : ""}; \`deno task lineage flush${storeArg(options)}${
+            options.lineageFlag ? ` --lineage ${options.lineageFlag}` : ""
+          }\` delivers the rest`,
       );
     }
   }
@@ -385,7 +400,8 @@ const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) =
     const gates = [...new Set(s.outcomes.flatMap((o) => (o.gate ? [o.gate] : [])))].join(", ");
     console.log(
       `${c.paused} jobs paused at ${gates}: they continue once MinerU parsed their PDFs; run ` +
-        "`deno task mineru-bridge --mineru-url URL` and `deno task sensor --once`, or re-run with --mineru-url URL",
+        `\`deno task mineru-bridge --mineru-url URL${storeArg(options)}\` and ` +
+        `\`deno task sensor --once${storeArg(options)}\`, or re-run with --mineru-url URL`,
     );
   }
   if (c.skipped > 0 && !options.force) {
@@ -468,7 +484,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       return 1;
     }
     const summary = result.success;
-    if (options.enqueueOnly) printQueued(summary);
+    if (options.enqueueOnly) printQueued(summary, options);
     else printSummary(summary, options, lineage.success);
     const counts = {
       ...countsOf(summary),

@@ -1,5 +1,5 @@
 /**
- * `deno task search "TEXT" [--k N] [--store DIR] [--json]`: the best chunks by hybrid rank
+ * `deno task search "TEXT" [--k N] [--store DIR|URL] [--json]`: the best chunks by hybrid rank
  * (full-text and dense, fused with reciprocal rank fusion, k = 60).
  *
  * @module
@@ -7,13 +7,17 @@
 import { Effect } from "effect";
 import { hybridSearch } from "../adapters/store/hybrid_search.ts";
 import { embedText } from "../stages/hashing_embedder.ts";
-import { openExistingStore, storeSpec } from "./_command.ts";
+import { openExistingStore, storeSpec, wantsHelp } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 
-const USAGE = `usage: deno task search "TEXT" [--k N] [--store DIR] [--json]`;
+const USAGE = `usage: deno task search "TEXT" [--k N] [--store DIR|URL] [--json]`;
 
 /** Runs the command; returns its exit status. */
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
   let parsed;
   try {
     parsed = parseArgs(args, {

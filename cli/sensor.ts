@@ -14,6 +14,7 @@ import {
   namespaceFromEnv,
   openForCommand,
   storeSpec,
+  wantsHelp,
   withUsage,
 } from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
@@ -30,6 +31,10 @@ const describe = (r: SensorReport): string =>
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
   withUsage("sensor", USAGE, async () => {
+    if (wantsHelp(args)) {
+      console.log(USAGE);
+      return 0;
+    }
     const { flags } = parseArgs(args, {
       once: { type: "boolean" },
       store: { type: "string" },

@@ -11,7 +11,7 @@ import type { Store } from "../adapters/store/store.ts";
 import { loadConfig } from "../pipelines/loader.ts";
 import { gateTimeLeftMs } from "../pipelines/gate.ts";
 import { storeStats } from "../adapters/store/store_stats.ts";
-import { openExistingStore, storeSpec } from "./_command.ts";
+import { openExistingStore, storeSpec, wantsHelp } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
 
@@ -83,6 +83,10 @@ const pausedJobs = async (store: Store): Promise<ReadonlyArray<PausedJob>> => {
 
 /** Runs the command; returns its exit status. */
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
   let flags;
   try {
     ({ flags } = parseArgs(args, { store: { type: "string" }, json: { type: "boolean" } }));

@@ -16,7 +16,7 @@ import { resolveLineageConfig } from "../lineage/config.ts";
 import { isServerStore } from "../adapters/store/store.ts";
 import { resolve } from "node:path";
 import { parseArgs } from "./_args.ts";
-import { openForCommand, storeSpec, withUsage } from "./_command.ts";
+import { openForCommand, storeSpec, wantsHelp, withUsage } from "./_command.ts";
 import { commandSinks } from "./_lineage_sinks.ts";
 import { runtimeLayer } from "./_runtime.ts";
 
@@ -35,6 +35,10 @@ const line = (o: JobOutcome): string =>
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
   withUsage("worker", USAGE, async () => {
+    if (wantsHelp(args)) {
+      console.log(USAGE);
+      return 0;
+    }
     const { flags } = parseArgs(args, {
       store: { type: "string" },
       concurrency: { type: "integer", min: 1 },

@@ -53,7 +53,12 @@ const inputsFor = (
     const output = outputs.get(name);
     if (type === "Parse" && pipeline.stage(name).type === "Gate") {
       const document = (output as GateOutcome).document;
-      if (!document) throw new Error(`gate "${name}" opened without a document artifact`);
+      if (!document) {
+        throw new Error(
+          `gate "${name}" was opened without the parsed document its next stages read (forced ` +
+            "open before the PDF was parsed?); `run-pipeline --force` starts the job over",
+        );
+      }
       return document as StageOutputs[T];
     }
     return output as StageOutputs[T];

@@ -178,7 +178,8 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
         runNumber,
         at,
         from,
-        fresh: options.force === true && job.status === "succeeded",
+        // Forced: from scratch, for a failed job too (its checkpoints may be what fails it).
+        fresh: options.force === true && (job.status === "succeeded" || job.status === "failed"),
         reason: job.status === "queued" ? "run started" : `re-run from ${job.status}`,
         lease: leaseOf(options),
         // A job left running by a process that died: its open runs end with ABORT first.

@@ -40,7 +40,7 @@ export interface JobOutcome {
 
 /** Options of {@link runJob}. */
 export interface RunJobOptions {
-  /** Re-process a job that already succeeded, from scratch. @default false */
+  /** Re-process a job that already succeeded, or failed, from scratch. @default false */
   readonly force?: boolean;
   /**
    * Also claim jobs left `running` by a process that died: those whose lease expired (the

@@ -182,7 +182,8 @@ const isIpLiteral = (host: string): boolean => host.includes(":") || /^[\d.]+$/.
 
 const refused = (hop: string, reason: string, path: string): InvalidInput =>
   new InvalidInput({
-    message: `${hop}: ${reason} (set allowPrivateNetwork to allow it)`,
+    message:
+      `${hop}: ${reason} (allow it with --allow-private-network, or allowPrivateNetwork in the library)`,
     path,
   });
 

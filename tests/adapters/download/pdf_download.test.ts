@@ -202,7 +202,7 @@ describe("makePdfDownloadStage()", () => {
     expect(failure(await run("https://pdfs.example.org/r"))).toEqual(
       new InvalidInput({
         message:
-          "http://10.0.0.1/x.pdf: refusing private address 10.0.0.1 (set allowPrivateNetwork to allow it)",
+          "http://10.0.0.1/x.pdf: refusing private address 10.0.0.1 (allow it with --allow-private-network, or allowPrivateNetwork in the library)",
         path: "best_oa_location.url_for_pdf",
       }),
     );
@@ -263,7 +263,7 @@ describe("makePdfDownloadStage()", () => {
     expect(failure(exit)).toEqual(
       new InvalidInput({
         message:
-          "http://pdfs.internal.example/x.pdf: pdfs.internal.example resolves to private address 127.0.0.1 (set allowPrivateNetwork to allow it)",
+          "http://pdfs.internal.example/x.pdf: pdfs.internal.example resolves to private address 127.0.0.1 (allow it with --allow-private-network, or allowPrivateNetwork in the library)",
         path: "best_oa_location.url_for_pdf",
       }),
     );
@@ -275,7 +275,7 @@ describe("makePdfDownloadStage()", () => {
     server.use(http.get("http://127.0.0.1/x.pdf", pdfResponse));
     expect(failure(await run("http://127.0.0.1/x.pdf"))._tag).toBe("InvalidInput");
     expect(failure(await run("http://localhost:8080/x.pdf")).message).toBe(
-      "http://localhost:8080/x.pdf: refusing private host localhost (set allowPrivateNetwork to allow it)",
+      "http://localhost:8080/x.pdf: refusing private host localhost (allow it with --allow-private-network, or allowPrivateNetwork in the library)",
     );
     expect(requests).toEqual([]);
     const exit = await run("http://127.0.0.1/x.pdf", { allowPrivateNetwork: true });
