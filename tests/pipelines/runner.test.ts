@@ -377,4 +377,44 @@ describe("runJob()", () => {
         expect(yield* ledger.get(job.jobId)).toMatchObject({ status: "succeeded", runNumber: 2 });
       }).pipe(Effect.provide(runnerLayer(store, registry)));
     }));
+
+  it.effect("re-runs a failed job after its last checkpoint, and from scratch with force", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(START);
+      const { registry, calls } = scriptedStages({
+        Chunk: (call) =>
+          call === 1 ? Effect.fail(new InvalidInput({ message: "bad", path: "x" })) : Effect.void,
+      });
+      const pipeline = compile("once");
+      yield* Effect.gen(function* () {
+        const ledger = yield* JobLedger;
+        const job = yield* enqueue("REDO", pipeline);
+        expect((yield* runDriven(job, pipeline)).status).toBe("failed");
+        const failed = (yield* ledger.get(job.jobId))!;
+        expect((yield* runDriven(failed, pipeline)).status).toBe("succeeded");
+        // The re-run reused ingest and parse.
+        expect([calls.Ingest, calls.Parse, calls.Chunk]).toEqual([1, 1, 2]);
+        const done = (yield* ledger.get(job.jobId))!;
+        expect((yield* runDriven(done, pipeline, { force: true })).status).toBe("succeeded");
+        expect([calls.Ingest, calls.Parse, calls.Chunk]).toEqual([2, 2, 3]);
+      }).pipe(Effect.provide(runnerLayer(store, registry)));
+    }));
+
+  it.effect("with force, re-runs a failed job from scratch (its checkpoints may be what fails it)", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(START);
+      const { registry, calls } = scriptedStages({
+        Chunk: (call) =>
+          call === 1 ? Effect.fail(new InvalidInput({ message: "bad", path: "x" })) : Effect.void,
+      });
+      const pipeline = compile("once");
+      yield* Effect.gen(function* () {
+        const ledger = yield* JobLedger;
+        const job = yield* enqueue("REDO-FORCED", pipeline);
+        expect((yield* runDriven(job, pipeline)).status).toBe("failed");
+        const failed = (yield* ledger.get(job.jobId))!;
+        expect((yield* runDriven(failed, pipeline, { force: true })).status).toBe("succeeded");
+        expect([calls.Ingest, calls.Parse, calls.Chunk]).toEqual([2, 2, 2]);
+      }).pipe(Effect.provide(runnerLayer(store, registry)));
+    }));
 });
