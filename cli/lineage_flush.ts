@@ -9,13 +9,12 @@
  * @module
  */
 import { Effect } from "effect";
-import { resolve } from "node:path";
 import { describeLineageConfig, resolveLineageConfig, sinksFor } from "../lineage/config.ts";
 import { flush, flushWithDeadline, type SinkReport } from "../lineage/relay.ts";
-import { isServerStore, storeExists } from "../adapters/store/store.ts";
+import { storeExists } from "../adapters/store/store.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
-import { openStoreOrExplain } from "./_command.ts";
+import { defaultLineageDir, openStoreOrExplain, storeSpec } from "./_command.ts";
 
 const USAGE = `usage: deno task lineage flush [options]
 
@@ -64,8 +63,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.log(USAGE);
     return 0;
   }
-  const given = (flags.store as string | undefined) ?? ".lineage-kit";
-  const storeDir = isServerStore(given) ? given : resolve(given);
+  const storeDir = storeSpec(flags.store as string | undefined);
   const config = await Effect.runPromise(Effect.result(resolveLineageConfig({
     env: Deno.env,
     cwd: Deno.cwd(),
@@ -79,7 +77,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.error(`lineage flush: no store at ${storeDir} (run \`deno task run-pipeline\` first)`);
     return 2;
   }
-  const lineageDir = resolve(isServerStore(given) ? ".lineage-kit" : storeDir, "lineage");
+  const lineageDir = defaultLineageDir(storeDir);
   const sinks = sinksFor(config.success, { lineageDir });
   console.log(describeLineageConfig(config.success));
   if (sinks.length === 0) return 0;

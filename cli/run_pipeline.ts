@@ -24,12 +24,11 @@ import { eventsSinkFor } from "./_events_sink.ts";
 import { commandSinks } from "./_lineage_sinks.ts";
 import { OutboxStore } from "../lineage/outbox.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
-import { isServerStore, type Store } from "../adapters/store/store.ts";
-import { redactUrl } from "../adapters/store/postgres_client.ts";
+import type { Store } from "../adapters/store/store.ts";
 import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
-import { openStoreOrExplain } from "./_command.ts";
+import { defaultLineageDir, describeStore, openStoreOrExplain, storeSpec } from "./_command.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
@@ -134,9 +133,7 @@ export const runOptionsFrom = (
   }
   // Checked now so a bad target is a usage error before any work (the producer connects lazily).
   if (typeof flags.events === "string") eventsSinkFor(flags.events, Deno.env.toObject());
-  const storeFlag = (flags.store as string | undefined) ?? ".lineage-kit";
-  const server = isServerStore(storeFlag);
-  const storeDir = server ? storeFlag : resolve(storeFlag);
+  const storeDir = storeSpec(flags.store as string | undefined);
   const namespace = env.get("OPENLINEAGE_NAMESPACE") ?? "lineage-kit";
   if (!/^[A-Za-z0-9_\-.:/@+=;]{1,1024}$/.test(namespace)) {
     throw new UsageError(
@@ -150,7 +147,7 @@ export const runOptionsFrom = (
       (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
     ),
     storeDir,
-    lineageDir: resolve(server ? ".lineage-kit" : storeDir, "lineage"),
+    lineageDir: defaultLineageDir(storeDir),
     ...optional("lineageFlag", flags.lineage as string | undefined),
     tenant: (flags.tenant as string | undefined) ?? "default",
     concurrency: (flags.concurrency as number | undefined) ?? 4,
@@ -321,11 +318,7 @@ const countsOf = (s: Summary) => {
 // ` --store X` for commands the summary suggests, when the run used another store than the
 // default (a server URL without its password).
 const storeArg = (options: RunOptions): string =>
-  options.storeDir === resolve(".lineage-kit")
-    ? ""
-    : ` --store ${
-      isServerStore(options.storeDir) ? redactUrl(options.storeDir) : options.storeDir
-    }`;
+  options.storeDir === storeSpec(undefined) ? "" : ` --store ${describeStore(options.storeDir)}`;
 
 const printQueued = (s: Summary, options: RunOptions) => {
   console.log(

@@ -13,10 +13,8 @@ import { runWorker } from "../pipelines/worker.ts";
 import type { JobOutcome } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay } from "../lineage/relay.ts";
 import { resolveLineageConfig } from "../lineage/config.ts";
-import { isServerStore } from "../adapters/store/store.ts";
-import { resolve } from "node:path";
 import { parseArgs } from "./_args.ts";
-import { openForCommand, storeSpec, wantsHelp, withUsage } from "./_command.ts";
+import { defaultLineageDir, openForCommand, storeSpec, wantsHelp, withUsage } from "./_command.ts";
 import { commandSinks } from "./_lineage_sinks.ts";
 import { runtimeLayer } from "./_runtime.ts";
 
@@ -58,8 +56,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     const opened = await openForCommand("worker", spec);
     if (typeof opened === "number") return opened;
     const { store, config } = opened;
-    const lineageDir = resolve(isServerStore(spec) ? ".lineage-kit" : spec, "lineage");
-    const sinks = commandSinks(lineage.success, { lineageDir });
+    const sinks = commandSinks(lineage.success, { lineageDir: defaultLineageDir(spec) });
     // The first Ctrl-C lets the jobs in flight finish; a second interrupts them (their runs end
     // with ABORT).
     const stop = new AbortController();

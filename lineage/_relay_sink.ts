@@ -5,6 +5,7 @@
  * @module
  */
 import { Clock, Duration, Effect, Fiber } from "effect";
+import { keepRenewing } from "./lease_renewal.ts";
 import { type OutboxRow, OutboxStore, type StoreError } from "./outbox.ts";
 import { type LineageSink, SinkError } from "./sink.ts";
 import { type RelaySink, type Settlement, settleWith } from "./settlement.ts";
@@ -128,7 +129,7 @@ const deliverPartition = (round: Round, rows: ReadonlyArray<OutboxRow>) =>
 
 /** How long a sink's lease lasts unless renewed, and how often its holder renews it. */
 const LEASE_MS = 60_000;
-const RENEW_EVERY = Duration.seconds(20);
+const RENEW_EVERY_MS = 20_000;
 const BUSY_RETRY = Duration.millis(100);
 
 /**
@@ -154,16 +155,14 @@ const takeLease = (log: OutboxWithDeliveryLog, sink: string, holder: string, tal
 // it could hand events to the sink twice.
 const keepLease = (round: Round, holder: string) =>
   Effect.gen(function* () {
-    while (!round.stopped) {
-      yield* Effect.sleep(RENEW_EVERY);
-      const renewed = yield* Effect.result(round.log.claim(round.sink.name, holder, LEASE_MS));
-      if (renewed._tag === "Failure" || !renewed.success) {
-        round.stopped = true;
-        round.tally.error = renewed._tag === "Failure"
-          ? `the sink's lease could not be renewed: ${renewed.failure.message}`
-          : "another relay took over the sink";
-      }
-    }
+    const loss = yield* keepRenewing(round.log.claim(round.sink.name, holder, LEASE_MS), {
+      everyMs: RENEW_EVERY_MS,
+      graceMs: 0,
+    });
+    round.stopped = true;
+    round.tally.error = loss.reason === "unrenewable"
+      ? `the sink's lease could not be renewed: ${loss.error.message}`
+      : "another relay took over the sink";
   });
 
 /**

@@ -25,6 +25,7 @@ import { Clock, Duration, Effect, Latch } from "effect";
 import type { OutboxStore, StoreError } from "./outbox.ts";
 import type { LineageSink } from "./sink.ts";
 import { flushSink, reportOf, type Tally } from "./_relay_sink.ts";
+import { whenAborted } from "./abort_signal.ts";
 
 /** What one flush did for one sink. */
 export interface SinkReport {
@@ -100,14 +101,6 @@ export interface RelayLoopOptions extends FlushOptions {
   readonly onFlush?: (reports: ReadonlyArray<SinkReport>) => Effect.Effect<void>;
 }
 
-const aborted = (signal: AbortSignal): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    if (signal.aborted) return resume(Effect.void);
-    const onAbort = () => resume(Effect.void);
-    signal.addEventListener("abort", onAbort, { once: true });
-    return Effect.sync(() => signal.removeEventListener("abort", onAbort));
-  });
-
 interface Backoff {
   failures: number;
   nextAtMs: number;
@@ -130,7 +123,7 @@ export const runRelay = (
     const stop = yield* Latch.make(false);
     let stopped = false;
     const halt = Effect.andThen(Effect.sync(() => (stopped = true)), stop.open);
-    if (options.signal) yield* Effect.forkChild(Effect.andThen(aborted(options.signal), halt));
+    if (options.signal) yield* Effect.forkChild(Effect.andThen(whenAborted(options.signal), halt));
     if (options.until) yield* Effect.forkChild(Effect.andThen(options.until, halt));
     const backoff = new Map<string, Backoff>(
       sinks.map((s) => [s.name, { failures: 0, nextAtMs: 0 }]),

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { Duration, Effect, Fiber } from "effect";
+import { Effect, Fiber } from "effect";
+import { keepRenewing } from "../lineage/lease_renewal.ts";
 import { type StageError, toErrorRecord } from "../stages/errors.ts";
 import type { Document } from "../stages/ir.ts";
 import type { StageErrorRecord } from "../stages/errors.ts";
@@ -64,12 +65,10 @@ export const exclusively = <A, E, R>(
     // Renewed while the work runs: waiting for a GPU permit or a slow parse must not let the
     // lease lapse and another bridge send the same PDF.
     const renewal = yield* Effect.forkChild(
-      Effect.forever(
-        Effect.andThen(
-          Effect.sleep(Duration.millis(leaseMs / 3)),
-          ledger.claimWork(job.jobId, MINERU_WORK, holder, leaseMs).pipe(Effect.ignore),
-        ),
-      ),
+      keepRenewing(ledger.claimWork(job.jobId, MINERU_WORK, holder, leaseMs), {
+        everyMs: leaseMs / 3,
+        graceMs: Number.POSITIVE_INFINITY,
+      }),
     );
     return yield* Effect.gen(function* () {
       const current = yield* ledger.get(job.jobId);

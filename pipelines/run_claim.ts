@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { Clock, Duration, Effect } from "effect";
+import { Clock, Effect } from "effect";
+import { keepRenewing } from "../lineage/lease_renewal.ts";
 import { pipelineEvents, type PipelineRunScope, stageEvents } from "../lineage/run_events.ts";
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, type JobError, type JobLease, JobLedger, type JobStatus } from "./ledger.ts";
@@ -60,24 +61,15 @@ export const keepLease = (
 ): Effect.Effect<void, never, JobLedger> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
-    let failingSince: number | undefined;
-    while (true) {
-      yield* Effect.sleep(Duration.millis(lease.ttlMs / 3));
-      const now = yield* Clock.currentTimeMillis;
-      const renewed = yield* Effect.result(ledger.renewLease(jobId, runNumber, lease));
-      if (renewed._tag === "Success") {
-        if (!renewed.success) {
-          return yield* Effect.logWarning(`lease of ${jobId} lost: another process took the job`);
-        }
-        failingSince = undefined;
-        continue;
-      }
-      failingSince ??= now;
-      yield* Effect.logWarning(`lease of ${jobId}: ${renewed.failure.message}`);
-      if (now - failingSince >= lease.ttlMs) {
-        return yield* Effect.logWarning(`lease of ${jobId} lost: it could not be renewed`);
-      }
-    }
+    const loss = yield* keepRenewing(ledger.renewLease(jobId, runNumber, lease), {
+      everyMs: lease.ttlMs / 3,
+      graceMs: lease.ttlMs,
+    });
+    yield* Effect.logWarning(
+      loss.reason === "taken"
+        ? `lease of ${jobId} lost: another process took the job`
+        : `lease of ${jobId} lost: it could not be renewed (${loss.error.message})`,
+    );
   });
 
 const claimableFrom = (options: RunJobOptions): ReadonlyArray<JobStatus> => [

@@ -10,6 +10,7 @@
  */
 import { Clock, Duration, Effect } from "effect";
 import type { StoreError } from "../lineage/outbox.ts";
+import { whenAborted } from "../lineage/abort_signal.ts";
 import type { Resilience } from "../policies/resilience.ts";
 import type { Config } from "./loader.ts";
 import { JobLedger } from "./ledger.ts";
@@ -40,15 +41,9 @@ export interface WorkerReport {
 
 // Sleeps for `duration`, or less when the signal aborts.
 const pause = (duration: Duration.Duration, signal?: AbortSignal): Effect.Effect<void> =>
-  signal === undefined ? Effect.sleep(duration) : Effect.raceFirst(
-    Effect.sleep(duration),
-    Effect.callback<void>((resume) => {
-      if (signal.aborted) return resume(Effect.void);
-      const onAbort = () => resume(Effect.void);
-      signal.addEventListener("abort", onAbort, { once: true });
-      return Effect.sync(() => signal.removeEventListener("abort", onAbort));
-    }),
-  );
+  signal === undefined
+    ? Effect.sleep(duration)
+    : Effect.raceFirst(Effect.sleep(duration), whenAborted(signal));
 
 /** Runs runnable jobs until stopped (`signal`) or, with `once`, until none is left. */
 export const runWorker = (

@@ -26,7 +26,8 @@ const withDatabase = (url: string, db: string): string => {
   return u.toString();
 };
 
-const throwawayDatabase = async (url: string) => {
+/** A fresh, empty database on the server at `url`: its URL, and `drop` to remove it. */
+export const throwawayDatabase = async (url: string) => {
   const admin = await openPostgres(url, { max: 1 });
   const name = `lk_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   await admin.exec(`create database ${name}`);

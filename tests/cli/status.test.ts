@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Effect } from "effect";
 import { main as status } from "../../cli/status.ts";
 import { openStore, type Store } from "../../adapters/store/store.ts";
-import { openPostgres } from "../../adapters/store/postgres_client.ts";
-import { databaseUrl } from "../_stores.ts";
+import { databaseUrl, throwawayDatabase } from "../_stores.ts";
 import { runCli, tempDir } from "../_harness.ts";
 
 /** A job of `store` claimed by a process that holds its lease. */
@@ -31,16 +30,12 @@ describe("deno task status: running jobs", () => {
   it.skipIf(!databaseUrl)(
     "on PostgreSQL shows who holds each running job and for how long",
     async () => {
-      const name = `lk_status_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-      const admin = await openPostgres(databaseUrl!, { max: 1 });
-      await admin.exec(`create database ${name}`);
-      const url = new URL(databaseUrl!);
-      url.pathname = `/${name}`;
+      const db = await throwawayDatabase(databaseUrl!);
       try {
-        const store = await openStore(url.toString());
+        const store = await openStore(db.url);
         const job = await runningJob(store, "NCT-HELD");
         await store.close();
-        const json = await runCli(status, ["--store", url.toString(), "--json"]);
+        const json = await runCli(status, ["--store", db.url, "--json"]);
         expect(json.code).toBe(0);
         const [running] = JSON.parse(json.stdout).running;
         expect(running).toMatchObject({
@@ -49,12 +44,11 @@ describe("deno task status: running jobs", () => {
           leaseOwner: "runner-elsewhere",
         });
         expect(running.leaseSecondsLeft).toBeGreaterThan(500);
-        const text = await runCli(status, ["--store", url.toString()]);
+        const text = await runCli(status, ["--store", db.url]);
         expect(text.stdout).toMatch(/running job .* held by .* lease/);
         expect(text.stdout).toMatch(/runner-elsewhere +\d+m\d+s left/);
       } finally {
-        await admin.exec(`drop database if exists ${name} with (force)`);
-        await admin.close();
+        await db.drop();
       }
     },
   );

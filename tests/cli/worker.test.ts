@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { main as worker } from "../../cli/worker.ts";
-import { openPostgres } from "../../adapters/store/postgres_client.ts";
 import { openStore } from "../../adapters/store/store.ts";
-import { databaseUrl } from "../_stores.ts";
+import { databaseUrl, throwawayDatabase } from "../_stores.ts";
 import { lastJsonLine, repoRoot, runCli, tempDir } from "../_harness.ts";
 
 const records = resolve(repoRoot, "data/records");
@@ -73,22 +72,15 @@ const spawnWorker = (storeUrl: string, cwd: string) =>
 
 describe.skipIf(!databaseUrl)("two worker processes on one PostgreSQL store", () => {
   let storeUrl: string;
-  let dbName: string;
+  let db: { url: string; drop: () => Promise<void> };
   let lineage: string;
   beforeAll(async () => {
     lineage = await tempDir();
-    dbName = `lk_workers_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const admin = await openPostgres(databaseUrl!, { max: 1 });
-    await admin.exec(`create database ${dbName}`);
-    await admin.close();
-    const u = new URL(databaseUrl!);
-    u.pathname = `/${dbName}`;
-    storeUrl = u.toString();
+    db = await throwawayDatabase(databaseUrl!);
+    storeUrl = db.url;
   });
   afterAll(async () => {
-    const admin = await openPostgres(databaseUrl!, { max: 1 });
-    await admin.exec(`drop database if exists ${dbName} with (force)`);
-    await admin.close();
+    await db.drop();
     await Deno.remove(lineage, { recursive: true });
   });
 

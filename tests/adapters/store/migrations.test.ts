@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { openPostgres } from "../../../adapters/store/postgres_client.ts";
 import { storeFromClient } from "../../../adapters/store/store.ts";
 import { migrate } from "../../../adapters/store/migrations.ts";
-import { backends, databaseUrl } from "../../_stores.ts";
+import { backends, databaseUrl, throwawayDatabase } from "../../_stores.ts";
 
 describe.each(backends)("migrations on $name", (backend) => {
   it("run once: opening the store again applies nothing", async () => {
@@ -21,19 +21,14 @@ describe.each(backends)("migrations on $name", (backend) => {
 
 describe.skipIf(!databaseUrl)("migrations on a fresh PostgreSQL database", () => {
   it("let processes that start together take turns: both open the store", async () => {
-    const name = `lk_migrate_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const admin = await openPostgres(databaseUrl!, { max: 1 });
-    await admin.exec(`create database ${name}`);
-    const url = new URL(databaseUrl!);
-    url.pathname = `/${name}`;
+    const db = await throwawayDatabase(databaseUrl!);
     try {
       const stores = await Promise.all(
-        [1, 2, 3].map(async () => storeFromClient(await openPostgres(url.toString()))),
+        [1, 2, 3].map(async () => storeFromClient(await openPostgres(db.url))),
       );
       for (const store of stores) await store.close();
     } finally {
-      await admin.exec(`drop database if exists ${name} with (force)`);
-      await admin.close();
+      await db.drop();
     }
   });
 });
