@@ -7,10 +7,7 @@
  * ```ts
  * import { makeOpenLineageValidator } from "./mod.ts";
  *
- * const validator = await makeOpenLineageValidator({
- *   specDir: "../shared/specs/openlineage",
- *   extraSchemaDirs: ["lineage/schemas"],
- * });
+ * const validator = await makeOpenLineageValidator();
  * const issues = validator.validate({
  *   eventType: "START",
  *   eventTime: "2026-01-01T00:00:00Z",

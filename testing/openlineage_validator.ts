@@ -17,7 +17,7 @@
  * ```ts
  * import { makeOpenLineageValidator } from "./openlineage_validator.ts";
  *
- * const validator = await makeOpenLineageValidator({ specDir: "../shared/specs/openlineage" });
+ * const validator = await makeOpenLineageValidator();
  * const issues = validator.validate({ eventType: "START" });
  * console.log(issues); // [{ path: "/eventTime", message: "must have required property 'eventTime'" }, …]
  * ```
@@ -64,8 +64,11 @@ export interface OpenLineageValidatorOptions {
    * A copy of the OpenLineage repository's schema files: every `*.json` with a `$id` below it is
    * loaded (for `specs/openlineage`, the `spec/` folder and the published mirror
    * `website/static/spec/`). `spec/OpenLineage.json` is the fallback core schema.
+   *
+   * @default the schemas shipped with the package: every published core and facet version up to
+   * spec 2-0-2, and lineage-kit's custom facets
    */
-  readonly specDir: string | URL;
+  readonly specDir?: string | URL;
   /** Folders of custom facet schemas (draft 2020-12, `$id` set, extending an OpenLineage base facet). */
   readonly extraSchemaDirs?: ReadonlyArray<string | URL>;
   /**
@@ -128,21 +131,29 @@ const COMBINATORS = new Set(["anyOf", "oneOf", "if"]);
  * ```ts
  * import { makeOpenLineageValidator } from "./openlineage_validator.ts";
  *
- * const validator = await makeOpenLineageValidator({
- *   specDir: "../shared/specs/openlineage",
- *   extraSchemaDirs: ["lineage/schemas"],
- * });
+ * const validator = await makeOpenLineageValidator();
  * console.log(validator.facetSchemasFor("run", "parent"));
  * ```
  * @category testing
  */
 export async function makeOpenLineageValidator(
-  options: OpenLineageValidatorOptions,
+  options: OpenLineageValidatorOptions = {},
 ): Promise<OpenLineageValidator> {
-  const specDir = toPath(options.specDir);
-  const loaded = await loadSchemas([specDir, ...(options.extraSchemaDirs ?? []).map(toPath)]);
+  const extra = await loadSchemas((options.extraSchemaDirs ?? []).map(toPath));
+  let loaded: Loaded[];
+  let fallbackCore: string;
+  if (options.specDir === undefined) {
+    const bundle = await shippedSchemas();
+    loaded = [...bundle.schemas, ...extra.filter((l) => !bundle.ids.has(l.schema.$id))];
+    fallbackCore = bundle.current;
+  } else {
+    const specDir = toPath(options.specDir);
+    const found = await loadSchemas([specDir]);
+    const ids = new Set(found.map((l) => l.schema.$id));
+    loaded = [...found, ...extra.filter((l) => !ids.has(l.schema.$id))];
+    fallbackCore = currentCoreId(loaded, specDir);
+  }
   const ctx = { ...schemaStore(loaded), keyMap: facetKeyMap(loaded) };
-  const fallbackCore = currentCoreId(loaded, specDir);
   const marquez = options.marquez ?? true;
   return {
     validate: (event) => {
@@ -168,21 +179,25 @@ export async function makeOpenLineageValidator(
  * builds a validator for structured-mode events. Beyond the schema it checks that attribute
  * names are lowercase letters and digits and that `data` and `data_base64` are not both present.
  *
- * @param schemaPath path to `cloudevents.json`
+ * @param schemaPath path to `cloudevents.json` (@default the CloudEvents 1.0 schema shipped
+ *   with the package)
  * @returns a validator whose `validate` lists issues with JSON-pointer paths
  * @example
  * ```ts
  * import { makeCloudEventValidator } from "./openlineage_validator.ts";
  *
- * const validator = await makeCloudEventValidator("../shared/specs/cloudevents/cloudevents.json");
+ * const validator = await makeCloudEventValidator();
  * console.log(validator.validate({ id: "1", source: "/x", type: "t" }));
  * ```
  * @category testing
  */
 export async function makeCloudEventValidator(
-  schemaPath: string | URL,
+  schemaPath?: string | URL,
 ): Promise<CloudEventValidator> {
-  const schema = JSON.parse(await readFile(toPath(schemaPath), "utf8")) as AnySchemaObject;
+  const schema =
+    (schemaPath === undefined
+      ? (await import("./schemas/cloudevents.json", { with: { type: "json" } })).default
+      : JSON.parse(await readFile(toPath(schemaPath), "utf8"))) as AnySchemaObject;
   const ajv = new Ajv({ allErrors: true, strictTypes: false });
   addFormatsPlugin(ajv);
   const check = ajv.compile(schema);
@@ -446,6 +461,20 @@ function addRelativeFacetAliases(ajv: InstanceType<typeof Ajv2020>, byId: Map<st
       }
     }
   }
+}
+
+/**
+ * The schemas shipped in `testing/schemas/openlineage.json` (rebuilt by
+ * `testing/schemas/bundle_schemas.ts`): imported as a module, so they load the same from a
+ * checkout and from the published package.
+ */
+async function shippedSchemas(): Promise<
+  { readonly schemas: Loaded[]; readonly ids: ReadonlySet<string>; readonly current: string }
+> {
+  const bundle = (await import("./schemas/openlineage.json", { with: { type: "json" } }))
+    .default as { current: string; schemas: Array<Loaded["schema"]> };
+  const schemas = bundle.schemas.map((schema) => ({ file: schema.$id, schema }));
+  return { schemas, ids: new Set(bundle.schemas.map((s) => s.$id)), current: bundle.current };
 }
 
 async function loadSchemas(dirs: ReadonlyArray<string>): Promise<Loaded[]> {

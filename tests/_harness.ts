@@ -8,8 +8,11 @@ import { fileURLToPath } from "node:url";
 /** The repository root. */
 export const repoRoot: string = fileURLToPath(new URL("..", import.meta.url));
 
-/** The shared reference folder next to the repository. */
-export const sharedDir: string = resolve(repoRoot, "../shared");
+/**
+ * Recorded real responses, tool outputs and official schemas the tests read (see
+ * `tests/fixtures/PROVENANCE.md`); `specs/` and `openlineage-events/` live below it too.
+ */
+export const fixturesDir: string = resolve(repoRoot, "tests/fixtures");
 
 /** A fresh temporary directory. */
 export const tempDir = (prefix = "lk-test-"): Promise<string> => Deno.makeTempDir({ prefix });

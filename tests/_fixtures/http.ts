@@ -1,5 +1,5 @@
 /**
- * msw helpers shared by the HTTP adapter tests: recorded responses from `../shared/fixtures`, a
+ * msw helpers shared by the HTTP adapter tests: recorded responses from `tests/fixtures`, a
  * mock server that fails on any request no handler answers, and a recorder of every request that
  * reached it, so tests assert what was sent (method, URL, headers, body) and how often.
  */
@@ -9,16 +9,15 @@ import type { JsonBodyType, RequestHandler } from "msw";
 import { type SetupServer, setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { isStageError } from "../../stages/errors.ts";
-import { sharedDir } from "../_harness.ts";
+import { fixturesDir } from "../_harness.ts";
 
-/** The recorded-responses folder. */
-export const fixturesDir: string = resolve(sharedDir, "fixtures");
+export { fixturesDir };
 
-/** A recorded fixture file as text; `path` is relative to `../shared/fixtures`. */
+/** A recorded fixture file as text; `path` is relative to `tests/fixtures`. */
 export const recordedText = (path: string): string =>
   readFileSync(resolve(fixturesDir, path), "utf8");
 
-/** A recorded JSON response, parsed; `path` is relative to `../shared/fixtures`. */
+/** A recorded JSON response, parsed; `path` is relative to `tests/fixtures`. */
 export const recordedJson = (path: string): JsonBodyType => JSON.parse(recordedText(path));
 
 /** One request as the mock server received it. */

@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { openPostgres } from "../../adapters/store/postgres_client.ts";
 import { openStore, type Store } from "../../adapters/store/store.ts";
 import { databaseUrl } from "../_stores.ts";
-import { repoRoot, sharedDir, tempDir } from "../_harness.ts";
+import { fixturesDir, repoRoot, tempDir } from "../_harness.ts";
 
 const papers = ["W2497721881", "W2162544110", "W2497721881"];
 
@@ -26,14 +26,14 @@ const serveFixtures = async (): Promise<Served> => {
   const pdfs = new Map<string, Uint8Array>();
   const lists = new Map<number, unknown>();
   for (const paper of new Set(papers)) {
-    const bytes = await Deno.readFile(resolve(sharedDir, `fixtures/pdfs/${paper}.pdf`));
+    const bytes = await Deno.readFile(resolve(fixturesDir, `pdfs/${paper}.pdf`));
     pdfs.set(paper, bytes);
     lists.set(
       bytes.length,
       JSON.parse(
         await Deno.readTextFile(resolve(
-          sharedDir,
-          `fixtures/mineru/mineru-2.5.4-pipeline/${paper}/${paper}_content_list.json`,
+          fixturesDir,
+          `mineru/mineru-2.5.4-pipeline/${paper}/${paper}_content_list.json`,
         )),
       ),
     );
@@ -63,7 +63,7 @@ const serveFixtures = async (): Promise<Served> => {
 
 const cli = (script: string, args: string[]) =>
   new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", resolve(repoRoot, "cli", script), ...args],
+    args: ["run", "-q", "-A", resolve(repoRoot, "cli", script), ...args],
     cwd: repoRoot,
     stdout: "piped",
     stderr: "piped",

@@ -9,7 +9,7 @@ import { main as sensor } from "../../cli/sensor.ts";
 import { main as status } from "../../cli/status.ts";
 import { openStore } from "../../adapters/store/store.ts";
 import { makeOpenLineageValidator } from "../../testing/openlineage_validator.ts";
-import { lastJsonLine, readJsonl, repoRoot, runCli, sharedDir, tempDir } from "../_harness.ts";
+import { fixturesDir, lastJsonLine, readJsonl, runCli, tempDir } from "../_harness.ts";
 
 // The PDF host and MinerU are loopback addresses msw answers; downloads need
 // --allow-private-network for them, as a real intranet mirror would.
@@ -74,7 +74,7 @@ const unpaywallRecord = (paper: string) => ({
 
 const openAlexWork = async (paper: string) => {
   const work = JSON.parse(
-    await Deno.readTextFile(resolve(sharedDir, "fixtures/openalex/W2741809807.json")),
+    await Deno.readTextFile(resolve(fixturesDir, "openalex/W2741809807.json")),
   );
   return {
     ...work,
@@ -88,14 +88,14 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
   let store: string;
   beforeAll(async () => {
     for (const paper of papers) {
-      const bytes = await Deno.readFile(resolve(sharedDir, `fixtures/pdfs/${paper}.pdf`));
+      const bytes = await Deno.readFile(resolve(fixturesDir, `pdfs/${paper}.pdf`));
       pdfBytes.set(paper, bytes);
       contentLists.set(
         bytes.length,
         JSON.parse(
           await Deno.readTextFile(resolve(
-            sharedDir,
-            `fixtures/mineru/mineru-2.5.4-pipeline/${paper}/${paper}_content_list.json`,
+            fixturesDir,
+            `mineru/mineru-2.5.4-pipeline/${paper}/${paper}_content_list.json`,
           )),
         ),
       );
@@ -209,10 +209,7 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
     // Lineage: one pipeline run per job, open across the pause and closed once; the stage runs
     // before and after the pause are its children; the mineru job links the PDF to the document.
     const events: any[] = await readJsonl(resolve(store, "lineage/openlineage.jsonl"));
-    const validator = await makeOpenLineageValidator({
-      specDir: resolve(sharedDir, "specs/openlineage"),
-      extraSchemaDirs: [resolve(repoRoot, "lineage/schemas")],
-    });
+    const validator = await makeOpenLineageValidator();
     expect(
       events.flatMap((e) =>
         validator.validate(e).map((i) => `${e.job.name}: ${i.path} ${i.message}`)

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { main as status } from "../../cli/status.ts";
-import { lastJsonLine, runCli, sharedDir, tempDir } from "../_harness.ts";
+import { fixturesDir, lastJsonLine, runCli, tempDir } from "../_harness.ts";
 
 describe("deno task run-pipeline on the bundled records", () => {
   let store: string;
@@ -55,13 +55,13 @@ describe("deno task run-pipeline on bad input", () => {
     store = await tempDir();
     const ct = JSON.parse(
       await Deno.readTextFile(
-        resolve(sharedDir, "fixtures/clinicaltrials/search_phelan_limit5_20260811.json"),
+        resolve(fixturesDir, "clinicaltrials/search_phelan_limit5_20260811.json"),
       ),
     );
     // One record with a wrong-typed field; the other four stay valid.
     ct.studies[1].protocolSection.identificationModule.nctId = 12345;
     await Deno.writeTextFile(resolve(dir, "ct_page.json"), JSON.stringify(ct, null, 2));
-    const label = await Deno.readTextFile(resolve(sharedDir, "fixtures/openalex/W2741809807.json"));
+    const label = await Deno.readTextFile(resolve(fixturesDir, "openalex/W2741809807.json"));
     await Deno.writeTextFile(resolve(dir, "truncated.json"), label.slice(0, 500));
   });
   afterAll(async () => {
@@ -114,7 +114,7 @@ describe("deno task run-pipeline under an outside parent run", () => {
         "--store",
         store,
         "--input",
-        resolve(sharedDir, "fixtures/clinicaltrials/NCT06171568.json"),
+        resolve(fixturesDir, "clinicaltrials/NCT06171568.json"),
       ]);
       expect(result.code).toBe(0);
       const events = (await Deno.readTextFile(resolve(store, "lineage/openlineage.jsonl")))

@@ -12,7 +12,7 @@ interface Run {
 // The CLI as a user runs it: a separate Deno process, from any working directory.
 const validate = async (args: ReadonlyArray<string>, cwd = repoRoot): Promise<Run> => {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(repoRoot, "cli", "validate.ts"), ...args],
+    args: ["run", "-q", "-A", join(repoRoot, "cli", "validate.ts"), ...args],
     cwd,
     stdout: "piped",
     stderr: "piped",
@@ -173,7 +173,7 @@ describe("parseCommand()", () => {
 describe("deno task validate --explain", () => {
   it("prints each stage's effective policy: attempts, delays without jitter, jitter, timeout, breaker, rate", async () => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "cli/validate.ts", "--explain"],
+      args: ["run", "-q", "-A", "cli/validate.ts", "--explain"],
       stdout: "piped",
       stderr: "piped",
     }).output();

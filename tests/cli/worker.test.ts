@@ -58,6 +58,7 @@ const spawnWorker = (storeUrl: string, cwd: string) =>
   new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "-q",
       "-A",
       resolve(repoRoot, "cli/worker.ts"),
       "--store",

@@ -29,7 +29,7 @@ import {
 } from "../../adapters/kafka/mineru_queue.ts";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { Transient } from "../../stages/errors.ts";
-import { readJsonl, repoRoot, runCli, sharedDir, tempDir } from "../_harness.ts";
+import { fixturesDir, readJsonl, repoRoot, runCli, tempDir } from "../_harness.ts";
 import {
   compile,
   enqueue,
@@ -294,7 +294,7 @@ describe("events of real runs match the document", () => {
     dir = await tempDir();
     bad = await tempDir();
     const ct = JSON.parse(
-      await Deno.readTextFile(resolve(sharedDir, "fixtures/clinicaltrials/NCT06171568.json")),
+      await Deno.readTextFile(resolve(fixturesDir, "clinicaltrials/NCT06171568.json")),
     );
     ct.protocolSection.identificationModule.briefTitle = ["not", "a", "string"];
     ct.protocolSection.identificationModule.nctId = "NCT99999999";

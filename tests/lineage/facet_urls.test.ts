@@ -11,7 +11,7 @@ import {
   RUN_EVENT_SCHEMA_URL,
 } from "../../lineage/facet_urls.ts";
 
-const mirror = new URL("../../../shared/specs/openlineage/website/static/spec/", import.meta.url);
+const mirror = new URL("../fixtures/specs/openlineage/website/static/spec/", import.meta.url);
 const kitSchemas = new URL("../../lineage/schemas/", import.meta.url);
 
 type Schema = Record<string, unknown> & { $id: string };

@@ -14,7 +14,7 @@ import {
   type KafkaOutboundMessage,
 } from "../../lineage/kafka_cloudevents.ts";
 import { makeCloudEventValidator } from "../../testing/openlineage_validator.ts";
-import { sharedDir } from "../_harness.ts";
+import { fixturesDir } from "../_harness.ts";
 import { mineruEvents, runCloudEvents, scopeOf } from "./_kit_events.ts";
 
 // --- A Gherkin reader just big enough for the CloudEvents conformance features ---------------
@@ -105,7 +105,7 @@ const pairs = (table: ReadonlyArray<ReadonlyArray<string>> | undefined) => {
 
 const feature = readFeature(
   Deno.readTextFileSync(
-    resolve(sharedDir, "specs/cloudevents/conformance/features/kafka-protocol-binding.feature"),
+    resolve(fixturesDir, "specs/cloudevents/conformance/features/kafka-protocol-binding.feature"),
   ),
 );
 
@@ -265,9 +265,7 @@ describe("the codec agrees with the cloudevents SDK on the kit's events", () => 
   });
 
   it("every emitted event, structured or decoded from binary, validates against the CloudEvents JSON schema", async () => {
-    const validator = await makeCloudEventValidator(
-      resolve(sharedDir, "specs/cloudevents/cloudevents.json"),
-    );
+    const validator = await makeCloudEventValidator();
     const emitted = kitEvents.flatMap((e) => [
       JSON.parse(Result.getOrThrow(encodeStructured(e)).value as string),
       Result.getOrThrow(decodeKafkaMessage(delivered(Result.getOrThrow(encodeBinary(e))))),

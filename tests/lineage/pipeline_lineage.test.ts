@@ -6,7 +6,7 @@ import {
   makeCloudEventValidator,
   makeOpenLineageValidator,
 } from "../../testing/openlineage_validator.ts";
-import { readJsonl, repoRoot, runCli, sharedDir, tempDir } from "../_harness.ts";
+import { fixturesDir, readJsonl, runCli, tempDir } from "../_harness.ts";
 
 type Event = Record<string, any>;
 
@@ -20,7 +20,7 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
     store = await tempDir();
     bad = await tempDir();
     const ct = JSON.parse(
-      await Deno.readTextFile(resolve(sharedDir, "fixtures/clinicaltrials/NCT06171568.json")),
+      await Deno.readTextFile(resolve(fixturesDir, "clinicaltrials/NCT06171568.json")),
     );
     ct.protocolSection.identificationModule.briefTitle = ["not", "a", "string"];
     ct.protocolSection.identificationModule.nctId = "NCT99999999";
@@ -41,10 +41,7 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
   });
 
   it("every OpenLineage event validates against the official 2-0-2 schema, each facet against its own", async () => {
-    const validator = await makeOpenLineageValidator({
-      specDir: resolve(sharedDir, "specs/openlineage"),
-      extraSchemaDirs: [resolve(repoRoot, "lineage/schemas")],
-    });
+    const validator = await makeOpenLineageValidator();
     expect(openlineage.length).toBeGreaterThan(100);
     const problems = openlineage.flatMap((e, i) =>
       validator.validate(e).map((issue) =>
@@ -55,9 +52,7 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
   });
 
   it("every CloudEvent validates against the CloudEvents schema", async () => {
-    const validator = await makeCloudEventValidator(
-      resolve(sharedDir, "specs/cloudevents/cloudevents.json"),
-    );
+    const validator = await makeCloudEventValidator();
     const problems = cloudevents.flatMap((e, i) =>
       validator.validate(e).map((issue) =>
         `line ${i + 1} ${e.type}: ${issue.path} ${issue.message}`

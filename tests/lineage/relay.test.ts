@@ -399,7 +399,8 @@ describe("a crash between the pipeline and the delivery of its lineage", () => {
         // FIFOs as lineage files: the relay blocks opening them until a reader comes, and the
         // CloudEvents one never gets a reader, so its events cannot be handed over before the kill.
         expect((await new Deno.Command("mkfifo", { args: fifos }).output()).code).toBe(0);
-        const child = deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo).spawn();
+        const child = deno(["run", "-q", "-A", "cli/run_pipeline.ts", "--store", dir], repo)
+          .spawn();
         // Opening for reading returns once the relay opens the file to write: the run is under
         // way and its events are in the outbox.
         const reader = await Deno.open(fifos[0], { read: true });
@@ -425,7 +426,7 @@ describe("a crash between the pipeline and the delivery of its lineage", () => {
         expect(flushed.code).toBe(0);
         // The next run finishes the jobs the kill interrupted; then every event of both runs that
         // was not settled at the kill is in the files exactly once, in outbox order.
-        const rerun = await deno(["run", "-A", "cli/run_pipeline.ts", "--store", dir], repo)
+        const rerun = await deno(["run", "-q", "-A", "cli/run_pipeline.ts", "--store", dir], repo)
           .output();
         expect(rerun.code).toBe(0);
         const again = await deno(

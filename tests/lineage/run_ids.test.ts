@@ -110,7 +110,7 @@ describe("runIdFor()", () => {
 console.log(runIdFor({ namespace: "lineage-kit", job: "trials.parse", document: "NCT01234567",
   attempt: 1, createdAt: new Date("2026-01-02T03:04:05.678Z") }));`;
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", script],
+      args: ["eval", "-q", script],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -8,8 +8,8 @@ import {
   type OpenLineageValidator,
 } from "../../testing/openlineage_validator.ts";
 
-const shared = new URL("../../../shared/", import.meta.url);
-const specDir = new URL("specs/openlineage/", shared);
+const fixtures = new URL("../fixtures/", import.meta.url);
+const specDir = new URL("specs/openlineage/", fixtures);
 const kitSchemas = new URL("../../lineage/schemas/", import.meta.url);
 
 // Tests edit parsed events in place several levels deep; typing every level would hide the edit.
@@ -17,7 +17,7 @@ const kitSchemas = new URL("../../lineage/schemas/", import.meta.url);
 type Json = Record<string, any>;
 
 function recorded(file: string): Json {
-  return JSON.parse(readFileSync(new URL(`openlineage-events/${file}`, shared), "utf8"));
+  return JSON.parse(readFileSync(new URL(`openlineage-events/${file}`, fixtures), "utf8"));
 }
 
 const RUN_ID = "01936893-9751-7a91-a2a0-a51101a3970c";
@@ -86,8 +86,23 @@ describe("makeOpenLineageValidator() on recorded events", () => {
     ]);
   });
 
+  it("loads the schemas shipped with the package when given no folder", async () => {
+    const shipped = await makeOpenLineageValidator();
+    for (const file of ["01-airflow-dag-start.json", "02-airflow-task-start-with-parent.json"]) {
+      expect(shipped.validate(recorded(file))).toEqual([]);
+    }
+    const event = recorded("01-airflow-dag-start.json");
+    delete event.run.runId;
+    expect(shipped.validate(event)).toEqual(validator.validate(event));
+    expect(shipped.facetSchemasFor("run", "lineageKit_attempt")).toEqual(
+      validator.facetSchemasFor("run", "lineageKit_attempt"),
+    );
+  });
+
   it("accepts the spec directory as a path relative to the repository root", async () => {
-    const fromRoot = await makeOpenLineageValidator({ specDir: "../shared/specs/openlineage" });
+    const fromRoot = await makeOpenLineageValidator({
+      specDir: "tests/fixtures/specs/openlineage",
+    });
     expect(fromRoot.validate(recorded("02-airflow-task-start-with-parent.json"))).toEqual([]);
   });
 });
@@ -433,7 +448,7 @@ describe("makeOpenLineageValidator() on the spec's own facet examples", () => {
 });
 
 describe("makeCloudEventValidator()", () => {
-  const schemaPath = new URL("specs/cloudevents/cloudevents.json", shared);
+  const schemaPath = new URL("specs/cloudevents/cloudevents.json", fixtures);
   const minimal = { specversion: "1.0", id: "1", source: "/lineage-kit/trials/parse", type: "t" };
 
   it("accepts a minimal event and the kit's stage event", async () => {

@@ -23,7 +23,7 @@ import {
 } from "../../../stages/errors.ts";
 import type { PdfReceipt, RawPayload } from "../../../stages/ir.ts";
 
-const fixture = new URL("../../../../shared/fixtures/pdfs/W2497721881.pdf", import.meta.url);
+const fixture = new URL("../../fixtures/pdfs/W2497721881.pdf", import.meta.url);
 let pdf: Uint8Array;
 
 const server = setupServer();

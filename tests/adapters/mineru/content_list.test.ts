@@ -10,7 +10,7 @@ import {
 import type { Block, Document } from "../../../stages/ir.ts";
 
 const shared = new URL(
-  "../../../../shared/fixtures/mineru/mineru-2.5.4-pipeline/",
+  "../../fixtures/mineru/mineru-2.5.4-pipeline/",
   import.meta.url,
 );
 

@@ -18,7 +18,7 @@ import {
   Transient,
 } from "../../../stages/errors.ts";
 
-const shared = new URL("../../../../shared/fixtures/", import.meta.url);
+const shared = new URL("../../fixtures/", import.meta.url);
 const fixturePath = (path: string): string => fileURLToPath(new URL(path, shared));
 const helsinkiPdf = fixturePath("pdfs/W2497721881.pdf");
 const mrcPdf = fixturePath("pdfs/W2162544110.pdf");

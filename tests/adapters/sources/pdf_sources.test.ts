@@ -49,7 +49,7 @@ const readJson = async (path: string | URL): Promise<unknown> =>
   JSON.parse(await readFile(path, "utf8"));
 
 const unpaywallFile = "data/pdf-records/unpaywall/10.1038_nature12373.json";
-const europePmc = new URL("../../../../shared/fixtures/europepmc-pmc/", import.meta.url);
+const europePmc = new URL("../../fixtures/europepmc-pmc/", import.meta.url);
 const pmidSearchFile = new URL("search_pmid_20516115.json", europePmc);
 const variantSearchFile = new URL(
   "7beaf0a48632abc91021bd2018ac838a499529b7b91e010744c01a655badc74f.json",
