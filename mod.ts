@@ -8,9 +8,9 @@
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { isRetryable, loadConfig, Transient } from "./mod.ts";
+ * import { isRetryable, loadPipelines, Transient } from "./mod.ts";
  *
- * const config = await Effect.runPromise(loadConfig());
+ * const config = await Effect.runPromise(loadPipelines());
  * console.log(config.routeSource("clinicaltrials")?.name); // "auto"
  * console.log(isRetryable(new Transient({ message: "503" }))); // true
  * ```
@@ -22,3 +22,4 @@ export * from "./policies/mod.ts";
 export * from "./lineage/mod.ts";
 export * from "./pipelines/mod.ts";
 export * from "./adapters/mod.ts";
+export * from "./kit/mod.ts";

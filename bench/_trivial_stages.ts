@@ -4,7 +4,16 @@
  * @module
  */
 import { Effect } from "effect";
-import type { AnyStageDefinition, StageType } from "../stages/contracts.ts";
+import { z } from "zod";
+import { type AnyStageDefinition, defineStage } from "../stages/contracts.ts";
+import {
+  chunkSetSchema,
+  documentSchema,
+  extractionSchema,
+  graphWriteReceiptSchema,
+  indexReceiptSchema,
+  rawPayloadSchema,
+} from "../stages/ir_schemas.ts";
 import type { Document } from "../stages/ir.ts";
 
 /** One trivial step of the bare chain: a microtask and a small object. */
@@ -24,54 +33,64 @@ const doc = (docId: string): Document => ({
   },
 });
 
-/** The seven auto-pipeline stage types with trivial bodies. */
-export const trivialStages: ReadonlyArray<readonly [StageType, AnyStageDefinition]> = [
-  ["Ingest", {
+/** The seven auto-pipeline stage types with trivial bodies (each its type's default). */
+export const trivialStages: ReadonlyArray<AnyStageDefinition> = [
+  defineStage({
     type: "Ingest",
     implementation: "bench",
-    outputCount: () => 1,
-    run: (ctx, inputs) =>
+    output: rawPayloadSchema,
+    run: (ctx, { request }) =>
       Effect.succeed({
-        source: inputs.request.source,
+        source: request.source,
         docKey: ctx.docId,
-        location: inputs.request.location,
+        location: request.location,
         record: {},
       }),
-  }],
-  ["Parse", {
+  }),
+  defineStage({
     type: "Parse",
     implementation: "bench",
-    outputCount: () => 1,
+    output: documentSchema,
     run: (ctx) => Effect.succeed(doc(ctx.docId)),
-  }],
-  ["Chunk", {
+  }),
+  defineStage({
     type: "Chunk",
     implementation: "bench",
-    outputCount: () => 0,
+    output: chunkSetSchema,
     run: (ctx) => Effect.succeed({ docId: ctx.docId, chunks: [] }),
-  }],
-  ["Embed", {
+    outputCount: () => 0,
+  }),
+  defineStage({
     type: "Embed",
     implementation: "bench",
-    outputCount: () => 0,
+    output: z.object({
+      docId: z.string(),
+      model: z.string(),
+      dimensions: z.number(),
+      vectors: z.array(z.unknown()),
+    }),
     run: (ctx) => Effect.succeed({ docId: ctx.docId, model: "none", dimensions: 0, vectors: [] }),
-  }],
-  ["Index", {
+    outputCount: () => 0,
+  }),
+  defineStage({
     type: "Index",
     implementation: "bench",
-    outputCount: () => 0,
+    output: indexReceiptSchema,
     run: (ctx) => Effect.succeed({ docId: ctx.docId, index: "none", upserted: 0 }),
-  }],
-  ["Extract", {
+    outputCount: () => 0,
+  }),
+  defineStage({
     type: "Extract",
     implementation: "bench",
-    outputCount: () => 0,
+    output: extractionSchema,
     run: (ctx) => Effect.succeed({ docId: ctx.docId, entities: [], claims: [] }),
-  }],
-  ["KG", {
+    outputCount: () => 0,
+  }),
+  defineStage({
     type: "KG",
     implementation: "bench",
-    outputCount: () => 0,
+    output: graphWriteReceiptSchema,
     run: (ctx) => Effect.succeed({ docId: ctx.docId, nodes: 0, edges: 0 }),
-  }],
+    outputCount: () => 0,
+  }),
 ];

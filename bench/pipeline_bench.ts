@@ -13,13 +13,12 @@
  */
 import { Effect, Layer } from "effect";
 import { resolve } from "node:path";
-import { loadConfig } from "../pipelines/loader.ts";
+import { loadPipelines } from "../kit/load_pipelines.ts";
 import { PipelineRuntime } from "../pipelines/runtime.ts";
 import { layer as resilienceLayer } from "../policies/resilience.ts";
 import { JobLedger } from "../pipelines/ledger.ts";
 import { runJobs } from "../pipelines/runner.ts";
 import { openEmbeddedStore } from "../adapters/store/store.ts";
-import type { AnyStageDefinition, StageType } from "../stages/contracts.ts";
 import type { IngestRequest } from "../stages/ir.ts";
 import { parseArgs } from "../cli/_args.ts";
 import { table } from "../cli/_output.ts";
@@ -56,7 +55,7 @@ const bareChain = async (): Promise<number> => {
 };
 
 const kitRun = async (): Promise<{ seconds: number; events: number }> => {
-  const config = await Effect.runPromise(loadConfig());
+  const config = await Effect.runPromise(loadPipelines({ stages: trivialStages }));
   const pipeline = config.pipeline("auto")!;
   const store = await openEmbeddedStore();
   try {
@@ -83,7 +82,6 @@ const kitRun = async (): Promise<{ seconds: number; events: number }> => {
       store.layer,
       resilienceLayer,
       Layer.succeed(PipelineRuntime, {
-        stages: new Map<StageType, AnyStageDefinition>(trivialStages),
         namespace: "lineage-kit-bench",
         store: { namespace: "file", prefix: "/bench" },
       }),

@@ -20,9 +20,8 @@ export interface ParsedArgs {
 }
 
 /** A usage error: the CLI prints it with the usage text and exits 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export { SetupError as UsageError } from "../kit/setup_error.ts";
+import { SetupError as UsageError } from "../kit/setup_error.ts";
 
 const parseValue = (name: string, spec: FlagSpec, raw: string): string | number => {
   if (spec.type !== "integer") return raw;

@@ -5,8 +5,8 @@
  * @module
  */
 import { Effect } from "effect";
-import { resolve } from "node:path";
-import { type Config, loadConfig } from "../pipelines/loader.ts";
+import type { Config } from "../pipelines/loader.ts";
+import { loadPipelines } from "../kit/load_pipelines.ts";
 import { formatProblem } from "../policies/problem.ts";
 import {
   isServerStore,
@@ -19,13 +19,11 @@ import { UsageError } from "./_args.ts";
 import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { flushWithDeadline } from "../lineage/relay.ts";
 import { resolveLineageConfig } from "../lineage/config.ts";
-import { commandSinks } from "./_lineage_sinks.ts";
+import { commandSinks } from "../kit/lineage_sinks.ts";
+import { storeSpecOf } from "../kit/run_pipeline.ts";
 
 /** The `--store` value as a path or URL. */
-export const storeSpec = (flag: string | undefined): string => {
-  const given = flag ?? ".lineage-kit";
-  return isServerStore(given) ? given : resolve(given);
-};
+export const storeSpec = (flag: string | undefined): string => storeSpecOf(flag);
 
 /** The lineage namespace from the environment. */
 export const namespaceFromEnv = (env: { get(key: string): string | undefined }): string =>
@@ -68,7 +66,7 @@ export const openForCommand = async (
   name: string,
   spec: string,
 ): Promise<{ store: Store; config: Config } | number> => {
-  const loaded = await Effect.runPromise(Effect.result(loadConfig()));
+  const loaded = await Effect.runPromise(Effect.result(loadPipelines()));
   if (loaded._tag === "Failure") {
     for (const p of loaded.failure.problems) console.error(formatProblem(p));
     return 2;
@@ -98,9 +96,7 @@ export const withUsage = async (
   }
 };
 
-/** The default lineage directory of a store. */
-export const defaultLineageDir = (spec: string): string =>
-  resolve(isServerStore(spec) ? ".lineage-kit" : spec, "lineage");
+export { defaultLineageDir } from "../kit/run_pipeline.ts";
 
 /**
  * Delivers what the command wrote to the outbox to the configured sinks (as run-pipeline does,

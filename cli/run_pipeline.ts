@@ -1,34 +1,27 @@
 /**
  * `deno task run-pipeline`: discovers documents, routes each to its pipeline, runs the jobs with
- * bounded concurrency on the embedded store, delivers lineage, and prints a summary.
+ * bounded concurrency on the store, delivers lineage, and prints a summary. The run itself is
+ * the kit's `runPipeline`; this file turns flags into its options and its summary into text.
  *
- * Exit status: 0 when no job failed, 1 when some job failed, 2 for usage or configuration errors.
+ * Exit status: 0 when no job failed, 1 when some job failed (or the store failed during the
+ * run), 2 for usage or configuration errors.
  *
  * @module
  */
-import { Effect, Fiber } from "effect";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type CompiledPipeline, type Config, loadConfig } from "../pipelines/loader.ts";
-import { formatProblem } from "../policies/problem.ts";
-import { type Job, JobLedger } from "../pipelines/ledger.ts";
-import { bridgeTick } from "../pipelines/mineru_bridge.ts";
-import { sensorTick } from "../pipelines/sensor.ts";
-import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
-import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
-import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
-import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
-import type { LineageSink } from "../lineage/sink.ts";
-import { type LineageConfig, resolveLineageConfig } from "../lineage/config.ts";
-import { eventsSinkFor } from "./_events_sink.ts";
-import { commandSinks } from "./_lineage_sinks.ts";
-import { OutboxStore } from "../lineage/outbox.ts";
-import { discoverRecords } from "../adapters/sources/discover.ts";
-import type { Store } from "../adapters/store/store.ts";
-import { type IngestRequest, type SourceName, sourceNames } from "../stages/ir.ts";
+import { StoreError } from "../lineage/outbox.ts";
+import { sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
-import { defaultLineageDir, describeStore, openStoreOrExplain, storeSpec } from "./_command.ts";
+import { mineruUrlFrom } from "./_runtime.ts";
+import { defaultLineageDir, describeStore, storeSpec } from "./_command.ts";
+import { eventsSinkFor } from "../kit/events_sink.ts";
+import {
+  bundledRecordsDir,
+  runPipeline,
+  type RunPipelineOptions,
+  type RunSummary,
+} from "../kit/run_pipeline.ts";
+import { SetupError } from "../kit/setup_error.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
@@ -43,6 +36,7 @@ const USAGE = `usage: deno task run-pipeline [options]
                       where CloudEvents go (default: the lineage directory;
                       Kafka topic default orchestration.events.v1)
   --tenant ID         tenant of the jobs (default: default)
+  --meta KEY=VALUE    a string every stage of the jobs sees in its context's metadata; repeatable
   --concurrency N     jobs in flight at once (default: 4)
   --force             re-process documents that already succeeded, and failed ones from scratch
   --enqueue-only      record the jobs as queued and exit: \`deno task worker\` processes run them
@@ -62,6 +56,7 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   lineage: { type: "string" },
   events: { type: "string" },
   tenant: { type: "string" },
+  meta: { type: "string", repeatable: true },
   concurrency: { type: "integer", min: 1 },
   force: { type: "boolean" },
   "enqueue-only": { type: "boolean" },
@@ -74,7 +69,7 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
 /** Validated options of a run. */
 export interface RunOptions {
   readonly pipeline?: string;
-  readonly source?: SourceName;
+  readonly source?: string;
   readonly inputs: ReadonlyArray<string>;
   readonly storeDir: string;
   readonly lineageDir: string;
@@ -83,6 +78,8 @@ export interface RunOptions {
   /** `--events`: a directory or a kafka:// URL; undefined = the lineage directory. */
   readonly events?: string;
   readonly tenant: string;
+  /** `--meta key=value` pairs. */
+  readonly metadata: Readonly<Record<string, string>>;
   readonly concurrency: number;
   readonly force: boolean;
   /** Record the jobs as queued and run none (workers run them). */
@@ -93,8 +90,18 @@ export interface RunOptions {
   readonly allowPrivateNetwork: boolean;
 }
 
-/** The records shipped with the kit, processed when no `--input` is given. */
-export const bundledRecordsDir: string = fileURLToPath(new URL("../data/records", import.meta.url));
+export { bundledRecordsDir };
+
+/** `--meta key=value` flags as a mapping; a flag without `=` or with an empty key is refused. */
+const metadataFrom = (values: ReadonlyArray<string>): Record<string, string> => {
+  const metadata: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--meta: expected KEY=VALUE, got "${value}"`);
+    metadata[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return metadata;
+};
 
 /** `--input` paths must exist: a typo is a usage error, not a failed document. */
 const existingInputs = (paths: ReadonlyArray<string>): ReadonlyArray<string> => {
@@ -120,7 +127,7 @@ export const runOptionsFrom = (
   if (flags.help) return "help";
   if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const source = flags.source as string | undefined;
-  if (source !== undefined && !(sourceNames as ReadonlyArray<string>).includes(source)) {
+  if (source !== undefined && !sourceNames.includes(source)) {
     throw new UsageError(`--source: unknown source "${source}" (known: ${sourceNames.join(", ")})`);
   }
   if (flags["enqueue-only"] === true) {
@@ -142,7 +149,7 @@ export const runOptionsFrom = (
   }
   return {
     pipeline: flags.pipeline as string | undefined,
-    source: source as SourceName | undefined,
+    source,
     inputs: existingInputs(
       (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
     ),
@@ -150,6 +157,7 @@ export const runOptionsFrom = (
     lineageDir: defaultLineageDir(storeDir),
     ...optional("lineageFlag", flags.lineage as string | undefined),
     tenant: (flags.tenant as string | undefined) ?? "default",
+    metadata: metadataFrom((flags.meta as ReadonlyArray<string> | undefined) ?? []),
     concurrency: (flags.concurrency as number | undefined) ?? 4,
     force: flags.force === true,
     enqueueOnly: flags["enqueue-only"] === true,
@@ -164,165 +172,14 @@ export const runOptionsFrom = (
   };
 };
 
-const absolute = (request: IngestRequest): IngestRequest =>
-  request.location.kind === "file"
-    ? { ...request, location: { ...request.location, file: resolve(request.location.file) } }
-    : request;
-
-interface Planned {
-  readonly request: IngestRequest;
-  readonly pipeline?: CompiledPipeline;
-}
-
-const plan = (config: Config, options: RunOptions, requests: ReadonlyArray<IngestRequest>) => {
-  if (options.pipeline !== undefined && !config.pipeline(options.pipeline)) {
-    throw new UsageError(
-      `--pipeline: unknown pipeline "${options.pipeline}" (known: ${
-        config.pipelines.map((p) => p.name).join(", ")
-      })`,
-    );
-  }
-  return requests.map((request): Planned => ({
-    request,
-    pipeline: options.pipeline
-      ? config.pipeline(options.pipeline)
-      : config.routeSource(request.source),
-  }));
-};
-
-interface Summary {
-  readonly outcomes: ReadonlyArray<JobOutcome>;
-  /** Jobs left queued for workers (`--enqueue-only`). */
-  readonly queued: number;
-  /** Jobs `--enqueue-only` found already known and not queued (done, failed, running …). */
-  readonly known: number;
-  readonly unrouted: ReadonlyArray<IngestRequest>;
-  readonly events: { readonly openlineage: number; readonly cloudevents: number };
-  readonly sinks: ReadonlyArray<SinkReport>;
-  readonly resilience: ResilienceSummary;
-  readonly seconds: number;
-}
-
-const execute = (
-  store: Store,
-  config: Config,
-  options: RunOptions,
-  planned: ReadonlyArray<Planned>,
-  lineage: LineageConfig,
-  sinks: ReadonlyArray<LineageSink>,
-) =>
-  Effect.gen(function* () {
-    const ledger = yield* JobLedger;
-    const outbox = yield* OutboxStore;
-    const before = yield* outbox.totals();
-    const started = performance.now();
-    const jobs: Array<{ job: Job; pipeline: CompiledPipeline }> = [];
-    for (const p of planned) {
-      if (!p.pipeline) continue;
-      const { job } = yield* ledger.enqueue({
-        tenantId: options.tenant,
-        request: p.request,
-        pipeline: p.pipeline.name,
-        pipelineVersion: p.pipeline.version,
-      });
-      jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
-    }
-    if (options.enqueueOnly) {
-      return {
-        outcomes: [],
-        queued: jobs.filter((j) => j.job.status === "queued").length,
-        known: jobs.filter((j) => j.job.status !== "queued").length,
-        unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
-        events: { openlineage: 0, cloudevents: 0 },
-        sinks: [],
-        resilience: yield* resilienceSummary(),
-        seconds: (performance.now() - started) / 1000,
-      } satisfies Summary;
-    }
-    const progress = makeProgress(jobs.length, "jobs");
-    const stopRelay = new AbortController();
-    // The relay runs beside the jobs: a slow or dead sink never holds a stage back.
-    const relay = yield* Effect.forkChild(
-      runRelay(sinks, { interval: "2 seconds", signal: stopRelay.signal }),
-    );
-    const outcomes = yield* runJobs(jobs, {
-      concurrency: options.concurrency,
-      force: options.force,
-      // A job left running by a process that died is taken over once its lease has expired.
-      reclaimRunning: true,
-      onDone: (o) => progress.tick(o.status),
-    });
-    progress.end();
-    const finished = options.mineruUrl && outcomes.some((o) => o.status === "paused")
-      ? yield* finishPausedJobs(config, outcomes).pipe(
-        Effect.provide(parserLayer(options.mineruUrl)),
-      )
-      : outcomes;
-    stopRelay.abort();
-    yield* Fiber.join(relay);
-    const reports = yield* flushWithDeadline(sinks, { maxWaitMs: 30_000 });
-    const after = yield* outbox.totals();
-    return {
-      outcomes: finished,
-      queued: 0,
-      known: 0,
-      unrouted: planned.filter((p) => !p.pipeline).map((p) => p.request),
-      events: {
-        openlineage: after.openlineage - before.openlineage,
-        cloudevents: after.cloudevents - before.cloudevents,
-      },
-      sinks: reports,
-      resilience: yield* resilienceSummary(),
-      seconds: (performance.now() - started) / 1000,
-    } satisfies Summary;
-  }).pipe(Effect.provide(runtimeLayer(store, {
-    ...options,
-    namespace: lineage.namespace,
-    ...(lineage.parent ? { parentRun: lineage.parent } : {}),
-  })));
-
-/**
- * Runs the MinerU bridge and the sensor in-process until no paused job makes progress, then
- * reports each job as the ledger has it.
- */
-const finishPausedJobs = (config: Config, outcomes: ReadonlyArray<JobOutcome>) =>
-  Effect.gen(function* () {
-    const ledger = yield* JobLedger;
-    for (let round = 0; round < 20; round++) {
-      const bridged = yield* bridgeTick(config);
-      const sensed = yield* sensorTick(config);
-      const progress = bridged.parsed.length + bridged.failed.length + sensed.resumed.length;
-      if (progress === 0) break;
-    }
-    return yield* Effect.forEach(outcomes, (o) =>
-      Effect.gen(function* () {
-        if (o.status !== "paused") return o;
-        const job = yield* ledger.get(o.jobId);
-        if (!job || job.status === "paused" || job.status === "running") return o;
-        return {
-          jobId: o.jobId,
-          docId: o.docId,
-          status: job.status === "succeeded" ? "succeeded" : "failed",
-          ...(job.error ? { error: job.error } : {}),
-          durationMs: (job.finishedAt?.getTime() ?? 0) - (job.runCreatedAt?.getTime() ?? 0),
-        } satisfies JobOutcome;
-      }));
-  });
-
-const countsOf = (s: Summary) => {
-  const jobs = { succeeded: 0, failed: s.unrouted.length, paused: 0, skipped: 0 };
-  for (const o of s.outcomes) jobs[o.status]++;
-  return jobs;
-};
-
 // ` --store X` for commands the summary suggests, when the run used another store than the
 // default (a server URL without its password).
 const storeArg = (options: RunOptions): string =>
   options.storeDir === storeSpec(undefined) ? "" : ` --store ${describeStore(options.storeDir)}`;
 
-const printQueued = (s: Summary, options: RunOptions) => {
+const printQueued = (s: RunSummary, options: RunOptions) => {
   console.log(
-    `${s.queued} jobs queued in ${s.seconds.toFixed(2)}s; \`deno task worker${
+    `${s.jobs.queued ?? 0} jobs queued in ${s.seconds.toFixed(2)}s; \`deno task worker${
       storeArg(options)
     }\` runs them` +
       (s.unrouted.length > 0 ? ` (${s.unrouted.length} records had no pipeline)` : ""),
@@ -335,7 +192,8 @@ const printQueued = (s: Summary, options: RunOptions) => {
   }
 };
 
-const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) => {
+const printSummary = (s: RunSummary, options: RunOptions) => {
+  const { lineage } = s;
   const rows = s.outcomes.map((o) => [
     o.docId,
     o.status,
@@ -346,7 +204,7 @@ const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) =
     rows.push([`${r.source}:${r.docKey}`, "failed", "", `no pipeline lists source "${r.source}"`]);
   }
   console.log(table(["document", "status", "time", "error"], rows));
-  const c = countsOf(s);
+  const c = s.jobs;
   console.log(
     `\n${c.succeeded} succeeded, ${c.failed} failed, ${c.paused} paused, ${c.skipped} skipped` +
       ` in ${s.seconds.toFixed(2)}s`,
@@ -402,6 +260,23 @@ const printSummary = (s: Summary, options: RunOptions, lineage: LineageConfig) =
   }
 };
 
+/** The kit's run options for the command's options. */
+const kitOptions = (options: RunOptions): RunPipelineOptions => ({
+  ...(options.pipeline === undefined ? {} : { pipeline: options.pipeline }),
+  ...(options.source === undefined ? {} : { source: options.source }),
+  records: options.inputs,
+  store: options.storeDir,
+  ...(options.lineageFlag === undefined ? {} : { lineage: options.lineageFlag }),
+  ...(options.events === undefined ? {} : { events: options.events }),
+  tenant: options.tenant,
+  metadata: options.metadata,
+  concurrency: options.concurrency,
+  force: options.force,
+  enqueueOnly: options.enqueueOnly,
+  ...(options.mineruUrl === undefined ? {} : { mineruUrl: options.mineruUrl }),
+  allowPrivateNetwork: options.allowPrivateNetwork,
+});
+
 /** Runs the command; returns its exit status. */
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   let options: RunOptions | "help";
@@ -418,85 +293,47 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.log(USAGE);
     return 0;
   }
-  const lineage = await Effect.runPromise(Effect.result(resolveLineageConfig({
-    env: Deno.env,
-    cwd: Deno.cwd(),
-    ...optional("flag", options.lineageFlag),
-  })));
-  if (lineage._tag === "Failure") {
-    for (const p of lineage.failure.problems) {
-      console.error(`run-pipeline: ${p.where}: ${p.message}`);
-    }
-    return 2;
-  }
-  const config = await Effect.runPromise(Effect.result(loadConfig()));
-  if (config._tag === "Failure") {
-    for (const p of config.failure.problems) console.error(formatProblem(p));
-    return 2;
-  }
-  let planned: ReadonlyArray<Planned>;
+  let progress: ReturnType<typeof makeProgress> | undefined;
+  let summary: RunSummary;
   try {
-    const discovered = await discoverRecords(
-      options.inputs,
-      options.source ? { source: options.source } : {},
-    );
-    const requests = discovered.map((d) => d.request);
-    // Queued for other processes, which may run elsewhere: file paths must not depend on this
-    // process's working directory.
-    planned = plan(
-      config.success,
-      options,
-      options.enqueueOnly ? requests.map(absolute) : requests,
-    );
+    summary = await runPipeline({
+      ...kitOptions(options),
+      onStart: (jobs) => progress = makeProgress(jobs, "jobs"),
+      onJobDone: (o) => progress?.tick(o.status),
+    });
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`run-pipeline: ${e.message}`);
+    progress?.end();
+    if (e instanceof SetupError) {
+      const lines = e.message.split("\n");
+      for (const line of lines) {
+        console.error(
+          e.kind === "config" && /^\S+:\d+:\d+: /.test(line) ? line : `run-pipeline: ${line}`,
+        );
+      }
       return 2;
     }
-    throw e;
-  }
-  if (planned.length === 0) {
-    console.error(`run-pipeline: no records found in ${options.inputs.join(", ")}`);
-    return 2;
-  }
-  const sinks = commandSinks(lineage.success, options);
-  const store = await openStoreOrExplain("run-pipeline", options.storeDir);
-  if (typeof store === "number") {
-    await sinks.close();
-    return store;
-  }
-  try {
-    const result = await Effect.runPromise(Effect.result(
-      execute(store, config.success, options, planned, lineage.success, sinks.sinks),
-    ));
-    if (result._tag === "Failure") {
+    if (e instanceof StoreError) {
       console.error(
-        `run-pipeline: the store failed during ${result.failure.operation}: ${result.failure.message}` +
+        `run-pipeline: the store failed during ${e.operation}: ${e.message}` +
           " (the affected runs were closed where possible; re-run to continue)",
       );
       return 1;
     }
-    const summary = result.success;
-    if (options.enqueueOnly) printQueued(summary, options);
-    else printSummary(summary, options, lineage.success);
-    const counts = {
-      ...countsOf(summary),
-      ...(options.enqueueOnly ? { queued: summary.queued } : {}),
-    };
-    if (options.json) {
-      console.log(
-        JSON.stringify({
-          jobs: counts,
-          events: summary.events,
-          seconds: Number(summary.seconds.toFixed(3)),
-        }),
-      );
-    }
-    return counts.failed > 0 ? 1 : 0;
-  } finally {
-    await sinks.close();
-    await store.close();
+    throw e;
   }
+  progress?.end();
+  if (options.enqueueOnly) printQueued(summary, options);
+  else printSummary(summary, options);
+  if (options.json) {
+    console.log(
+      JSON.stringify({
+        jobs: summary.jobs,
+        events: summary.events,
+        seconds: Number(summary.seconds.toFixed(3)),
+      }),
+    );
+  }
+  return summary.jobs.failed > 0 ? 1 : 0;
 };
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -8,7 +8,7 @@
  */
 import { Effect } from "effect";
 import type { Store } from "../adapters/store/store.ts";
-import { loadConfig } from "../pipelines/loader.ts";
+import { loadPipelines } from "../kit/load_pipelines.ts";
 import { gateTimeLeftMs } from "../pipelines/gate.ts";
 import { storeStats } from "../adapters/store/store_stats.ts";
 import { openExistingStore, storeSpec, wantsHelp } from "./_command.ts";
@@ -64,7 +64,7 @@ const duration = (seconds: number): string =>
 const pausedJobs = async (store: Store): Promise<ReadonlyArray<PausedJob>> => {
   const jobs = await Effect.runPromise(store.ledger.list({ statuses: ["paused"] }));
   if (jobs.length === 0) return [];
-  const config = await Effect.runPromise(Effect.result(loadConfig()));
+  const config = await Effect.runPromise(Effect.result(loadPipelines()));
   const now = Date.now();
   return jobs.map((job) => {
     const gate = config._tag === "Success" && job.currentStage

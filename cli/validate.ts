@@ -6,7 +6,8 @@
  * @module
  */
 import { Effect, Result } from "effect";
-import { type Config, loadConfig, loadFiles } from "../pipelines/loader.ts";
+import type { Config } from "../pipelines/loader.ts";
+import { loadPipelineFiles, loadPipelines } from "../kit/load_pipelines.ts";
 import { formatProblem, type Problem, sortProblems } from "../policies/problem.ts";
 import { explainConfig } from "../policies/explain.ts";
 import { parseArgs, UsageError } from "./_args.ts";
@@ -76,6 +77,9 @@ const jsonReport = (outcome: Result.Result<Config, ReadonlyArray<Problem>>): str
         pipelines: outcome.success.pipelines.map((p) => p.name),
         stages: outcome.success.pipelines.reduce((n, p) => n + p.stages.length, 0),
         policies: [...outcome.success.policies.keys()],
+        ...(outcome.success.warnings.length === 0 ? {} : {
+          warnings: outcome.success.warnings.map((w) => formatProblem(w)),
+        }),
       }
       : { ok: false, problems: outcome.failure },
     null,
@@ -93,13 +97,16 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.error(`validate: ${command.message}\n\n${usage}`);
     return 2;
   }
-  const load = command.files.length === 0 ? loadConfig() : loadFiles(command.files);
+  const load = command.files.length === 0 ? loadPipelines() : loadPipelineFiles(command.files);
   // Problems follow the order the files were named in.
   const outcome = await Effect.runPromise(
     Effect.result(Effect.mapError(load, (error) => sortProblems(error.problems, command.files))),
   );
   if (command.json) console.log(jsonReport(outcome));
   else if (Result.isSuccess(outcome)) {
+    for (const w of outcome.success.warnings) {
+      console.error(formatProblem({ ...w, message: `warning: ${w.message}` }));
+    }
     console.log(summary(outcome.success));
     if (command.explain) console.log(`\n${explainConfig(outcome.success)}`);
   } else {

@@ -15,7 +15,7 @@ import { flushWithDeadline, runRelay } from "../lineage/relay.ts";
 import { resolveLineageConfig } from "../lineage/config.ts";
 import { parseArgs } from "./_args.ts";
 import { defaultLineageDir, openForCommand, storeSpec, wantsHelp, withUsage } from "./_command.ts";
-import { commandSinks } from "./_lineage_sinks.ts";
+import { commandSinks } from "../kit/lineage_sinks.ts";
 import { runtimeLayer } from "./_runtime.ts";
 
 const USAGE = `usage: deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]

@@ -5,8 +5,6 @@
  *
  * @module
  */
-import type { StageType } from "../stages/contracts.ts";
-
 /** A dataset as OpenLineage names it. */
 export interface DatasetId {
   /**
@@ -43,8 +41,8 @@ export interface StageDatasetInput {
   readonly pipeline: string;
   /** The stage's name in the pipeline. */
   readonly stage: string;
-  /** The stage's type; Index and KG stages write the store's tables. */
-  readonly type: StageType;
+  /** Store tables the stage writes (its definition's `writesTables`), named as table datasets. */
+  readonly tables?: ReadonlyArray<string>;
   /** Dataset names from the stage's YAML `outputs`, when given. */
   readonly outputs?: ReadonlyArray<string>;
 }
@@ -57,11 +55,6 @@ export interface StoreLocation {
   readonly prefix: string;
 }
 
-const tablesOf: Partial<Record<StageType, ReadonlyArray<string>>> = {
-  Index: ["lk_chunks"],
-  KG: ["lk_kg_nodes", "lk_kg_edges"],
-};
-
 /** The datasets a stage writes. */
 export const stageOutputDatasets = (
   stage: StageDatasetInput,
@@ -70,8 +63,8 @@ export const stageOutputDatasets = (
   if (stage.outputs && stage.outputs.length > 0) {
     return stage.outputs.map((name) => ({ namespace: HANDOFF_NAMESPACE, name, kind: "handoff" }));
   }
-  const tables = tablesOf[stage.type];
-  if (tables) {
+  const tables = stage.tables;
+  if (tables && tables.length > 0) {
     return tables.map((t) => ({
       namespace: store.namespace,
       name: `${store.prefix}.public.${t}`,

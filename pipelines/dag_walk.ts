@@ -6,64 +6,98 @@
  * @module
  */
 import { Deferred, Effect } from "effect";
-import type { StageInputs, StageOutputs, StageType } from "../stages/contracts.ts";
-import type { GateOutcome } from "../stages/ir.ts";
+import type { AnyStageDefinition, InputSchemas, StageInputs } from "../stages/contracts.ts";
+import { Permanent, type StageError } from "../stages/errors.ts";
 import { type DatasetId, sourceDatasets, stageOutputDatasets } from "../lineage/datasets.ts";
 import type { PipelineRunScope } from "../lineage/run_events.ts";
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, JobLedger } from "./ledger.ts";
-import { PipelineRuntime } from "./runtime.ts";
+import { PipelineRuntime, type PipelineRuntimeShape } from "./runtime.ts";
 import { runStage } from "./stage_attempts.ts";
 import { runGate } from "./gate_stage.ts";
+import { describeIssues } from "../stages/schema_issues.ts";
 
-/** Input datasets of a stage: its dependencies' outputs, or the source API for an ingest. */
+/** Input datasets of a stage: its dependencies' outputs, or the source API for a first stage. */
 const stageInputDatasets = (
   pipeline: CompiledPipeline,
   stage: string,
   job: Job,
+  runtime: PipelineRuntimeShape,
   outputsOf: (name: string) => ReadonlyArray<DatasetId>,
 ): ReadonlyArray<DatasetId> => {
   const spec = pipeline.stage(stage);
-  if (spec.type === "Ingest") {
-    const api = sourceDatasets[job.source];
-    return api ? [api] : [];
+  if (spec.dependsOn.length === 0) {
+    const api = runtime.sources?.get(job.source)?.dataset ?? sourceDatasets[job.source];
+    return api ? [{ ...api, kind: "api" }] : [];
   }
   return spec.dependsOn.flatMap(outputsOf);
 };
 
-/** The nearest finished ancestor of each type, for a stage's `inputs.get`. */
+// A finished stage's output read as `type`: its own output, or what its definition provides
+// (an opened gate's document stands in for a parse output).
+const outputAs = (
+  pipeline: CompiledPipeline,
+  name: string,
+  type: string,
+  output: unknown,
+): { readonly value: unknown } | undefined => {
+  const definition = pipeline.definitionOf(name);
+  if (definition.type === type) return { value: output };
+  const provide = definition.provides?.[type];
+  return provide === undefined ? undefined : { value: provide(output) };
+};
+
+/**
+ * What a stage reads: the job's request and, for each type its definition declares, the output
+ * of the nearest finished ancestor that produces (or provides) it, checked against the declared
+ * schema when that is not the producer's own output schema.
+ */
 const inputsFor = (
   pipeline: CompiledPipeline,
   stage: string,
+  definition: AnyStageDefinition,
   job: Job,
   outputs: ReadonlyMap<string, unknown>,
-): StageInputs => ({
-  request: job.request,
-  get: <T extends StageType>(type: T): StageOutputs[T] => {
+): Effect.Effect<StageInputs, StageError> =>
+  Effect.suspend(() => {
     const ancestors = pipeline.ancestorsOf(stage);
-    // Topological order, last first: the nearest ancestor of the type wins. An opened gate's
-    // document stands in for a parse output.
-    const name = [...pipeline.order].reverse().find((n) =>
-      ancestors.has(n) && (pipeline.stage(n).type === type ||
-        (type === "Parse" && pipeline.stage(n).type === "Gate"))
-    );
-    if (name === undefined || !outputs.has(name)) {
-      throw new Error(`stage "${stage}" has no finished upstream ${type} output`);
-    }
-    const output = outputs.get(name);
-    if (type === "Parse" && pipeline.stage(name).type === "Gate") {
-      const document = (output as GateOutcome).document;
-      if (!document) {
-        throw new Error(
-          `gate "${name}" was opened without the parsed document its next stages read (forced ` +
-            "open before the PDF was parsed?); `run-pipeline --force` starts the job over",
+    const inputs: Record<string, unknown> = { request: job.request };
+    // Topological order, last first: the nearest ancestor of the type wins.
+    const nearestFirst = [...pipeline.order].reverse().filter((n) => ancestors.has(n));
+    for (const [type, schema] of Object.entries(definition.input as InputSchemas)) {
+      const producer = nearestFirst.find((n) =>
+        outputs.has(n) && outputAs(pipeline, n, type, outputs.get(n)) !== undefined
+      );
+      const found = producer === undefined
+        ? undefined
+        : outputAs(pipeline, producer, type, outputs.get(producer));
+      if (producer === undefined || found === undefined || found.value === undefined) {
+        const gate = producer !== undefined && pipeline.stage(producer).type === "Gate";
+        return Effect.fail(
+          new Permanent({
+            message: gate
+              ? `gate "${producer}" was opened without the ${type} output its next stages read ` +
+                "(forced open before the PDF was parsed?); `run-pipeline --force` starts the job over"
+              : `stage "${stage}" has no finished upstream ${type} output`,
+          }),
         );
       }
-      return document as StageOutputs[T];
+      const own = pipeline.definitionOf(producer).output === schema;
+      const checked = own
+        ? { success: true as const, data: found.value }
+        : schema.safeParse(found.value);
+      if (!checked.success) {
+        return Effect.fail(
+          new Permanent({
+            message: `stage "${stage}" reads ${type} from "${producer}", which does not match ` +
+              `its input schema: ${describeIssues(checked.error.issues)}`,
+          }),
+        );
+      }
+      inputs[type] = checked.data;
     }
-    return output as StageOutputs[T];
-  },
-});
+    return Effect.succeed(inputs as StageInputs);
+  });
 
 /** One claimed run to walk. */
 export interface Walk {
@@ -86,7 +120,12 @@ export const walkDag = (walk: Walk) =>
     for (const name of pipeline.order) done.set(name, yield* Deferred.make<void>());
     const outputsOf = (name: string) =>
       stageOutputDatasets(
-        { pipeline: pipeline.name, stage: name, ...pipeline.stage(name) },
+        {
+          pipeline: pipeline.name,
+          stage: name,
+          ...pipeline.stage(name),
+          tables: pipeline.definitionOf(name).writesTables ?? [],
+        },
         runtime.store,
       );
     const runOne = (name: string) =>
@@ -100,7 +139,7 @@ export const walkDag = (walk: Walk) =>
             type: spec.type,
             maxAttempts: policy.maxAttempts,
             policy: policy.name,
-            inputs: stageInputDatasets(pipeline, name, job, outputsOf),
+            inputs: stageInputDatasets(pipeline, name, job, runtime, outputsOf),
             outputs: outputsOf(name),
           };
           if (spec.type === "Gate") {
@@ -115,11 +154,9 @@ export const walkDag = (walk: Walk) =>
               }),
             );
           } else {
-            const definition = runtime.stages.get(spec.type);
-            if (!definition) {
-              return yield* Effect.die(new Error(`no implementation for stage type ${spec.type}`));
-            }
-            const inputs = inputsFor(pipeline, name, job, outputs);
+            const definition: AnyStageDefinition = runtime.stages?.resolve(spec.type, spec.impl) ??
+              pipeline.definitionOf(name);
+            const config = pipeline.configOf(name);
             const context = {
               tenantId: job.tenantId,
               jobId: job.jobId,
@@ -127,16 +164,17 @@ export const walkDag = (walk: Walk) =>
               correlationId: job.correlationId,
               pipeline: { name: pipeline.name, version: pipeline.version },
               stage: name,
-              metadata: {},
+              metadata: job.request.metadata ?? {},
             };
             const output = yield* runStage({
               scope,
               definition,
+              config,
               // The YAML's stage-level concurrency overrides the policy's.
               policy: spec.concurrency ? { ...policy, concurrency: spec.concurrency } : policy,
-              inputs,
+              inputs: inputsFor(pipeline, name, definition, job, outputs),
               context,
-              dependency: definition.dependency?.({ ...context, attempt: 1 }, inputs),
+              ...(runtime.services === undefined ? {} : { services: runtime.services }),
               attempt: { ...attempt, implementation: definition.implementation },
             });
             outputs.set(name, output);

@@ -6,7 +6,9 @@
  * @module
  */
 import { Clock, Effect } from "effect";
+import { defineStage, type StageDefinition } from "../stages/contracts.ts";
 import type { GateOutcome } from "../stages/ir.ts";
+import { gateOutcomeSchema } from "../stages/ir_schemas.ts";
 import type { Document } from "../stages/ir.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import { gateEvents, type GateTransition } from "../lineage/gate_events.ts";
@@ -14,6 +16,24 @@ import type { PipelineRunScope, StageAttempt } from "../lineage/run_events.ts";
 import { JobLedger } from "./ledger.ts";
 import { evaluateCondition, ledgerFieldsOf, type StageSpec } from "./topology.ts";
 import { describeCondition, GatePaused } from "./gate.ts";
+
+/**
+ * The ledger gate as a stage type: the runner evaluates its `condition` against the job's ledger
+ * fields and pauses the job until it holds ({@link runGate}); its definition never runs on its
+ * own. An opened gate hands on the document made while the job waited as a `Parse` output.
+ *
+ * @category constructors
+ */
+export const gateStage: StageDefinition<GateOutcome, Record<string, never>, Record<never, never>> =
+  defineStage({
+    type: "Gate",
+    implementation: "ledger-gate",
+    description: "pauses the job until a ledger condition holds (e.g. pdf_ir_ready)",
+    output: gateOutcomeSchema,
+    provides: { Parse: (outcome) => outcome.document },
+    control: "gate",
+    run: () => Effect.die(new Error("a gate is evaluated by the runner, not run as a stage")),
+  });
 
 /** What a gate run needs. */
 export interface GateRun {

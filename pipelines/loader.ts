@@ -10,9 +10,17 @@ import { isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Effect, Result } from "effect";
 import { parsePolicies, type Policy } from "../policies/policy.ts";
+import type { AnyStageDefinition } from "../stages/contracts.ts";
+import type { StageRegistry } from "../stages/stage_registry.ts";
 import { ancestors, descendants, topologicalOrder } from "./dag.ts";
 import { ConfigError, type PathMessage, type Problem, sortProblems } from "../policies/problem.ts";
-import { pipelineFromSpec, pipelineSchema, type PipelineSpec, type StageSpec } from "./topology.ts";
+import {
+  GATE_POLICY,
+  pipelineFromSpec,
+  pipelineSchemaFor,
+  type PipelineSpec,
+  type StageSpec,
+} from "./topology.ts";
 import {
   graphProblems,
   isRecord,
@@ -36,6 +44,10 @@ export interface CompiledPipeline extends PipelineSpec {
   readonly stage: (name: string) => StageSpec;
   /** The policy the stage runs under; throws on a name that is not a stage. */
   readonly policyOf: (stageName: string) => Policy;
+  /** The definition that implements the stage; throws on a name that is not a stage. */
+  readonly definitionOf: (stageName: string) => AnyStageDefinition;
+  /** The stage's decoded `config:` (what its definition's schema made of it, `impl` removed). */
+  readonly configOf: (stageName: string) => unknown;
   /** Every stage the named one depends on, directly or not. */
   readonly ancestorsOf: (name: string) => ReadonlySet<string>;
   /** The stages that list the named one in `depends_on`, in declaration order. */
@@ -46,6 +58,10 @@ export interface CompiledPipeline extends PipelineSpec {
 
 /** The whole validated configuration. */
 export interface Config {
+  /** The stage types and implementations the pipelines were checked against. */
+  readonly registry: StageRegistry;
+  /** Findings that do not stop the configuration from loading (e.g. an unknown source name). */
+  readonly warnings: ReadonlyArray<Problem>;
   /** Every pipeline, compiled, in the order its file was given. */
   readonly pipelines: ReadonlyArray<CompiledPipeline>;
   /** The resilience policies by name; where two policy files define a name, the first wins. */
@@ -70,11 +86,35 @@ export interface ParsedPipeline {
   readonly pipeline?: CompiledPipeline;
   /** Every problem found, in line and column order; empty when the file is valid. */
   readonly problems: ReadonlyArray<Problem>;
+  /** Findings that do not stop the file from loading. */
+  readonly warnings: ReadonlyArray<Problem>;
 }
+
+/**
+ * The policy of a gate written without one: it makes one attempt and waits as long as its own
+ * `timeout_seconds` says.
+ */
+const gatePolicy = (stage: StageSpec): Policy => ({
+  name: GATE_POLICY,
+  maxAttempts: 1,
+  backoffStrategy: "none",
+  backoffInitialSeconds: 0,
+  backoffMaxSeconds: 0,
+  backoffJitterSeconds: 0,
+  timeoutSeconds: Math.min(600, stage.gate?.timeoutSeconds ?? 600),
+});
+
+/** A stage's `config:` without the `impl` key, which picks the definition instead. */
+const ownConfig = (config: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+  const { impl: _impl, ...rest } = config;
+  return rest;
+};
 
 const compile = (
   spec: PipelineSpec,
   policies: ReadonlyMap<string, Policy>,
+  registry: StageRegistry,
+  configs: ReadonlyMap<string, unknown>,
 ): CompiledPipeline | undefined => {
   const byName = new Map(spec.stages.map((s) => [s.name, s]));
   const edges = spec.stages.flatMap((s) => s.dependsOn.map((from) => ({ from, to: s.name })));
@@ -93,7 +133,15 @@ const compile = (
     ...spec,
     order: sorted.order,
     stage,
-    policyOf: (name) => policies.get(stage(name).policy)!,
+    policyOf: (name) => {
+      const s = stage(name);
+      return policies.get(s.policy) ?? gatePolicy(s);
+    },
+    definitionOf: (name) => {
+      const s = stage(name);
+      return registry.resolve(s.type, s.impl)!;
+    },
+    configOf: (name) => configs.get(stage(name).name),
     ancestorsOf: (name) => up.get(stage(name).name)!,
     dependentsOf: (name) =>
       spec.stages.filter((s) => s.dependsOn.includes(stage(name).name)).map((s) => s.name),
@@ -105,26 +153,91 @@ interface Analysis extends ParsedPipeline {
   readonly source?: YamlSource;
 }
 
+/** The checks of a pipeline file beyond its own text: what the run knows. */
+interface KnownNames {
+  readonly registry: StageRegistry;
+  /** Source names the run knows; `applicable_sources` naming another is a warning. */
+  readonly sources?: ReadonlyArray<string>;
+}
+
+// Each stage's `config:` decoded by its definition's schema, issues placed under the stage's
+// `config` key; a stage whose type or implementation is unknown is reported elsewhere.
+const decodeConfigs = (
+  source: YamlSource,
+  stages: ReadonlyArray<StageSpec>,
+  registry: StageRegistry,
+  outlines: ReturnType<typeof stageContext>,
+) => {
+  const configs = new Map<string, unknown>();
+  const problems: Array<Problem> = [];
+  stages.forEach((stage, index) => {
+    const definition = registry.resolve(stage.type, stage.impl);
+    if (definition === undefined) return;
+    const decoded = definition.config.safeParse(ownConfig(stage.config), { reportInput: true });
+    if (decoded.success) {
+      configs.set(stage.name, decoded.data);
+      return;
+    }
+    const issues = decoded.error.issues.map((issue) => ({
+      ...issue,
+      path: ["stages", index, "config", ...issue.path],
+    })) as ReadonlyArray<typeof decoded.error.issues[number]>;
+    problems.push(...problemsFromIssues(source, issues, outlines));
+  });
+  return { configs, problems };
+};
+
+const unknownSources = (source: YamlSource, sources: ReadonlyArray<string> | undefined) =>
+  sources === undefined
+    ? []
+    : sourcesOf(source.value).flatMap((s, k) =>
+      typeof s === "string" && !sources.includes(s)
+        ? [
+          problemAt(
+            source,
+            ["applicable_sources", k],
+            `applicable_sources: unknown source ${quote(s)} (known: ${
+              sources.join(", ")
+            }); no document is routed to it`,
+          ),
+        ]
+        : []
+    );
+
 const analysePipeline = (
   file: string,
   text: string,
   policies: ReadonlyMap<string, Policy> | undefined,
+  known: KnownNames,
 ): Analysis => {
   const { source, problems } = parseYaml(file, text);
-  if (source === undefined) return { problems };
-  const stages = rawStages(source.value).map(outlineOf);
-  const decoded = pipelineSchema.safeParse(source.value, { reportInput: true });
+  if (source === undefined) return { problems, warnings: [] };
+  const { registry } = known;
+  const stages = rawStages(source.value).map(outlineOf(registry));
+  const context = stageContext(stages);
+  const decoded = pipelineSchemaFor((t) => registry.canonicalType(t) !== undefined)
+    .safeParse(source.value, { reportInput: true });
+  // Types written with the seed's `Stage` suffix are read as the registered type.
+  const specs = decoded.success
+    ? decoded.data.stages.map((s) => ({ ...s, type: registry.canonicalType(s.type) ?? s.type }))
+    : [];
+  const configs = decodeConfigs(source, specs, registry, context);
   const found = sortProblems([
-    ...(decoded.success
-      ? []
-      : problemsFromIssues(source, decoded.error.issues, stageContext(stages))),
-    ...[...repeatedSources(source.value), ...graphProblems(stages, policies)]
+    ...(decoded.success ? [] : problemsFromIssues(source, decoded.error.issues, context)),
+    ...configs.problems,
+    ...[...repeatedSources(source.value), ...graphProblems(registry, stages, policies)]
       .map((p) => problemAt(source, p.path, p.message)),
   ]);
+  const warnings = unknownSources(source, known.sources);
   const pipeline = found.length === 0 && decoded.success && policies !== undefined
-    ? compile(pipelineFromSpec(file, decoded.data), policies)
+    ? compile(
+      pipelineFromSpec(file, { ...decoded.data, stages: specs }),
+      policies,
+      registry,
+      configs.configs,
+    )
     : undefined;
-  return { source, problems: found, ...(pipeline === undefined ? {} : { pipeline }) };
+  return { source, problems: found, warnings, ...(pipeline === undefined ? {} : { pipeline }) };
 };
 
 /**
@@ -140,9 +253,10 @@ export const parsePipeline = (
   file: string,
   text: string,
   policies: ReadonlyMap<string, Policy>,
+  known: KnownNames,
 ): ParsedPipeline => {
-  const { pipeline, problems } = analysePipeline(file, text, policies);
-  return pipeline === undefined ? { problems } : { pipeline, problems };
+  const { pipeline, problems, warnings } = analysePipeline(file, text, policies, known);
+  return pipeline === undefined ? { problems, warnings } : { pipeline, problems, warnings };
 };
 
 const sourcesOf = (value: unknown): ReadonlyArray<unknown> =>
@@ -190,7 +304,11 @@ const crossFileProblems = (analyses: ReadonlyArray<Analysis>): ReadonlyArray<Pro
 const makeConfig = (
   pipelines: ReadonlyArray<CompiledPipeline>,
   policies: ReadonlyMap<string, Policy>,
+  registry: StageRegistry,
+  warnings: ReadonlyArray<Problem>,
 ): Config => ({
+  registry,
+  warnings,
   pipelines,
   policies,
   pipeline: (name) => pipelines.find((p) => p.name === name),
@@ -210,6 +328,10 @@ const mergePolicies = (files: ReadonlyArray<SourceText>) => {
 
 /** Options of {@link buildConfig}. */
 export interface BuildOptions {
+  /** The stage types and implementations pipelines are checked against. */
+  readonly registry: StageRegistry;
+  /** Source names the run knows; unknown names in `applicable_sources` are warnings. */
+  readonly sources?: ReadonlyArray<string>;
   /** Problems found before parsing (unreadable files), reported with the rest. */
   readonly unread?: ReadonlyArray<Problem>;
   /** Check stage policy names; off when a policy file could not be read. @default true */
@@ -224,12 +346,24 @@ export interface BuildOptions {
 export const buildConfig = (
   policyFiles: ReadonlyArray<SourceText>,
   pipelineFiles: ReadonlyArray<SourceText>,
-  options: BuildOptions = {},
-): { readonly config?: Config; readonly problems: ReadonlyArray<Problem> } => {
+  options: BuildOptions,
+): {
+  readonly config?: Config;
+  readonly problems: ReadonlyArray<Problem>;
+  readonly warnings: ReadonlyArray<Problem>;
+} => {
   const policies = mergePolicies(policyFiles);
   const check = policies.problems.length === 0 && options.checkPolicyNames !== false;
+  const known = {
+    registry: options.registry,
+    ...(options.sources === undefined ? {} : { sources: options.sources }),
+  };
   const analyses = pipelineFiles.map((f) =>
-    analysePipeline(f.file, f.text, check ? policies.policies : undefined)
+    analysePipeline(f.file, f.text, check ? policies.policies : undefined, known)
+  );
+  const warnings = sortProblems(
+    analyses.flatMap((a) => a.warnings),
+    pipelineFiles.map((f) => f.file),
   );
   const problems = sortProblems(
     [
@@ -241,9 +375,11 @@ export const buildConfig = (
     [...policyFiles, ...pipelineFiles].map((f) => f.file),
   );
   const pipelines = analyses.flatMap((a) => a.pipeline === undefined ? [] : [a.pipeline]);
-  return problems.length > 0 || pipelines.length < analyses.length
-    ? { problems }
-    : { config: makeConfig(pipelines, policies.policies), problems };
+  return problems.length > 0 || pipelines.length < analyses.length ? { problems, warnings } : {
+    config: makeConfig(pipelines, policies.policies, options.registry, warnings),
+    problems,
+    warnings,
+  };
 };
 
 /** Whether a configuration text is a policy file: its top level has `policies:`. */
@@ -298,16 +434,25 @@ const listPipelineFiles = (baseDir: string): Effect.Effect<ReadonlyArray<string>
       .sort()
   ));
 
-const validate = (policies: Read, pipelines: Read): Effect.Effect<Config, ConfigError> => {
+const validate = (
+  policies: Read,
+  pipelines: Read,
+  known: KnownNames,
+): Effect.Effect<Config, ConfigError> => {
   const { config, problems } = buildConfig(policies.sources, pipelines.sources, {
+    ...known,
     unread: [...policies.unread, ...pipelines.unread],
     checkPolicyNames: policies.unread.length === 0,
   });
   return config === undefined ? Effect.fail(new ConfigError({ problems })) : Effect.succeed(config);
 };
 
-/** Where {@link loadConfig} looks. */
+/** Where {@link loadConfig} looks, and what it checks pipelines against. */
 export interface LoadConfigOptions {
+  /** The stage types and implementations pipelines may use. */
+  readonly registry: StageRegistry;
+  /** Source names the run knows; unknown names in `applicable_sources` are warnings. */
+  readonly sources?: ReadonlyArray<string>;
   /**
    * The pipeline files to load; relative paths are resolved against `baseDir`.
    * @default every `pipelines/*.yaml` under `baseDir`
@@ -334,14 +479,19 @@ export interface LoadConfigOptions {
  * config.routeSource("openalex")?.name; // "auto"
  * ```
  */
-export const loadConfig = (options: LoadConfigOptions = {}): Effect.Effect<Config, ConfigError> => {
+export const loadConfig = (options: LoadConfigOptions): Effect.Effect<Config, ConfigError> => {
   const baseDir = options.baseDir ?? kitRoot();
   return Effect.gen(function* () {
     const files = options.pipelineFiles ?? (yield* listPipelineFiles(baseDir));
     const policies = yield* readAll(baseDir, [options.policyFile ?? "policies/resilience.yaml"]);
-    return yield* validate(policies, yield* readAll(baseDir, files));
+    return yield* validate(policies, yield* readAll(baseDir, files), knownOf(options));
   });
 };
+
+const knownOf = (options: KnownNames): KnownNames => ({
+  registry: options.registry,
+  ...(options.sources === undefined ? {} : { sources: options.sources }),
+});
 
 // The shipped policy file, named relative to `baseDir` when it lies below it.
 const shippedPolicyFile = (baseDir: string): string => {
@@ -357,7 +507,7 @@ const shippedPolicyFile = (baseDir: string): string => {
  */
 export const loadFiles = (
   files: ReadonlyArray<string>,
-  options: { readonly baseDir?: string } = {},
+  options: KnownNames & { readonly baseDir?: string },
 ): Effect.Effect<Config, ConfigError> => {
   const baseDir = options.baseDir ?? Deno.cwd();
   return Effect.gen(function* () {
@@ -370,6 +520,6 @@ export const loadFiles = (
     const policies = policyFiles.length > 0
       ? { sources: policyFiles, unread: [] }
       : yield* readAll(baseDir, [shippedPolicyFile(baseDir)]);
-    return yield* validate(policies, pipelines);
+    return yield* validate(policies, pipelines, knownOf(options));
   });
 };

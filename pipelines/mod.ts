@@ -6,8 +6,9 @@
  * ```ts
  * import { Effect } from "effect";
  * import { loadConfig } from "./mod.ts";
+ * import { builtinStageRegistry } from "../adapters/builtin_stages.ts";
  *
- * const config = await Effect.runPromise(loadConfig());
+ * const config = await Effect.runPromise(loadConfig({ registry: builtinStageRegistry }));
  * console.log(config.routeSource("openalex")?.order);
  * ```
  *

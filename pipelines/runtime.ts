@@ -1,26 +1,38 @@
 /**
- * What the runner needs besides the ledger: the stage implementations and the lineage settings.
+ * What the runner needs besides the ledger and the compiled pipelines: the lineage settings and
+ * the services the pipelines' stages ask for.
  *
  * @module
  */
 import { Context } from "effect";
-import type { AnyStageDefinition, StageType } from "../stages/contracts.ts";
 import type { StoreLocation } from "../lineage/datasets.ts";
 import type { ParentRun } from "../lineage/parent_run.ts";
-
-/** Stage implementations by stage type. */
-export type StageRegistry = ReadonlyMap<StageType, AnyStageDefinition>;
+import type { SourceCatalog } from "../stages/source_contract.ts";
+import type { StageRegistry } from "../stages/stage_registry.ts";
 
 /** The runner's environment. */
 export interface PipelineRuntimeShape {
-  /** The implementation of each stage type the pipelines use. */
-  readonly stages: StageRegistry;
   /** OpenLineage namespace of the kit's jobs. */
   readonly namespace: string;
   /** Where the store's tables live, for lineage datasets. */
   readonly store: StoreLocation;
   /** The outside run that started these pipeline runs, recorded as their parent. */
   readonly parentRun?: ParentRun;
+  /**
+   * The stage definitions to run, looked up by each stage's type and implementation, in place of
+   * those its pipeline was checked against: to wrap or swap implementations that take the same
+   * `config:` (instrumented stages in tests, for instance).
+   * @default the definitions the pipelines were compiled with
+   */
+  readonly stages?: StageRegistry;
+  /** The sources the run knows, for the upstream API dataset of each job's first stage. */
+  readonly sources?: SourceCatalog;
+  /**
+   * The services stage definitions ask for in their `R` (the store database the embedded index
+   * writes to, client settings, a shared embedder), provided to every attempt.
+   * @default none: stages that need no service run as they are
+   */
+  readonly services?: Context.Context<never>;
 }
 
 /** The runner's environment as a service. */

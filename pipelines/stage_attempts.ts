@@ -6,15 +6,13 @@
  *
  * @module
  */
-import { Cause, Clock, Duration, Effect, Exit } from "effect";
+import { Cause, Clock, type Context, Effect, Exit, Schedule } from "effect";
 import type { StageContext } from "../stages/context.ts";
 import type { AnyStageDefinition, StageInputs } from "../stages/contracts.ts";
-import type { PdfReceipt } from "../stages/ir.ts";
 import {
   isRetryable,
   isStageError,
   Permanent,
-  retryAfterMs,
   type StageError,
   type StageErrorRecord,
   taggedError,
@@ -22,7 +20,7 @@ import {
   toErrorRecord,
 } from "../stages/errors.ts";
 import type { Policy } from "../policies/policy.ts";
-import { retryDelayMs } from "../policies/backoff.ts";
+import { policyScheduleBy } from "../policies/policy_schedule.ts";
 import { guardAttempt, type Resilience } from "../policies/resilience.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import {
@@ -32,8 +30,8 @@ import {
   type StageTransition,
 } from "../lineage/run_events.ts";
 import { JobLedger } from "./ledger.ts";
-import { documentSchemaFields } from "../lineage/datasets.ts";
 import * as Facets from "../lineage/facets.ts";
+import { describeIssues } from "../stages/schema_issues.ts";
 
 /** A stage gave up: its last error, where, and after how many attempts. */
 const StageFailedBase: TaggedErrorClass<"StageFailed", {
@@ -54,14 +52,19 @@ export interface StageRun {
   readonly definition: AnyStageDefinition;
   /** The attempt as lineage describes it; the attempt number is set for each attempt. */
   readonly attempt: Omit<StageAttempt, "attempt">;
+  /** The stage's decoded `config:`, handed to every attempt. */
+  readonly config: unknown;
   /** The resilience policy: attempts, backoff, timeout, breaker, rate limit and concurrency. */
   readonly policy: Policy;
-  /** What the stage reads: the job's request and the outputs of the stages before it. */
-  readonly inputs: StageInputs;
+  /**
+   * What the stage reads: the job's request and the upstream outputs its definition declares
+   * (resolving them fails the attempt when an output is missing or does not match).
+   */
+  readonly inputs: Effect.Effect<StageInputs, StageError>;
   /** The context the stage is given; the attempt number is set for each attempt. */
   readonly context: Omit<StageContext, "attempt">;
-  /** The outside service the stage calls (breaker and rate-limit key); absent for pure stages. */
-  readonly dependency?: string;
+  /** The services the definition's attempts need. */
+  readonly services?: Context.Context<never>;
 }
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms));
@@ -76,31 +79,59 @@ const errorOf = (cause: Cause.Cause<unknown>): StageError => {
   });
 };
 
-type AttemptResult =
-  | { readonly _tag: "done"; readonly output: unknown }
-  | { readonly _tag: "retry"; readonly delayMs: number }
-  | { readonly _tag: "gaveUp"; readonly error: StageErrorRecord };
+/**
+ * An attempt that failed: its error, and whether its FAIL event is written already (a final
+ * failure writes it at once; a failure that will be retried leaves it to the retry schedule,
+ * which knows the delay).
+ */
+interface AttemptFailed {
+  readonly _tag: "AttemptFailed";
+  readonly n: number;
+  readonly error: StageError;
+  readonly record: StageErrorRecord;
+  readonly time: Date;
+  readonly durationMs: number;
+  readonly final: boolean;
+}
+
+/** An output the definition's schema accepts, as the schema decodes it; else `Permanent`. */
+const checkOutput = (run: StageRun, output: unknown): Effect.Effect<unknown, StageError> => {
+  const checked = run.definition.output.safeParse(output);
+  return checked.success ? Effect.succeed(checked.data) : Effect.fail(
+    new Permanent({
+      message:
+        `stage "${run.attempt.stage}" (${run.definition.type}/${run.definition.implementation}) produced an output that does not match its schema: ${
+          describeIssues(checked.error.issues)
+        }`,
+    }),
+  );
+};
 
 // One attempt under the policy's breaker, rate limit, concurrency permit and timeout, in the
-// order guardAttempt fixes; the retry around it is runStage's loop.
-const guarded = (run: StageRun, n: number): Effect.Effect<unknown, StageError, Resilience> => {
-  const ctx: StageContext = { ...run.context, attempt: n };
-  // The definition's union of stage types collapses here; every branch returns its own output.
-  const effect = (run.definition.run as (
-    c: StageContext,
-    i: StageInputs,
-  ) => Effect.Effect<unknown, StageError>)(ctx, run.inputs);
-  return guardAttempt(run.policy, {
-    stage: `${run.context.pipeline.name}.${run.attempt.stage}`,
-    ...(run.dependency === undefined ? {} : { dependency: run.dependency }),
-    attempt: n,
-  }, effect);
-};
+// order guardAttempt fixes; the retry around it is runStage's.
+const guarded = (run: StageRun, n: number): Effect.Effect<unknown, StageError, Resilience> =>
+  Effect.flatMap(run.inputs, (inputs) => {
+    const ctx: StageContext = { ...run.context, attempt: n };
+    const { definition } = run;
+    const attempt = Effect.flatMap(
+      definition.run(ctx, inputs, run.config) as Effect.Effect<unknown, StageError>,
+      (output) => checkOutput(run, output),
+    );
+    const provided = run.services === undefined
+      ? attempt
+      : Effect.provideContext(attempt, run.services);
+    const dependency: string | undefined = definition.dependency?.(ctx, inputs, run.config);
+    return guardAttempt(run.policy, {
+      stage: `${run.context.pipeline.name}.${run.attempt.stage}`,
+      ...(dependency === undefined ? {} : { dependency }),
+      attempt: n,
+    }, provided);
+  });
 
 const attemptOnce = (
   run: StageRun,
   n: number,
-): Effect.Effect<AttemptResult, StoreError, JobLedger | Resilience> =>
+): Effect.Effect<unknown, AttemptFailed | StoreError, JobLedger | Resilience> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
       const ledger = yield* JobLedger;
@@ -119,11 +150,10 @@ const attemptOnce = (
       const durationMs = time.getTime() - startedAt.getTime();
       if (Exit.isSuccess(exit)) {
         const output = exit.value;
-        const outputCount = (run.definition.outputCount as (o: unknown) => number)(output);
-        // A stored PDF is a ledger fact (`pdf_downloaded`) that gates and the MinerU bridge read.
-        const effects = attempt.type === "Download"
-          ? { pdfDownloaded: true, pdf: output as PdfReceipt }
-          : undefined;
+        const { definition } = run;
+        const outputCount = definition.outputCount(output);
+        // Ledger facts a success sets (a stored PDF's `pdf_downloaded`), for gates and bridges.
+        const effects = definition.ledgerEffects?.(output);
         yield* write({ kind: "succeeded", stage: attempt.stage, attempt: n, output, effects }, {
           transition: "COMPLETE",
           event: "completed",
@@ -131,12 +161,12 @@ const attemptOnce = (
           durationMs,
           outputCount,
           retryCount: n - 1,
-          gpuUsed: run.definition.usesGpu === true,
-          ...(attempt.type === "Parse"
-            ? { outputFacets: { schema: Facets.schema(documentSchemaFields) } }
-            : {}),
+          gpuUsed: definition.usesGpu === true,
+          ...(definition.outputFields === undefined
+            ? {}
+            : { outputFacets: { schema: Facets.schema(definition.outputFields) } }),
         });
-        return { _tag: "done", output } as const;
+        return output;
       }
       if (Cause.hasInterrupts(exit.cause) && !Cause.hasFails(exit.cause)) {
         yield* write({ kind: "aborted", stage: attempt.stage, attempt: n }, {
@@ -152,25 +182,65 @@ const attemptOnce = (
       }
       const error = errorOf(exit.cause);
       const record = toErrorRecord(error);
-      const willRetry = isRetryable(error) && n < run.policy.maxAttempts;
-      const delayMs = willRetry ? yield* retryDelayMs(run.policy, n, retryAfterMs(error)) : 0;
-      yield* write(
-        { kind: "failed", stage: attempt.stage, attempt: n, error: record, willRetry },
-        {
-          transition: "FAIL",
-          event: willRetry ? "retrying" : "failed",
-          time,
-          durationMs,
-          error: record,
-          retryCount: n - 1,
-          ...(willRetry ? { backoffMs: delayMs } : { reason: failureReason(error) }),
-        },
-      );
-      return willRetry
-        ? ({ _tag: "retry", delayMs } as const)
-        : ({ _tag: "gaveUp", error: record } as const);
+      // The same rule as the policy's schedule: another attempt is left and retrying can help.
+      const final = !(isRetryable(error) && n < run.policy.maxAttempts);
+      if (final) {
+        yield* write(
+          { kind: "failed", stage: attempt.stage, attempt: n, error: record, willRetry: false },
+          {
+            transition: "FAIL",
+            event: "failed",
+            time,
+            durationMs,
+            error: record,
+            retryCount: n - 1,
+            reason: failureReason(error),
+          },
+        );
+      }
+      const failed: AttemptFailed = {
+        _tag: "AttemptFailed",
+        n,
+        error,
+        record,
+        time,
+        durationMs,
+        final,
+      };
+      return yield* Effect.fail(failed);
     })
   );
+
+/** The FAIL event of an attempt that will be retried after `delayMs`. */
+const writeRetrying = (
+  run: StageRun,
+  failed: AttemptFailed,
+  delayMs: number,
+): Effect.Effect<void, StoreError, JobLedger> =>
+  Effect.flatMap(Effect.service(JobLedger), (ledger) => {
+    const { scope } = run;
+    const attempt: StageAttempt = { ...run.attempt, attempt: failed.n };
+    return ledger.recordStage(
+      scope.jobId,
+      scope.runNumber,
+      {
+        kind: "failed",
+        stage: attempt.stage,
+        attempt: failed.n,
+        error: failed.record,
+        willRetry: true,
+      },
+      stageEvents(scope, attempt, {
+        transition: "FAIL",
+        event: "retrying",
+        time: failed.time,
+        durationMs: failed.durationMs,
+        error: failed.record,
+        retryCount: failed.n - 1,
+        backoffMs: delayMs,
+      }),
+    );
+  });
 
 /** The CloudEvent `reason` of a final failure. */
 export const failureReason = (error: StageError): string => {
@@ -192,30 +262,92 @@ export const failureReason = (error: StageError): string => {
   }
 };
 
-/** Runs a stage to success or until its policy gives up. */
+/**
+ * Runs a stage to success or until its policy gives up: each attempt under the policy's breaker,
+ * rate limit, permit and timeout, retried through `Effect.retry` with the policy's schedule
+ * ({@link policyScheduleBy}). The backoff sleep holds nothing: the attempt's run is closed (its
+ * FAIL event written, with the delay, before the sleep) and no permit is taken.
+ */
 export const runStage = (
   run: StageRun,
-): Effect.Effect<unknown, StageFailed | StoreError, JobLedger | Resilience> => {
-  const loop = (
-    n: number,
-  ): Effect.Effect<unknown, StageFailed | StoreError, JobLedger | Resilience> =>
-    Effect.flatMap(attemptOnce(run, n), (result) => {
-      switch (result._tag) {
-        case "done":
-          return Effect.succeed(result.output);
-        case "retry":
-          // The backoff sleep holds nothing: the attempt's run is closed and no permit is taken.
-          return Effect.andThen(Effect.sleep(Duration.millis(result.delayMs)), loop(n + 1));
-        case "gaveUp":
-          return Effect.fail(
-            new StageFailed({
-              stage: run.attempt.stage,
-              policy: run.attempt.policy,
-              attempts: n,
-              error: result.error,
-            }),
-          );
-      }
-    });
-  return loop(1);
-};
+): Effect.Effect<unknown, StageFailed | StoreError, JobLedger | Resilience> =>
+  Effect.suspend(() => {
+    let attempts = 0;
+    // A retried failure whose FAIL event the schedule has not written yet: if the stage is
+    // interrupted in between, its run still gets a terminal event.
+    let unsettled: AttemptFailed | undefined;
+    const attempt = Effect.suspend(() => attemptOnce(run, ++attempts)).pipe(
+      Effect.tapError((e) =>
+        Effect.sync(() => {
+          if (e._tag === "AttemptFailed" && !e.final) unsettled = e;
+        })
+      ),
+    );
+    const isFailure = (e: AttemptFailed | StoreError): e is AttemptFailed =>
+      e._tag === "AttemptFailed";
+    const schedule = policyScheduleBy(
+      run.policy,
+      (e: AttemptFailed | StoreError) =>
+        isFailure(e) ? e.error : new Permanent({ message: e.message }),
+    ).pipe(
+      Schedule.tap((meta) =>
+        isFailure(meta.input)
+          ? Effect.uninterruptible(
+            Effect.tap(
+              writeRetrying(run, meta.input, meta.output),
+              () => Effect.sync(() => unsettled = undefined),
+            ),
+          )
+          : Effect.void
+      ),
+    );
+    return Effect.retry(attempt, {
+      schedule,
+      while: (e) => isFailure(e) && !e.final && isRetryable(e.error),
+    }).pipe(
+      Effect.onInterrupt(() =>
+        unsettled === undefined ? Effect.void : writeInterrupted(run, unsettled).pipe(
+          Effect.catch(() => Effect.void),
+        )
+      ),
+      Effect.mapError((e): StageFailed | StoreError =>
+        isFailure(e)
+          ? new StageFailed({
+            stage: run.attempt.stage,
+            policy: run.attempt.policy,
+            attempts: e.n,
+            error: e.record,
+          })
+          : e
+      ),
+    );
+  });
+
+/** Ends the run of an attempt interrupted after it failed and before its retry was recorded. */
+const writeInterrupted = (
+  run: StageRun,
+  failed: AttemptFailed,
+): Effect.Effect<void, StoreError, JobLedger> =>
+  Effect.flatMap(Effect.service(JobLedger), (ledger) => {
+    const attempt: StageAttempt = { ...run.attempt, attempt: failed.n };
+    return ledger.recordStage(
+      run.scope.jobId,
+      run.scope.runNumber,
+      {
+        kind: "failed",
+        stage: attempt.stage,
+        attempt: failed.n,
+        error: failed.record,
+        willRetry: false,
+      },
+      stageEvents(run.scope, attempt, {
+        transition: "FAIL",
+        event: "failed",
+        time: failed.time,
+        durationMs: failed.durationMs,
+        error: failed.record,
+        retryCount: failed.n - 1,
+        reason: "interrupted",
+      }),
+    );
+  });

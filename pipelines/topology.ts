@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import { type StageType, stageTypes } from "../stages/contracts.ts";
-import { type SourceName, sourceNames } from "../stages/ir.ts";
+import type { StageType } from "../stages/contracts.ts";
+import type { SourceName } from "../stages/ir.ts";
 import { type Job, jobStatuses } from "./ledger.ts";
 import { oneOf, strictMapping } from "../policies/problem.ts";
 
@@ -55,14 +55,22 @@ export interface GateSpec {
 export interface StageSpec {
   /** The stage's name, unique in its pipeline: lowercase letters, digits and `_`, e.g. `chunk`. */
   readonly name: string;
-  /** The stage type, which picks its implementation from the runtime's registry. */
+  /**
+   * The stage type as the registry names it (the seed spelling `IngestStage` is read as
+   * `Ingest`), which picks its implementation.
+   */
   readonly type: StageType;
-  /** The name of the resilience policy the stage runs under (`policies/resilience.yaml`). */
+  /**
+   * The name of the resilience policy the stage runs under (`policies/resilience.yaml`). A gate
+   * may omit it: it makes one attempt and waits by its own timeout ({@link GATE_POLICY}).
+   */
   readonly policy: string;
   /** The stages that must finish before this one (`depends_on`); empty when none. */
   readonly dependsOn: ReadonlyArray<string>;
-  /** The stage's `config` mapping as written; `{}` when absent. */
+  /** The stage's `config` mapping as written (its `impl` included); `{}` when absent. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** The implementation `config.impl` names; the type's default when absent. */
+  readonly impl?: string;
   /** Dataset names the stage writes, for lineage. */
   readonly outputs?: ReadonlyArray<string>;
   /** At most this many attempts of the stage run at once; overrides the policy's `concurrency`. */
@@ -86,6 +94,12 @@ export interface PipelineSpec {
   /** The stages in declaration order. */
   readonly stages: ReadonlyArray<StageSpec>;
 }
+
+/** The policy name of a gate written without one: one attempt, bounded by the gate's timeout. */
+export const GATE_POLICY = "gate";
+
+/** Whether a type written in YAML is the ledger gate (`Gate`, or the seed spelling `GateStage`). */
+export const isGateType = (type: unknown): boolean => type === "Gate" || type === "GateStage";
 
 /** The keys only a Gate stage may have. */
 export const gateKeys: ReadonlyArray<string> = [
@@ -198,7 +212,7 @@ const datasetName = z.string().refine((name) => /^[^:#\s]+$/.test(name), {
 
 const stageShape = {
   name: stageName,
-  type: oneOf("stage type", stageTypes, "known"),
+  type: z.string().min(1),
   policy: z.string().min(1),
   depends_on: z.array(z.string()).optional(),
   config: z.record(z.string(), z.unknown()).optional(),
@@ -210,6 +224,7 @@ const plainStage = strictMapping(stageShape);
 
 const gateStage = strictMapping({
   ...stageShape,
+  policy: z.string().min(1).optional(),
   condition: conditionSchema,
   resume_stage: z.string(),
   timeout_seconds: z.number().positive().default(900),
@@ -232,10 +247,11 @@ type GateStageYaml = z.infer<typeof gateStage>;
 
 const toStageSpec = (stage: PlainStageYaml | GateStageYaml): StageSpec => ({
   name: stage.name,
-  type: stage.type,
-  policy: stage.policy,
+  type: isGateType(stage.type) ? "Gate" : stage.type,
+  policy: stage.policy ?? GATE_POLICY,
   dependsOn: stage.depends_on ?? [],
   config: stage.config ?? {},
+  ...(typeof stage.config?.impl === "string" ? { impl: stage.config.impl } : {}),
   ...(stage.outputs === undefined ? {} : { outputs: stage.outputs }),
   ...(stage.concurrency === undefined ? {} : { concurrency: stage.concurrency }),
   ...("condition" in stage
@@ -250,8 +266,12 @@ const toStageSpec = (stage: PlainStageYaml | GateStageYaml): StageSpec => ({
     : {}),
 });
 
-const misplacedGateKeys = (ctx: Ctx, raw: Record<string, unknown>): boolean => {
-  const known = (stageTypes as ReadonlyArray<unknown>).includes(raw.type);
+const misplacedGateKeys = (
+  ctx: Ctx,
+  raw: Record<string, unknown>,
+  isKnownType: (type: string) => boolean,
+): boolean => {
+  const known = typeof raw.type === "string" && isKnownType(raw.type);
   // With an unknown type the type problem is the one worth reading; the keys may be right.
   const misplaced = known ? gateKeys.filter((key) => key in raw) : [];
   for (const key of misplaced) {
@@ -266,18 +286,24 @@ const misplacedGateKeys = (ctx: Ctx, raw: Record<string, unknown>): boolean => {
   return misplaced.length > 0;
 };
 
-/** One stage as written in YAML; gate keys are required on Gate stages and refused elsewhere. */
-export const stageSchema: z.ZodType<StageSpec> = z.unknown().transform((raw, ctx): StageSpec => {
-  if (!isRecord(raw)) return notMapping(ctx, raw);
-  const gate = raw.type === "Gate";
-  const misplaced = !gate && misplacedGateKeys(ctx, raw);
-  const input = gate
-    ? raw
-    : Object.fromEntries(Object.entries(raw).filter(([key]) => !gateKeys.includes(key)));
-  const decoded = (gate ? gateStage : plainStage).safeParse(input, { reportInput: true });
-  if (!decoded.success) return report(ctx, decoded.error.issues, []), z.NEVER;
-  return misplaced ? z.NEVER : toStageSpec(decoded.data);
-});
+/**
+ * One stage as written in YAML; gate keys are required on Gate stages and refused on stages of
+ * other known types (`isKnownType`; on an unknown type, the type is the problem reported).
+ */
+export const stageSchemaFor = (
+  isKnownType: (type: string) => boolean,
+): z.ZodType<StageSpec> =>
+  z.unknown().transform((raw, ctx): StageSpec => {
+    if (!isRecord(raw)) return notMapping(ctx, raw);
+    const gate = isGateType(raw.type);
+    const misplaced = !gate && misplacedGateKeys(ctx, raw, isKnownType);
+    const input = gate
+      ? raw
+      : Object.fromEntries(Object.entries(raw).filter(([key]) => !gateKeys.includes(key)));
+    const decoded = (gate ? gateStage : plainStage).safeParse(input, { reportInput: true });
+    if (!decoded.success) return report(ctx, decoded.error.issues, []), z.NEVER;
+    return misplaced ? z.NEVER : toStageSpec(decoded.data);
+  });
 
 /** A pipeline file as written in YAML (snake_case keys), with its stages decoded. */
 export interface PipelineYaml {
@@ -293,14 +319,21 @@ export interface PipelineYaml {
   readonly stages: ReadonlyArray<StageSpec>;
 }
 
-/** The schema of a whole pipeline file. */
-export const pipelineSchema: z.ZodType<PipelineYaml> = strictMapping({
-  version: z.string().min(1),
-  name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
-  description: z.string(),
-  applicable_sources: z.array(oneOf("source", sourceNames, "known")),
-  stages: z.array(stageSchema).min(1),
-});
+/**
+ * The schema of a whole pipeline file, its stages checked by {@link stageSchemaFor}. Source names
+ * in `applicable_sources` are any names: sources the run does not know are a warning of the
+ * loader, not an error.
+ */
+export const pipelineSchemaFor = (
+  isKnownType: (type: string) => boolean,
+): z.ZodType<PipelineYaml> =>
+  strictMapping({
+    version: z.string().min(1),
+    name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+    description: z.string(),
+    applicable_sources: z.array(z.string().min(1)),
+    stages: z.array(stageSchemaFor(isKnownType)).min(1),
+  }) as unknown as z.ZodType<PipelineYaml>;
 
 /** Turns a decoded pipeline file into a {@link PipelineSpec}. */
 export const pipelineFromSpec = (file: string, spec: PipelineYaml): PipelineSpec => ({

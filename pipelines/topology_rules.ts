@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { stageRequirements, type StageType, stageTypes } from "../stages/contracts.ts";
+import { type StageType, typesProvidedBy } from "../stages/contracts.ts";
+import type { StageRegistry } from "../stages/stage_registry.ts";
 import type { Policy } from "../policies/policy.ts";
 import { ancestors, descendants, type Edge, findCycles } from "./dag.ts";
 import type { PathMessage } from "../policies/problem.ts";
@@ -20,7 +21,12 @@ export interface Outline {
   readonly index: number;
   readonly label: string;
   readonly name?: string;
+  /** The registered type the stage's `type` names; absent when it names none. */
   readonly type?: StageType;
+  /** The `type` as written, when it is a string. */
+  readonly writtenType?: string;
+  /** The implementation `config.impl` names, when written. */
+  readonly impl?: string;
   readonly policy?: string;
   readonly dependsOn: ReadonlyArray<string>;
   readonly resumeStage?: string;
@@ -42,20 +48,28 @@ const list = (names: ReadonlyArray<string>): string =>
 export const rawStages = (value: unknown): ReadonlyArray<unknown> =>
   isRecord(value) && Array.isArray(value.stages) ? value.stages : [];
 
-/** The outline of one raw stage, read leniently: keys of the wrong type are left out. */
-export const outlineOf = (raw: unknown, index: number): Outline => {
+/**
+ * The outline of one raw stage, read leniently: keys of the wrong type are left out. Its type is
+ * resolved through the registry (so `IngestStage` is `Ingest`).
+ */
+export const outlineOf = (registry: StageRegistry) => (raw: unknown, index: number): Outline => {
   const stage = isRecord(raw) ? raw : {};
   const str = (key: string): string | undefined =>
     typeof stage[key] === "string" ? stage[key] as string : undefined;
   const deps = stage.depends_on ?? [];
   const dependsOn = Array.isArray(deps) ? deps.filter((d) => typeof d === "string") : [];
   const name = str("name");
-  const type = stageTypes.find((t) => t === stage.type);
+  const writtenType = str("type");
+  const type = writtenType === undefined ? undefined : registry.canonicalType(writtenType);
+  const config = isRecord(stage.config) ? stage.config : {};
+  const impl = typeof config.impl === "string" ? config.impl : undefined;
   return {
     index,
     label: name === undefined ? `stages[${index}]` : `stage ${quote(name)}`,
     ...(name === undefined ? {} : { name }),
     ...(type === undefined ? {} : { type }),
+    ...(writtenType === undefined ? {} : { writtenType }),
+    ...(impl === undefined ? {} : { impl }),
     ...(str("policy") === undefined ? {} : { policy: str("policy") }),
     dependsOn,
     ...(str("resume_stage") === undefined ? {} : { resumeStage: str("resume_stage") }),
@@ -158,31 +172,71 @@ const gates = (
     return [{ path, message }];
   });
 
-// A gate's opened document stands in for a parse output.
-const provides = (type: StageType | undefined, required: StageType): boolean =>
-  type === required || (required === "Parse" && type === "Gate");
+// The types a stage's output serves as: its own, and those its definition provides (a gate's
+// opened document stands in for a parse output).
+const providedBy = (registry: StageRegistry, stage: Outline): ReadonlyArray<StageType> => {
+  const definition = stage.type === undefined
+    ? undefined
+    : registry.resolve(stage.type, stage.impl);
+  return definition === undefined ? [] : typesProvidedBy(definition);
+};
+
+// The registered types whose output serves as `need`, other than `need` itself.
+const alternativesFor = (registry: StageRegistry, need: StageType): ReadonlyArray<StageType> =>
+  registry.types.filter((t) =>
+    t !== need && registry.implementations(t).some((d) => typesProvidedBy(d).includes(need))
+  );
 
 const requirements = (
+  registry: StageRegistry,
   stages: ReadonlyArray<Outline>,
   first: ReadonlyMap<string, Outline>,
   edges: ReadonlyArray<Edge>,
 ) =>
   stages.flatMap((s): ReadonlyArray<PathMessage> => {
     if (s.type === undefined || first.get(s.name ?? "") !== s) return [];
+    const definition = registry.resolve(s.type, s.impl);
+    if (definition === undefined) return [];
     const upstream = inDeclarationOrder(ancestors(s.name!, edges), first);
-    const missing = stageRequirements[s.type].filter((need) =>
-      !upstream.some((name) => provides(first.get(name)!.type, need))
+    const missing = Object.keys(definition.input).filter((need) =>
+      !upstream.some((name) => providedBy(registry, first.get(name)!).includes(need))
     );
     return missing.map((need) => ({
       path: at(s, "depends_on"),
-      message: `${s.label}: type ${s.type} needs an upstream ${need}${
-        need === "Parse" ? " or Gate" : ""
+      message: `${s.label}: type ${s.type} needs an upstream ${
+        [need, ...alternativesFor(registry, need)].join(" or ")
       } stage (upstream: ${list(upstream)})`,
     }));
   });
 
-/** Every graph problem of a pipeline's stages; policy names are checked only when given. */
+// A type the registry does not know, or an implementation it has not got for a known type.
+const unknownTypes = (registry: StageRegistry, stages: ReadonlyArray<Outline>) =>
+  stages.flatMap((s): ReadonlyArray<PathMessage> => {
+    if (s.writtenType === undefined) return [];
+    if (s.type === undefined) {
+      return [{
+        path: at(s, "type"),
+        message: `${s.label}: unknown stage type ${quote(s.writtenType)} (known: ${
+          registry.types.join(", ")
+        })`,
+      }];
+    }
+    if (s.impl === undefined || registry.resolve(s.type, s.impl) !== undefined) return [];
+    return [{
+      path: at(s, "config", "impl"),
+      message: `${s.label}: unknown implementation ${quote(s.impl)} of type ${s.type} (known: ${
+        registry.implementations(s.type).map((d) => d.implementation).join(", ")
+      })`,
+    }];
+  });
+
+/**
+ * Every graph problem of a pipeline's stages: duplicate names, unknown dependencies, cycles, unknown
+ * stage types and implementations, unknown policies (checked only when given), gate resume
+ * stages, and the upstream outputs each stage's definition reads.
+ */
 export const graphProblems = (
+  registry: StageRegistry,
   stages: ReadonlyArray<Outline>,
   policies: ReadonlyMap<string, Policy> | undefined,
 ): ReadonlyArray<PathMessage> => {
@@ -193,9 +247,10 @@ export const graphProblems = (
   const sound = local.length === 0 && stages.every((s) => s.complete && s.type !== undefined);
   return [
     ...local,
+    ...unknownTypes(registry, stages),
     ...cycles(first, edges),
     ...(policies === undefined ? [] : unknownPolicies(stages, policies)),
     ...gates(stages, first, sound ? edges : undefined),
-    ...(sound ? requirements(stages, first, edges) : []),
+    ...(sound ? requirements(registry, stages, first, edges) : []),
   ];
 };

@@ -80,9 +80,9 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { loadConfig } from "../pipelines/loader.ts";
+ * import { loadPipelines } from "../kit/load_pipelines.ts";
  *
- * console.log(explainConfig(await Effect.runPromise(loadConfig())));
+ * console.log(explainConfig(await Effect.runPromise(loadPipelines())));
  * ```
  */
 export const explainConfig = (config: Config): string =>

@@ -22,3 +22,4 @@ export * from "./explain.ts";
 export * as CircuitBreaker from "./circuit_breaker.ts";
 export * as RateLimiter from "./rate_limiter.ts";
 export * as Resilience from "./resilience.ts";
+export * from "./policy_schedule.ts";

@@ -79,13 +79,26 @@ export interface ResilienceFileYaml {
 
 const seconds = z.number().min(0).max(3600);
 
-/** The schema of one policy as written in YAML. */
+/**
+ * The backoff a policy gets for the keys it omits: exponential from 1 s, capped at 30 s, no
+ * jitter.
+ */
+export const defaultBackoff = {
+  backoff_strategy: "exponential",
+  backoff_initial_seconds: 1,
+  backoff_max_seconds: 30,
+  backoff_jitter_seconds: 0,
+} as const;
+
+/** The schema of one policy as written in YAML; omitted backoff keys take {@link defaultBackoff}. */
 export const policySchema: z.ZodType<PolicyYaml> = strictMapping({
   max_attempts: z.number().int().min(1).max(10),
-  backoff_strategy: oneOf("backoff_strategy", ["exponential", "linear", "none"]),
-  backoff_initial_seconds: seconds,
-  backoff_max_seconds: seconds,
-  backoff_jitter_seconds: seconds,
+  backoff_strategy: oneOf("backoff_strategy", ["exponential", "linear", "none"]).default(
+    defaultBackoff.backoff_strategy,
+  ),
+  backoff_initial_seconds: seconds.default(defaultBackoff.backoff_initial_seconds),
+  backoff_max_seconds: seconds.default(defaultBackoff.backoff_max_seconds),
+  backoff_jitter_seconds: seconds.default(defaultBackoff.backoff_jitter_seconds),
   timeout_seconds: z.number().min(1).max(600),
   circuit_breaker: strictMapping({
     failure_threshold: z.number().int().min(1).max(100),

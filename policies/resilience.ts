@@ -6,9 +6,11 @@
  * @module
  */
 import { Context, Duration, Effect, Layer, type Scope, Semaphore, Stream } from "effect";
-import { type StageError, Timeout } from "../stages/errors.ts";
+import { isRetryable, type StageError, Timeout } from "../stages/errors.ts";
 import * as CircuitBreaker from "./circuit_breaker.ts";
-import type { Policy } from "./policy.ts";
+import { parsePolicies, type Policy } from "./policy.ts";
+import { policySchedule } from "./policy_schedule.ts";
+import { ConfigError } from "./problem.ts";
 import * as RateLimiter from "./rate_limiter.ts";
 
 /** What the policies did since the process started: one entry per key that saw any activity. */
@@ -36,6 +38,8 @@ export interface ResilienceShape {
   ) => Effect.Effect<A, E, R>;
   /** Counters of every breaker and rate limiter, by key. */
   readonly summary: Effect.Effect<ResilienceSummary>;
+  /** The named policies the state was built from (empty for {@link layer}). */
+  readonly policies: ReadonlyMap<string, Policy>;
 }
 
 /** The process's resilience state as a service; provide {@link layer} once per process. */
@@ -48,27 +52,81 @@ const ResilienceBase: Context.ServiceClass<
   ResilienceShape
 >()("@medkg/lineage-kit/Resilience");
 // Named with an explicit type so the published declaration needs no inference (JSR).
-/** The process's resilience state (breakers, rate limiters, concurrency permits) as a service; provide {@link layer} once per process. */
+/**
+ * The process's resilience state (breakers, rate limiters, concurrency permits) as a service;
+ * provide {@link layer} once per process, or {@link layerFromConfig} to also name the policies
+ * of a `resilience.yaml`.
+ */
 export class Resilience extends ResilienceBase {}
 
 /** Builds fresh resilience state; breaker transitions end with the scope. */
-export const make: Effect.Effect<ResilienceShape, never, Scope.Scope> = Effect.gen(function* () {
-  const breakers = yield* CircuitBreaker.make;
-  const limiters = yield* RateLimiter.make;
-  const permits = new Map<string, Semaphore.Semaphore>();
-  const semaphoreOf = (stage: string, concurrency: number): Semaphore.Semaphore => {
-    const found = permits.get(stage) ?? Semaphore.makeUnsafe(concurrency);
-    permits.set(stage, found);
-    return found;
-  };
-  return {
-    breakers,
-    limiters,
-    withPermit: (stage, concurrency, effect) =>
-      Effect.suspend(() => semaphoreOf(stage, concurrency).withPermits(1)(effect)),
-    summary: Effect.all({ breakers: breakers.counts, rateLimits: limiters.counts }),
-  };
-});
+export const make: Effect.Effect<ResilienceShape, never, Scope.Scope> = Effect.suspend(() =>
+  makeWith(new Map())
+);
+
+/** Builds fresh resilience state that names `policies`. */
+const makeWith = (
+  policies: ReadonlyMap<string, Policy>,
+): Effect.Effect<ResilienceShape, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const breakers = yield* CircuitBreaker.make;
+    const limiters = yield* RateLimiter.make;
+    const permits = new Map<string, Semaphore.Semaphore>();
+    const semaphoreOf = (stage: string, concurrency: number): Semaphore.Semaphore => {
+      const found = permits.get(stage) ?? Semaphore.makeUnsafe(concurrency);
+      permits.set(stage, found);
+      return found;
+    };
+    return {
+      breakers,
+      limiters,
+      withPermit: (stage, concurrency, effect) =>
+        Effect.suspend(() => semaphoreOf(stage, concurrency).withPermits(1)(effect)),
+      summary: Effect.all({ breakers: breakers.counts, rateLimits: limiters.counts }),
+      policies,
+    };
+  });
+
+/**
+ * Fresh resilience state for the process with the named policies of a resilience file (its
+ * breakers, token buckets and `Semaphore` permits are built per dependency and stage on first
+ * use, from those policies). Fails with every problem of the file, each at its line and column.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ *
+ * const names = await Effect.runPromise(
+ *   Effect.map(Effect.service(Resilience), (r) => [...r.policies.keys()]).pipe(
+ *     Effect.provide(layerFromConfig("policies/resilience.yaml")),
+ *   ),
+ * );
+ * // ["default", "gpu-bound", "polite-api"]
+ * ```
+ */
+export const layerFromConfig = (path: string): Layer.Layer<Resilience, ConfigError> =>
+  Layer.effect(
+    Resilience,
+    Effect.gen(function* () {
+      const text = yield* Effect.tryPromise({
+        try: () => Deno.readTextFile(path),
+        catch: (error) =>
+          new ConfigError({
+            problems: [{
+              file: path,
+              line: 1,
+              column: 1,
+              message: error instanceof Deno.errors.NotFound
+                ? "file not found"
+                : `cannot read file: ${error}`,
+            }],
+          }),
+      });
+      const { policies, problems } = parsePolicies(path, text);
+      if (problems.length > 0) return yield* Effect.fail(new ConfigError({ problems }));
+      return yield* makeWith(policies);
+    }),
+  );
 
 /**
  * Fresh resilience state for the process. Build it once and share it: a breaker that each job
@@ -165,6 +223,33 @@ export const guardAttempt = <A, R>(
     return dependency === undefined || breaker === undefined
       ? limited
       : resilience.breakers.execute(dependency, breaker, limited);
+  });
+
+/**
+ * Runs `effect` under a policy, as the runner runs a stage: retried through
+ * {@link policySchedule} (only retryable errors, with the policy's backoff), each attempt inside
+ * the breaker, rate limit, permit and timeout of {@link guardAttempt}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ *
+ * const program = Effect.gen(function* () {
+ *   const { policies } = yield* Resilience;
+ *   return yield* withPolicy(policies.get("polite-api")!, { stage: "lookup", dependency: "api.example.org" },
+ *     Effect.succeed("ok"));
+ * });
+ * await Effect.runPromise(program.pipe(Effect.provide(layerFromConfig("policies/resilience.yaml"))));
+ * ```
+ */
+export const withPolicy = <A, R>(
+  policy: Policy,
+  options: GuardOptions,
+  effect: Effect.Effect<A, StageError, R>,
+): Effect.Effect<A, StageError, R | Resilience> =>
+  Effect.retry(guardAttempt(policy, options, effect), {
+    schedule: policySchedule(policy),
+    while: isRetryable,
   });
 
 /** Every breaker transition from subscription on. */

@@ -25,9 +25,11 @@
  * @module
  */
 import { Effect } from "effect";
-import type { StageDefinition } from "./contracts.ts";
-import { Permanent } from "./errors.ts";
+import { z } from "zod";
+import { defineStage, type StageDefinition } from "./contracts.ts";
 import type { Chunk, ChunkSet, Document, FieldValue, Section } from "./ir.ts";
+import { chunkSetSchema, documentSchema } from "./ir_schemas.ts";
+import { optionsConfig } from "./stage_config.ts";
 
 /**
  * How the chunker groups sentences. Names follow Haystack's `DocumentSplitter` parameters.
@@ -284,28 +286,52 @@ export const chunkDocument = (
 };
 
 /**
- * The built-in Chunk stage: chunks the parsed document for the attempt's tenant. Invalid options
- * fail every run with `Permanent`.
+ * The Chunk stage's `config:` block: `split_length`, `split_overlap`, `split_threshold` and
+ * `locale`, each optional (see {@link ChunkerOptions} for the defaults).
+ *
+ * @category schemas
+ */
+export const chunkerConfig: z.ZodType<ChunkerOptions> = optionsConfig(
+  {
+    split_length: z.number().int().min(1).optional(),
+    split_overlap: z.number().int().min(0).optional(),
+    split_threshold: z.number().int().min(0).optional(),
+    locale: z.string().optional(),
+  },
+  (c) => ({
+    ...(c.split_length === undefined ? {} : { splitLength: c.split_length }),
+    ...(c.split_overlap === undefined ? {} : { splitOverlap: c.split_overlap }),
+    ...(c.split_threshold === undefined ? {} : { splitThreshold: c.split_threshold }),
+    ...(c.locale === undefined ? {} : { locale: c.locale }),
+  }),
+  validateChunkerOptions,
+);
+
+/**
+ * The built-in Chunk stage: cuts the parsed document into sentence windows for the attempt's
+ * tenant, as its `config:` says.
  *
  * @example
  * ```ts
- * import { makeChunkStage } from "./chunker.ts";
+ * import { chunkStage } from "./chunker.ts";
  *
- * const stage = makeChunkStage({ splitLength: 3, splitOverlap: 1 });
- * console.log(stage.implementation); // "sentence-chunker"
+ * console.log(chunkStage.implementation); // "sentence-chunker"
  * ```
  *
  * @category constructors
  */
-export const makeChunkStage = (options: ChunkerOptions = {}): StageDefinition<"Chunk"> => {
-  const problems = validateChunkerOptions(options);
-  return {
-    type: "Chunk",
-    implementation: "sentence-chunker",
-    run: (ctx, inputs) =>
-      problems.length > 0
-        ? Effect.fail(new Permanent({ message: `invalid chunker options: ${problems.join("; ")}` }))
-        : Effect.sync(() => chunkDocument(inputs.get("Parse"), ctx.tenantId, options)),
-    outputCount: (output) => output.chunks.length,
-  };
-};
+export const chunkStage: StageDefinition<
+  ChunkSet,
+  ChunkerOptions,
+  { readonly Parse: typeof documentSchema }
+> = defineStage({
+  type: "Chunk",
+  implementation: "sentence-chunker",
+  description: "cuts each section into windows of sentences",
+  input: { Parse: documentSchema },
+  output: chunkSetSchema,
+  config: chunkerConfig,
+  run: (ctx, { Parse: document }, options) =>
+    Effect.sync(() => chunkDocument(document, ctx.tenantId, options)),
+  outputCount: (output) => output.chunks.length,
+});

@@ -1,51 +1,30 @@
 /**
- * Stage contracts: every stage type, what it produces, and the shape of an implementation.
+ * Stage contracts: what a stage type is, what an implementation of one declares, and
+ * {@link defineStage}, the one way stages are made, the kit's built-in ones included.
+ *
+ * A stage definition names its type (what pipeline YAML writes as `type:`), the upstream outputs
+ * it reads (`input`: a zod schema per upstream stage type), what it produces (`output`, checked
+ * before it is checkpointed as JSON) and what its `config:` block accepts (`config`). The loader
+ * checks pipelines against these declarations; the runner hands each attempt the declared inputs
+ * and the decoded configuration.
  *
  * @module
  */
 import type { Effect } from "effect";
+import { z } from "zod";
 import type { StageContext } from "./context.ts";
 import type { StageError } from "./errors.ts";
-import type {
-  ChunkSet,
-  Document,
-  EmbeddingBatch,
-  Extraction,
-  GateOutcome,
-  GraphWriteReceipt,
-  IndexReceipt,
-  IngestRequest,
-  PdfReceipt,
-  RawPayload,
-} from "./ir.ts";
+import type { IngestRequest, PdfReceipt } from "./ir.ts";
 
-/** What each stage type produces. The runner checkpoints these as JSON. */
-export interface StageOutputs {
-  /** The raw record an Ingest stage fetched. */
-  readonly Ingest: RawPayload;
-  /** The document a Parse stage built. */
-  readonly Parse: Document;
-  /** The chunks a Chunk stage cut. */
-  readonly Chunk: ChunkSet;
-  /** The vectors an Embed stage computed. */
-  readonly Embed: EmbeddingBatch;
-  /** What an Index stage wrote. */
-  readonly Index: IndexReceipt;
-  /** The entities and claims an Extract stage found. */
-  readonly Extract: Extraction;
-  /** What a KG stage wrote to the graph. */
-  readonly KG: GraphWriteReceipt;
-  /** The PDF a Download stage stored. */
-  readonly Download: PdfReceipt;
-  /** What an opened Gate passes on. */
-  readonly Gate: GateOutcome;
-}
+/**
+ * A stage type as written in pipeline YAML (`type:`): one of the built-in types (`Ingest`,
+ * `Download`, `Gate`, `Parse`, `Chunk`, `Embed`, `Index`, `Extract`, `KG`) or a type a user
+ * defined with {@link defineStage}.
+ */
+export type StageType = string;
 
-/** A stage type as written in pipeline YAML (`type:`). */
-export type StageType = keyof StageOutputs;
-
-/** Every stage type, in pipeline order. */
-export const stageTypes: ReadonlyArray<StageType> = [
+/** The built-in stage types, in pipeline order. */
+export const builtinStageTypes: ReadonlyArray<StageType> = [
   "Ingest",
   "Download",
   "Gate",
@@ -57,70 +36,197 @@ export const stageTypes: ReadonlyArray<StageType> = [
   "KG",
 ];
 
-/**
- * Which upstream outputs each stage type reads. The topology loader checks that every stage has
- * an ancestor of each type it requires (a Gate's resumed document counts as a Parse output).
- */
-export const stageRequirements: Readonly<Record<StageType, ReadonlyArray<StageType>>> = {
-  Ingest: [],
-  Download: ["Ingest"],
-  Gate: [],
-  Parse: ["Ingest"],
-  Chunk: ["Parse"],
-  Embed: ["Chunk"],
-  Index: ["Chunk", "Embed"],
-  Extract: ["Parse"],
-  KG: ["Extract"],
-};
+/** What a stage reads: a schema of the output of each upstream stage type it needs. */
+export type InputSchemas = Readonly<Record<string, z.ZodType>>;
 
-/** The outputs of a stage's finished ancestors, by type, plus the job's ingest request. */
-export interface StageInputs {
-  /** The job's ingest request. */
-  readonly request: IngestRequest;
-  /** The nearest finished ancestor output of a type. The loader guarantees required ones exist. */
-  readonly get: <T extends StageType>(type: T) => StageOutputs[T];
+/**
+ * What one attempt of a stage is given: the job's ingest request and, under each type the stage
+ * declared in `input`, the output of the nearest finished upstream stage of that type.
+ */
+export type StageInputs<I extends InputSchemas = InputSchemas> =
+  & { readonly request: IngestRequest }
+  & { readonly [K in keyof I]: z.output<I[K]> };
+
+/** Ledger fields a stage's success sets besides its checkpoint (read by gates and bridges). */
+export interface StageLedgerEffects {
+  /** Sets `pdf_downloaded`. */
+  readonly pdfDownloaded?: boolean;
+  /** Records the downloaded PDF. */
+  readonly pdf?: PdfReceipt;
 }
 
-/** An implementation of one stage type. `R` is the services it needs. */
-export interface StageDefinition<T extends StageType, R = never> {
-  /** The stage type this implements. */
-  readonly type: T;
-  /** A short name of the implementation, recorded in lineage (`processing_engine`, facets). */
+/** A column of a stage's output, for the OpenLineage `schema` facet of its output dataset. */
+export interface OutputField {
+  /** The field's name. */
+  readonly name: string;
+  /** Its type, in words (`string`, `array` …). */
+  readonly type: string;
+  /** What it holds. */
+  readonly description: string;
+}
+
+/**
+ * An implementation of a stage type, as {@link defineStage} makes it. `Out` is what it produces,
+ * `Cfg` its decoded `config:`, `I` the upstream outputs it reads and `R` the Effect services its
+ * attempts need (provided by the runtime that runs it).
+ */
+export interface StageDefinition<
+  Out = unknown,
+  Cfg = unknown,
+  I extends InputSchemas = InputSchemas,
+  R = never,
+> {
+  /** The stage type this implements (`type:` in pipeline YAML). */
+  readonly type: StageType;
+  /**
+   * The implementation's name, unique within its type: recorded in lineage, and chosen in YAML
+   * with `config: { impl: NAME }` when a type has several.
+   */
   readonly implementation: string;
-  /** Runs one attempt of the stage. */
+  /** What the stage does, in one sentence (for `validate --explain` and docs). */
+  readonly description: string;
+  /** The upstream outputs the stage reads, by stage type; the loader checks each has a producer. */
+  readonly input: I;
+  /** What the stage produces; checked before the output is checkpointed. */
+  readonly output: z.ZodType<Out>;
+  /** What the stage's `config:` block accepts (without `impl`). */
+  readonly config: z.ZodType<Cfg>;
+  /** Runs one attempt. Expected failures are {@link StageError}s; it must not throw. */
   readonly run: (
     ctx: StageContext,
-    inputs: StageInputs,
-  ) => Effect.Effect<StageOutputs[T], StageError, R>;
+    inputs: StageInputs<I>,
+    config: Cfg,
+  ) => Effect.Effect<Out, StageError, R>;
   /** How many items the output holds (CloudEvent `output_count`, `outputStatistics.rowCount`). */
-  readonly outputCount: (output: StageOutputs[T]) => number;
+  readonly outputCount: (output: Out) => number;
   /**
    * The outside system an attempt calls (e.g. `clinicaltrials.gov`, `vllm:8000`): the key of the
    * circuit breaker and rate limiter it shares with every other stage calling the same system.
    * Undefined (or no function) for in-process work: then no breaker or rate limit applies.
    */
-  readonly dependency?: (ctx: StageContext, inputs: StageInputs) => string | undefined;
+  readonly dependency?: (
+    ctx: StageContext,
+    inputs: StageInputs<I>,
+    config: Cfg,
+  ) => string | undefined;
   /** Whether a successful attempt used a GPU service (CloudEvent `gpu_used`). */
-  readonly usesGpu?: boolean;
+  readonly usesGpu: boolean;
+  /** Ledger fields a success sets (a download sets `pdf_downloaded`). */
+  readonly ledgerEffects?: (output: Out) => StageLedgerEffects;
+  /**
+   * Other stage types this stage's output stands in for, and how to read them from it: an opened
+   * gate hands on the parsed document as the `Parse` output of the stages after it.
+   */
+  readonly provides?: Readonly<Record<string, (output: Out) => unknown>>;
+  /** The fields of the output, for the `schema` facet of the stage's output dataset. */
+  readonly outputFields?: ReadonlyArray<OutputField>;
+  /** Store tables the stage writes (lineage names them as its output datasets). */
+  readonly writesTables?: ReadonlyArray<string>;
+  /**
+   * `gate` for the ledger gate: the runner evaluates its condition and pauses the job instead of
+   * calling `run`.
+   */
+  readonly control?: "gate";
 }
 
-/** Any stage implementation (for registries). */
+/** Any stage definition (for registries and the runner). */
 // deno-lint-ignore no-explicit-any
-export type AnyStageDefinition<R = any> = { [T in StageType]: StageDefinition<T, R> }[StageType];
+export type AnyStageDefinition = StageDefinition<any, any, any, any>;
 
-/** The stage contracts, by name (DESIGN §4): each is `(ctx, input) => Effect<Output, StageError>`. */
-export type IngestStage<R = never> = StageDefinition<"Ingest", R>;
-/** Payload → Document IR. */
-export type ParseStage<R = never> = StageDefinition<"Parse", R>;
-/** Document → chunks. */
-export type ChunkStage<R = never> = StageDefinition<"Chunk", R>;
-/** Chunks → embeddings. */
-export type EmbedStage<R = never> = StageDefinition<"Embed", R>;
-/** Embeddings + chunks → index receipt. */
-export type IndexStage<R = never> = StageDefinition<"Index", R>;
-/** Document → entities and claims. */
-export type ExtractStage<R = never> = StageDefinition<"Extract", R>;
-/** Entities and claims → graph write receipt. */
-export type KGStage<R = never> = StageDefinition<"KG", R>;
-/** Payload → stored PDF receipt. */
-export type DownloadStage<R = never> = StageDefinition<"Download", R>;
+/** What {@link defineStage} takes: a definition whose optional parts get their defaults. */
+export interface StageDefinitionSpec<Out, Cfg, I extends InputSchemas, R> {
+  /** The stage type (`type:` in pipeline YAML): a name starting with a capital letter. */
+  readonly type: StageType;
+  /** The implementation's name. @default the type in lower case */
+  readonly implementation?: string;
+  /** What the stage does, in one sentence. @default "" */
+  readonly description?: string;
+  /** The upstream outputs the stage reads, by stage type. @default {} */
+  readonly input?: I;
+  /** What the stage produces. */
+  readonly output: z.ZodType<Out>;
+  /** What its `config:` block accepts. @default an empty mapping (no keys allowed) */
+  readonly config?: z.ZodType<Cfg>;
+  /** Runs one attempt. */
+  readonly run: (
+    ctx: StageContext,
+    inputs: StageInputs<I>,
+    config: Cfg,
+  ) => Effect.Effect<Out, StageError, R>;
+  /** How many items the output holds. @default 1 */
+  readonly outputCount?: (output: Out) => number;
+  /** The outside system an attempt calls, keying its breaker and rate limit. */
+  readonly dependency?: (
+    ctx: StageContext,
+    inputs: StageInputs<I>,
+    config: Cfg,
+  ) => string | undefined;
+  /** Whether a success used a GPU service. @default false */
+  readonly usesGpu?: boolean;
+  /** Ledger fields a success sets. */
+  readonly ledgerEffects?: (output: Out) => StageLedgerEffects;
+  /** Stage types the output stands in for. */
+  readonly provides?: Readonly<Record<string, (output: Out) => unknown>>;
+  /** The output's fields, for lineage. */
+  readonly outputFields?: ReadonlyArray<OutputField>;
+  /** Store tables the stage writes. */
+  readonly writesTables?: ReadonlyArray<string>;
+  /** `gate` for the ledger gate. */
+  readonly control?: "gate";
+}
+
+/**
+ * The configuration of a stage that accepts none: an empty mapping.
+ *
+ * @category schemas
+ */
+export const noConfig: z.ZodType<Record<string, never>> = z.strictObject({});
+
+/**
+ * Defines a stage type (or another implementation of one): the loader checks pipelines against
+ * what it declares, and the runner runs it under its policy with paired lineage.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { z } from "zod";
+ * import { defineStage } from "./contracts.ts";
+ * import { documentSchema } from "./ir_schemas.ts";
+ *
+ * const wordCount = defineStage({
+ *   type: "WordCount",
+ *   input: { Parse: documentSchema },
+ *   output: z.object({ words: z.number().int() }),
+ *   run: (_ctx, { Parse: doc }) =>
+ *     Effect.succeed({
+ *       words: doc.sections.flatMap((s) => s.blocks).join(" ").split(/\s+/).length,
+ *     }),
+ * });
+ * console.log(wordCount.type, wordCount.implementation); // WordCount wordcount
+ * ```
+ *
+ * @category constructors
+ */
+export const defineStage = <
+  Out,
+  I extends InputSchemas = Record<never, never>,
+  Cfg = Record<string, never>,
+  R = never,
+>(spec: StageDefinitionSpec<Out, Cfg, I, R>): StageDefinition<Out, Cfg, I, R> => ({
+  ...spec,
+  type: spec.type,
+  implementation: spec.implementation ?? spec.type.toLowerCase(),
+  description: spec.description ?? "",
+  input: spec.input ?? ({} as I),
+  output: spec.output,
+  config: spec.config ?? (noConfig as unknown as z.ZodType<Cfg>),
+  run: spec.run,
+  outputCount: spec.outputCount ?? (() => 1),
+  usesGpu: spec.usesGpu ?? false,
+});
+
+/** The stage types a definition's output can serve as: its own, and those it provides. */
+export const typesProvidedBy = (definition: AnyStageDefinition): ReadonlyArray<StageType> => [
+  definition.type,
+  ...Object.keys(definition.provides ?? {}),
+];

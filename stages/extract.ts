@@ -10,7 +10,8 @@
  * @module
  */
 import { Effect } from "effect";
-import type { ExtractStage } from "./contracts.ts";
+import { defineStage, type StageDefinition } from "./contracts.ts";
+import { documentSchema, extractionSchema } from "./ir_schemas.ts";
 import {
   type Claim,
   type Document,
@@ -307,13 +308,21 @@ export const extract = (document: Document): Extraction => {
 };
 
 /**
- * Extract stage: the parsed Document → entities and claims. `outputCount` counts both.
+ * The built-in Extract stage: the parsed Document → entities and claims from its structured
+ * fields. `outputCount` counts both.
  *
  * @category constructors
  */
-export const extractStage: ExtractStage = {
+export const extractStage: StageDefinition<
+  Extraction,
+  Record<string, never>,
+  { readonly Parse: typeof documentSchema }
+> = defineStage({
   type: "Extract",
   implementation: "structured-metadata",
-  run: (_ctx, inputs) => Effect.sync(() => extract(inputs.get("Parse"))),
+  description: "entities and claims from the document's structured fields",
+  input: { Parse: documentSchema },
+  output: extractionSchema,
+  run: (_ctx, { Parse: document }) => Effect.sync(() => extract(document)),
   outputCount: (extraction) => extraction.entities.length + extraction.claims.length,
-};
+});

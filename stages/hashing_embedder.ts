@@ -21,9 +21,11 @@
  * @module
  */
 import { Effect } from "effect";
-import type { StageDefinition } from "./contracts.ts";
-import { Permanent } from "./errors.ts";
+import { z } from "zod";
+import { defineStage, type StageDefinition } from "./contracts.ts";
 import type { ChunkSet, EmbeddingBatch } from "./ir.ts";
+import { chunkSetSchema, embeddingBatchSchema } from "./ir_schemas.ts";
+import { optionsConfig } from "./stage_config.ts";
 
 /**
  * How the hashing embedder builds vectors.
@@ -191,34 +193,49 @@ export const embedChunks = (
 });
 
 /**
- * The built-in Embed stage: hashes the upstream chunks. Invalid options fail every run with
- * `Permanent`.
+ * The hashing Embed stage's `config:` block: `dimensions` (1–65536, default 256) and
+ * `character_trigrams` (default false).
+ *
+ * @category schemas
+ */
+export const hashingEmbedderConfig: z.ZodType<HashingEmbedderOptions> = optionsConfig(
+  {
+    dimensions: z.number().int().min(1).max(maxDimensions).optional(),
+    character_trigrams: z.boolean().optional(),
+  },
+  (c) => ({
+    ...(c.dimensions === undefined ? {} : { dimensions: c.dimensions }),
+    ...(c.character_trigrams === undefined ? {} : { characterTrigrams: c.character_trigrams }),
+  }),
+);
+
+/**
+ * The built-in Embed stage: hashes the upstream chunks into feature vectors (a deterministic
+ * hashing model, not a neural network; its model name says so).
  *
  * @example
  * ```ts
- * import { makeHashingEmbedStage } from "./hashing_embedder.ts";
+ * import { hashingEmbedStage } from "./hashing_embedder.ts";
  *
- * console.log(makeHashingEmbedStage({ dimensions: 128 }).implementation); // "feature-hashing-v1"
+ * console.log(hashingEmbedStage.implementation); // "feature-hashing-v1"
  * ```
  *
  * @category constructors
  */
-export const makeHashingEmbedStage = (
-  options: HashingEmbedderOptions = {},
-): StageDefinition<"Embed"> => {
-  const problems = validateHashingEmbedderOptions(options);
-  return {
-    type: "Embed",
-    implementation: modelName(options),
-    run: (_ctx, inputs) =>
-      problems.length > 0
-        ? Effect.fail(
-          new Permanent({ message: `invalid hashing embedder options: ${problems.join("; ")}` }),
-        )
-        : Effect.sync(() => embedChunks(inputs.get("Chunk"), options)),
-    outputCount: (output) => output.vectors.length,
-  };
-};
+export const hashingEmbedStage: StageDefinition<
+  EmbeddingBatch,
+  HashingEmbedderOptions,
+  { readonly Chunk: typeof chunkSetSchema }
+> = defineStage({
+  type: "Embed",
+  implementation: hashingModel,
+  description: "feature-hashing embedder (deterministic, no neural network)",
+  input: { Chunk: chunkSetSchema },
+  output: embeddingBatchSchema,
+  config: hashingEmbedderConfig,
+  run: (_ctx, { Chunk: chunks }, options) => Effect.sync(() => embedChunks(chunks, options)),
+  outputCount: (output) => output.vectors.length,
+});
 
 /**
  * Cosine similarity of two vectors of equal length; 0 when either is the zero vector.

@@ -6,19 +6,14 @@
  */
 
 /**
- * The outside systems a document can come from. `openalex-pdf` is OpenAlex taken for its
+ * The name of an outside system a document comes from: one of the built-in sources
+ * ({@link sourceNames}) or a source a user registered. `openalex-pdf` is OpenAlex taken for its
  * open-access PDFs: the same work records, routed to the PDF pipeline instead of `openalex`'s
  * metadata-only one.
  */
-export type SourceName =
-  | "clinicaltrials"
-  | "openalex"
-  | "openalex-pdf"
-  | "openfda"
-  | "europepmc"
-  | "unpaywall";
+export type SourceName = string;
 
-/** Every known source name, in a stable order. */
+/** The built-in source names, in a stable order. */
 export const sourceNames: ReadonlyArray<SourceName> = [
   "clinicaltrials",
   "openalex",
@@ -39,10 +34,15 @@ const sharedFormats: Readonly<Partial<Record<SourceName, SourceName>>> = {
  */
 export const recordFormatOf = (source: SourceName): SourceName => sharedFormats[source] ?? source;
 
-/** Where an ingest stage finds a record: a recorded response file or a live URL. */
+/**
+ * Where an ingest stage finds a record: a recorded response file (and a JSON pointer into it), a
+ * live URL, or the record itself (given to `runPipeline` in memory, or fetched by a live source
+ * and stored with the job before it starts).
+ */
 export type RecordLocation =
   | { readonly kind: "file"; readonly file: string; readonly pointer: string }
-  | { readonly kind: "url"; readonly url: string };
+  | { readonly kind: "url"; readonly url: string }
+  | { readonly kind: "inline"; readonly record: unknown };
 
 /** What a job asks its ingest stage to fetch. */
 export interface IngestRequest {
@@ -50,8 +50,13 @@ export interface IngestRequest {
   readonly source: SourceName;
   /** Stable document key within the source, e.g. `NCT00763412`, `W1982728624`. */
   readonly docKey: string;
-  /** Where the record is: a recorded file and JSON pointer, or a live URL. */
+  /** Where the record is: a recorded file and JSON pointer, a live URL, or the record itself. */
   readonly location: RecordLocation;
+  /**
+   * String values the job carries to every stage (`StageContext.metadata`): from the record's
+   * discovery and `run-pipeline --meta key=value`.
+   */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** A raw record as fetched, before validation. */

@@ -19,8 +19,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import { type FileHandle, mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Clock, Effect } from "effect";
-import type { DownloadStage } from "../../stages/contracts.ts";
+import { Clock, Context, Effect } from "effect";
+import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
+import { pdfReceiptSchema, rawPayloadSchema } from "../../stages/ir_schemas.ts";
+import { dependencyOf } from "../http/fetch_json.ts";
 import {
   InvalidInput,
   isStageError,
@@ -424,27 +426,69 @@ export const downloadPdf = (
     }));
 
 /**
- * Makes the Download stage: the Ingest output's PDF URL ({@link pdfUrlOf}) → a stored PDF. A
- * record without an open-access PDF fails with `InvalidInput` ("no open-access PDF").
+ * Where the Download stage stores PDFs and what it may fetch, for a stage built without explicit
+ * options: a command provides them (next to its store; `--allow-private-network`).
+ *
+ * @category services
+ */
+export const DownloadSettings: Context.Reference<PdfDownloadOptions> = Context.Reference<
+  PdfDownloadOptions
+>("@medkg/lineage-kit/DownloadSettings", {
+  defaultValue: () => ({ fileArea: join(".lineage-kit", "pdfs") }),
+});
+
+/**
+ * Builds the Download stage: reads the PDF link from the ingested record and stores the PDF,
+ * setting the ledger's `pdf_downloaded`. Without `options` it uses {@link DownloadSettings}.
+ * Keyed by the PDF's host for the circuit breaker and the polite rate limit.
  *
  * @example
  * ```ts
  * import { makePdfDownloadStage } from "./pdf_download.ts";
  * const download = makePdfDownloadStage({ fileArea: ".lineage-kit/pdfs" });
- * console.log(download.type, download.implementation); // "Download" "pdf-download"
+ * console.log(download.implementation); // "pdf-download"
  * ```
+ *
  * @category constructors
  */
-export const makePdfDownloadStage = (options: PdfDownloadOptions): DownloadStage => ({
-  type: "Download",
-  implementation: "pdf-download",
-  run: (_ctx, inputs) => {
-    const payload = inputs.get("Ingest");
-    const docId = `${payload.source}:${payload.docKey}`;
-    return Effect.flatMap(
-      requirePdfLink(payload),
-      (link) => downloadPdf(link.url, options, { docId, path: link.path }),
-    );
-  },
-  outputCount: () => 1,
-});
+export const makePdfDownloadStage = (
+  options?: PdfDownloadOptions,
+): StageDefinition<
+  PdfReceipt,
+  Record<string, never>,
+  { readonly Ingest: typeof rawPayloadSchema }
+> =>
+  defineStage({
+    type: "Download",
+    implementation: "pdf-download",
+    description: "downloads the record's open-access PDF (guarded) and stores it",
+    input: { Ingest: rawPayloadSchema },
+    output: pdfReceiptSchema,
+    dependency: (_ctx, { Ingest: payload }) => {
+      const url = pdfUrlOf(payload);
+      return url === undefined ? undefined : dependencyOf(url);
+    },
+    run: (_ctx, { Ingest: payload }) => {
+      const docId = `${payload.source}:${payload.docKey}`;
+      return Effect.flatMap(
+        Effect.zip(
+          requirePdfLink(payload),
+          options === undefined ? Effect.service(DownloadSettings) : Effect.succeed(options),
+        ),
+        ([link, settings]) => downloadPdf(link.url, settings, { docId, path: link.path }),
+      );
+    },
+    // A stored PDF is a ledger fact (`pdf_downloaded`) that gates and the MinerU bridge read.
+    ledgerEffects: (pdf) => ({ pdfDownloaded: true, pdf }),
+  });
+
+/**
+ * The built-in Download stage (settings from {@link DownloadSettings}).
+ *
+ * @category constructors
+ */
+export const pdfDownloadStage: StageDefinition<
+  PdfReceipt,
+  Record<string, never>,
+  { readonly Ingest: typeof rawPayloadSchema }
+> = makePdfDownloadStage();

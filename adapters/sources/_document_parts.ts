@@ -13,7 +13,11 @@ export { buildSections, type SectionDraft } from "../../stages/document_sections
 import { pathOf, pointerSegments } from "./_record_shape.ts";
 
 const whereOf = (payload: RawPayload): string =>
-  payload.location.kind === "file" ? payload.location.file : payload.location.url;
+  payload.location.kind === "file"
+    ? payload.location.file
+    : payload.location.kind === "url"
+    ? payload.location.url
+    : `the ${payload.source} record ${payload.docKey}`;
 
 const pointerOf = (payload: RawPayload): string =>
   payload.location.kind === "file" ? payload.location.pointer : "";

@@ -14,8 +14,14 @@ import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { cwd } from "node:process";
 import { Effect, Result } from "effect";
-import { type IngestRequest, recordFormatOf, type SourceName } from "../../stages/ir.ts";
+import {
+  type IngestRequest,
+  recordFormatOf,
+  type SourceName,
+  sourceNames,
+} from "../../stages/ir.ts";
 import { describeTopLevel, detectShape, type FileShape } from "./_record_shape.ts";
+import type { SourceCatalog } from "../../stages/source_contract.ts";
 import { readJsonFile } from "./file_ingest.ts";
 
 /** One record found, with the reason it will fail when discovery already knows it. */
@@ -27,7 +33,41 @@ export type Discovered =
 export interface DiscoverOptions {
   /** Read every file as this source instead of recognising it. */
   readonly source?: SourceName;
+  /**
+   * The sources the run knows: those beyond the built-in ones recognise their files with their
+   * own `detect`. @default the built-in sources only
+   */
+  readonly sources?: SourceCatalog;
 }
+
+const builtin = new Set<string>(sourceNames);
+
+// A registered (non built-in) source that recognises the value, or the one forced.
+const userShape = (
+  value: unknown,
+  catalog: SourceCatalog | undefined,
+  forced: SourceName | undefined,
+): FileShape | undefined => {
+  if (catalog === undefined) return undefined;
+  const names = forced === undefined ? catalog.names.filter((n) => !builtin.has(n)) : [forced];
+  for (const name of names) {
+    const source = catalog.get(name);
+    if (source === undefined || builtin.has(name) || source.detect === undefined) continue;
+    const found = source.detect(value);
+    if (found !== undefined) {
+      return {
+        source: name,
+        kind: found.kind,
+        records: found.records.map((r) => ({
+          pointer: r.pointer,
+          docKey: r.docKey,
+          problem: r.problem,
+        })),
+      };
+    }
+  }
+  return undefined;
+};
 
 const sourceHints: ReadonlyArray<readonly [RegExp, SourceName]> = [
   [/clinicaltrials|ctgov|^nct\d/, "clinicaltrials"],
@@ -114,12 +154,17 @@ const fromShape = (file: string, shape: FileShape): ReadonlyArray<Discovered> =>
 const discoverFile = async (
   file: string,
   forced?: SourceName,
+  catalog?: SourceCatalog,
 ): Promise<ReadonlyArray<Discovered>> => {
   const fallback = forced ?? guessSource(file) ?? "clinicaltrials";
   const read = await Effect.runPromise(Effect.result(readJsonFile(file)));
   if (Result.isFailure(read)) return [wholeFile(file, fallback, read.failure.message)];
+  const own = userShape(read.success, catalog, forced);
+  if (own !== undefined) return fromShape(file, own);
   const format = forced && recordFormatOf(forced);
-  const shape = detectShape(read.success, format) ?? detectPdfShape(read.success, format);
+  const shape = forced !== undefined && !builtin.has(forced)
+    ? undefined
+    : detectShape(read.success, format) ?? detectPdfShape(read.success, format);
   if (shape !== undefined) {
     // Sources that share a record format (openalex, openalex-pdf) are told apart by `--source`
     // or the innermost folder named for one of them.
@@ -164,7 +209,7 @@ export const discoverRecords = async (
   const found: Array<Discovered> = [];
   const seen = new Set<string>();
   for (const file of files) {
-    for (const discovered of await discoverFile(file, options.source)) {
+    for (const discovered of await discoverFile(file, options.source, options.sources)) {
       const key = `${discovered.request.source}:${discovered.request.docKey}`;
       if (seen.has(key)) continue;
       seen.add(key);

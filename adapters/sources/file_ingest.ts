@@ -10,7 +10,8 @@
 import { detectPdfShape } from "./pdf_sources.ts";
 import { readFile, stat } from "node:fs/promises";
 import { Effect } from "effect";
-import type { IngestStage } from "../../stages/contracts.ts";
+import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
+import { rawPayloadSchema } from "../../stages/ir_schemas.ts";
 import { InvalidInput, Permanent } from "../../stages/errors.ts";
 import { type IngestRequest, type RawPayload, recordFormatOf } from "../../stages/ir.ts";
 import { describeTopLevel, detectShape, pointerToPath, resolvePointer } from "./_record_shape.ts";
@@ -204,28 +205,49 @@ const selectRecord = (
  *
  * @category constructors
  */
-export const fileIngestStage: IngestStage = {
+export const fileIngestStage: StageDefinition<
+  RawPayload,
+  Record<string, never>,
+  Record<never, never>
+> = defineStage({
   type: "Ingest",
   implementation: "file-ingest",
-  run: (_ctx, inputs) => {
-    const { request } = inputs;
-    const { location } = request;
-    if (location.kind !== "file") {
-      return Effect.fail(
-        new Permanent({
-          message: `${request.docKey}: file ingest cannot read a "${location.kind}" location`,
-        }),
-      );
-    }
-    return readJsonFile(location.file).pipe(
-      Effect.flatMap((root) => selectRecord(request, location.file, location.pointer, root)),
-      Effect.map((record): RawPayload => ({
-        source: request.source,
-        docKey: request.docKey,
-        location,
-        record,
-      })),
+  description: "reads one record from a recorded response file",
+  output: rawPayloadSchema,
+  run: (_ctx, { request }) => readRecord(request),
+});
+
+/**
+ * Reads the one record a `file` request names (or hands on an `inline` one).
+ *
+ * @category constructors
+ */
+export const readRecord = (
+  request: IngestRequest,
+): Effect.Effect<RawPayload, InvalidInput | Permanent> => {
+  const { location } = request;
+  if (location.kind === "inline") {
+    return Effect.succeed({
+      source: request.source,
+      docKey: request.docKey,
+      location,
+      record: location.record,
+    });
+  }
+  if (location.kind !== "file") {
+    return Effect.fail(
+      new Permanent({
+        message: `${request.docKey}: file ingest cannot read a "${location.kind}" location`,
+      }),
     );
-  },
-  outputCount: () => 1,
+  }
+  return readJsonFile(location.file).pipe(
+    Effect.flatMap((root) => selectRecord(request, location.file, location.pointer, root)),
+    Effect.map((record): RawPayload => ({
+      source: request.source,
+      docKey: request.docKey,
+      location,
+      record,
+    })),
+  );
 };

@@ -9,8 +9,9 @@
  *
  * @module
  */
-import { Effect } from "effect";
-import type { IngestStage, StageInputs } from "../../stages/contracts.ts";
+import { Context, Effect } from "effect";
+import { defineStage, type StageDefinition, type StageInputs } from "../../stages/contracts.ts";
+import { rawPayloadSchema } from "../../stages/ir_schemas.ts";
 import { InvalidInput, Permanent, type StageError } from "../../stages/errors.ts";
 import {
   type IngestRequest,
@@ -170,7 +171,53 @@ const selectRecord = (
 };
 
 /**
- * Builds the Ingest stage for `url` locations with the given client settings.
+ * The client settings live ingest uses when its stage was built without explicit options: a
+ * command provides them from the environment and configuration (`OPENALEX_MAILTO`, user agent).
+ *
+ * @category services
+ */
+export const HttpIngestSettings: Context.Reference<HttpIngestOptions> = Context.Reference<
+  HttpIngestOptions
+>("@medkg/lineage-kit/HttpIngestSettings", { defaultValue: () => ({}) });
+
+/**
+ * Fetches the one record a `url` request names, with the given client settings.
+ *
+ * @category constructors
+ */
+export const fetchRecord = (
+  request: IngestRequest,
+  options: HttpIngestOptions = {},
+): Effect.Effect<RawPayload, StageError> => {
+  const { location } = request;
+  if (location.kind !== "url") {
+    const message = `${request.docKey}: http ingest cannot read a "${location.kind}" location`;
+    return Effect.fail(new Permanent({ message }));
+  }
+  const url = withMailto(location.url, options.mailto);
+  const headers = {
+    accept: "application/json",
+    "user-agent": options.userAgent ?? defaultUserAgent,
+  };
+  const classify = request.source === "openfda" ? classifyOpenFda(request.docKey) : undefined;
+  return fetchJson(url, { method: "GET", headers }, {
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(classify === undefined ? {} : { classify }),
+  }).pipe(
+    Effect.flatMap((response) => selectRecord(request, location.url, response.body)),
+    Effect.map((record): RawPayload => ({
+      source: request.source,
+      docKey: request.docKey,
+      location,
+      record,
+    })),
+  );
+};
+
+/**
+ * Builds an Ingest stage for `url` locations with the given client settings (by default those
+ * of {@link HttpIngestSettings}).
  *
  * @example
  * ```ts
@@ -182,43 +229,29 @@ const selectRecord = (
  *
  * @category constructors
  */
-export const makeHttpIngestStage = (options: HttpIngestOptions = {}): IngestStage => ({
-  type: "Ingest",
-  implementation: "http-ingest",
-  dependency: (_ctx, inputs) => httpIngestDependency(inputs),
-  run: (_ctx, inputs) => {
-    const { request } = inputs;
-    const { location } = request;
-    if (location.kind !== "url") {
-      const message = `${request.docKey}: http ingest cannot read a "${location.kind}" location`;
-      return Effect.fail(new Permanent({ message }));
-    }
-    const url = withMailto(location.url, options.mailto);
-    const headers = {
-      accept: "application/json",
-      "user-agent": options.userAgent ?? defaultUserAgent,
-    };
-    const classify = request.source === "openfda" ? classifyOpenFda(request.docKey) : undefined;
-    return fetchJson(url, { method: "GET", headers }, {
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(classify === undefined ? {} : { classify }),
-    }).pipe(
-      Effect.flatMap((response) => selectRecord(request, location.url, response.body)),
-      Effect.map((record): RawPayload => ({
-        source: request.source,
-        docKey: request.docKey,
-        location,
-        record,
-      })),
-    );
-  },
-  outputCount: () => 1,
-});
+export const makeHttpIngestStage = (
+  options?: HttpIngestOptions,
+): StageDefinition<RawPayload, Record<string, never>, Record<never, never>> =>
+  defineStage({
+    type: "Ingest",
+    implementation: "http-ingest",
+    description: "fetches one record from a live API",
+    output: rawPayloadSchema,
+    dependency: (_ctx, inputs) => httpIngestDependency(inputs),
+    run: (_ctx, { request }) =>
+      Effect.flatMap(
+        options === undefined ? Effect.service(HttpIngestSettings) : Effect.succeed(options),
+        (settings) => fetchRecord(request, settings),
+      ),
+  });
 
 /**
- * The HTTP Ingest stage with default settings (no `mailto`, the default `User-Agent`).
+ * The HTTP Ingest stage with the settings of {@link HttpIngestSettings}.
  *
  * @category constructors
  */
-export const httpIngestStage: IngestStage = makeHttpIngestStage();
+export const httpIngestStage: StageDefinition<
+  RawPayload,
+  Record<string, never>,
+  Record<never, never>
+> = makeHttpIngestStage();

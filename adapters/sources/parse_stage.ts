@@ -1,60 +1,66 @@
 /**
- * The Parse stage for recorded source records: hands the ingested payload to its source's parser.
+ * The Parse stage: hands the ingested payload to its source's parser (the built-in sources and
+ * any a user registered, from the {@link Sources} catalog).
  *
  * @module
  */
-import { parseEuropePmc, parseUnpaywall } from "./pdf_sources.ts";
 import { Effect } from "effect";
-import type { ParseStage } from "../../stages/contracts.ts";
+import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
 import { type InvalidInput, Permanent } from "../../stages/errors.ts";
-import {
-  type Document,
-  type RawPayload,
-  recordFormatOf,
-  type SourceName,
-} from "../../stages/ir.ts";
-import { parseClinicalTrials } from "./clinicaltrials.ts";
-import { parseOpenAlex } from "./openalex.ts";
-import { parseOpenFda } from "./openfda.ts";
+import type { Document, RawPayload } from "../../stages/ir.ts";
+import { documentSchema, rawPayloadSchema } from "../../stages/ir_schemas.ts";
+import { documentSchemaFields } from "../../lineage/datasets.ts";
+import type { SourceCatalog } from "../../stages/source_contract.ts";
+import { Sources } from "./builtin_sources.ts";
 
-/** The record parsers, by source. */
-export const sourceParsers: Readonly<
-  Partial<Record<SourceName, (payload: RawPayload) => Effect.Effect<Document, InvalidInput>>>
-> = {
-  clinicaltrials: parseClinicalTrials,
-  openalex: parseOpenAlex,
-  openfda: parseOpenFda,
-  unpaywall: parseUnpaywall,
-  europepmc: parseEuropePmc,
+/**
+ * Parses a payload with its source's parser from `catalog`; a source without one fails with
+ * `Permanent`.
+ *
+ * @category constructors
+ */
+export const parseWith = (
+  catalog: SourceCatalog,
+  payload: RawPayload,
+): Effect.Effect<Document, InvalidInput | Permanent> => {
+  const source = catalog.get(payload.source);
+  if (source !== undefined) return source.parse(payload);
+  return Effect.fail(
+    new Permanent({
+      message: `${payload.docKey}: no parser for source "${payload.source}" (known: ${
+        catalog.names.join(", ")
+      })`,
+    }),
+  );
 };
 
 /**
- * Parses any payload whose source has a parser; other sources fail with `Permanent`.
+ * Parses any payload whose source the run knows.
  *
  * @category constructors
  */
 export const parsePayload = (
   payload: RawPayload,
-): Effect.Effect<Document, InvalidInput | Permanent> => {
-  const parser = sourceParsers[recordFormatOf(payload.source)];
-  if (parser !== undefined) return parser(payload);
-  const known = Object.keys(sourceParsers).join(", ");
-  return Effect.fail(
-    new Permanent({
-      message: `${payload.docKey}: no parser for source "${payload.source}" (known: ${known})`,
-    }),
-  );
-};
+): Effect.Effect<Document, InvalidInput | Permanent> =>
+  Effect.flatMap(Effect.service(Sources), (catalog) => parseWith(catalog, payload));
 
 /**
  * Parse stage: the Ingest output → Document. `outputCount` is the number of blocks.
  *
  * @category constructors
  */
-export const parseStage: ParseStage = {
+export const parseStage: StageDefinition<
+  Document,
+  Record<string, never>,
+  { readonly Ingest: typeof rawPayloadSchema }
+> = defineStage({
   type: "Parse",
   implementation: "source-records",
-  run: (_ctx, inputs) => parsePayload(inputs.get("Ingest")),
+  description: "parses the ingested record with its source's parser",
+  input: { Ingest: rawPayloadSchema },
+  output: documentSchema,
+  run: (_ctx, { Ingest: payload }) => parsePayload(payload),
   outputCount: (document) =>
     document.sections.reduce((sum, section) => sum + section.blocks.length, 0),
-};
+  outputFields: documentSchemaFields,
+});

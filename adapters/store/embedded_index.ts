@@ -5,52 +5,63 @@
  * @module
  */
 import { Effect } from "effect";
-import type { IndexStage } from "../../stages/contracts.ts";
+import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
 import { Transient } from "../../stages/errors.ts";
+import type { ChunkSet, EmbeddingBatch, IndexReceipt } from "../../stages/ir.ts";
+import {
+  chunkSetSchema,
+  embeddingBatchSchema,
+  indexReceiptSchema,
+} from "../../stages/ir_schemas.ts";
 import type { SqlClient } from "./sql_client.ts";
+import { StoreDatabase } from "./store_database.ts";
 
 /** A vector as SQL text: pgvector's `[…]` or a Postgres array's `{…}`. */
 export const vectorLiteral = (db: SqlClient, v: ReadonlyArray<number>): string =>
   db.hasVector ? `[${v.join(",")}]` : `{${v.join(",")}}`;
 
-/** The index stage writing into the store's hybrid index. */
-export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
-  type: "Index",
-  implementation: db.hasVector ? "pgvector-hybrid-index" : "postgres-hybrid-index",
-  outputCount: (receipt) => receipt.upserted,
-  run: (_ctx, inputs) => {
-    const { chunks, docId } = inputs.get("Chunk");
-    const batch = inputs.get("Embed");
-    const vectors = new Map(batch.vectors.map((v) => [v.chunkId, v.vector]));
-    const rows = chunks.map((c) => ({
-      chunk_id: c.chunkId,
-      doc_id: c.docId,
-      tenant_id: c.tenantId,
-      section_id: c.sectionId,
-      body: c.text,
-      start_offset: c.start,
-      end_offset: c.end,
-      metadata: c.metadata,
-      embedder: batch.model,
-      embedding: vectorLiteral(db, vectors.get(c.chunkId) ?? []),
-    }));
-    return Effect.tryPromise({
-      try: () =>
-        db.transaction(async (tx) => {
-          // Chunks of an earlier version of the document that no longer exist are removed, so a
-          // re-run never leaves stale chunks behind.
+/**
+ * Writes a document's chunks and vectors into the store's hybrid index (upserts by chunk id;
+ * chunks of an earlier version that no longer exist are removed).
+ *
+ * @category constructors
+ */
+export const writeChunks = (
+  db: SqlClient,
+  chunkSet: ChunkSet,
+  batch: EmbeddingBatch,
+): Effect.Effect<IndexReceipt, Transient> => {
+  const { chunks, docId } = chunkSet;
+  const vectors = new Map(batch.vectors.map((v) => [v.chunkId, v.vector]));
+  const rows = chunks.map((c) => ({
+    chunk_id: c.chunkId,
+    doc_id: c.docId,
+    tenant_id: c.tenantId,
+    section_id: c.sectionId,
+    body: c.text,
+    start_offset: c.start,
+    end_offset: c.end,
+    metadata: c.metadata,
+    embedder: batch.model,
+    embedding: vectorLiteral(db, vectors.get(c.chunkId) ?? []),
+  }));
+  return Effect.tryPromise({
+    try: () =>
+      db.transaction(async (tx) => {
+        // Chunks of an earlier version of the document that no longer exist are removed, so a
+        // re-run never leaves stale chunks behind.
+        await tx.query(
+          "delete from lk_chunks where doc_id = $1 and not (chunk_id = any($2::text[]))",
+          [docId, chunks.map((c) => c.chunkId)],
+        );
+        if (rows.length > 0) {
           await tx.query(
-            "delete from lk_chunks where doc_id = $1 and not (chunk_id = any($2::text[]))",
-            [docId, chunks.map((c) => c.chunkId)],
-          );
-          if (rows.length > 0) {
-            await tx.query(
-              `insert into lk_chunks (chunk_id, doc_id, tenant_id, section_id, body, start_offset,
+            `insert into lk_chunks (chunk_id, doc_id, tenant_id, section_id, body, start_offset,
                  end_offset, metadata, embedder, embedding)
                select r.chunk_id, r.doc_id, r.tenant_id, r.section_id, r.body, r.start_offset,
                  r.end_offset, r.metadata, r.embedder, r.embedding::${
-                db.hasVector ? "vector" : "real[]"
-              }
+              db.hasVector ? "vector" : "real[]"
+            }
                from jsonb_to_recordset($1::jsonb) as r(chunk_id text, doc_id text, tenant_id text,
                  section_id text, body text, start_offset int, end_offset int, metadata jsonb,
                  embedder text, embedding text)
@@ -58,13 +69,35 @@ export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
                  section_id = excluded.section_id, start_offset = excluded.start_offset,
                  end_offset = excluded.end_offset, metadata = excluded.metadata,
                  embedder = excluded.embedder, embedding = excluded.embedding, updated_at = now()`,
-              [JSON.stringify(rows)],
-            );
-          }
-          return { docId, index: "lk_chunks", upserted: rows.length };
-        }),
-      catch: (cause) =>
-        new Transient({ message: `index write failed: ${(cause as Error).message ?? cause}` }),
-    });
-  },
+            [JSON.stringify(rows)],
+          );
+        }
+        return { docId, index: "lk_chunks", upserted: rows.length };
+      }),
+    catch: (cause) =>
+      new Transient({ message: `index write failed: ${(cause as Error).message ?? cause}` }),
+  });
+};
+
+/**
+ * The built-in Index stage: the store's hybrid index (full-text + pgvector on PGlite, full-text +
+ * `real[]` on a PostgreSQL server).
+ *
+ * @category constructors
+ */
+export const embeddedIndexStage: StageDefinition<
+  IndexReceipt,
+  Record<string, never>,
+  { readonly Chunk: typeof chunkSetSchema; readonly Embed: typeof embeddingBatchSchema },
+  StoreDatabase
+> = defineStage({
+  type: "Index",
+  implementation: "embedded",
+  description: "the store's hybrid index: full-text ranking plus vectors",
+  input: { Chunk: chunkSetSchema, Embed: embeddingBatchSchema },
+  output: indexReceiptSchema,
+  run: (_ctx, { Chunk: chunks, Embed: batch }) =>
+    Effect.flatMap(Effect.service(StoreDatabase), (db) => writeChunks(db, chunks, batch)),
+  outputCount: (receipt) => receipt.upserted,
+  writesTables: ["lk_chunks"],
 });

@@ -11,3 +11,4 @@ export * from "./hybrid_search.ts";
 export * from "./store_stats.ts";
 export * from "./embedded_index.ts";
 export * from "./embedded_graph.ts";
+export * from "./store_database.ts";

@@ -18,6 +18,8 @@ import { dropLeases } from "./sql_leases.ts";
 
 /** An open store. */
 export interface Store {
+  /** What was opened: the embedded directory or the `postgres://` URL (memory: `memory`). */
+  readonly spec: string;
   /** The database connection. */
   readonly client: SqlClient;
   /** The job ledger, over the same database. */
@@ -33,12 +35,18 @@ export interface Store {
 /** Where the embedded database lives inside a store directory. */
 export const embeddedDbDir = (storeDir: string): string => resolve(storeDir, "db");
 
-/** Builds a store over an already-open client (runs the migrations). */
-export const storeFromClient = async (client: SqlClient): Promise<Store> => {
+/**
+ * Builds a store over an already-open client (runs the migrations); `spec` says what was opened.
+ */
+export const storeFromClient = async (
+  client: SqlClient,
+  spec: string = client.location,
+): Promise<Store> => {
   await migrate(client);
   const ledger = makeSqlJobLedger(client);
   const outbox = makeSqlOutboxStore(client);
   return {
+    spec,
     client,
     ledger,
     outbox,
@@ -68,6 +76,7 @@ export const openEmbeddedStore = async (
 ): Promise<Store> => {
   const store = await storeFromClient(
     await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined),
+    storeDir ?? "memory",
   );
   if (!options.keepLeases) await dropLeases(store.client);
   return store;
@@ -79,7 +88,7 @@ export const isServerStore = (spec: string): boolean => /^postgres(ql)?:\/\//.te
 /** Opens the store a `--store` value names: a `postgres://` URL or an embedded directory. */
 export const openStore = async (spec: string, options: OpenStoreOptions = {}): Promise<Store> =>
   isServerStore(spec)
-    ? storeFromClient(await openPostgres(spec))
+    ? storeFromClient(await openPostgres(spec), spec)
     : openEmbeddedStore(spec, options);
 
 /** Where a store's tables live, as OpenLineage dataset naming wants it. */

@@ -14,7 +14,8 @@
  */
 import { Effect } from "effect";
 import { z } from "zod";
-import type { StageDefinition } from "../../stages/contracts.ts";
+import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
+import { chunkSetSchema, embeddingBatchSchema } from "../../stages/ir_schemas.ts";
 import {
   GpuOutOfMemory,
   GpuUnavailable,
@@ -315,23 +316,30 @@ const embedChunks = (
  *
  * @category constructors
  */
-export const makeVllmEmbedStage = (options: VllmEmbedderOptions): StageDefinition<"Embed"> => {
+export const makeVllmEmbedStage = (
+  options: VllmEmbedderOptions,
+): StageDefinition<
+  EmbeddingBatch,
+  Record<string, never>,
+  { readonly Chunk: typeof chunkSetSchema }
+> => {
   const problems = validateVllmEmbedderOptions(options);
-  return {
+  return defineStage({
     type: "Embed",
     implementation: `vllm:${options.model}`,
+    input: { Chunk: chunkSetSchema },
+    output: embeddingBatchSchema,
     usesGpu: true,
     dependency: () => dependencyOf(embeddingsUrl(options.baseUrl)),
-    run: (_ctx, inputs) => {
+    run: (_ctx, { Chunk: { docId, chunks } }) => {
       if (problems.length > 0) {
         const message = `invalid vLLM embedder options: ${problems.join("; ")}`;
         return Effect.fail(new Permanent({ message }));
       }
-      const { docId, chunks } = inputs.get("Chunk");
       return embedChunks(options, docId, chunks);
     },
     outputCount: (output) => output.vectors.length,
-  };
+  });
 };
 
 // For `/health` every server-side failure means "not serving": the engine is down or starting.

@@ -14,11 +14,12 @@ import { buildConfig, type CompiledPipeline } from "../../pipelines/loader.ts";
 import { type Job, JobLedger, type JobLedgerShape } from "../../pipelines/ledger.ts";
 import { PipelineRuntime } from "../../pipelines/runtime.ts";
 import { layer as resilienceLayer, type Resilience } from "../../policies/resilience.ts";
-import { makeChunkStage } from "../../stages/chunker.ts";
+import { chunkStage } from "../../stages/chunker.ts";
 import type { StageContext } from "../../stages/context.ts";
-import type { AnyStageDefinition, StageInputs, StageType } from "../../stages/contracts.ts";
+import type { AnyStageDefinition, StageInputs } from "../../stages/contracts.ts";
 import type { StageError } from "../../stages/errors.ts";
-import { scriptedStages } from "./_runner_harness.ts";
+import type { StageRegistry } from "../../stages/stage_registry.ts";
+import { scriptedRegistry, scriptedStages } from "./_runner_harness.ts";
 
 /** Real work in flight: the driver leaves the clock alone while `busy > 0`. */
 export interface Probe {
@@ -55,10 +56,12 @@ export const trackedStage = (definition: AnyStageDefinition, probe: Probe): AnyS
   const run = definition.run as (
     ctx: StageContext,
     inputs: StageInputs,
+    config: unknown,
   ) => Effect.Effect<unknown, StageError>;
   return {
     ...definition,
-    run: (ctx: StageContext, inputs: StageInputs) => track(probe, run(ctx, inputs)),
+    run: (ctx: StageContext, inputs: StageInputs, config: unknown) =>
+      track(probe, run(ctx, inputs, config)),
   } as unknown as AnyStageDefinition;
 };
 
@@ -72,24 +75,24 @@ export const vllmBaseUrl = "http://vllm.test:8000";
 export const realRegistry = (
   probe: Probe,
   options: { readonly vllm?: boolean } = {},
-): Map<StageType, AnyStageDefinition> => {
+): StageRegistry => {
   const { registry } = scriptedStages();
-  registry.set("Ingest", trackedStage(makeHttpIngestStage(), probe));
-  // Parsing and chunking are CPU work long enough to span several scheduler turns: tracked too,
-  // so the clock never moves while they run.
-  registry.set("Parse", trackedStage(parseStage, probe));
-  registry.set("Chunk", trackedStage(makeChunkStage(), probe));
-  if (options.vllm === true) {
-    const embed = makeVllmEmbedStage({ baseUrl: vllmBaseUrl, model: "m" });
-    registry.set("Embed", trackedStage(embed, probe));
-  }
-  return registry;
+  // The real stages replace the scripted ones under the scripted implementation's name, the one
+  // the pipelines were compiled with. Parsing and chunking are CPU work long enough to span
+  // several scheduler turns: tracked too, so the clock never moves while they run.
+  const real = [
+    makeHttpIngestStage(),
+    parseStage,
+    chunkStage,
+    ...(options.vllm === true ? [makeVllmEmbedStage({ baseUrl: vllmBaseUrl, model: "m" })] : []),
+  ].map((d) => ({ ...trackedStage(d, probe), implementation: "scripted" }));
+  return registry.with(real);
 };
 
 /** Layers for the runner: the tracked ledger of `store`, fresh resilience state, the registry. */
 export const trackedRunnerLayer = (
   store: Store,
-  registry: Map<StageType, AnyStageDefinition>,
+  registry: StageRegistry,
   probe: Probe,
 ): Layer.Layer<JobLedger | PipelineRuntime | Resilience> =>
   Layer.mergeAll(
@@ -130,7 +133,9 @@ export const compileAuto = (
     if (!at.test(text)) throw new Error(`no ${stage} stage to put under ${policy}`);
     text = text.replace(at, `$1 ${policy}`);
   }
-  const { config, problems } = buildConfig(policyFiles, [{ file: "pipelines/auto.yaml", text }]);
+  const { config, problems } = buildConfig(policyFiles, [{ file: "pipelines/auto.yaml", text }], {
+    registry: scriptedRegistry,
+  });
   if (!config) throw new Error(problems.map((p) => p.message).join("\n"));
   return config.pipeline("auto")!;
 };

@@ -10,9 +10,12 @@ import { layer as resilienceLayer } from "../../policies/resilience.ts";
 import { type Job, JobLedger } from "../../pipelines/ledger.ts";
 import { type JobOutcome, runJob, type RunJobOptions } from "../../pipelines/runner.ts";
 import type { Store } from "../../adapters/store/store.ts";
-import type { AnyStageDefinition, StageType } from "../../stages/contracts.ts";
+import { z } from "zod";
+import { type AnyStageDefinition, defineStage, type StageType } from "../../stages/contracts.ts";
+import { makeStageRegistry, type StageRegistry } from "../../stages/stage_registry.ts";
+import { gateStage } from "../../pipelines/gate_stage.ts";
 import type { StageError } from "../../stages/errors.ts";
-import type { Document } from "../../stages/ir.ts";
+import type { Document, PdfReceipt } from "../../stages/ir.ts";
 
 /** The auto pipeline's shape, with every stage under `policy`. */
 export const autoShape = (policy: string) => `
@@ -86,6 +89,7 @@ export const compileConfig = (pipelines: ReadonlyArray<{ file: string; text: str
   const { config, problems } = buildConfig(
     [{ file: "policies.yaml", text: testPolicies }],
     pipelines,
+    { registry: scriptedRegistry },
   );
   if (!config) throw new Error(problems.map((p) => p.message).join("\n"));
   return config;
@@ -129,30 +133,42 @@ const outputs: Record<StageType, (docId: string) => unknown> = {
   Gate: () => ({}),
 };
 
-/** A registry whose stages succeed at once unless `scripts` says otherwise. */
+/**
+ * A registry of every built-in stage type with a scripted body (the gate is the real one): each
+ * succeeds at once unless `scripts` says otherwise; `calls` counts the calls per type.
+ */
 export const scriptedStages = (scripts: Partial<Record<StageType, Script>> = {}) => {
   const calls: Record<string, number> = {};
-  const registry = new Map<StageType, AnyStageDefinition>();
-  for (const type of Object.keys(outputs) as StageType[]) {
-    registry.set(type, {
-      type,
-      implementation: "scripted",
-      outputCount: () => 1,
-      run: (ctx: { docId: string }) =>
-        Effect.suspend(() => {
-          calls[type] = (calls[type] ?? 0) + 1;
-          const script = scripts[type];
-          return script
-            ? Effect.as(script(calls[type]), outputs[type](ctx.docId))
-            : Effect.succeed(outputs[type](ctx.docId));
-        }),
-    } as unknown as AnyStageDefinition);
-  }
+  const registry: StageRegistry = makeStageRegistry([
+    ...Object.keys(outputs).filter((t) => t !== "Gate").map((type): AnyStageDefinition =>
+      defineStage({
+        type,
+        implementation: "scripted",
+        output: z.unknown(),
+        run: (ctx) =>
+          Effect.suspend(() => {
+            calls[type] = (calls[type] ?? 0) + 1;
+            const script = scripts[type];
+            return script
+              ? Effect.as(script(calls[type]), outputs[type](ctx.docId))
+              : Effect.succeed(outputs[type](ctx.docId));
+          }),
+        // As the real download does: a stored PDF sets `pdf_downloaded`.
+        ...(type === "Download"
+          ? { ledgerEffects: (pdf: unknown) => ({ pdfDownloaded: true, pdf: pdf as PdfReceipt }) }
+          : {}),
+      })
+    ),
+    gateStage,
+  ]);
   return { registry, calls };
 };
 
-/** Layers for the runner over a store and a registry. */
-export const runnerLayer = (store: Store, registry: Map<StageType, AnyStageDefinition>) =>
+/** The registry test pipelines are compiled against (any scripted one: they run another). */
+export const scriptedRegistry: StageRegistry = scriptedStages().registry;
+
+/** Layers for the runner over a store, running the stages of `registry`. */
+export const runnerLayer = (store: Store, registry: StageRegistry) =>
   Layer.mergeAll(
     store.layer,
     resilienceLayer,

@@ -12,6 +12,10 @@ import { ConfigError, formatProblem } from "../../policies/problem.ts";
 import { type Condition, evaluateCondition } from "../../pipelines/topology.ts";
 import { parsePolicies } from "../../policies/policy.ts";
 import { repoRoot, tempDir } from "../_harness.ts";
+import { builtinStageRegistry } from "../../adapters/builtin_stages.ts";
+import { sourceNames } from "../../stages/ir.ts";
+
+const known = { registry: builtinStageRegistry, sources: sourceNames };
 
 const read = (path: string): Promise<string> => Deno.readTextFile(join(repoRoot, path));
 const shippedPolicies =
@@ -19,12 +23,12 @@ const shippedPolicies =
     .policies;
 
 const problemsOf = (text: string, file = "pipelines/broken.yaml"): ReadonlyArray<string> =>
-  parsePipeline(file, text, shippedPolicies).problems.map(formatProblem);
+  parsePipeline(file, text, shippedPolicies, known).problems.map(formatProblem);
 
 const loaded = (
-  options?: Parameters<typeof loadConfig>[0],
+  options: Partial<Parameters<typeof loadConfig>[0]> = {},
 ): Promise<Result.Result<Config, ConfigError>> =>
-  Effect.runPromise(Effect.result(loadConfig(options)));
+  Effect.runPromise(Effect.result(loadConfig({ ...known, ...options })));
 
 // Every problem a single file can have that does not hide another one.
 const broken = `version: 1
@@ -232,8 +236,6 @@ describe("parsePipeline()", () => {
     expect(problemsOf(broken)).toEqual([
       `pipelines/broken.yaml:1:1: "version" must be a string (got 1)`,
       `pipelines/broken.yaml:2:1: "name" must match ^[a-z][a-z0-9_-]*$ (got "Broken")`,
-      `pipelines/broken.yaml:4:32: unknown source "pubmed" (known: clinicaltrials, openalex, ` +
-      `openalex-pdf, openfda, europepmc, unpaywall)`,
       `pipelines/broken.yaml:9:5: stage "ingest": unknown key "retries" (allowed: name, type, ` +
       `policy, depends_on, config, outputs, concurrency)`,
       `pipelines/broken.yaml:13:26: stage "parse": depends_on "ghost" is not a stage (stages: ` +
@@ -257,8 +259,22 @@ describe("parsePipeline()", () => {
     ]);
   });
 
+  it("warns about a source no one knows in applicable_sources, without failing the file", () => {
+    const text = valid.replace(
+      "applicable_sources: [openfda]",
+      "applicable_sources: [openfda, pubmed]",
+    );
+    const { pipeline, problems, warnings } = parsePipeline("p.yaml", text, shippedPolicies, known);
+    expect(problems).toEqual([]);
+    expect(pipeline?.applicableSources).toEqual(["openfda", "pubmed"]);
+    expect(warnings.map(formatProblem)).toEqual([
+      `p.yaml:4:31: applicable_sources: unknown source "pubmed" (known: clinicaltrials, ` +
+      `openalex, openalex-pdf, openfda, europepmc, unpaywall); no document is routed to it`,
+    ]);
+  });
+
   it("compiles a valid pipeline; a Gate ancestor satisfies a Parse requirement", () => {
-    const { pipeline, problems } = parsePipeline("small.yaml", valid, shippedPolicies);
+    const { pipeline, problems } = parsePipeline("small.yaml", valid, shippedPolicies, known);
     expect(problems).toEqual([]);
     expect(pipeline?.order).toEqual(["ingest", "gate", "chunk", "extract"]);
   });
@@ -423,7 +439,7 @@ describe("buildConfig()", () => {
     const { config, problems } = buildConfig([policyFile], [
       { file: "pipelines/a.yaml", text: valid },
       { file: "pipelines/b.yaml", text: other },
-    ]);
+    ], known);
     expect(config).toBeUndefined();
     expect(problems.map(formatProblem)).toEqual([
       `pipelines/b.yaml:2:1: pipeline name "small" is already used by pipelines/a.yaml`,
@@ -435,7 +451,7 @@ describe("buildConfig()", () => {
   it("does not check policy names against a policy file that has problems of its own", () => {
     const { problems } = buildConfig([{ file: "r.yaml", text: "policies: 3\n" }], [
       { file: "p.yaml", text: valid.replace("policy: default", "policy: missing") },
-    ]);
+    ], known);
     expect(problems.map(formatProblem)).toEqual([
       `r.yaml:1:1: "policies" must be a mapping (got 3)`,
     ]);
@@ -444,7 +460,7 @@ describe("buildConfig()", () => {
   it("names no known policies when there are none", () => {
     const { problems } = buildConfig([{ file: "r.yaml", text: "policies: {}\n" }], [
       { file: "p.yaml", text: valid.replace(/policy: default/g, "policy: x") },
-    ]);
+    ], known);
     expect(problems.map(formatProblem).slice(0, 1)).toEqual([
       `p.yaml:8:5: stage "ingest": unknown policy "x" (known: none)`,
     ]);
@@ -498,6 +514,7 @@ describe("evaluateCondition()", () => {
         "p.yaml",
         valid.replace("{ ledger_field: pdf_ir_ready, equals: true }", condition),
         shippedPolicies,
+        known,
       )
         .pipeline?.stage("gate").gate?.condition;
     expect(gateOf("{ ledger_field: status, op: not_equals, value: failed }")).toEqual({

@@ -1,10 +1,10 @@
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../pipelines/loader.ts";
+import { loadPipelines } from "../../kit/load_pipelines.ts";
 import { explainConfig, explainPolicy } from "../../policies/explain.ts";
 import type { Policy } from "../../policies/policy.ts";
 
-const config = await Effect.runPromise(loadConfig());
+const config = await Effect.runPromise(loadPipelines());
 const shipped = (name: string): Policy => config.policies.get(name)!;
 
 describe("explainPolicy()", () => {

@@ -161,13 +161,24 @@ describe("parsePolicies()", () => {
   it("reports every missing key (at the policy name) and every bad policy at once, in file order", () => {
     const text = `policies:\n  a:\n    max_attempts: 1\n  b: 3\n`;
     expect(messages(text)).toEqual([
-      `policies/test.yaml:2:3: policy "a": missing required key "backoff_strategy"`,
-      `policies/test.yaml:2:3: policy "a": missing required key "backoff_initial_seconds"`,
-      `policies/test.yaml:2:3: policy "a": missing required key "backoff_max_seconds"`,
-      `policies/test.yaml:2:3: policy "a": missing required key "backoff_jitter_seconds"`,
       `policies/test.yaml:2:3: policy "a": missing required key "timeout_seconds"`,
       `policies/test.yaml:4:3: policy "b": the entry must be a mapping (got 3)`,
     ]);
+  });
+
+  it("gives a policy that omits its backoff keys exponential backoff from 1 s to 30 s, no jitter", () => {
+    const text = `policies:\n  a:\n    max_attempts: 3\n    timeout_seconds: 5\n`;
+    const { policies, problems } = parsePolicies("p.yaml", text);
+    expect(problems).toEqual([]);
+    expect(policies.get("a")).toEqual({
+      name: "a",
+      maxAttempts: 3,
+      backoffStrategy: "exponential",
+      backoffInitialSeconds: 1,
+      backoffMaxSeconds: 30,
+      backoffJitterSeconds: 0,
+      timeoutSeconds: 5,
+    });
   });
 
   it("reports YAML syntax errors with their position and decodes nothing", () => {

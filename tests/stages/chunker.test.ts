@@ -3,14 +3,13 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import {
   chunkDocument,
-  type ChunkerOptions,
-  makeChunkStage,
+  chunkerConfig,
+  chunkStage,
   splitSentences,
   validateChunkerOptions,
 } from "../../stages/chunker.ts";
 import type { StageContext } from "../../stages/context.ts";
-import type { StageInputs, StageOutputs, StageType } from "../../stages/contracts.ts";
-import { Permanent } from "../../stages/errors.ts";
+import { runStageOnce } from "../../testing/stage_runner.ts";
 import type { Block, Chunk, ChunkSet, Document, Section } from "../../stages/ir.ts";
 
 const docId = "openalex:W42";
@@ -398,38 +397,41 @@ const context: StageContext = {
   metadata: {},
 };
 
-const inputsWith = (document: Document): StageInputs => ({
-  request: {
-    source: "openalex",
-    docKey: "W42",
-    location: { kind: "url", url: "https://api.openalex.org/works/W42" },
-  },
-  get: <T extends StageType>(type: T): StageOutputs[T] => {
-    if (type !== "Parse") throw new Error(`unexpected input ${type}`);
-    return document as StageOutputs[T];
-  },
-});
+const request = {
+  source: "openalex",
+  docKey: "W42",
+  location: { kind: "url" as const, url: "https://api.openalex.org/works/W42" },
+};
 
-describe("makeChunkStage()", () => {
-  it("makeChunkStage() chunks the parsed document for the attempt's tenant", () => {
-    const stage = makeChunkStage({ splitLength: 5, splitOverlap: 2 });
-    const output = Effect.runSync(stage.run(context, inputsWith(twelve)));
-    expect(stage.type).toBe("Chunk");
-    expect(stage.implementation).toBe("sentence-chunker");
-    expect(output).toEqual(chunkDocument(twelve, "tenant-c", { splitLength: 5, splitOverlap: 2 }));
-    expect(stage.outputCount(output)).toBe(4);
-  });
-
-  it("makeChunkStage() fails with Permanent when split_overlap is not below split_length", () => {
-    const options: ChunkerOptions = { splitLength: 2, splitOverlap: 2 };
-    const error = Effect.runSync(
-      Effect.flip(makeChunkStage(options).run(context, inputsWith(twelve))),
-    );
-    expect(error).toEqual(
-      new Permanent({
-        message:
-          "invalid chunker options: split_overlap must be less than split_length (got 2 >= 2)",
+describe("chunkStage", () => {
+  it("chunkStage chunks the parsed document for the attempt's tenant, as its config says", () => {
+    const output = Effect.runSync(
+      runStageOnce(chunkStage, {
+        request,
+        inputs: { Parse: twelve },
+        config: { split_length: 5, split_overlap: 2 },
+        context,
       }),
     );
+    expect(chunkStage.type).toBe("Chunk");
+    expect(chunkStage.implementation).toBe("sentence-chunker");
+    expect(output).toEqual(chunkDocument(twelve, "tenant-c", { splitLength: 5, splitOverlap: 2 }));
+    expect(chunkStage.outputCount(output)).toBe(4);
+  });
+
+  it("chunkerConfig refuses split_overlap not below split_length, at that key", () => {
+    const decoded = chunkerConfig.safeParse({ split_length: 2, split_overlap: 2 });
+    expect(decoded.success).toBe(false);
+    expect(decoded.error?.issues.map((i) => [i.path, i.message])).toEqual([
+      [["split_overlap"], "must be less than split_length (got 2 >= 2)"],
+    ]);
+  });
+
+  it("chunkerConfig refuses unknown keys and decodes the snake_case ones", () => {
+    expect(chunkerConfig.safeParse({ split_lenght: 3 }).success).toBe(false);
+    expect(chunkerConfig.parse({ split_length: 3, locale: "de" })).toEqual({
+      splitLength: 3,
+      locale: "de",
+    });
   });
 });

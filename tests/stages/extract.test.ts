@@ -5,7 +5,6 @@ import { discoverRecords } from "../../adapters/sources/discover.ts";
 import { fileIngestStage } from "../../adapters/sources/file_ingest.ts";
 import { parsePayload } from "../../adapters/sources/parse_stage.ts";
 import type { StageContext } from "../../stages/context.ts";
-import type { StageInputs, StageOutputs, StageType } from "../../stages/contracts.ts";
 import {
   extract,
   extractStage,
@@ -26,16 +25,20 @@ const ctx: StageContext = {
   metadata: {},
 };
 
-const inputs = (request: IngestRequest, outputs: Partial<StageOutputs>): StageInputs => ({
+const inputs = (
+  request: IngestRequest,
+  outputs: Readonly<Record<string, unknown>>,
+  // deno-lint-ignore no-explicit-any
+): any => ({
   request,
-  get: <T extends StageType>(type: T) => outputs[type] as StageOutputs[T],
+  ...outputs,
 });
 
 const loadDocuments = async (): Promise<ReadonlyArray<Document>> => {
   const found = await discoverRecords(["data/records"]);
   return Promise.all(found.map(({ request }) =>
     Effect.runPromise(
-      fileIngestStage.run(ctx, inputs(request, {})).pipe(Effect.flatMap(parsePayload)),
+      fileIngestStage.run(ctx, inputs(request, {}), {}).pipe(Effect.flatMap(parsePayload)),
     )
   ));
 };
@@ -385,7 +388,7 @@ describe("extractStage", () => {
       location: document.provenance.location,
     };
     const extraction = await Effect.runPromise(
-      extractStage.run(ctx, inputs(request, { Parse: document })),
+      extractStage.run(ctx, inputs(request, { Parse: document }), {}),
     );
     expect(extraction).toEqual(extract(document));
     expect(extractStage.outputCount(extraction)).toBe(12);

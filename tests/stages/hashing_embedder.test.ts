@@ -5,14 +5,14 @@ import {
   cosineSimilarity,
   embedChunks,
   embedText,
+  hashingEmbedderConfig,
+  hashingEmbedStage,
   hashingModel,
-  makeHashingEmbedStage,
   murmur3Hash32,
   validateHashingEmbedderOptions,
 } from "../../stages/hashing_embedder.ts";
 import type { StageContext } from "../../stages/context.ts";
-import type { StageInputs, StageOutputs, StageType } from "../../stages/contracts.ts";
-import { Permanent } from "../../stages/errors.ts";
+import { runStageOnce } from "../../testing/stage_runner.ts";
 import type { ChunkSet } from "../../stages/ir.ts";
 
 const norm = (vector: ReadonlyArray<number>): number =>
@@ -189,37 +189,33 @@ const context: StageContext = {
   metadata: {},
 };
 
-const inputs: StageInputs = {
-  request: {
-    source: "openalex",
-    docKey: "W42",
-    location: { kind: "url", url: "https://api.openalex.org/works/W42" },
-  },
-  get: <T extends StageType>(type: T): StageOutputs[T] => {
-    if (type !== "Chunk") throw new Error(`unexpected input ${type}`);
-    return chunks as StageOutputs[T];
-  },
+const request = {
+  source: "openalex",
+  docKey: "W42",
+  location: { kind: "url" as const, url: "https://api.openalex.org/works/W42" },
 };
 
-describe("makeHashingEmbedStage()", () => {
-  it("makeHashingEmbedStage() embeds the upstream chunks", () => {
-    const stage = makeHashingEmbedStage({ dimensions: 64 });
-    const output = Effect.runSync(stage.run(context, inputs));
-    expect(stage.type).toBe("Embed");
-    expect(stage.implementation).toBe("feature-hashing-v1");
-    expect(output).toEqual(embedChunks(chunks, { dimensions: 64 }));
-    expect(stage.outputCount(output)).toBe(2);
-  });
-
-  it("makeHashingEmbedStage() fails with Permanent on invalid dimensions", () => {
-    const error = Effect.runSync(
-      Effect.flip(makeHashingEmbedStage({ dimensions: -1 }).run(context, inputs)),
-    );
-    expect(error).toEqual(
-      new Permanent({
-        message:
-          "invalid hashing embedder options: dimensions must be an integer from 1 to 65536 (got -1)",
+describe("hashingEmbedStage", () => {
+  it("hashingEmbedStage embeds the upstream chunks with its config's dimensions", () => {
+    const output = Effect.runSync(
+      runStageOnce(hashingEmbedStage, {
+        request,
+        inputs: { Chunk: chunks },
+        config: { dimensions: 64 },
+        context,
       }),
     );
+    expect(hashingEmbedStage.type).toBe("Embed");
+    expect(hashingEmbedStage.implementation).toBe("feature-hashing-v1");
+    expect(output).toEqual(embedChunks(chunks, { dimensions: 64 }));
+    expect(hashingEmbedStage.outputCount(output)).toBe(2);
+  });
+
+  it("hashingEmbedderConfig refuses invalid dimensions at that key", () => {
+    const decoded = hashingEmbedderConfig.safeParse({ dimensions: -1 });
+    expect(decoded.error?.issues.map((i) => i.path)).toEqual([["dimensions"]]);
+    expect(hashingEmbedderConfig.parse({ character_trigrams: true })).toEqual({
+      characterTrigrams: true,
+    });
   });
 });

@@ -12,7 +12,8 @@ import {
   type PdfDownloadOptions,
 } from "../../../adapters/download/pdf_download.ts";
 import type { StageContext } from "../../../stages/context.ts";
-import type { StageInputs, StageOutputs, StageType } from "../../../stages/contracts.ts";
+import type { StageInputs } from "../../../stages/contracts.ts";
+import type { rawPayloadSchema } from "../../../stages/ir_schemas.ts";
 import {
   InvalidInput,
   Permanent,
@@ -69,9 +70,9 @@ const payloadFor = (url: string): RawPayload => ({
   record: { doi: "10.1038/nature12373", best_oa_location: { url_for_pdf: url } },
 });
 
-const inputsFor = (payload: RawPayload): StageInputs => ({
+const inputsFor = (payload: RawPayload): StageInputs<{ Ingest: typeof rawPayloadSchema }> => ({
   request: { source: payload.source, docKey: payload.docKey, location: payload.location },
-  get: <T extends StageType>(type: T) => ({ Ingest: payload } as StageOutputs)[type],
+  Ingest: payload,
 });
 
 /** Public address for every host name, unless a test says otherwise. */
@@ -80,7 +81,7 @@ const publicDns = (): Promise<ReadonlyArray<string>> => Promise.resolve(["93.184
 const run = (url: string, options: Partial<PdfDownloadOptions> = {}) =>
   Effect.runPromiseExit(
     makePdfDownloadStage({ fileArea, resolveHost: publicDns, ...options })
-      .run(ctx, inputsFor(payloadFor(url))),
+      .run(ctx, inputsFor(payloadFor(url)), {}),
   );
 
 const failure = (exit: Exit.Exit<PdfReceipt, StageError>): StageError => {
@@ -338,7 +339,7 @@ describe("makePdfDownloadStage()", () => {
       record: { doi: "10.1/closed", best_oa_location: null, oa_locations: [] },
     };
     const exit = await Effect.runPromiseExit(
-      makePdfDownloadStage({ fileArea }).run(ctx, inputsFor(payload)),
+      makePdfDownloadStage({ fileArea }).run(ctx, inputsFor(payload), {}),
     );
     expect(failure(exit)).toEqual(
       new InvalidInput({

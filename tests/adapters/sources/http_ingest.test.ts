@@ -12,7 +12,7 @@ import {
   urlFor,
 } from "../../../adapters/sources/http_ingest.ts";
 import type { StageContext } from "../../../stages/context.ts";
-import type { IngestStage, StageInputs } from "../../../stages/contracts.ts";
+import type { StageDefinition } from "../../../stages/contracts.ts";
 import {
   InvalidInput,
   Permanent,
@@ -43,12 +43,10 @@ const ctx: StageContext = {
   metadata: {},
 };
 
-const inputsFor = (request: IngestRequest): StageInputs => ({
-  request,
-  get: () => {
-    throw new Error("Ingest reads no upstream output");
-  },
-});
+/** An Ingest stage: it reads no upstream output and takes no config. */
+type IngestStage = StageDefinition<RawPayload, Record<string, never>, Record<never, never>>;
+
+const inputsFor = (request: IngestRequest) => ({ request });
 
 const urlRequest = (source: SourceName, docKey: string, url = urlFor(source, docKey)) => ({
   source,
@@ -57,12 +55,12 @@ const urlRequest = (source: SourceName, docKey: string, url = urlFor(source, doc
 });
 
 const ingest = (request: IngestRequest, stage: IngestStage = httpIngestStage) =>
-  Effect.runPromise(stage.run(ctx, inputsFor(request)));
+  Effect.runPromise(stage.run(ctx, inputsFor(request), {}));
 
 const ingestFailure = (
   request: IngestRequest,
   stage: IngestStage = httpIngestStage,
-): Promise<StageError> => Effect.runPromise(Effect.flip(stage.run(ctx, inputsFor(request))));
+): Promise<StageError> => Effect.runPromise(Effect.flip(stage.run(ctx, inputsFor(request), {})));
 
 const ctgovUrl = "https://clinicaltrials.gov/api/v2/studies/NCT00763412";
 const study = recordedJson("clinicaltrials/NCT00763412.json");
@@ -100,6 +98,7 @@ describe("httpIngestStage", () => {
         docKey: "NCT00763412",
         location: { kind: "file", file, pointer: "" },
       }),
+      {},
     ));
     expect(live.record).toEqual(recorded.record);
   });

@@ -9,7 +9,6 @@ import { fileIngestStage } from "../../../adapters/sources/file_ingest.ts";
 import { rebuildAbstract } from "../../../adapters/sources/openalex.ts";
 import { parseStage } from "../../../adapters/sources/parse_stage.ts";
 import type { StageContext } from "../../../stages/context.ts";
-import type { StageInputs, StageOutputs, StageType } from "../../../stages/contracts.ts";
 import { InvalidInput, Permanent, type StageError } from "../../../stages/errors.ts";
 import type { Document, IngestRequest, RawPayload } from "../../../stages/ir.ts";
 
@@ -24,14 +23,18 @@ const ctx: StageContext = {
   metadata: {},
 };
 
-const inputs = (request: IngestRequest, outputs: Partial<StageOutputs> = {}): StageInputs => ({
+const inputs = (
+  request: IngestRequest,
+  outputs: Readonly<Record<string, unknown>> = {},
+  // deno-lint-ignore no-explicit-any
+): any => ({
   request,
-  get: <T extends StageType>(type: T) => outputs[type] as StageOutputs[T],
+  ...outputs,
 });
 
 const ingestAndParse = (request: IngestRequest): Effect.Effect<Document, StageError> =>
-  fileIngestStage.run(ctx, inputs(request)).pipe(
-    Effect.flatMap((payload) => parseStage.run(ctx, inputs(request, { Ingest: payload }))),
+  fileIngestStage.run(ctx, inputs(request), {}).pipe(
+    Effect.flatMap((payload) => parseStage.run(ctx, inputs(request, { Ingest: payload }), {})),
   );
 
 const failureOf = async (effect: Effect.Effect<unknown, StageError>): Promise<unknown> => {
@@ -422,7 +425,7 @@ describe("bad records fail their own job only", () => {
       docKey: "NCT00000009",
       location: { kind: "file", file, pointer: "/studies/9" },
     };
-    expect(await failureOf(fileIngestStage.run(ctx, inputs(request)))).toEqual([
+    expect(await failureOf(fileIngestStage.run(ctx, inputs(request), {}))).toEqual([
       new InvalidInput({ message: `${file}: studies[9]: no such record`, path: "studies[9]" }),
     ]);
   });
@@ -433,7 +436,7 @@ describe("bad records fail their own job only", () => {
       docKey: "W1",
       location: { kind: "url", url: "https://api.openalex.org/works/W1" },
     };
-    expect(await failureOf(fileIngestStage.run(ctx, inputs(request)))).toEqual([
+    expect(await failureOf(fileIngestStage.run(ctx, inputs(request), {}))).toEqual([
       new Permanent({ message: 'W1: file ingest cannot read a "url" location' }),
     ]);
   });
@@ -445,10 +448,10 @@ describe("bad records fail their own job only", () => {
       location: { kind: "file", file: "x.json", pointer: "" },
       record: {},
     };
-    expect(await failureOf(parseStage.run(ctx, inputs(payload, { Ingest: payload })))).toEqual([
+    expect(await failureOf(parseStage.run(ctx, inputs(payload, { Ingest: payload }), {}))).toEqual([
       new Permanent({
         message:
-          'PMC1: no parser for source "pubmed" (known: clinicaltrials, openalex, openfda, unpaywall, europepmc)',
+          'PMC1: no parser for source "pubmed" (known: clinicaltrials, openalex, openalex-pdf, openfda, europepmc, unpaywall)',
       }),
     ]);
   });
@@ -461,7 +464,7 @@ describe("bad records fail their own job only", () => {
       record: study("NCT00000001"),
     };
     const document = await Effect.runPromise(
-      parseStage.run(ctx, inputs({ ...payload }, { Ingest: payload })),
+      parseStage.run(ctx, inputs({ ...payload }, { Ingest: payload }), {}),
     );
     expect(document.sections).toEqual([
       {
@@ -483,7 +486,7 @@ describe("bad records fail their own job only", () => {
       location: { kind: "file", file: "labels.json", pointer: "/results/2" },
       record: { set_id: 7, indications_and_usage: "text", openfda: { brand_name: [1] } },
     };
-    expect(await failureOf(parseStage.run(ctx, inputs({ ...payload }, { Ingest: payload }))))
+    expect(await failureOf(parseStage.run(ctx, inputs({ ...payload }, { Ingest: payload }), {})))
       .toEqual([
         new InvalidInput({
           message: "labels.json: results[2].set_id: expected string, received number (and 2 more)",

@@ -13,7 +13,6 @@ import {
   requirePdfLink,
 } from "../../../adapters/sources/pdf_sources.ts";
 import type { StageContext } from "../../../stages/context.ts";
-import type { StageInputs, StageOutputs, StageType } from "../../../stages/contracts.ts";
 import { InvalidInput, type StageError } from "../../../stages/errors.ts";
 import type { IngestRequest, RawPayload } from "../../../stages/ir.ts";
 
@@ -28,14 +27,18 @@ const ctx: StageContext = {
   metadata: {},
 };
 
-const inputs = (request: IngestRequest, outputs: Partial<StageOutputs> = {}): StageInputs => ({
+const inputs = (
+  request: IngestRequest,
+  outputs: Readonly<Record<string, unknown>> = {},
+  // deno-lint-ignore no-explicit-any
+): any => ({
   request,
-  get: <T extends StageType>(type: T) => outputs[type] as StageOutputs[T],
+  ...outputs,
 });
 
 const ingest = (source: "openalex", file: string, docKey: string): Promise<RawPayload> => {
   const request: IngestRequest = { source, docKey, location: { kind: "file", file, pointer: "" } };
-  return Effect.runPromise(fileIngestStage.run(ctx, inputs(request)));
+  return Effect.runPromise(fileIngestStage.run(ctx, inputs(request), {}));
 };
 
 const failure = <A>(exit: Exit.Exit<A, StageError>): StageError => {
@@ -108,7 +111,7 @@ describe("pdfUrlOf() on the bundled OpenAlex records", () => {
     }) as typeof globalThis.fetch;
     const stage = makePdfDownloadStage({ fileArea: "/nonexistent", fetch });
     const exit = await Effect.runPromiseExit(
-      stage.run(ctx, inputs({ ...payload, location: payload.location }, { Ingest: payload })),
+      stage.run(ctx, inputs({ ...payload, location: payload.location }, { Ingest: payload }), {}),
     );
     expect(failure(exit)).toEqual(
       new InvalidInput({

@@ -1,24 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Effect } from "effect";
 import type { Store } from "../../../adapters/store/store.ts";
-import { makeEmbeddedIndexStage } from "../../../adapters/store/embedded_index.ts";
-import { makeEmbeddedGraphStage } from "../../../adapters/store/embedded_graph.ts";
+import { embeddedIndexStage } from "../../../adapters/store/embedded_index.ts";
+import { embeddedGraphStage } from "../../../adapters/store/embedded_graph.ts";
+import { StoreDatabase } from "../../../adapters/store/store_database.ts";
 import { hybridSearch, reciprocalRankFusion } from "../../../adapters/store/hybrid_search.ts";
 import { storeStats } from "../../../adapters/store/store_stats.ts";
 import { embedChunks, embedText } from "../../../stages/hashing_embedder.ts";
 import type { StageContext } from "../../../stages/context.ts";
-import type { StageInputs, StageOutputs, StageType } from "../../../stages/contracts.ts";
 import type { ChunkSet, Extraction } from "../../../stages/ir.ts";
 import { backends, databaseUrl } from "../../_stores.ts";
 
 const ctx = { tenantId: "t", jobId: "j", docId: "d1", stage: "s", attempt: 1 } as StageContext;
-const inputs = (outputs: Partial<StageOutputs>): StageInputs => ({
+const inputs = <O extends Readonly<Record<string, unknown>>>(outputs: O) => ({
   request: {
     source: "clinicaltrials",
     docKey: "d1",
-    location: { kind: "file", file: "f", pointer: "" },
+    location: { kind: "file" as const, file: "f", pointer: "" },
   },
-  get: <T extends StageType>(type: T) => outputs[type] as StageOutputs[T],
+  ...outputs,
 });
 const chunkSet = (texts: string[]): ChunkSet => ({
   docId: "doc:1",
@@ -54,7 +54,10 @@ describe.each(backends)("index and graph stages on $name", (backend) => {
   afterAll(() => store.close());
 
   it("upserts chunks, drops chunks a new version no longer has, and finds them by hybrid search", async () => {
-    const index = makeEmbeddedIndexStage(store.client);
+    const index = {
+      run: (c: StageContext, i: Parameters<typeof embeddedIndexStage.run>[1]) =>
+        Effect.provideService(embeddedIndexStage.run(c, i, {}), StoreDatabase, store.client),
+    };
     const first = chunkSet([
       "Gefitinib treats non-small cell lung cancer with EGFR mutations.",
       "Patients reported rash and diarrhea.",
@@ -84,7 +87,10 @@ describe.each(backends)("index and graph stages on $name", (backend) => {
   });
 
   it("upserts nodes and edges by id, so writing the same extraction twice changes no counts", async () => {
-    const graph = makeEmbeddedGraphStage(store.client);
+    const graph = {
+      run: (c: StageContext, i: Parameters<typeof embeddedGraphStage.run>[1]) =>
+        Effect.provideService(embeddedGraphStage.run(c, i, {}), StoreDatabase, store.client),
+    };
     const extraction: Extraction = {
       docId: "doc:1",
       entities: [

@@ -10,7 +10,6 @@ import {
   type VllmEmbedderOptions,
 } from "../../../adapters/vllm/vllm_embedder.ts";
 import type { StageContext } from "../../../stages/context.ts";
-import type { StageInputs, StageOutputs } from "../../../stages/contracts.ts";
 import {
   GpuOutOfMemory,
   GpuUnavailable,
@@ -58,16 +57,17 @@ const chunkSet = (texts: ReadonlyArray<string>): ChunkSet => ({
   chunks: texts.map(chunkOf),
 });
 
-const inputsFor = (chunks: ChunkSet): StageInputs => ({
-  request: { source: "openalex", docKey: "W1982728624", location: { kind: "url", url: "u" } },
-  get: (<T extends keyof StageOutputs>(type: T) => {
-    if (type !== "Chunk") throw new Error(`unexpected upstream ${type}`);
-    return chunks as StageOutputs[T];
-  }) as StageInputs["get"],
+const inputsFor = (chunks: ChunkSet) => ({
+  request: {
+    source: "openalex",
+    docKey: "W1982728624",
+    location: { kind: "url" as const, url: "u" },
+  },
+  Chunk: chunks,
 });
 
 const embed = (texts: ReadonlyArray<string>, options: Partial<VllmEmbedderOptions> = {}) =>
-  makeVllmEmbedStage({ baseUrl, model, ...options }).run(ctx, inputsFor(chunkSet(texts)));
+  makeVllmEmbedStage({ baseUrl, model, ...options }).run(ctx, inputsFor(chunkSet(texts)), {});
 
 const embedOk = (texts: ReadonlyArray<string>, options: Partial<VllmEmbedderOptions> = {}) =>
   Effect.runPromise(embed(texts, options));

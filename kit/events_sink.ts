@@ -11,7 +11,7 @@ import { makeJsonlSink } from "../lineage/jsonl_sink.ts";
 import type { LineageSink } from "../lineage/sink.ts";
 import { kafkaConfigFromEnv } from "../adapters/kafka/kafka_client.ts";
 import { type KafkaSink, makeKafkaSink } from "../adapters/kafka/kafka_sink.ts";
-import { UsageError } from "./_args.ts";
+import { SetupError as UsageError } from "./setup_error.ts";
 
 /** The CloudEvents sink a `--events` value names; `close` ends its connections. */
 export const eventsSinkFor = (

@@ -8,7 +8,7 @@
 import { makeOpenLineageKafkaSink } from "../adapters/kafka/openlineage_kafka_sink.ts";
 import { type LineageConfig, sinksFor } from "../lineage/config.ts";
 import type { LineageSink } from "../lineage/sink.ts";
-import { eventsSinkFor } from "./_events_sink.ts";
+import { eventsSinkFor } from "./events_sink.ts";
 
 /** A command's sinks; `close` ends their connections. */
 export interface CommandSinks {

@@ -1,0 +1,449 @@
+/**
+ * `runPipeline`: the whole run in one call, as `deno task run-pipeline` does it. It loads the
+ * pipelines (with the caller's own stages and sources), finds the records, opens the store,
+ * enqueues one job per document, runs them with bounded concurrency while a relay delivers
+ * lineage beside them, flushes the sinks and returns the summary.
+ *
+ * @module
+ */
+import { Effect, Fiber, type Layer } from "effect";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AnyStageDefinition } from "../stages/contracts.ts";
+import type { IngestRequest } from "../stages/ir.ts";
+import type { SourceDefinition } from "../stages/source_contract.ts";
+import type { CompiledPipeline, Config } from "../pipelines/loader.ts";
+import { formatProblem } from "../policies/problem.ts";
+import { type Job, JobLedger } from "../pipelines/ledger.ts";
+import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
+import type { PdfParser } from "../pipelines/pdf_parser.ts";
+import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
+import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
+import { type LineageConfig, resolveLineageConfig } from "../lineage/config.ts";
+import { OutboxStore } from "../lineage/outbox.ts";
+import { discoverRecords } from "../adapters/sources/discover.ts";
+import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
+import { redactUrl } from "../adapters/store/postgres_client.ts";
+import { layer as mineruLayer } from "../adapters/mineru/mineru_pdf_parser.ts";
+import { kitLayer } from "./kit_layer.ts";
+import { commandSinks } from "./lineage_sinks.ts";
+import { kitSources, loadPipelineFiles, loadPipelines } from "./load_pipelines.ts";
+import { finishPausedJobs } from "./finish_paused.ts";
+import { SetupError } from "./setup_error.ts";
+
+/** A record given in memory: its source, its key, and the record as the source's parser reads it. */
+export interface RecordInput {
+  /** The source the record comes from (a built-in one or one in `sources`). */
+  readonly source: string;
+  /** The document key within the source. @default the record's index in the list */
+  readonly docKey?: string;
+  /** The record. */
+  readonly record: unknown;
+  /** String values carried to every stage of its job (`StageContext.metadata`). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** What {@link runPipeline} runs, and where. */
+export interface RunPipelineOptions {
+  /**
+   * A pipeline YAML file (checked against the kit's policies, or `policies`), or the name of one
+   * of the kit's pipelines. @default each record's pipeline by its source (`applicable_sources`)
+   */
+  readonly pipeline?: string;
+  /** A resilience policy file for `pipeline`. @default the kit's `policies/resilience.yaml` */
+  readonly policies?: string;
+  /**
+   * Record files or folders, or records in memory.
+   * @default the records bundled with the kit (when `requests` is not given either)
+   */
+  readonly records?: string | ReadonlyArray<string> | ReadonlyArray<RecordInput>;
+  /** Ingest requests to run, as the ledger stores them (live URLs, files, inline records). */
+  readonly requests?: ReadonlyArray<IngestRequest>;
+  /** Read every record file as this source instead of recognising it. */
+  readonly source?: string;
+  /** Stage definitions the pipelines may use besides the kit's (`defineStage`). */
+  readonly stages?: ReadonlyArray<AnyStageDefinition>;
+  /** Sources besides the kit's (`defineSource`). */
+  readonly sources?: ReadonlyArray<SourceDefinition>;
+  /**
+   * The store: an embedded directory, a `postgres://` URL, or an open {@link Store} (left open).
+   * @default ".lineage-kit"
+   */
+  readonly store?: string | Store;
+  /**
+   * Where OpenLineage events go: a directory (JSONL), an http(s) Marquez URL or
+   * `kafka://host:port/topic`. @default the `OPENLINEAGE_*` settings, else `<store>/lineage`
+   */
+  readonly lineage?: string;
+  /** Where CloudEvents go: a directory or `kafka://host:port[/topic]`. @default the lineage dir */
+  readonly events?: string;
+  /** The tenant of the jobs. @default "default" */
+  readonly tenant?: string;
+  /** Jobs in flight at once. @default 4 */
+  readonly concurrency?: number;
+  /** Re-process documents that succeeded, and failed ones from scratch. @default false */
+  readonly force?: boolean;
+  /** String values added to every job's metadata (`StageContext.metadata`). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** A MinerU service: parse downloaded PDFs and finish paused PDF jobs in the same call. */
+  readonly mineruUrl?: string;
+  /** Let PDF downloads reach loopback and private addresses. @default false */
+  readonly allowPrivateNetwork?: boolean;
+  /** Record the jobs as queued and run none (workers run them). @default false */
+  readonly enqueueOnly?: boolean;
+  /** Environment the lineage configuration reads (`OPENLINEAGE_*`). @default `Deno.env` */
+  readonly env?: { get(key: string): string | undefined };
+  /** Called once the jobs are known, with how many will run. */
+  readonly onStart?: (jobs: number) => void;
+  /** Called as each job's run ends. */
+  readonly onJobDone?: (outcome: JobOutcome) => void;
+}
+
+/** Jobs by how their run ended (records no pipeline takes count as failed). */
+export interface JobCounts {
+  /** Jobs whose run finished every stage. */
+  readonly succeeded: number;
+  /** Jobs that failed, and records no pipeline takes. */
+  readonly failed: number;
+  /** Jobs waiting at a gate. */
+  readonly paused: number;
+  /** Jobs with nothing to run (done already, or another process has them). */
+  readonly skipped: number;
+  /** Jobs recorded for workers (`enqueueOnly`). */
+  readonly queued?: number;
+}
+
+/** What a run did: the JSON the CLI prints (`jobs`, `events`, `seconds`) and the details. */
+export interface RunSummary {
+  /** Jobs by outcome. */
+  readonly jobs: JobCounts;
+  /** Events this run wrote to the outbox, by channel. */
+  readonly events: { readonly openlineage: number; readonly cloudevents: number };
+  /** Wall time of the run (after loading), in seconds. */
+  readonly seconds: number;
+  /** Each job's outcome, in run order. */
+  readonly outcomes: ReadonlyArray<JobOutcome>;
+  /** Records no pipeline lists the source of. */
+  readonly unrouted: ReadonlyArray<IngestRequest>;
+  /** Documents `enqueueOnly` found with a job that is not queued (done, failed, running). */
+  readonly known: number;
+  /** What each sink took, and what still waits for it. */
+  readonly sinks: ReadonlyArray<SinkReport>;
+  /** What the circuit breakers and rate limiters did. */
+  readonly resilience: ResilienceSummary;
+  /** The lineage namespace and where events went. */
+  readonly lineage: LineageConfig;
+}
+
+/** The records shipped with the kit, processed when no records are given. */
+export const bundledRecordsDir: string = fileURLToPath(new URL("../data/records", import.meta.url));
+
+interface Planned {
+  readonly request: IngestRequest;
+  readonly pipeline?: CompiledPipeline;
+}
+
+const isRecordInputs = (
+  records: RunPipelineOptions["records"],
+): records is ReadonlyArray<RecordInput> =>
+  Array.isArray(records) && records.length > 0 && typeof records[0] === "object";
+
+const withMetadata = (
+  request: IngestRequest,
+  metadata: Readonly<Record<string, string>> | undefined,
+): IngestRequest =>
+  metadata === undefined || Object.keys(metadata).length === 0
+    ? request
+    : { ...request, metadata: { ...request.metadata, ...metadata } };
+
+const paths = (records: string | ReadonlyArray<string>): ReadonlyArray<string> =>
+  typeof records === "string" ? [records] : records;
+
+/** Every path must exist: a typo is a setup error, not a failed document. */
+const existing = async (list: ReadonlyArray<string>): Promise<ReadonlyArray<string>> => {
+  for (const path of list) {
+    try {
+      await Deno.stat(path);
+    } catch {
+      throw new SetupError(`--input: no such file or folder: ${path}`);
+    }
+  }
+  return list;
+};
+
+/** The ingest requests the options name, with the run's metadata. */
+export const requestsFor = async (
+  options: Pick<RunPipelineOptions, "records" | "requests" | "source" | "metadata" | "sources">,
+): Promise<ReadonlyArray<IngestRequest>> => {
+  const sources = kitSources(options.sources);
+  if (options.source !== undefined && sources.get(options.source) === undefined) {
+    throw new SetupError(
+      `--source: unknown source "${options.source}" (known: ${sources.names.join(", ")})`,
+    );
+  }
+  const given: Array<IngestRequest> = [...(options.requests ?? [])];
+  if (isRecordInputs(options.records)) {
+    options.records.forEach((r, i) => {
+      given.push({
+        source: r.source,
+        docKey: r.docKey ?? String(i),
+        location: { kind: "inline", record: r.record },
+        ...(r.metadata === undefined ? {} : { metadata: r.metadata }),
+      });
+    });
+  } else if (options.records !== undefined || given.length === 0) {
+    const list = await existing(
+      options.records === undefined ? [bundledRecordsDir] : paths(options.records),
+    );
+    const found = await discoverRecords(list, {
+      ...(options.source === undefined ? {} : { source: options.source }),
+      sources,
+    });
+    given.push(...found.map((d) => d.request));
+  }
+  return given.map((r) => withMetadata(r, options.metadata));
+};
+
+const isFilePath = (pipeline: string): boolean =>
+  /\.ya?ml$/i.test(pipeline) || pipeline.includes("/") || pipeline.includes("\\");
+
+/** The configuration a run uses: the kit's pipelines, or the one file `pipeline` names. */
+export const configFor = async (
+  options: Pick<RunPipelineOptions, "pipeline" | "policies" | "stages" | "sources">,
+): Promise<{ readonly config: Config; readonly only?: CompiledPipeline }> => {
+  const plugins = {
+    ...(options.stages === undefined ? {} : { stages: options.stages }),
+    ...(options.sources === undefined ? {} : { sources: options.sources }),
+  };
+  const file = options.pipeline !== undefined && isFilePath(options.pipeline)
+    ? options.pipeline
+    : undefined;
+  const load = file === undefined ? loadPipelines(plugins) : loadPipelineFiles(
+    options.policies === undefined ? [file] : [file, options.policies],
+    plugins,
+  );
+  const loaded = await Effect.runPromise(Effect.result(load));
+  if (loaded._tag === "Failure") {
+    throw new SetupError(loaded.failure.problems.map(formatProblem).join("\n"), "config");
+  }
+  const config = loaded.success;
+  if (file !== undefined) return { config, only: config.pipelines[0] };
+  if (options.pipeline === undefined) return { config };
+  const only = config.pipeline(options.pipeline);
+  if (only === undefined) {
+    throw new SetupError(
+      `--pipeline: unknown pipeline "${options.pipeline}" (known: ${
+        config.pipelines.map((p) => p.name).join(", ")
+      })`,
+    );
+  }
+  return { config, only };
+};
+
+/** Each request with the pipeline it runs through (none when no pipeline takes its source). */
+export const planRequests = (
+  config: Config,
+  only: CompiledPipeline | undefined,
+  requests: ReadonlyArray<IngestRequest>,
+): ReadonlyArray<Planned> =>
+  requests.map((request) => ({
+    request,
+    pipeline: only ?? config.routeSource(request.source),
+  }));
+
+/** Queued jobs name their record files by absolute path: workers may run elsewhere. */
+export const absoluteRequest = (request: IngestRequest): IngestRequest =>
+  request.location.kind === "file" && !isAbsolute(request.location.file)
+    ? { ...request, location: { ...request.location, file: resolve(request.location.file) } }
+    : request;
+
+/** Everything {@link executeRun} needs, resolved. */
+export interface RunPlan {
+  /** The validated configuration. */
+  readonly config: Config;
+  /** Each request with its pipeline. */
+  readonly planned: ReadonlyArray<Planned>;
+  /** The store spec (for dataset names and the PDF area). */
+  readonly storeSpec: string;
+  /** The lineage configuration. */
+  readonly lineage: LineageConfig;
+  /** The options of the run. */
+  readonly options: RunPipelineOptions;
+}
+
+const countsOf = (
+  outcomes: ReadonlyArray<JobOutcome>,
+  unrouted: number,
+): { succeeded: number; failed: number; paused: number; skipped: number } => {
+  const jobs = { succeeded: 0, failed: unrouted, paused: 0, skipped: 0 };
+  for (const o of outcomes) jobs[o.status]++;
+  return jobs;
+};
+
+/**
+ * Runs a resolved plan on an open store, delivering lineage to `sinks` beside the jobs.
+ *
+ * @category constructors
+ */
+export const executeRun = (
+  store: Store,
+  plan: RunPlan,
+  sinks: ReadonlyArray<import("../lineage/sink.ts").LineageSink>,
+): Effect.Effect<RunSummary, import("../lineage/outbox.ts").StoreError> => {
+  const { config, planned, options, lineage } = plan;
+  const unrouted = planned.filter((p) => !p.pipeline).map((p) => p.request);
+  return Effect.gen(function* () {
+    const ledger = yield* JobLedger;
+    const outbox = yield* OutboxStore;
+    const before = yield* outbox.totals();
+    const started = performance.now();
+    const jobs: Array<{ job: Job; pipeline: CompiledPipeline }> = [];
+    for (const p of planned) {
+      if (!p.pipeline) continue;
+      const { job } = yield* ledger.enqueue({
+        tenantId: options.tenant ?? "default",
+        request: p.request,
+        pipeline: p.pipeline.name,
+        pipelineVersion: p.pipeline.version,
+      });
+      jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
+    }
+    const base = { unrouted, lineage, known: 0 };
+    if (options.enqueueOnly) {
+      const queued = jobs.filter((j) => j.job.status === "queued").length;
+      return {
+        ...base,
+        jobs: { ...countsOf([], unrouted.length), queued },
+        known: jobs.length - queued,
+        events: { openlineage: 0, cloudevents: 0 },
+        outcomes: [],
+        sinks: [],
+        resilience: yield* resilienceSummary(),
+        seconds: (performance.now() - started) / 1000,
+      } satisfies RunSummary;
+    }
+    options.onStart?.(jobs.length);
+    const stopRelay = new AbortController();
+    // The relay runs beside the jobs: a slow or dead sink never holds a stage back.
+    const relay = yield* Effect.forkChild(
+      runRelay(sinks, { interval: "2 seconds", signal: stopRelay.signal }),
+    );
+    const outcomes = yield* runJobs(jobs, {
+      concurrency: options.concurrency ?? 4,
+      force: options.force === true,
+      // A job left running by a process that died is taken over once its lease has expired.
+      reclaimRunning: true,
+      ...(options.onJobDone === undefined ? {} : { onDone: options.onJobDone }),
+    });
+    const finished = options.mineruUrl && outcomes.some((o) => o.status === "paused")
+      ? yield* finishPausedJobs(config, outcomes).pipe(
+        Effect.provide(mineruLayer({ baseUrl: options.mineruUrl }) as Layer.Layer<PdfParser>),
+      )
+      : outcomes;
+    stopRelay.abort();
+    yield* Fiber.join(relay);
+    const reports = yield* flushWithDeadline(sinks, { maxWaitMs: 30_000 });
+    const after = yield* outbox.totals();
+    return {
+      ...base,
+      jobs: countsOf(finished, unrouted.length),
+      outcomes: finished,
+      events: {
+        openlineage: after.openlineage - before.openlineage,
+        cloudevents: after.cloudevents - before.cloudevents,
+      },
+      sinks: reports,
+      resilience: yield* resilienceSummary(),
+      seconds: (performance.now() - started) / 1000,
+    } satisfies RunSummary;
+  }).pipe(Effect.provide(kitLayer(store, {
+    storeDir: plan.storeSpec,
+    namespace: lineage.namespace,
+    allowPrivateNetwork: options.allowPrivateNetwork === true,
+    sources: kitSources(options.sources),
+    ...(lineage.parent ? { parentRun: lineage.parent } : {}),
+  })));
+};
+
+/** Where a store's JSONL lineage goes by default: inside it, or `./.lineage-kit/lineage`. */
+export const defaultLineageDir = (storeSpec: string): string =>
+  resolve(isServerStore(storeSpec) ? ".lineage-kit" : storeSpec, "lineage");
+
+/** Resolves the lineage configuration as the official clients do, `lineage` winning. */
+export const lineageFor = async (
+  options: Pick<RunPipelineOptions, "lineage" | "env">,
+): Promise<LineageConfig> => {
+  const resolved = await Effect.runPromise(Effect.result(resolveLineageConfig({
+    env: options.env ?? Deno.env,
+    cwd: Deno.cwd(),
+    ...(options.lineage === undefined ? {} : { flag: options.lineage }),
+  })));
+  if (resolved._tag === "Failure") {
+    throw new SetupError(
+      resolved.failure.problems.map((p) => `${p.where}: ${p.message}`).join("\n"),
+      "config",
+    );
+  }
+  return resolved.success;
+};
+
+/**
+ * Runs documents through their pipelines in one call and returns the summary, with the lineage
+ * sinks flushed. Rejects with a {@link SetupError} (nothing ran) for bad options, configuration
+ * problems (each at its file:line:column), missing inputs or a store it cannot open, and with the
+ * store's error when the store fails during the run.
+ *
+ * @example
+ * ```ts
+ * import { runPipeline } from "./run_pipeline.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const summary = await runPipeline({ store: `${dir}/store`, lineage: `${dir}/lineage` });
+ * console.log(summary.jobs.succeeded, summary.events.openlineage);
+ * ```
+ *
+ * @category constructors
+ */
+export const runPipeline = async (options: RunPipelineOptions = {}): Promise<RunSummary> => {
+  const lineage = await lineageFor(options);
+  const { config, only } = await configFor(options);
+  const requests = await requestsFor(options);
+  if (requests.length === 0) throw new SetupError("no records found");
+  const planned = planRequests(
+    config,
+    only,
+    options.enqueueOnly ? requests.map(absoluteRequest) : requests,
+  );
+  const given = typeof options.store === "object" ? options.store : undefined;
+  const storeSpec = given === undefined
+    ? storeSpecOf(typeof options.store === "string" ? options.store : undefined)
+    : given.spec;
+  const sinks = commandSinks(lineage, {
+    lineageDir: defaultLineageDir(storeSpec),
+    ...(options.events === undefined ? {} : { events: options.events }),
+  });
+  let store: Store;
+  try {
+    store = given ?? await openStore(storeSpec);
+  } catch (e) {
+    await sinks.close();
+    throw new SetupError(
+      `cannot open the store at ${redactUrl(storeSpec)}: ${(e as Error).message ?? e}`,
+      "service",
+    );
+  }
+  try {
+    return await Effect.runPromise(
+      executeRun(store, { config, planned, storeSpec, lineage, options }, sinks.sinks),
+    );
+  } finally {
+    await sinks.close();
+    if (given === undefined) await store.close();
+  }
+};
+
+/** A `store` option as a path or URL (embedded directories resolved). */
+export const storeSpecOf = (store: string | undefined): string => {
+  const given = store ?? ".lineage-kit";
+  return isServerStore(given) ? given : resolve(given);
+};
