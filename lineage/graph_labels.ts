@@ -16,8 +16,8 @@ export interface NodeText {
   readonly full: string;
 }
 
-/** How many characters of caption and name a node box holds at most. */
-export const CAPTION_CHARS = 32;
+/** How many characters of the caption line a node box holds at most. */
+export const CAPTION_CHARS = 26;
 /** How many characters of the name line a node box holds at most. */
 export const NAME_CHARS = 25;
 
@@ -61,7 +61,12 @@ const split = (n: GraphNode): { caption: string; name: string } => {
   }
   const slash = n.name.lastIndexOf("/");
   if (n.namespace === "file" && slash >= 0 && slash < n.name.length - 1) {
-    return { caption: n.name.slice(0, slash + 1), name: n.name.slice(slash + 1) };
+    // The folder nearest the file says most: keep the end of the path.
+    const folder = n.name.slice(0, slash + 1);
+    const caption = [...folder].length <= CAPTION_CHARS
+      ? folder
+      : `…${[...folder].slice(-(CAPTION_CHARS - 1)).join("")}`;
+    return { caption, name: n.name.slice(slash + 1) };
   }
   return { caption: n.namespace, name: n.name };
 };

@@ -31,8 +31,8 @@ export interface HtmlOptions {
 
 // The graph pane of a 1400×900 window, less the side panel, header and toolbar.
 const STATIC_PANE = { width: 900, height: 780 };
-// Labels start 12px in; a run's badge covers the right end of the caption line.
-const LABEL_ROOM = { name: NODE_WIDTH - 18, caption: NODE_WIDTH - 66 };
+// Labels start 12px in and keep 6px clear of the right edge; a run's badge sits above them.
+const LABEL_ROOM = { name: NODE_WIDTH - 18, caption: NODE_WIDTH - 18 };
 
 const round = (n: number) => Math.round(n * 10) / 10;
 

@@ -108,15 +108,22 @@ chooseLayout();
 `;
 
 const LABELS = `
-// Labels were shortened by character count; fonts differ, so shorten by measured width too.
+// Labels were shortened by character count; fonts differ, so shorten by measured width too,
+// the way nodeText() did: from the start when it kept a path's end, else in the middle.
 for (const t of svg.querySelectorAll(".node .name, .node .caption")) {
   const room = t.classList.contains("name") ? NAME_ROOM : CAPTION_ROOM;
-  let text = t.textContent;
-  while (t.getComputedTextLength() > room && text.length > 4) {
-    const chars = [...text.replace("…", "")];
-    const head = Math.floor((chars.length - 2) * 0.4);
-    text = chars.slice(0, head).join("") + "…" + chars.slice(chars.length - (chars.length - 2 - head)).join("");
-    t.textContent = text;
+  const fromStart = t.textContent.startsWith("…");
+  let chars = [...t.textContent.replace("…", "")];
+  while (t.getComputedTextLength() > room && chars.length > 3) {
+    if (fromStart) {
+      chars = chars.slice(1);
+      t.textContent = "…" + chars.join("");
+    } else {
+      const keep = chars.length - 1;
+      const head = Math.floor(keep * 0.4);
+      chars = chars.slice(0, head).concat(chars.slice(chars.length - (keep - head)));
+      t.textContent = chars.slice(0, head).join("") + "…" + chars.slice(head).join("");
+    }
   }
 }
 `;

@@ -45,6 +45,8 @@ interface Pending {
 
 /** A page open in headless Chromium, driven over the DevTools protocol. */
 export interface BrowserPage {
+  /** Exceptions the page's script threw since it started loading, as protocol JSON. */
+  readonly errors: ReadonlyArray<string>;
   /** Sends a protocol command to the page and returns its result. */
   readonly send: (
     method: string,
@@ -83,6 +85,14 @@ const devtoolsUrl = async (stderr: ReadableStream<Uint8Array>): Promise<string> 
   }
 };
 
+interface Message {
+  readonly id?: number;
+  readonly method?: string;
+  readonly params?: Record<string, unknown>;
+  readonly result?: Record<string, unknown>;
+  readonly error?: { readonly message: string };
+}
+
 const connect = async (url: string) => {
   const socket = new WebSocket(url);
   await new Promise((ok, fail) => {
@@ -91,13 +101,15 @@ const connect = async (url: string) => {
   });
   let next = 1;
   const pending = new Map<number, Pending>();
+  const listeners: Array<(m: Message) => void> = [];
   socket.onmessage = (m) => {
-    const msg = JSON.parse(m.data as string);
+    const msg = JSON.parse(m.data as string) as Message;
+    if (msg.id === undefined) return listeners.forEach((l) => l(msg));
     const p = pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id);
     if (msg.error) p.reject(new Error(`${msg.error.message} (${JSON.stringify(msg.error)})`));
-    else p.resolve(msg.result);
+    else p.resolve(msg.result ?? {});
   };
   const send = (method: string, params: Record<string, unknown> = {}, sessionId?: string) =>
     new Promise<Record<string, unknown>>((ok, fail) => {
@@ -105,7 +117,8 @@ const connect = async (url: string) => {
       pending.set(id, { resolve: ok, reject: fail });
       socket.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
     });
-  return { socket, send };
+  const on = (listener: (m: Message) => void) => listeners.push(listener);
+  return { socket, send, on };
 };
 
 /** Opens `url` in headless Chromium with a window of `width`×`height` and waits for it to load. */
@@ -118,22 +131,35 @@ export const openPage = async (
       ...headlessFlags(options.profile),
       `--window-size=${options.width},${options.height}`,
       "--remote-debugging-port=0",
-      url,
+      "about:blank",
     ],
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const { socket, send: sendTo } = await connect(await devtoolsUrl(child.stderr));
+  const { socket, send: sendTo, on } = await connect(await devtoolsUrl(child.stderr));
   const { targetInfos } = await sendTo("Target.getTargets") as {
     targetInfos: Array<{ targetId: string; type: string }>;
   };
-  const page = targetInfos.find((t) => t.type === "page")!;
+  const target = targetInfos.find((t) => t.type === "page")!;
   const { sessionId } = await sendTo("Target.attachToTarget", {
-    targetId: page.targetId,
+    targetId: target.targetId,
     flatten: true,
   }) as { sessionId: string };
   const send = (method: string, params: Record<string, unknown> = {}) =>
     sendTo(method, params, sessionId);
+  const errors: string[] = [];
+  let loaded: () => void = () => {};
+  on((m) => {
+    if (m.method === "Runtime.exceptionThrown") errors.push(JSON.stringify(m.params));
+    if (m.method === "Page.loadEventFired") loaded();
+  });
+  // Exceptions are reported from here on: page script that throws while loading is seen too.
+  await send("Runtime.enable");
+  await send("Page.enable");
+  await Promise.all([
+    new Promise<void>((ok) => (loaded = ok)),
+    send("Page.navigate", { url }),
+  ]);
   const evaluate = async <T>(expression: string): Promise<T> => {
     const r = await send("Runtime.evaluate", {
       expression,
@@ -145,15 +171,10 @@ export const openPage = async (
     }
     return (r.result as { value: T }).value;
   };
-  // The first page may still be about:blank, complete, while the URL loads.
-  const loaded = `location.href === ${JSON.stringify(url)} && document.readyState === "complete"`;
-  for (let i = 0; !(await evaluate<boolean>(loaded)); i++) {
-    if (i === 400) throw new Error(`${url} did not load in 20s`);
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
   const mouse = (type: string, x: number, y: number) =>
     send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 });
   return {
+    errors,
     send,
     evaluate,
     click: async (x, y) => {

@@ -19,7 +19,7 @@ import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { openStore } from "../../adapters/store/store.ts";
 import { readLineageEvents } from "../../cli/_lineage_events.ts";
 import { runCli, tempDir } from "../_harness.ts";
-import { chromiumPath, headlessFlags, noChromium } from "./_chromium.ts";
+import { chromiumPath, headlessFlags, noChromium, openPage } from "./_chromium.ts";
 
 if (!chromiumPath) console.warn(`graph_html.test.ts:${noChromium}`);
 
@@ -67,6 +67,46 @@ describe("renderers on hostile names", () => {
     // The page's data is JSON in a script element: "<" is escaped there, so no name can end it.
     expect(html).toContain(`"name":"\\u003cscript>alert('x')\\u003c/script>"`);
   });
+
+  it.skipIf(!chromiumPath)(
+    `renderHtml() pages show hostile names as text in Chromium, with no run picked${noChromium}`,
+    async () => {
+      const dir = await tempDir();
+      const file = resolve(dir, "tricky.html");
+      await Deno.writeTextFile(file, renderHtml(tricky, { title: "<b>t</b>" }));
+      const page = await openPage(`file://${file}`, {
+        width: 1000,
+        height: 700,
+        profile: resolve(dir, "profile"),
+      });
+      try {
+        await page.evaluate(`document.querySelector(".node.job").focus()`);
+        await page.press("Enter");
+        expect(
+          await page.evaluate(`({
+            title: document.title,
+            scripts: document.scripts.length,
+            titles: [...document.querySelectorAll(".node title")].map((t) => t.textContent),
+            name: document.querySelector("#details-body dd").textContent,
+            runs: document.querySelectorAll(".run-option").length,
+            picked: document.querySelector("svg.graph").classList.contains("run-on"),
+          })`),
+        ).toEqual({
+          title: "<b>t</b>",
+          scripts: 2,
+          titles: ['<a & "b">\ndataset in s3://b', "<script>alert('x')</script>\njob in ns"],
+          name: "<script>alert('x')</script>",
+          runs: 0,
+          picked: false,
+        });
+        expect(page.errors).toEqual([]);
+      } finally {
+        await page.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+    60_000,
+  );
 
   it("renderMermaid() and renderDot() quote labels their own way", () => {
     expect(renderMermaid(tricky).split("\n").slice(0, 4)).toEqual([

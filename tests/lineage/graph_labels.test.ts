@@ -64,6 +64,15 @@ describe("nodeText()", () => {
     ]);
   });
 
+  it("keeps the end of a long folder path, where the folder nearest the file is", () => {
+    const table = node("dataset", "file", "/tmp/lk-test-0a1b2c3d/store/db.public.lk_chunks");
+    expect(nodeText(table)).toEqual({
+      caption: "…-test-0a1b2c3d/store/",
+      name: "db.public.lk_chunks",
+      full: "/tmp/lk-test-0a1b2c3d/store/db.public.lk_chunks\ndataset in file",
+    });
+  });
+
   it("shortens long names for the box but never in the full name", () => {
     const long = node("dataset", "s3://bucket", `${"a".repeat(40)}/part-0001.parquet`);
     const text = nodeText(long);
