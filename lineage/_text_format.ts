@@ -4,11 +4,19 @@
  * @module
  */
 
-/** Escapes text for XML and HTML content and attribute values. */
+/**
+ * Escapes text for XML and HTML content and attribute values.
+ *
+ * @category constructors
+ */
 export const escapeXml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A duration in words: 850ms, 1.25s, 2m05s, 1h02m. */
+/**
+ * A duration in words: 850ms, 1.25s, 2m05s, 1h02m.
+ *
+ * @category constructors
+ */
 export const formatDuration = (ms: number | null): string => {
   if (ms === null) return "–";
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -6,7 +6,11 @@
  */
 import type { GraphNode } from "./lineage_view.ts";
 
-/** The text of a node: two short lines for its box and the full name for its tooltip. */
+/**
+ * The text of a node: two short lines for its box and the full name for its tooltip.
+ *
+ * @category models
+ */
 export interface NodeText {
   /** The small first line: what kind of thing, or where it lives. */
   readonly caption: string;
@@ -16,9 +20,17 @@ export interface NodeText {
   readonly full: string;
 }
 
-/** How many characters of the caption line a node box holds at most. */
+/**
+ * How many characters of the caption line a node box holds at most.
+ *
+ * @category models
+ */
 export const CAPTION_CHARS = 26;
-/** How many characters of the name line a node box holds at most. */
+/**
+ * How many characters of the name line a node box holds at most.
+ *
+ * @category models
+ */
 export const NAME_CHARS = 25;
 
 /**
@@ -43,7 +55,11 @@ export const shorten = (text: string, max: number): string => {
   }`;
 };
 
-/** What a node is, in a word. */
+/**
+ * What a node is, in a word.
+ *
+ * @category constructors
+ */
 export const kindWord = (n: GraphNode): string =>
   n.kind === "dataset" ? "dataset" : n.jobType === "DAG" ? "pipeline" : "job";
 

@@ -20,9 +20,17 @@ import {
 } from "./graph_routing.ts";
 import type { GraphEdge, GraphNode, LineageGraph } from "./lineage_view.ts";
 
-/** The width of every node box. */
+/**
+ * The width of every node box.
+ *
+ * @category models
+ */
 export const NODE_WIDTH = 200;
-/** The height of every node box. */
+/**
+ * The height of every node box.
+ *
+ * @category models
+ */
 export const NODE_HEIGHT = 44;
 
 // Rows of nodes keep room for a parent edge's turn above a node (TOP_HOP) and then some.
@@ -34,8 +42,13 @@ const MARGIN = 16;
 const MIN_CORRIDOR = 40;
 const MIN_GUTTER = 32;
 
-/** A node placed on the page: its box, its layer and where that layer sits in the wrapped grid. */
+/**
+ * A node placed on the page: its box, its layer and where that layer sits in the wrapped grid.
+ *
+ * @category models
+ */
 export interface PlacedNode extends Box {
+  /** The node it places. */
   readonly node: GraphNode;
   /** The dependency layer, counted from the left across all rows. */
   readonly layer: number;
@@ -47,23 +60,43 @@ export interface PlacedNode extends Box {
   readonly slot: number;
 }
 
-/** An edge as an orthogonal polyline from its source's right side to its target. */
+/**
+ * An edge as an orthogonal polyline from its source's right side to its target.
+ *
+ * @category models
+ */
 export interface RoutedEdge {
+  /** The edge it routes. */
   readonly edge: GraphEdge;
+  /** The polyline: the start on the source, each bend, the end on the target. */
   readonly points: ReadonlyArray<Point>;
 }
 
-/** A laid-out graph: nodes in the graph's node order, edges in its edge order. */
+/**
+ * A laid-out graph: nodes in the graph's node order, edges in its edge order.
+ *
+ * @category models
+ */
 export interface GraphLayout {
+  /** Placed nodes, in the graph's node order. */
   readonly nodes: ReadonlyArray<PlacedNode>;
+  /** Routed edges, in the graph's edge order. */
   readonly edges: ReadonlyArray<RoutedEdge>;
+  /** The width of the whole drawing. */
   readonly width: number;
+  /** The height of the whole drawing. */
   readonly height: number;
+  /** How many layers each row holds. */
   readonly layersPerRow: number;
+  /** How many rows the layers wrap into. */
   readonly rows: number;
 }
 
-/** How to lay a graph out. */
+/**
+ * How to lay a graph out.
+ *
+ * @category models
+ */
 export interface LayoutOptions {
   /**
    * Layers per row; the layout wraps into more rows when there are more layers.
@@ -220,7 +253,11 @@ export const layoutChoices = (graph: LineageGraph): ReadonlyArray<GraphLayout> =
   return [...perRow].map((k) => place(graph, l, k));
 };
 
-/** The scale at which a layout fits a viewport, never above 1 (full size). */
+/**
+ * The scale at which a layout fits a viewport, never above 1 (full size).
+ *
+ * @category constructors
+ */
 export const fitScale = (
   layout: Pick<GraphLayout, "width" | "height">,
   viewport: { readonly width: number; readonly height: number },

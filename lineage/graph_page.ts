@@ -19,9 +19,17 @@ import { STATE_ICONS, timelineSection } from "./graph_page_timeline.ts";
 import { pathData, renderSvg } from "./graph_svg.ts";
 import type { LineageGraph } from "./lineage_view.ts";
 
-/** What the HTML page shows besides the graph. */
+/**
+ * What the HTML page shows besides the graph.
+ *
+ * @category models
+ */
 export interface HtmlOptions {
-  /** @default "lineage-kit lineage" */
+  /**
+   * The page title and heading.
+   *
+   * @default "lineage-kit lineage"
+   */
   readonly title?: string;
   /** A line under the title, e.g. the store. */
   readonly subtitle?: string;

@@ -10,23 +10,40 @@ import { escapeXml, formatDuration } from "./_text_format.ts";
 import { formatTime, STATE_ICONS } from "./graph_page_timeline.ts";
 import { jobNodeId, type LineageGraph, type RunTimeline } from "./lineage_view.ts";
 
-/** A run to show on the page: its timeline and the datasets its stages read or wrote. */
+/**
+ * A run to show on the page: its timeline and the datasets its stages read or wrote.
+ *
+ * @category models
+ */
 export interface PageRun extends RunTimeline {
   /** Graph ids of the run's datasets; without them the graph highlights no dataset. */
   readonly datasets?: ReadonlyArray<string>;
 }
 
-/** A node a run touches: its index in the graph, its state, its badge and a line for details. */
+/**
+ * A node a run touches: its index in the graph, its state, its badge and a line for details.
+ *
+ * @category models
+ */
 export type RunMark = readonly [index: number, state: string, badge: string, summary: string];
 
-/** What the graph highlights for one run. */
+/**
+ * What the graph highlights for one run.
+ *
+ * @category models
+ */
 export interface RunHighlight {
+  /** The nodes the run touches, by index in the graph. */
   readonly nodes: ReadonlyArray<RunMark>;
   /** Indexes of the edges between highlighted nodes. */
   readonly edges: ReadonlyArray<number>;
 }
 
-/** The stage jobs of a run's pipeline that the run has no attempt of, with their stage names. */
+/**
+ * The stage jobs of a run's pipeline that the run has no attempt of, with their stage names.
+ *
+ * @category constructors
+ */
 export const skippedStages = (
   graph: LineageGraph,
   run: RunTimeline,

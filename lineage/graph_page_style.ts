@@ -72,5 +72,9 @@ const PANELS =
 .skipped-stage>span{color:#6e7781;font-style:italic}.skipped-stage .note{grid-column:span 2}
 .attempt .error{grid-column:2/-1;white-space:normal;overflow-wrap:anywhere;color:#cf222e;font-size:11.5px;padding-top:0}`;
 
-/** The page's stylesheet. */
+/**
+ * The page's stylesheet.
+ *
+ * @category models
+ */
 export const PAGE_STYLE: string = [LAYOUT, GRAPH, PANELS].join("\n");

@@ -10,7 +10,11 @@
 import { escapeXml, formatDuration } from "./_text_format.ts";
 import type { AttemptStatus, RunStatus, RunTimeline, StageAttemptView } from "./lineage_view.ts";
 
-/** The icon of each state on the page; the words beside them carry the same meaning. */
+/**
+ * The icon of each state on the page; the words beside them carry the same meaning.
+ *
+ * @category models
+ */
 export const STATE_ICONS: Readonly<Record<AttemptStatus | RunStatus | "skipped", string>> = {
   succeeded: "✓",
   failed: "✗",
@@ -21,7 +25,11 @@ export const STATE_ICONS: Readonly<Record<AttemptStatus | RunStatus | "skipped",
   skipped: "–",
 };
 
-/** An ISO time as `2026-12-05 08:21:30 UTC`, the same on every machine. */
+/**
+ * An ISO time as `2026-12-05 08:21:30 UTC`, the same on every machine.
+ *
+ * @category constructors
+ */
 export const formatTime = (iso: string | null): string =>
   iso === null ? "?" : `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 

@@ -18,45 +18,87 @@
  */
 import type { GraphEdge } from "./lineage_view.ts";
 
-/** Where a node sits in the grid; `top` is measured from the top of its row. */
+/**
+ * Where a node sits in the grid; `top` is measured from the top of its row.
+ *
+ * @category models
+ */
 export interface GridCell {
+  /** The row of layers the node is in. */
   readonly row: number;
+  /** The layer's place in its row. */
   readonly column: number;
+  /** How far below the top of its row the node starts. */
   readonly top: number;
+  /** The node's height. */
   readonly height: number;
 }
 
-/** A vertical track: corridor `i` lies left of column `i`; the last one is the right margin. */
+/**
+ * A vertical track: corridor `i` lies left of column `i`; the last one is the right margin.
+ *
+ * @category models
+ */
 export interface Track {
+  /** Which corridor. */
   readonly corridor: number;
+  /** Which track in it, from the left. */
   readonly track: number;
 }
 
-/** A horizontal lane: gutter `i` lies above row `i`; the last one is the bottom margin. */
+/**
+ * A horizontal lane: gutter `i` lies above row `i`; the last one is the bottom margin.
+ *
+ * @category models
+ */
 export interface Lane {
+  /** Which gutter. */
   readonly gutter: number;
+  /** Which lane in it, from the top. */
   readonly lane: number;
 }
 
-/** The route of one edge: out of its source on a track, maybe along a lane, in on a track. */
+/**
+ * The route of one edge: out of its source on a track, maybe along a lane, in on a track.
+ *
+ * @category models
+ */
 export interface PlannedRoute {
+  /** Where the edge enters its target: the left side (reads, writes) or the top (parent). */
   readonly port: "left" | "top";
+  /** The track it leaves its source on. */
   readonly out: Track;
+  /** The gutter lane it runs along; null between neighbouring layers of one row. */
   readonly lane: Lane | null;
+  /** The track it enters its target from; the same as `out` for neighbouring layers. */
   readonly into: Track;
 }
 
-/** Routes in edge order, and how many tracks each corridor and lanes each gutter need. */
+/**
+ * Routes in edge order, and how many tracks each corridor and lanes each gutter need.
+ *
+ * @category models
+ */
 export interface RoutePlan {
+  /** One route per edge, in edge order. */
   readonly routes: ReadonlyArray<PlannedRoute>;
+  /** How many tracks each corridor needs. */
   readonly tracks: ReadonlyArray<number>;
+  /** How many lanes each gutter needs. */
   readonly lanes: ReadonlyArray<number>;
 }
 
-/** The grid's shape: rows, columns per row and each row's height. */
+/**
+ * The grid's shape: rows, columns per row and each row's height.
+ *
+ * @category models
+ */
 export interface GridShape {
+  /** How many rows. */
   readonly rows: number;
+  /** How many layers per row. */
   readonly columns: number;
+  /** Each row's height: its tallest layer. */
   readonly rowHeights: ReadonlyArray<number>;
 }
 
@@ -225,21 +267,39 @@ export const planRoutes = (
   };
 };
 
-/** A point in page coordinates. */
+/**
+ * A point in page coordinates.
+ *
+ * @category models
+ */
 export interface Point {
+  /** Left to right. */
   readonly x: number;
+  /** Top to bottom. */
   readonly y: number;
 }
 
-/** A node's box in page coordinates. */
+/**
+ * A node's box in page coordinates.
+ *
+ * @category models
+ */
 export interface Box {
+  /** Left edge. */
   readonly x: number;
+  /** Top edge. */
   readonly y: number;
+  /** Width. */
   readonly width: number;
+  /** Height. */
   readonly height: number;
 }
 
-/** How far above a node a parent edge turns to drop onto its top; rows keep twice this apart. */
+/**
+ * How far above a node a parent edge turns to drop onto its top; rows keep twice this apart.
+ *
+ * @category models
+ */
 export const TOP_HOP = 9;
 
 /** Drops repeated points and the middle of three in a line, so every point is a bend or an end. */
