@@ -63,6 +63,14 @@ export const shorten = (text: string, max: number): string => {
 export const kindWord = (n: GraphNode): string =>
   n.kind === "dataset" ? "dataset" : n.jobType === "DAG" ? "pipeline" : "job";
 
+// The folder nearest the file says most: a path keeps its end, cut at a slash where one fits.
+const keepEnd = (path: string, max: number): string => {
+  if ([...path].length <= max) return path;
+  const end = [...path].slice(-(max - 1)).join("");
+  const slash = end.indexOf("/");
+  return `…${slash >= 0 && slash < end.length - 1 ? end.slice(slash) : end}`;
+};
+
 const split = (n: GraphNode): { caption: string; name: string } => {
   if (n.kind === "job") {
     if (n.jobType === "DAG") return { caption: "pipeline", name: n.name };
@@ -77,12 +85,10 @@ const split = (n: GraphNode): { caption: string; name: string } => {
   }
   const slash = n.name.lastIndexOf("/");
   if (n.namespace === "file" && slash >= 0 && slash < n.name.length - 1) {
-    // The folder nearest the file says most: keep the end of the path.
-    const folder = n.name.slice(0, slash + 1);
-    const caption = [...folder].length <= CAPTION_CHARS
-      ? folder
-      : `…${[...folder].slice(-(CAPTION_CHARS - 1)).join("")}`;
-    return { caption, name: n.name.slice(slash + 1) };
+    return {
+      caption: keepEnd(n.name.slice(0, slash + 1), CAPTION_CHARS),
+      name: n.name.slice(slash + 1),
+    };
   }
   return { caption: n.namespace, name: n.name };
 };

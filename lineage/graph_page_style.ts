@@ -37,7 +37,7 @@ const GRAPH = `svg text{font-size:13px;fill:#1f2328}
 .edge{fill:none;stroke:#8c959f;stroke-width:1.4;marker-end:url(#arrow)}#arrow path{fill:#8c959f}#arrow-lit path{fill:#1f2328}
 .edge.parent{stroke:#a3acb9;stroke-dasharray:5 4}
 .badge{display:none}.badge rect{fill:#fff;stroke:currentColor;stroke-width:1.3}.badge text{font-size:11px;font-weight:700;fill:currentColor;text-anchor:middle}
-.run-on .node{opacity:.32}.run-on .edge{opacity:.28}
+.run-on .node{opacity:.45}.run-on .edge{opacity:.35}
 .run-on .node.in-run,.run-on .node.selected{opacity:1}.run-on .edge.in-run{opacity:1;stroke:#1f2328;stroke-width:1.8;marker-end:url(#arrow-lit)}
 .run-on .edge.parent.in-run{stroke:#3451b2;stroke-width:1.6}
 .run-on .node.badged .badge{display:inline}

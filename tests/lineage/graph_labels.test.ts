@@ -67,7 +67,7 @@ describe("nodeText()", () => {
   it("keeps the end of a long folder path, where the folder nearest the file is", () => {
     const table = node("dataset", "file", "/tmp/lk-test-0a1b2c3d/store/db.public.lk_chunks");
     expect(nodeText(table)).toEqual({
-      caption: "…-test-0a1b2c3d/store/",
+      caption: "…/lk-test-0a1b2c3d/store/",
       name: "db.public.lk_chunks",
       full: "/tmp/lk-test-0a1b2c3d/store/db.public.lk_chunks\ndataset in file",
     });

@@ -84,6 +84,7 @@ describe("the runs the page offers", () => {
       "dataset:inmemory://lineage-kit:pdf-two-phase.ingest",
     ];
     expect(run.datasets).toEqual(datasets);
+    expect(runDatasets(events, "no-such-run")).toEqual([]);
     const lit = [
       [
         jobNodeId(ns, "pdf-two-phase"),
@@ -402,7 +403,15 @@ describe.skipIf(!chromiumPath)(`the page in a 1400×900 Chromium window${noChrom
       deviceScaleFactor: 1,
       mobile: false,
     });
-    await page.evaluate("new Promise((r) => setTimeout(r, 100))");
+    // The page re-lays out when its pane resizes (a ResizeObserver): wait for that, 5 s at most.
+    await page.evaluate(`new Promise((done) => {
+      const start = Date.now();
+      const check = () => document.querySelector(".canvas").dataset.rows !== ${
+      JSON.stringify(first.rows)
+    } ||
+        Date.now() - start > 5000 ? done(1) : setTimeout(check, 20);
+      check();
+    })`);
     const wide = await page.evaluate<PageState>(PAGE_STATE);
     expect(await shot("wide.png")).toEqual([2400, 900]);
     await page.send("Emulation.clearDeviceMetricsOverride");
