@@ -121,11 +121,10 @@ const connect = async (url: string) => {
   return { socket, send, on };
 };
 
-/** Opens `url` in headless Chromium with a window of `width`×`height` and waits for it to load. */
-export const openPage = async (
-  url: string,
-  options: { readonly width: number; readonly height: number; readonly profile: string },
-): Promise<BrowserPage> => {
+type Send = (method: string, params?: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+/** Starts Chromium on about:blank and attaches to its page. */
+const launch = async (options: PageOptions) => {
   const child = new Deno.Command(chromiumPath!, {
     args: [
       ...headlessFlags(options.profile),
@@ -145,44 +144,40 @@ export const openPage = async (
     targetId: target.targetId,
     flatten: true,
   }) as { sessionId: string };
-  const send = (method: string, params: Record<string, unknown> = {}) =>
-    sendTo(method, params, sessionId);
-  const errors: string[] = [];
-  let loaded: () => void = () => {};
-  on((m) => {
-    if (m.method === "Runtime.exceptionThrown") errors.push(JSON.stringify(m.params));
-    if (m.method === "Page.loadEventFired") loaded();
-  });
-  // Exceptions are reported from here on: page script that throws while loading is seen too.
-  await send("Runtime.enable");
-  await send("Page.enable");
-  await Promise.all([
-    new Promise<void>((ok) => (loaded = ok)),
-    send("Page.navigate", { url }),
-  ]);
-  const evaluate = async <T>(expression: string): Promise<T> => {
-    const r = await send("Runtime.evaluate", {
-      expression,
-      returnByValue: true,
-      awaitPromise: true,
-    });
-    if (r.exceptionDetails) {
-      throw new Error(`page script failed: ${JSON.stringify(r.exceptionDetails)}`);
-    }
-    return (r.result as { value: T }).value;
+  const send: Send = (method, params = {}) => sendTo(method, params, sessionId);
+  const close = async () => {
+    socket.close();
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await child.status;
+    await Deno.remove(resolve(options.profile), { recursive: true }).catch(() => {});
   };
+  return { send, on, close };
+};
+
+/** What a person does with a page: evaluate, click, press a key, take a screenshot. */
+const actions = (send: Send) => {
   const mouse = (type: string, x: number, y: number) =>
     send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 });
   return {
-    errors,
-    send,
-    evaluate,
-    click: async (x, y) => {
+    evaluate: async <T>(expression: string): Promise<T> => {
+      const r = await send("Runtime.evaluate", {
+        expression,
+        returnByValue: true,
+        awaitPromise: true,
+      });
+      if (r.exceptionDetails) {
+        throw new Error(`page script failed: ${JSON.stringify(r.exceptionDetails)}`);
+      }
+      return (r.result as { value: T }).value;
+    },
+    click: async (x: number, y: number) => {
       await mouse("mouseMoved", x, y);
       await mouse("mousePressed", x, y);
       await mouse("mouseReleased", x, y);
     },
-    press: async (key) => {
+    press: async (key: string) => {
       const code = key.length === 1 ? `Key${key.toUpperCase()}` : key;
       const text = key === "Enter" ? "\r" : key.length === 1 ? key : undefined;
       const keyCode = { Enter: 13, Tab: 9, " ": 32 }[key] ?? key.toUpperCase().charCodeAt(0);
@@ -194,20 +189,38 @@ export const openPage = async (
       });
       await send("Input.dispatchKeyEvent", { type: "keyUp", ...common });
     },
-    screenshot: async (path, clip) => {
+    screenshot: async (
+      path: string,
+      clip?: { x: number; y: number; width: number; height: number; scale: number },
+    ) => {
       const { data } = await send("Page.captureScreenshot", {
         format: "png",
         ...(clip ? { clip } : {}),
       }) as { data: string };
       await Deno.writeFile(path, Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
     },
-    close: async () => {
-      socket.close();
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-      await Deno.remove(resolve(options.profile), { recursive: true }).catch(() => {});
-    },
   };
+};
+
+/** The window a page opens in, and the throwaway profile folder Chromium uses. */
+export interface PageOptions {
+  readonly width: number;
+  readonly height: number;
+  readonly profile: string;
+}
+
+/** Opens `url` in headless Chromium with a window of `width`×`height` and waits for it to load. */
+export const openPage = async (url: string, options: PageOptions): Promise<BrowserPage> => {
+  const { send, on, close } = await launch(options);
+  const errors: string[] = [];
+  let loaded: () => void = () => {};
+  on((m) => {
+    if (m.method === "Runtime.exceptionThrown") errors.push(JSON.stringify(m.params));
+    if (m.method === "Page.loadEventFired") loaded();
+  });
+  // Exceptions are reported from here on: page script that throws while loading is seen too.
+  await send("Runtime.enable");
+  await send("Page.enable");
+  await Promise.all([new Promise<void>((ok) => (loaded = ok)), send("Page.navigate", { url })]);
+  return { errors, send, ...actions(send), close };
 };
