@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import { renderDot, renderHtml, renderMermaid } from "../lineage/graph_render.ts";
-import { lineageGraph, runTimeline, summarizeRuns } from "../lineage/lineage_view.ts";
+import { lineageGraph, runDatasets, runTimeline, summarizeRuns } from "../lineage/lineage_view.ts";
 import type { LineageEvent } from "../lineage/lineage_view.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { withUsage } from "./_command.ts";
@@ -19,7 +19,8 @@ const USAGE = `usage: deno task lineage graph [options]
 
   --format F        mermaid (default), dot, json or html
   --out FILE        write to FILE instead of stdout (html: default lineage-graph.html)
-  --runs N          html: how many of the latest pipeline runs to draw as timelines (default: 5)
+  --runs N          html: how many of the latest pipeline runs to offer in the run picker
+                    (default: 5)
   --store DIR|URL   the store: a directory (default: .lineage-kit) or postgres:// URL
   --help            this text`;
 
@@ -44,7 +45,7 @@ const render = (
   if (format === "dot") return renderDot(graph);
   if (format === "json") return JSON.stringify(graph) + "\n";
   const timelines = summarizeRuns(events).slice(0, options.runs)
-    .map((r) => runTimeline(events, r.runId)!);
+    .map((r) => ({ ...runTimeline(events, r.runId)!, datasets: runDatasets(events, r.runId) }));
   return renderHtml(graph, { subtitle: options.location, timelines });
 };
 

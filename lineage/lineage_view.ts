@@ -283,6 +283,21 @@ export const runTimeline = (
   return { run: summarize(run, children), stages };
 };
 
+/**
+ * The graph ids of the datasets that the stage attempts of one pipeline run read or wrote,
+ * sorted; empty for an unknown run.
+ */
+export const runDatasets = (
+  events: ReadonlyArray<LineageEvent>,
+  runId: string,
+): ReadonlyArray<string> => {
+  const stages = childrenByParent(collectRuns(events)).get(runId) ?? [];
+  const ids = stages.flatMap((r) =>
+    [...r.inputs.values(), ...r.outputs.values()].map((d) => datasetNodeId(d.namespace, d.name))
+  );
+  return [...new Set(ids)].sort();
+};
+
 /** How a run id the user typed matched: one run, none, or several (a prefix too short). */
 export type RunIdMatch =
   | { readonly _tag: "Found"; readonly runId: string }

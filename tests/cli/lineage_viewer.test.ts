@@ -169,7 +169,8 @@ describe("deno task lineage graph", () => {
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html.match(/<g class="node job"/g)).toHaveLength(8);
     expect(html.match(/<g class="node dataset"/g)).toHaveLength(11);
-    expect(html.match(/<section class="run /g)).toHaveLength(Math.min(5, jobs));
+    expect(html.match(/<section class="timeline /g)).toHaveLength(Math.min(5, jobs));
+    expect(html.match(/<button type="button" class="run-option /g)).toHaveLength(Math.min(5, jobs));
   });
 
   it("exits 2 for an unknown format", async () => {

@@ -3,7 +3,6 @@ import { resolve } from "node:path";
 import {
   escapeXml,
   formatDuration,
-  layoutGraph,
   renderDot,
   renderHtml,
   renderMermaid,
@@ -20,23 +19,8 @@ import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { openStore } from "../../adapters/store/store.ts";
 import { readLineageEvents } from "../../cli/_lineage_events.ts";
 import { runCli, tempDir } from "../_harness.ts";
+import { chromiumPath, headlessFlags, noChromium, openPage } from "./_chromium.ts";
 
-const chromiumPath: string | undefined = [
-  Deno.env.get("CHROMIUM"),
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome",
-].find((p) => {
-  if (!p) return false;
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-const noChromium = chromiumPath
-  ? ""
-  : " [SKIPPED: no Chromium (set CHROMIUM or `apt-get install -y chromium`)]";
 if (!chromiumPath) console.warn(`graph_html.test.ts:${noChromium}`);
 
 const tricky: LineageGraph = {
@@ -79,7 +63,50 @@ describe("renderers on hostile names", () => {
       `data-id="job:ns:&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;"`,
     );
     expect(html).toContain(">&#60;a &#38; &#34;b&#34;&#62;</text>");
+    expect(html).toContain("<title>&#60;a &#38; &#34;b&#34;&#62;\ndataset in s3://b</title>");
+    // The page's data is JSON in a script element: "<" is escaped there, so no name can end it.
+    expect(html).toContain(`"name":"\\u003cscript>alert('x')\\u003c/script>"`);
   });
+
+  it.skipIf(!chromiumPath)(
+    `renderHtml() pages show hostile names as text in Chromium, with no run picked${noChromium}`,
+    async () => {
+      const dir = await tempDir();
+      const file = resolve(dir, "tricky.html");
+      await Deno.writeTextFile(file, renderHtml(tricky, { title: "<b>t</b>" }));
+      const page = await openPage(`file://${file}`, {
+        width: 1000,
+        height: 700,
+        profile: resolve(dir, "profile"),
+      });
+      try {
+        await page.evaluate(`document.querySelector(".node.job").focus()`);
+        await page.press("Enter");
+        expect(
+          await page.evaluate(`({
+            title: document.title,
+            scripts: document.scripts.length,
+            titles: [...document.querySelectorAll(".node title")].map((t) => t.textContent),
+            name: document.querySelector("#details-body dd").textContent,
+            runs: document.querySelectorAll(".run-option").length,
+            picked: document.querySelector("svg.graph").classList.contains("run-on"),
+          })`),
+        ).toEqual({
+          title: "<b>t</b>",
+          scripts: 2,
+          titles: ['<a & "b">\ndataset in s3://b', "<script>alert('x')</script>\njob in ns"],
+          name: "<script>alert('x')</script>",
+          runs: 0,
+          picked: false,
+        });
+        expect(page.errors).toEqual([]);
+      } finally {
+        await page.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+    60_000,
+  );
 
   it("renderMermaid() and renderDot() quote labels their own way", () => {
     expect(renderMermaid(tricky).split("\n").slice(0, 4)).toEqual([
@@ -92,35 +119,7 @@ describe("renderers on hostile names", () => {
   });
 });
 
-describe("layoutGraph()", () => {
-  it("puts each node one column right of its deepest predecessor, even in a cycle", () => {
-    const job = (name: string) => ({
-      id: `job:n:${name}`,
-      kind: "job" as const,
-      namespace: "n",
-      name,
-      label: name,
-    });
-    const graph: LineageGraph = {
-      nodes: ["a", "b", "c", "d"].map(job),
-      edges: [
-        { from: "job:n:a", to: "job:n:b", kind: "parent" },
-        { from: "job:n:b", to: "job:n:c", kind: "parent" },
-        { from: "job:n:a", to: "job:n:c", kind: "parent" },
-        { from: "job:n:c", to: "job:n:d", kind: "parent" },
-        { from: "job:n:d", to: "job:n:c", kind: "parent" },
-      ],
-    };
-    const layout = layoutGraph(graph);
-    expect(layout.nodes.map((p) => [p.node.name, p.column, p.row])).toEqual([
-      ["a", 0, 0],
-      ["b", 1, 0],
-      ["c", 2, 0],
-      ["d", 3, 0],
-    ]);
-    expect(layout.nodes.map((p) => p.x)).toEqual([24, 274, 524, 774]);
-  });
-
+describe("formatDuration()", () => {
   it("formatDuration() picks the unit", () => {
     expect([null, 850, 1250, 125_000, 3_720_000].map(formatDuration)).toEqual(
       ["–", "850ms", "1.25s", "2m05s", "1h02m"],
@@ -162,19 +161,7 @@ describe("the HTML page of a real run", () => {
 
   const chromium = async (args: ReadonlyArray<string>) => {
     const output = await new Deno.Command(chromiumPath!, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${resolve(dir, "profile")}`,
-        ...args,
-        `file://${file}`,
-      ],
+      args: [...headlessFlags(resolve(dir, "profile")), ...args, `file://${file}`],
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(90_000),
@@ -206,7 +193,7 @@ describe("the HTML page of a real run", () => {
       expect(run.code).toBe(0);
       const dom = run.stdout;
       const ids = (kind: string) =>
-        [...dom.matchAll(new RegExp(`<g class="node ${kind}" data-id="([^"]*)"`, "g"))]
+        [...dom.matchAll(new RegExp(`<g class="node ${kind}\\b[^"]*" data-id="([^"]*)"`, "g"))]
           .map((m) => m[1].replace(/&amp;/g, "&").replace(/&quot;/g, '"')).sort();
       const model = (kind: string) => graph.nodes.filter((n) => n.kind === kind).map((n) => n.id);
       expect(model("job")).toHaveLength(8);
@@ -214,7 +201,7 @@ describe("the HTML page of a real run", () => {
       expect(ids("job")).toEqual(model("job"));
       expect(ids("dataset")).toEqual(model("dataset"));
       expect(dom.match(/<path class="edge /g)).toHaveLength(graph.edges.length);
-      expect(dom.match(/<g class="attempt /g)).toHaveLength(
+      expect(dom.match(/<li class="attempt /g)).toHaveLength(
         timelines.reduce((n, t) => n + t.stages.length, 0),
       );
     },
