@@ -20,4 +20,5 @@ export * as Vllm from "./vllm/mod.ts";
 export * as Mineru from "./mineru/mod.ts";
 export * as Download from "./download/mod.ts";
 export * as Kafka from "./kafka/mod.ts";
+export * as OpenSearch from "./opensearch/mod.ts";
 export * from "./builtin_stages.ts";
