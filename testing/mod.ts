@@ -22,3 +22,4 @@
  * @module
  */
 export * from "./openlineage_validator.ts";
+export * from "./vllm_sim.ts";

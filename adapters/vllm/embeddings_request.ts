@@ -13,7 +13,7 @@
 import { Clock, Duration, Effect } from "effect";
 import type OpenAI from "openai";
 import { z } from "zod";
-import { Permanent, type StageError } from "../../stages/errors.ts";
+import { Permanent } from "../../stages/errors.ts";
 import { parseJsonBody, type TextResponse } from "../http/fetch_json.ts";
 import { type HttpOutcome, redactUrl } from "../http/http_errors.ts";
 import { sdkOutcome } from "./sdk_outcome.ts";

@@ -8,7 +8,6 @@ import {
   type VllmEmbedderOptions,
 } from "../../../adapters/vllm/vllm_embedder.ts";
 import { classifyVllmOutcome } from "../../../adapters/vllm/vllm_errors.ts";
-import { checkVllmHealth } from "../../../adapters/vllm/vllm_health.ts";
 import type { StageContext } from "../../../stages/context.ts";
 import type { StageInputs, StageOutputs } from "../../../stages/contracts.ts";
 import {
