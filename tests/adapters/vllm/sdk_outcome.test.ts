@@ -275,7 +275,7 @@ describe("makeEmbedRequest() failures, with what was sent", () => {
         });
         const fiber = yield* Effect.forkChild(Effect.result(slow(inputs)));
         // Lets the request start (and its timeout begin) before the clock moves.
-      yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.yieldNow, { discard: true });
+        yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.yieldNow, { discard: true });
         yield* TestClock.adjust("1 second");
         expect(yield* Fiber.join(fiber)).toEqual(
           Result.fail(new Transient({ message: `POST ${endpoint}: no response within 1000 ms` })),
