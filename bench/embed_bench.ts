@@ -9,7 +9,8 @@
  * Prints a table (median of `--runs`); with `--json` the last line is the result as JSON.
  *
  * Usage: deno run -A bench/embed_bench.ts [--docs N] [--concurrency N] [--chunks-per-doc K]
- *        [--words-per-chunk W] [--max-batch-size B] [--runs R] [--json]
+ *        [--words-per-chunk W] [--max-batch-size B] [--max-concurrent-requests M] [--runs R]
+ *        [--json]
  *
  * @module
  */
@@ -18,10 +19,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { makeEmbedRequest } from "../adapters/vllm/embeddings_request.ts";
 import { makeVllmClient } from "../adapters/vllm/vllm_client.ts";
-import {
-  makeVllmEmbeddingBatcher,
-  makeVllmEmbedStage,
-} from "../adapters/vllm/vllm_embedder.ts";
+import { makeVllmEmbeddingBatcher, makeVllmEmbedStage } from "../adapters/vllm/vllm_embedder.ts";
 import type { StageContext } from "../stages/context.ts";
 import type { StageInputs } from "../stages/contracts.ts";
 import type { ChunkSet } from "../stages/ir.ts";
@@ -37,6 +35,7 @@ const flagsSchema = z.object({
   "chunks-per-doc": count("chunks-per-doc").default(8),
   "words-per-chunk": count("words-per-chunk").default(48),
   "max-batch-size": count("max-batch-size").default(64),
+  "max-concurrent-requests": count("max-concurrent-requests").default(4),
   runs: count("runs").default(3),
   json: z.boolean().default(false),
 });
@@ -49,6 +48,7 @@ const { values } = parseArgs({
     "chunks-per-doc": { type: "string" },
     "words-per-chunk": { type: "string" },
     "max-batch-size": { type: "string" },
+    "max-concurrent-requests": { type: "string" },
     runs: { type: "string" },
     json: { type: "boolean" },
   },
@@ -128,6 +128,7 @@ const batched = (sim: SimulatedVllm) =>
       baseUrl: sim.url,
       model,
       maxBatchSize: flags["max-batch-size"],
+      maxConcurrentRequests: flags["max-concurrent-requests"],
     });
     const stage = makeVllmEmbedStage(batcher);
     yield* Effect.forEach(
@@ -232,6 +233,7 @@ if (flags.json) {
     chunksPerDoc: flags["chunks-per-doc"],
     wordsPerChunk: flags["words-per-chunk"],
     maxBatchSize: flags["max-batch-size"],
+    maxConcurrentRequests: flags["max-concurrent-requests"],
     capacityTextsPerSecond: capacity,
     perDocument: perDoc,
     batched: coalesced,
