@@ -95,7 +95,7 @@ const contextOf = (doc: ChunkSet): StageContext => ({
 });
 
 const inputsOf = (doc: ChunkSet): StageInputs => ({
-  request: { source: "bench", docKey: doc.docId, location: { kind: "url", url: "bench" } },
+  request: { source: "openalex", docKey: doc.docId, location: { kind: "url", url: "bench" } },
   get: (() => doc) as StageInputs["get"],
 });
 

@@ -327,7 +327,11 @@ describe("the batcher over a response of the wrong shape", () => {
               metadata: {},
             },
             {
-              request: { source: "s", docKey: doc.docId, location: { kind: "url", url: "u" } },
+              request: {
+                source: "openalex",
+                docKey: doc.docId,
+                location: { kind: "url", url: "u" },
+              },
               get: (() => doc) as never,
             },
           )),
