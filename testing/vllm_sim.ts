@@ -17,13 +17,19 @@
  *
  * @module
  */
-import { z } from "zod";
+import {
+  embeddingsAnswer,
+  embeddingsRequest,
+  errorAnswer,
+  modelsAnswer,
+  outOfMemoryMessage,
+  tooLongMessage,
+} from "./_vllm_sim_answers.ts";
 import {
   approximateTokens,
   type CapacityModel,
   capacityModel,
   type SimulatedCapacity,
-  simulatedEmbedding,
 } from "./vllm_sim_model.ts";
 
 export * from "./vllm_sim_model.ts";
@@ -123,44 +129,121 @@ export interface SimulatedVllm {
   readonly stop: () => Promise<void>;
 }
 
-// Other fields vLLM accepts (`user`, `truncate_prompt_tokens`, …) are let through and ignored.
-const embeddingsRequest = z.looseObject({
-  model: z.string(),
-  input: z.union([z.string(), z.array(z.string()).min(1)]),
-  encoding_format: z.enum(["float", "base64"]).optional(),
-  dimensions: z.number().int().positive().optional(),
-});
-
-const errorBody = (
-  shape: SimulatedVllmSwitches["errorShape"],
-  status: number,
-  type: string,
-  message: string,
-  param: string | null = null,
-): Response => {
-  const error = { message, type, param, code: status };
-  const body = shape === "nested" ? { error } : { object: "error", ...error };
-  return Response.json(body, { status });
-};
-
-// vLLM's message for an input over the context (`vllm/renderers/params.py`).
-const tooLongMessage = (tokens: number, max: number): string =>
-  `You passed ${tokens} input tokens and requested 0 output tokens. However, the model's ` +
-  `context length is only ${max} tokens, resulting in a maximum input length of ${max} tokens. ` +
-  "Please reduce the length of the input prompt.";
-
-const oomMessage = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 224.00 MiB. " +
-  "GPU 0 has a total capacity of 11.53 GiB of which 187.75 MiB is free.";
-
-const base64Floats = (vector: ReadonlyArray<number>): string => {
-  const bytes = new Uint8Array(new Float32Array(vector).buffer);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-};
-
 const sleep = (ms: number): Promise<void> =>
   ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+
+type MutableStats = {
+  -readonly [K in keyof SimulatedVllmStats]: SimulatedVllmStats[K] extends ReadonlyArray<infer T>
+    ? Array<T>
+    : SimulatedVllmStats[K];
+};
+
+const emptyStats = (): MutableStats => ({
+  received: [],
+  embeddingRequests: 0,
+  texts: 0,
+  batchSizes: [],
+  bodies: [],
+  peakConcurrentRequests: 0,
+  busyMs: 0,
+});
+
+interface Server {
+  readonly models: ReadonlyArray<string>;
+  readonly native: number;
+  readonly capacity: CapacityModel;
+  readonly apiKey: string | undefined;
+  switches: SimulatedVllmSwitches;
+  stats: MutableStats;
+  open: number;
+  /** When each simulated batch slot is next free (`performance.now()` time). */
+  readonly lanes: Array<number>;
+}
+
+// Takes the batch slot free soonest and waits until the batch is done on it.
+const runOnGpu = async (server: Server, tokens: number): Promise<void> => {
+  const cost = server.capacity.batchCostMs(tokens);
+  const now = performance.now();
+  const lane = server.lanes.indexOf(Math.min(...server.lanes));
+  const end = Math.max(now, server.lanes[lane]) + cost;
+  server.lanes[lane] = end;
+  server.stats.busyMs += cost;
+  await sleep(end - now);
+};
+
+const embed = async (server: Server, request: Request): Promise<Response> => {
+  const { switches, stats } = server;
+  const shape = switches.errorShape;
+  const raw: unknown = await request.json().catch(() => undefined);
+  stats.bodies.push(raw);
+  const parsed = embeddingsRequest.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.join(".") || "(body)";
+    return errorAnswer(shape, 400, "BadRequestError", `${where}: ${issue.message}`);
+  }
+  const body = parsed.data;
+  const texts = typeof body.input === "string" ? [body.input] : body.input;
+  stats.embeddingRequests += 1;
+  stats.texts += texts.length;
+  stats.batchSizes.push(texts.length);
+  await sleep(switches.extraLatencyMs);
+  if (server.switches.failure === "unavailable") {
+    return errorAnswer(shape, 503, "ServiceUnavailableError", "Service Unavailable");
+  }
+  if (!server.models.includes(body.model)) {
+    const message = `The model \`${body.model}\` does not exist.`;
+    return errorAnswer(shape, 404, "NotFoundError", message);
+  }
+  const dimensions = body.dimensions ?? server.native;
+  if (dimensions > server.native) {
+    const message =
+      `dimensions must be at most ${server.native} for model ${body.model} (simulated)`;
+    return errorAnswer(shape, 400, "BadRequestError", message, "dimensions");
+  }
+  const tokens = texts.map(approximateTokens);
+  const longest = Math.max(...tokens);
+  const max = server.switches.maxInputTokens;
+  if (longest > max) {
+    return errorAnswer(shape, 400, "BadRequestError", tooLongMessage(longest, max), "input_tokens");
+  }
+  if (server.switches.failure === "out-of-memory") {
+    return errorAnswer(shape, 500, "InternalServerError", outOfMemoryMessage);
+  }
+  const total = tokens.reduce((sum, n) => sum + n, 0);
+  await runOnGpu(server, total);
+  return embeddingsAnswer(body, texts, dimensions, total);
+};
+
+const route = async (server: Server, request: Request): Promise<Response> => {
+  const { pathname } = new URL(request.url);
+  server.stats.received.push(`${request.method} ${pathname}`);
+  if (pathname === "/health" && request.method === "GET") {
+    return new Response(null, { status: server.switches.failure === "unavailable" ? 503 : 200 });
+  }
+  const authorized = server.apiKey === undefined ||
+    request.headers.get("authorization") === `Bearer ${server.apiKey}`;
+  if (pathname.startsWith("/v1/") && !authorized) {
+    // vLLM's `--api-key` middleware answers this body.
+    return Response.json({ error: "Unauthorized" }, { status: 401 });
+  }
+  if (pathname === "/v1/models" && request.method === "GET") {
+    return modelsAnswer(server.models, server.switches.maxInputTokens);
+  }
+  if (pathname === "/v1/embeddings" && request.method === "POST") {
+    server.open += 1;
+    server.stats.peakConcurrentRequests = Math.max(
+      server.stats.peakConcurrentRequests,
+      server.open,
+    );
+    try {
+      return await embed(server, request);
+    } finally {
+      server.open -= 1;
+    }
+  }
+  return Response.json({ detail: "Not Found" }, { status: 404 });
+};
 
 /**
  * Starts a simulated vLLM server on 127.0.0.1 at a free port.
@@ -182,157 +265,43 @@ const sleep = (ms: number): Promise<void> =>
  * @category testing
  */
 export const startSimulatedVllm = (options: SimulatedVllmOptions = {}): SimulatedVllm => {
-  const models = options.models ?? ["sim/embed"];
-  const native = options.dimensions ?? 64;
   const capacity = capacityModel(options);
-  let switches: SimulatedVllmSwitches = {
-    failure: options.failure ?? "none",
-    errorShape: options.errorShape ?? "nested",
-    extraLatencyMs: options.extraLatencyMs ?? 0,
-    maxInputTokens: options.maxInputTokens ?? 512,
+  const server: Server = {
+    models: options.models ?? ["sim/embed"],
+    native: options.dimensions ?? 64,
+    capacity,
+    apiKey: options.apiKey,
+    switches: {
+      failure: options.failure ?? "none",
+      errorShape: options.errorShape ?? "nested",
+      extraLatencyMs: options.extraLatencyMs ?? 0,
+      maxInputTokens: options.maxInputTokens ?? 512,
+    },
+    stats: emptyStats(),
+    open: 0,
+    lanes: Array.from({ length: capacity.maxConcurrentBatches }, () => 0),
   };
-  const emptyStats = () => ({
-    received: [] as Array<string>,
-    embeddingRequests: 0,
-    texts: 0,
-    batchSizes: [] as Array<number>,
-    bodies: [] as Array<unknown>,
-    peakConcurrentRequests: 0,
-    busyMs: 0,
-  });
-  let stats = emptyStats();
-  let open = 0;
-  // When each simulated batch slot is next free (performance.now() time).
-  const lanes: Array<number> = Array.from({ length: capacity.maxConcurrentBatches }, () => 0);
-
-  const runOnGpu = async (tokens: number): Promise<void> => {
-    const cost = capacity.batchCostMs(tokens);
-    const now = performance.now();
-    const lane = lanes.indexOf(Math.min(...lanes));
-    const end = Math.max(now, lanes[lane]) + cost;
-    lanes[lane] = end;
-    stats.busyMs += cost;
-    await sleep(end - now);
-  };
-
-  const embed = async (request: Request): Promise<Response> => {
-    const shape = switches.errorShape;
-    const raw: unknown = await request.json().catch(() => undefined);
-    stats.bodies.push(raw);
-    const parsed = embeddingsRequest.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue.path.join(".") || "(body)";
-      return errorBody(shape, 400, "BadRequestError", `${where}: ${issue.message}`);
-    }
-    const body = parsed.data;
-    const texts = typeof body.input === "string" ? [body.input] : body.input;
-    stats.embeddingRequests += 1;
-    stats.texts += texts.length;
-    stats.batchSizes.push(texts.length);
-    await sleep(switches.extraLatencyMs);
-    if (switches.failure === "unavailable") {
-      return errorBody(shape, 503, "ServiceUnavailableError", "Service Unavailable");
-    }
-    if (!models.includes(body.model)) {
-      const message = `The model \`${body.model}\` does not exist.`;
-      return errorBody(shape, 404, "NotFoundError", message);
-    }
-    const dimensions = body.dimensions ?? native;
-    if (dimensions > native) {
-      const message = `dimensions must be at most ${native} for model ${body.model} (simulated)`;
-      return errorBody(shape, 400, "BadRequestError", message, "dimensions");
-    }
-    const tokens = texts.map(approximateTokens);
-    const longest = Math.max(...tokens);
-    if (longest > switches.maxInputTokens) {
-      const message = tooLongMessage(longest, switches.maxInputTokens);
-      return errorBody(shape, 400, "BadRequestError", message, "input_tokens");
-    }
-    if (switches.failure === "out-of-memory") {
-      return errorBody(shape, 500, "InternalServerError", oomMessage);
-    }
-    const total = tokens.reduce((sum, n) => sum + n, 0);
-    await runOnGpu(total);
-    const base64 = body.encoding_format === "base64";
-    return Response.json({
-      id: `embd-${crypto.randomUUID()}`,
-      object: "list",
-      created: Math.floor(Date.now() / 1000),
-      model: body.model,
-      data: texts.map((text, index) => {
-        const vector = simulatedEmbedding(text, dimensions);
-        return { index, object: "embedding", embedding: base64 ? base64Floats(vector) : vector };
-      }),
-      usage: {
-        prompt_tokens: total,
-        total_tokens: total,
-        completion_tokens: 0,
-        prompt_tokens_details: null,
-      },
-    });
-  };
-
-  const modelList = (): Response =>
-    Response.json({
-      object: "list",
-      data: models.map((id) => ({
-        id,
-        object: "model",
-        created: Math.floor(Date.now() / 1000),
-        owned_by: "vllm",
-        root: id,
-        parent: null,
-        max_model_len: switches.maxInputTokens,
-        permission: [],
-      })),
-    });
-
-  const authorized = (request: Request): boolean =>
-    options.apiKey === undefined ||
-    request.headers.get("authorization") === `Bearer ${options.apiKey}`;
-
-  const route = async (request: Request): Promise<Response> => {
-    const { pathname } = new URL(request.url);
-    stats.received.push(`${request.method} ${pathname}`);
-    if (pathname === "/health" && request.method === "GET") {
-      return new Response(null, { status: switches.failure === "unavailable" ? 503 : 200 });
-    }
-    if (pathname.startsWith("/v1/") && !authorized(request)) {
-      // vLLM's `--api-key` middleware answers this body.
-      return Response.json({ error: "Unauthorized" }, { status: 401 });
-    }
-    if (pathname === "/v1/models" && request.method === "GET") return modelList();
-    if (pathname === "/v1/embeddings" && request.method === "POST") {
-      open += 1;
-      stats.peakConcurrentRequests = Math.max(stats.peakConcurrentRequests, open);
-      try {
-        return await embed(request);
-      } finally {
-        open -= 1;
-      }
-    }
-    return Response.json({ detail: "Not Found" }, { status: 404 });
-  };
-
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, route);
+  const listener = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) => route(server, request),
+  );
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    models,
-    dimensions: native,
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    models: server.models,
+    dimensions: server.native,
     capacity,
     set: (changes) => {
-      switches = { ...switches, ...changes };
+      server.switches = { ...server.switches, ...changes };
     },
     stats: () => ({
-      ...stats,
-      received: [...stats.received],
-      batchSizes: [...stats.batchSizes],
-      bodies: [...stats.bodies],
+      ...server.stats,
+      received: [...server.stats.received],
+      batchSizes: [...server.stats.batchSizes],
+      bodies: [...server.stats.bodies],
     }),
     reset: () => {
-      stats = emptyStats();
+      server.stats = emptyStats();
     },
-    stop: () => server.shutdown(),
+    stop: () => listener.shutdown(),
   };
 };

@@ -24,6 +24,22 @@
  */
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Scope } from "effect";
 import { Permanent, type StageError, Transient } from "../../stages/errors.ts";
+import {
+  type BatchLimits,
+  type BatchState,
+  type Caller,
+  callersOf,
+  deliver,
+  emptyState,
+  enqueue,
+  halves,
+  isolatable,
+  lingerLeft,
+  type Queued,
+  settle,
+  takeReady,
+  type Vectors,
+} from "./_batch_queue.ts";
 import type { EmbeddingInput, EmbedRequest } from "./embedding_input.ts";
 
 /**
@@ -110,192 +126,119 @@ export const validateBatchingOptions = (options: BatchingOptions): ReadonlyArray
   ...positiveInteger("maxConcurrentRequests", options.maxConcurrentRequests),
 ];
 
-type Vectors = ReadonlyArray<ReadonlyArray<number>>;
-
-interface Caller {
-  readonly deferred: Deferred.Deferred<Vectors, StageError>;
-  readonly vectors: Array<ReadonlyArray<number>>;
-  remaining: number;
-  // Answered, failed or interrupted: its texts are no longer sent and its results are dropped.
-  settled: boolean;
+interface Batcher {
+  readonly state: BatchState;
+  readonly limits: BatchLimits;
+  readonly send: EmbedRequest;
+  readonly scope: Scope.Scope;
 }
 
-interface Queued {
-  readonly caller: Caller;
-  readonly index: number;
-  readonly input: EmbeddingInput;
-  readonly queuedAt: number;
-}
-
-interface State {
-  queue: Array<Queued>;
-  inFlight: number;
-  dispatchScheduled: boolean;
-  timerArmed: boolean;
-  closed: boolean;
-  readonly waiting: Set<Caller>;
-}
-
-const settle = (state: State, caller: Caller, exit: Exit.Exit<Vectors, StageError>): void => {
-  if (caller.settled) return;
-  caller.settled = true;
-  state.waiting.delete(caller);
-  state.queue = state.queue.filter((queued) => queued.caller !== caller);
-  Deferred.doneUnsafe(caller.deferred, exit);
-};
-
-const deliver = (state: State, sent: ReadonlyArray<Queued>, vectors: Vectors): void => {
-  sent.forEach((queued, i) => {
-    const { caller } = queued;
-    if (caller.settled) return;
-    caller.vectors[queued.index] = vectors[i];
-    caller.remaining -= 1;
-    if (caller.remaining === 0) settle(state, caller, Exit.succeed(caller.vectors));
+// Sends a part of a batch; on an over-long text shared with other callers, sends each half again.
+const sendPart = (b: Batcher, part: ReadonlyArray<Queued>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const live = part.filter((queued) => !queued.caller.settled);
+    if (live.length === 0) return Effect.void;
+    return Effect.exit(b.send(live.map((queued) => queued.input))).pipe(
+      Effect.flatMap((exit) => {
+        if (Exit.isSuccess(exit)) return Effect.sync(() => deliver(b.state, live, exit.value));
+        const error = Cause.findErrorOption(exit.cause);
+        if (Option.isSome(error) && isolatable(error.value, live)) {
+          const [first, second] = halves(live);
+          return Effect.andThen(sendPart(b, first), sendPart(b, second));
+        }
+        // Not retried here: GPU failures must reach the policy as they are.
+        return Effect.sync(() => {
+          for (const caller of callersOf(live)) settle(b.state, caller, Exit.failCause(exit.cause));
+        });
+      }),
+    );
   });
-};
 
-const callersOf = (sent: ReadonlyArray<Queued>): ReadonlyArray<Caller> => [
-  ...new Set(sent.map((queued) => queued.caller)),
-];
+// Starts every batch that may go, and a timer for the partial batch that may not go yet.
+const dispatch = (b: Batcher): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    if (b.state.closed) return;
+    const now = yield* Clock.currentTimeMillis;
+    for (const batch of takeReady(b.state, b.limits, now)) {
+      const request = sendPart(b, batch).pipe(
+        Effect.ensuring(Effect.suspend(() => {
+          b.state.inFlight -= 1;
+          return dispatch(b);
+        })),
+      );
+      yield* Effect.forkIn(request, b.scope);
+    }
+    const wait = lingerLeft(b.state, b.limits, now);
+    if (wait === undefined) return;
+    b.state.timerArmed = true;
+    const timer = Effect.sleep(Duration.millis(wait)).pipe(
+      Effect.andThen(Effect.sync(() => {
+        b.state.timerArmed = false;
+      })),
+      Effect.andThen(dispatch(b)),
+    );
+    yield* Effect.forkIn(timer, b.scope);
+  });
 
-// Halves by caller, so that each half keeps whole callers and a single caller is reached in
-// log2(callers) rounds.
-const halves = (
-  sent: ReadonlyArray<Queued>,
-): readonly [ReadonlyArray<Queued>, ReadonlyArray<Queued>] => {
-  const callers = callersOf(sent);
-  const first = new Set(callers.slice(0, Math.ceil(callers.length / 2)));
-  return [
-    sent.filter((queued) => first.has(queued.caller)),
-    sent.filter((queued) => !first.has(queued.caller)),
-  ];
-};
+// One dispatch per scheduler turn: callers queued in the same turn share its first request.
+const scheduleDispatch = (b: Batcher): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (b.state.dispatchScheduled) return Effect.void;
+    b.state.dispatchScheduled = true;
+    const turn = Effect.yieldNow.pipe(
+      Effect.andThen(Effect.sync(() => {
+        b.state.dispatchScheduled = false;
+      })),
+      Effect.andThen(dispatch(b)),
+    );
+    return Effect.asVoid(Effect.forkIn(turn, b.scope));
+  });
 
-const isolatable = (error: StageError, sent: ReadonlyArray<Queued>): boolean =>
-  error._tag === "InvalidInput" && callersOf(sent).length > 1 &&
-  sent.some((queued) => queued.input.id === error.path);
+const waitFor = (
+  b: Batcher,
+  inputs: ReadonlyArray<EmbeddingInput>,
+): Effect.Effect<Vectors, StageError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      if (b.state.closed) {
+        return yield* Effect.fail(new Transient({ message: "the embedding batcher is closed" }));
+      }
+      const deferred = yield* Deferred.make<Vectors, StageError>();
+      const caller: Caller = { deferred, vectors: [], remaining: inputs.length, settled: false };
+      enqueue(b.state, caller, inputs, yield* Clock.currentTimeMillis);
+      yield* scheduleDispatch(b);
+      return yield* restore(Deferred.await(deferred)).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => settle(b.state, caller, Exit.interrupt()))),
+      );
+    })
+  );
 
 const makeBatcherIn = (
   scope: Scope.Scope,
   options: EmbeddingBatcherOptions,
 ): { readonly batcher: EmbeddingBatcher; readonly close: Effect.Effect<void> } => {
-  const maxBatchSize = options.maxBatchSize ?? defaultMaxBatchSize;
-  const lingerMs = options.lingerMs ?? defaultLingerMs;
-  const maxConcurrent = options.maxConcurrentRequests ?? defaultMaxConcurrentRequests;
-  const state: State = {
-    queue: [],
-    inFlight: 0,
-    dispatchScheduled: false,
-    timerArmed: false,
-    closed: false,
-    waiting: new Set(),
+  const b: Batcher = {
+    state: emptyState(),
+    limits: {
+      maxBatchSize: options.maxBatchSize ?? defaultMaxBatchSize,
+      lingerMs: options.lingerMs ?? defaultLingerMs,
+      maxConcurrentRequests: options.maxConcurrentRequests ?? defaultMaxConcurrentRequests,
+    },
+    send: options.send,
+    scope,
   };
-
-  const sendPart = (part: ReadonlyArray<Queued>): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const live = part.filter((queued) => !queued.caller.settled);
-      if (live.length === 0) return Effect.void;
-      return Effect.exit(options.send(live.map((queued) => queued.input))).pipe(
-        Effect.flatMap((exit) => {
-          if (Exit.isSuccess(exit)) return Effect.sync(() => deliver(state, live, exit.value));
-          const error = Cause.findErrorOption(exit.cause);
-          if (Option.isSome(error) && isolatable(error.value, live)) {
-            const [a, b] = halves(live);
-            return Effect.andThen(sendPart(a), sendPart(b));
-          }
-          return Effect.sync(() => {
-            for (const caller of callersOf(live)) settle(state, caller, Exit.failCause(exit.cause));
-          });
-        }),
-      );
-    });
-
-  const takeReady = (now: number): ReadonlyArray<ReadonlyArray<Queued>> => {
-    const batches: Array<ReadonlyArray<Queued>> = [];
-    while (state.inFlight < maxConcurrent && state.queue.length > 0) {
-      const ready = state.queue.length >= maxBatchSize || state.inFlight === 0 ||
-        now - state.queue[0].queuedAt >= lingerMs;
-      if (!ready) break;
-      batches.push(state.queue.slice(0, maxBatchSize));
-      state.queue = state.queue.slice(maxBatchSize);
-      state.inFlight += 1;
-    }
-    return batches;
-  };
-
-  const dispatch: Effect.Effect<void> = Effect.gen(function* () {
-    if (state.closed) return;
-    const now = yield* Clock.currentTimeMillis;
-    for (const batch of takeReady(now)) {
-      const request = sendPart(batch).pipe(
-        Effect.ensuring(Effect.suspend(() => {
-          state.inFlight -= 1;
-          return dispatch;
-        })),
-      );
-      yield* Effect.forkIn(request, scope);
-    }
-    if (state.queue.length > 0 && !state.timerArmed && state.inFlight < maxConcurrent) {
-      state.timerArmed = true;
-      const wait = Math.max(0, state.queue[0].queuedAt + lingerMs - now);
-      const timer = Effect.sleep(Duration.millis(wait)).pipe(
-        Effect.andThen(Effect.sync(() => {
-          state.timerArmed = false;
-        })),
-        Effect.andThen(dispatch),
-      );
-      yield* Effect.forkIn(timer, scope);
-    }
-  });
-
-  // One dispatch per scheduler turn: callers queued in the same turn share its first request.
-  const scheduleDispatch: Effect.Effect<void> = Effect.suspend(() => {
-    if (state.dispatchScheduled) return Effect.void;
-    state.dispatchScheduled = true;
-    const turn = Effect.yieldNow.pipe(
-      Effect.andThen(Effect.sync(() => {
-        state.dispatchScheduled = false;
-      })),
-      Effect.andThen(dispatch),
-    );
-    return Effect.asVoid(Effect.forkIn(turn, scope));
-  });
-
-  const enqueue = (inputs: ReadonlyArray<EmbeddingInput>) =>
-    Effect.gen(function* () {
-      const deferred = yield* Deferred.make<Vectors, StageError>();
-      const queuedAt = yield* Clock.currentTimeMillis;
-      const caller: Caller = { deferred, vectors: [], remaining: inputs.length, settled: false };
-      state.waiting.add(caller);
-      state.queue.push(...inputs.map((input, index) => ({ caller, index, input, queuedAt })));
-      yield* scheduleDispatch;
-      return caller;
-    });
-
   const problems = validateBatchingOptions(options);
   const embed = (inputs: ReadonlyArray<EmbeddingInput>): Effect.Effect<Vectors, StageError> => {
     if (problems.length > 0) {
       const message = `invalid embedding batcher options: ${problems.join("; ")}`;
       return Effect.fail(new Permanent({ message }));
     }
-    if (inputs.length === 0) return Effect.succeed([]);
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function* () {
-        if (state.closed) {
-          return yield* Effect.fail(new Transient({ message: "the embedding batcher is closed" }));
-        }
-        const caller = yield* enqueue(inputs);
-        return yield* restore(Deferred.await(caller.deferred)).pipe(
-          Effect.onInterrupt(() => Effect.sync(() => settle(state, caller, Exit.interrupt()))),
-        );
-      })
-    );
+    return inputs.length === 0 ? Effect.succeed([]) : waitFor(b, inputs);
   };
-
   const close = Effect.sync(() => {
-    state.closed = true;
+    b.state.closed = true;
     const error = new Transient({ message: "the embedding batcher closed before answering" });
-    for (const caller of [...state.waiting]) settle(state, caller, Exit.fail(error));
+    for (const caller of [...b.state.waiting]) settle(b.state, caller, Exit.fail(error));
   });
   return { batcher: { embed }, close };
 };
