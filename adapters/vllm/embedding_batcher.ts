@@ -18,7 +18,9 @@
  * never retries them, and transient ones are retried by the policy of each stage. A caller
  * interrupted while waiting leaves the queue; requests it shares with others go on.
  *
- * Time is read through Effect's `Clock`, so tests drive the linger with `TestClock`.
+ * Time is read through Effect's `Clock`, so tests drive the linger with `TestClock`. Effect's own
+ * request batching groups the requests of one scheduler turn; it has no linger, no bound on
+ * requests in flight and no way to spare the other callers of a rejected request, hence this queue.
  *
  * @module
  */

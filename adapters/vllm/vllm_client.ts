@@ -1,7 +1,8 @@
 /**
  * The `openai` client a vLLM adapter talks through, set up for a self-hosted server: no retries
- * (the kit's policy decides them), no credentials or organisation read from the environment, no
- * `Authorization` header unless a key is given, and the fetch looked up at call time.
+ * (the kit's policy decides them), no key, organisation, project or base URL read from `OPENAI_*`
+ * variables, no `Authorization` header unless a key is given, and the fetch looked up at call time.
+ * The client still adds the headers of `OPENAI_CUSTOM_HEADERS` when that variable is set.
  *
  * @module
  */

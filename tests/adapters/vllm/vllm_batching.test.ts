@@ -166,7 +166,7 @@ describe("makeVllmEmbedStage() against the simulated vLLM server", () => {
   });
 
   it("keeps at most maxConcurrentRequests requests open at the server", async () => {
-    sim.set({ extraLatencyMs: 20 });
+    sim.set({ extraLatencyMs: 50 });
     const docs = documents(12, 4);
     const results = await embedAll(docs, { maxBatchSize: 4, maxConcurrentRequests: 2 });
     expect(results).toEqual(docs.map((doc) => Result.succeed(batchOf(doc))));
