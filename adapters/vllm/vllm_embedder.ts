@@ -180,7 +180,9 @@ const ownBatcher = (options: VllmEmbedderOptions): VllmEmbeddingBatcher =>
  * Given options, the stage builds its own batcher, shared by every run of this stage value (so by
  * every job of a process whose registry holds it); its requests are never interrupted by a scope.
  * Given a batcher from {@link makeVllmEmbeddingBatcher}, it shares that one, whose scope the caller
- * closes on shutdown; use this when several stage values call the same server and model.
+ * closes on shutdown; use this when several stage values call the same server and model. Given
+ * `sharedVllmBatcher(options)` (`shared_batcher.ts`), it shares the process's batcher for that
+ * server, model and `dimensions`.
  *
  * @example
  * ```ts
