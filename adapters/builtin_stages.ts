@@ -17,9 +17,12 @@ import { parseStage } from "./sources/parse_stage.ts";
 import { pdfDownloadStage } from "./download/pdf_download.ts";
 import { embeddedIndexStage } from "./store/embedded_index.ts";
 import { embeddedGraphStage } from "./store/embedded_graph.ts";
+import { vllmEmbedStage } from "./vllm/vllm_embed_stage.ts";
+import { openSearchIndexStage } from "./opensearch/opensearch_index_stage.ts";
 
 /**
- * The built-in stage definitions, in pipeline order (each the default of its type).
+ * The built-in stage definitions, in pipeline order; the first of each type is its default, the
+ * others are chosen by configuration (`impl: vllm`, `impl: opensearch`).
  *
  * @category constructors
  */
@@ -30,7 +33,9 @@ export const builtinStages: ReadonlyArray<AnyStageDefinition> = [
   parseStage,
   chunkStage,
   hashingEmbedStage,
+  vllmEmbedStage,
   embeddedIndexStage,
+  openSearchIndexStage,
   extractStage,
   embeddedGraphStage,
 ];

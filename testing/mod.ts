@@ -23,3 +23,4 @@
  */
 export * from "./openlineage_validator.ts";
 export * from "./stage_runner.ts";
+export * from "./vllm_sim.ts";

@@ -1,79 +1,54 @@
 /**
- * The Embed stage backed by a vLLM server's OpenAI-compatible `/v1/embeddings` endpoint. Chunks
- * are sent in chunk order, `maxBatchSize` texts per request, one request at a time; the response is
- * checked with zod before any vector is used.
+ * The Embed stage backed by a vLLM server's OpenAI-compatible `/v1/embeddings` endpoint, reached
+ * through the `openai` client. A document's chunks go through an {@link EmbeddingBatcher}, which
+ * coalesces them with the chunks of every other document embedding at the same time into requests
+ * of up to `maxBatchSize` texts; each response is checked with zod before any vector is used.
  *
- * GPU failures fail the job at once and are never retried or answered by another embedder: a CUDA
- * out-of-memory error is `GpuOutOfMemory`; a dead engine (`EngineCore`, `CUDA error`, `CUBLAS`,
- * `NCCL` in a 5xx), a 503 or a server that cannot be reached is `GpuUnavailable`. An input longer
- * than the model's context is `InvalidInput` naming the chunk; a wrong model name is `Permanent`.
- * Both vLLM error bodies are read: `{"error":{message,type,param,code}}` and the older flat
- * `{"object":"error",message,type,param,code}`.
+ * GPU failures fail the job at once and are never retried or answered by another embedder (see
+ * `vllm_errors.ts` for how failures are read). A document with a chunk longer than the model's
+ * context fails alone with `InvalidInput` naming the chunk, even when its chunks shared a request
+ * with other documents.
  *
  * @module
  */
-import { Effect } from "effect";
-import { z } from "zod";
+import { Effect, Scope } from "effect";
 import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
 import { chunkSetSchema, embeddingBatchSchema } from "../../stages/ir_schemas.ts";
-import {
-  GpuOutOfMemory,
-  GpuUnavailable,
-  InvalidInput,
-  Permanent,
-  type StageError,
-} from "../../stages/errors.ts";
+import { InvalidInput, Permanent, type StageError } from "../../stages/errors.ts";
 import type { Chunk, EmbeddingBatch } from "../../stages/ir.ts";
-import { dependencyOf, fetchJson, fetchText } from "../http/fetch_json.ts";
+import { dependencyOf } from "../http/fetch_json.ts";
 import {
-  describeNetworkError,
-  describeOutcome,
-  type HttpOutcome,
-  parseRemoteError,
-  redactUrl,
-} from "../http/http_errors.ts";
+  type BatchingOptions,
+  type EmbeddingBatcher,
+  makeEmbeddingBatcher,
+  validateBatchingOptions,
+} from "./embedding_batcher.ts";
+import { makeEmbedRequest } from "./embeddings_request.ts";
+import { embeddingsUrl, makeVllmClient, type VllmConnection } from "./vllm_client.ts";
 
 /**
- * How the vLLM Embed stage reaches its server and shapes its requests.
+ * How the vLLM Embed stage reaches its server, shapes its requests and batches them.
  *
  * @category models
  */
-export interface VllmEmbedderOptions {
-  /** The server, e.g. `http://gpu-1:8000` (a trailing `/v1` is accepted). */
-  readonly baseUrl: string;
+export interface VllmEmbedderOptions extends VllmConnection, BatchingOptions {
   /** The served model name; recorded as the batch's model. */
   readonly model: string;
   /** Asks the model for vectors of this length (Matryoshka models); the model's own when absent. */
   readonly dimensions?: number;
-  /**
-   * Texts per request.
-   * @default 64
-   */
-  readonly maxBatchSize?: number;
   /** Longest chunk text, in characters, sent to the server; longer chunks fail before any request. */
   readonly maxInputChars?: number;
-  /** Sent as `Authorization: Bearer …` (vLLM `--api-key`). */
-  readonly apiKey?: string;
-  /**
-   * Milliseconds to wait for each request.
-   * @default 60000
-   */
-  readonly timeoutMs?: number;
-  /**
-   * The fetch to call; the global `fetch` at call time when absent.
-   * @default globalThis.fetch
-   */
-  readonly fetch?: typeof fetch;
 }
 
 /**
- * Texts per request when `maxBatchSize` is not set.
+ * A batcher bound to one vLLM server and model, with the options it was built from.
  *
- * @category constructors
+ * @category services
  */
-export const defaultMaxBatchSize = 64;
-
-const defaultTimeoutMs = 60_000;
+export interface VllmEmbeddingBatcher extends EmbeddingBatcher {
+  /** The server, model and batching the batcher uses. */
+  readonly options: VllmEmbedderOptions;
+}
 
 const positiveInteger = (name: string, value: number | undefined): ReadonlyArray<string> =>
   value === undefined || (Number.isInteger(value) && value >= 1)
@@ -97,151 +72,49 @@ export const validateVllmEmbedderOptions = (
   }
   problems.push(
     ...positiveInteger("dimensions", options.dimensions),
-    ...positiveInteger("maxBatchSize", options.maxBatchSize),
     ...positiveInteger("maxInputChars", options.maxInputChars),
     ...positiveInteger("timeoutMs", options.timeoutMs),
+    ...validateBatchingOptions(options),
   );
   return problems;
 };
 
-const serverRoot = (baseUrl: string): string => baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
+const invalidOptions = (problems: ReadonlyArray<string>): Permanent =>
+  new Permanent({ message: `invalid vLLM embedder options: ${problems.join("; ")}` });
 
 /**
- * The embeddings endpoint of a vLLM server: `{baseUrl}/v1/embeddings`.
+ * A batcher for one vLLM server and model, its requests living in the current scope. Build one per
+ * process and server, and share it between stages with {@link makeVllmEmbedStage}. Invalid options
+ * fail every `embed` with `Permanent` before any request.
  *
- * @category combinators
- */
-export const embeddingsUrl = (baseUrl: string): string => `${serverRoot(baseUrl)}/v1/embeddings`;
-
-const outOfMemory = /CUDA out of memory|OutOfMemoryError/i;
-const engineDead =
-  /EngineCore|EngineDeadError|engine is already dead|CUDA error|CUBLAS|NCCL|Free memory on device/i;
-const inputTooLong =
-  /maximum context length|input tokens|input characters|maximum input length|reduce the length of the input/i;
-
-const longestChunk = (chunks: ReadonlyArray<Chunk>): Chunk =>
-  chunks.reduce((longest, chunk) => (chunk.text.length > longest.text.length ? chunk : longest));
-
-const tooLong = (model: string, chunks: ReadonlyArray<Chunk>, remote: string): InvalidInput => {
-  // vLLM does not say which input was too long; the longest text is the one that overflows.
-  const chunk = longestChunk(chunks);
-  const which = chunks.length > 1 ? ` (the longest of ${chunks.length} in the request)` : "";
-  return new InvalidInput({
-    message: `chunk ${chunk.chunkId} is too long for model ${model}${which}: ${remote}`,
-    path: chunk.chunkId,
-  });
-};
-
-/**
- * How vLLM's failures map to stage errors, for one request carrying `chunks`; `undefined` leaves
- * the outcome to the generic HTTP classification (429, 502, 504, timeouts, other 5xx).
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { makeVllmEmbedStage, makeVllmEmbeddingBatcher } from "./vllm_embedder.ts";
  *
- * @category errors
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const batcher = yield* makeVllmEmbeddingBatcher({
+ *     baseUrl: "http://gpu-1:8000",
+ *     model: "BAAI/bge-m3",
+ *     maxBatchSize: 128,
+ *   });
+ *   return makeVllmEmbedStage(batcher);
+ * }));
+ * ```
+ *
+ * @category constructors
  */
-export const classifyVllmOutcome = (
-  outcome: HttpOutcome,
-  model: string,
-  chunks: ReadonlyArray<Chunk>,
-): StageError | undefined => {
-  const message = describeOutcome(outcome);
-  if (outcome.kind === "network") {
-    return describeNetworkError(outcome.cause).unreachable
-      ? new GpuUnavailable({ message })
-      : undefined;
-  }
-  if (outcome.kind !== "status") return undefined;
-  const { status, text } = outcome;
-  const remote = parseRemoteError(text);
-  const said = `${remote?.message ?? ""}\n${text}`;
-  if (outOfMemory.test(said)) return new GpuOutOfMemory({ message });
-  if ((status >= 500 && engineDead.test(said)) || status === 503) {
-    return new GpuUnavailable({ message });
-  }
-  if (status === 400) {
-    const param = remote?.param ?? "";
-    return (param === "input_tokens" || param === "input_text" || inputTooLong.test(said)) &&
-        chunks.length > 0
-      ? tooLong(model, chunks, remote?.message ?? text)
-      : new Permanent({ message });
-  }
-  return status === 404 ? new Permanent({ message }) : undefined;
-};
-
-const embeddingsResponse = z.object({
-  data: z.array(z.object({
-    index: z.number().int().nonnegative(),
-    embedding: z.array(z.number()).min(1),
-  })),
-});
-
-const issuePath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>(
-    (out, key) => (typeof key === "number"
-      ? `${out}[${key}]`
-      : out === ""
-      ? String(key)
-      : `${out}.${String(key)}`),
-    "",
-  );
-
-const readVectors = (
-  body: unknown,
-  count: number,
-  dimensions: number | undefined,
-): { readonly vectors: ReadonlyArray<ReadonlyArray<number>> } | { readonly problem: string } => {
-  const parsed = embeddingsResponse.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { problem: `${issuePath(issue.path) || "(root)"}: ${issue.message}` };
-  }
-  const data = [...parsed.data.data].sort((a, b) => a.index - b.index);
-  if (data.length !== count) return { problem: `${data.length} embeddings for ${count} inputs` };
-  const misplaced = data.findIndex((item, i) => item.index !== i);
-  if (misplaced >= 0) {
-    return { problem: `indexes are not 0…${count - 1} (index ${data[misplaced].index})` };
-  }
-  const length = dimensions ?? data[0].embedding.length;
-  const odd = data.find((item) => item.embedding.length !== length);
-  if (odd !== undefined) {
-    return {
-      problem: `embedding ${odd.index} has ${odd.embedding.length} dimensions, expected ${length}`,
-    };
-  }
-  return { vectors: data.map((item) => item.embedding) };
-};
-
-const requestHeaders = (apiKey: string | undefined): Record<string, string> => ({
-  accept: "application/json",
-  "content-type": "application/json",
-  ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
-});
-
-const embedBatch = (
+export const makeVllmEmbeddingBatcher = (
   options: VllmEmbedderOptions,
-  chunks: ReadonlyArray<Chunk>,
-): Effect.Effect<ReadonlyArray<ReadonlyArray<number>>, StageError> => {
-  const url = embeddingsUrl(options.baseUrl);
-  // `normalize` is left out on purpose: current vLLM rejects it.
-  const body = {
-    model: options.model,
-    input: chunks.map((chunk) => chunk.text),
-    encoding_format: "float",
-    ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
-  };
-  const init = {
-    method: "POST",
-    headers: requestHeaders(options.apiKey),
-    body: JSON.stringify(body),
-  };
-  return fetchJson(url, init, {
-    timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
-    classify: (outcome) => classifyVllmOutcome(outcome, options.model, chunks),
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  }).pipe(Effect.flatMap((response) => {
-    const read = readVectors(response.body, chunks.length, options.dimensions);
-    if ("vectors" in read) return Effect.succeed(read.vectors);
-    const message = `POST ${redactUrl(url)}: malformed embeddings response: ${read.problem}`;
-    return Effect.fail(new Permanent({ message }));
+): Effect.Effect<VllmEmbeddingBatcher, never, Scope.Scope> => {
+  const problems = validateVllmEmbedderOptions(options);
+  if (problems.length > 0) {
+    return Effect.succeed({ options, embed: () => Effect.fail(invalidOptions(problems)) });
+  }
+  const send = makeEmbedRequest(makeVllmClient(options), options);
+  return Effect.map(makeEmbeddingBatcher({ ...options, send }), (batcher) => ({
+    options,
+    embed: batcher.embed,
   }));
 };
 
@@ -267,24 +140,16 @@ const checkLengths = (
   return Effect.void;
 };
 
-const batchesOf = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> =>
-  Array.from(
-    { length: Math.ceil(items.length / size) },
-    (_, i) => items.slice(i * size, (i + 1) * size),
-  );
-
 const embedChunks = (
-  options: VllmEmbedderOptions,
+  batcher: VllmEmbeddingBatcher,
   docId: string,
   chunks: ReadonlyArray<Chunk>,
-): Effect.Effect<EmbeddingBatch, StageError> =>
-  checkLengths(chunks, options.maxInputChars).pipe(
-    Effect.andThen(Effect.forEach(
-      batchesOf(chunks, options.maxBatchSize ?? defaultMaxBatchSize),
-      (batch) => embedBatch(options, batch),
-    )),
-    Effect.flatMap((batches) => {
-      const vectors = batches.flat();
+): Effect.Effect<EmbeddingBatch, StageError> => {
+  const { options } = batcher;
+  return checkLengths(chunks, options.maxInputChars).pipe(
+    Effect.andThen(batcher.embed(chunks.map((chunk) => ({ id: chunk.chunkId, text: chunk.text })))),
+    Effect.flatMap((vectors) => {
+      // Each request is checked on its own; a document's chunks may span several requests.
       const dimensions = vectors[0]?.length ?? options.dimensions ?? 0;
       const odd = vectors.findIndex((vector) => vector.length !== dimensions);
       if (odd >= 0) {
@@ -301,10 +166,24 @@ const embedChunks = (
       });
     }),
   );
+};
+
+// A scope that is never closed: the stage's own batcher lives as long as the stage value, which a
+// registry keeps for the whole process.
+const ownBatcher = (options: VllmEmbedderOptions): VllmEmbeddingBatcher =>
+  Effect.runSync(Scope.provide(makeVllmEmbeddingBatcher(options), Scope.makeUnsafe()));
 
 /**
- * The vLLM Embed stage: embeds the upstream chunks through `/v1/embeddings`. It has no fallback:
- * when the server fails, the stage fails. Invalid options fail every run with `Permanent`.
+ * The vLLM Embed stage: embeds the upstream chunks through `/v1/embeddings`, batched across
+ * documents. It has no fallback: when the server fails, the stage fails. Invalid options fail every
+ * run with `Permanent`.
+ *
+ * Given options, the stage builds its own batcher, shared by every run of this stage value (so by
+ * every job of a process whose registry holds it); its requests are never interrupted by a scope.
+ * Given a batcher from {@link makeVllmEmbeddingBatcher}, it shares that one, whose scope the caller
+ * closes on shutdown; use this when several stage values call the same server and model. Given
+ * `sharedVllmBatcher(options)` (`shared_batcher.ts`), it shares the process's batcher for that
+ * server, model and `dimensions`.
  *
  * @example
  * ```ts
@@ -317,51 +196,39 @@ const embedChunks = (
  * @category constructors
  */
 export const makeVllmEmbedStage = (
-  options: VllmEmbedderOptions,
+  source: VllmEmbedderOptions | VllmEmbeddingBatcher,
 ): StageDefinition<
   EmbeddingBatch,
   Record<string, never>,
   { readonly Chunk: typeof chunkSetSchema }
 > => {
+  const batcher = "embed" in source ? source : ownBatcher(source);
+  const { options } = batcher;
   const problems = validateVllmEmbedderOptions(options);
   return defineStage({
     type: "Embed",
-    implementation: `vllm:${options.model}`,
+    implementation: "vllm",
+    description: `vLLM embeddings (${options.model}), batched across documents`,
     input: { Chunk: chunkSetSchema },
     output: embeddingBatchSchema,
     usesGpu: true,
     dependency: () => dependencyOf(embeddingsUrl(options.baseUrl)),
     run: (_ctx, { Chunk: { docId, chunks } }) => {
-      if (problems.length > 0) {
-        const message = `invalid vLLM embedder options: ${problems.join("; ")}`;
-        return Effect.fail(new Permanent({ message }));
-      }
-      return embedChunks(options, docId, chunks);
+      if (problems.length > 0) return Effect.fail(invalidOptions(problems));
+      return embedChunks(batcher, docId, chunks);
     },
     outputCount: (output) => output.vectors.length,
   });
 };
 
-// For `/health` every server-side failure means "not serving": the engine is down or starting.
-const classifyHealth = (outcome: HttpOutcome): StageError => {
-  const message = describeOutcome(outcome);
-  return outcome.kind === "status" && outcome.status < 500
-    ? new Permanent({ message })
-    : new GpuUnavailable({ message });
-};
-
 /**
- * Asks a vLLM server whether its engine is serving (`GET /health`): succeeds on 200; a 5xx (503
- * when the engine is dead), no answer or no connection is `GpuUnavailable`; a 4xx is `Permanent`.
+ * Embeds a document's chunks through a batcher (as the vLLM Embed stage does), checking that
+ * every vector has the same length.
  *
- * @category constructors
+ * @category combinators
  */
-export const checkVllmHealth = (
-  baseUrl: string,
-  options: { readonly fetch?: typeof fetch; readonly timeoutMs?: number } = {},
-): Effect.Effect<void, StageError> =>
-  fetchText(`${serverRoot(baseUrl)}/health`, { method: "GET" }, {
-    timeoutMs: options.timeoutMs ?? 5_000,
-    classify: classifyHealth,
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  }).pipe(Effect.asVoid);
+export const embedWith = (
+  batcher: VllmEmbeddingBatcher,
+  docId: string,
+  chunks: ReadonlyArray<Chunk>,
+): Effect.Effect<EmbeddingBatch, StageError> => embedChunks(batcher, docId, chunks);

@@ -2,13 +2,12 @@ import { fc, test } from "@fast-check/vitest";
 import { Effect } from "effect";
 import { http, HttpResponse, type JsonBodyType } from "msw";
 import { describe, expect, it } from "vitest";
+import { embeddingsUrl } from "../../../adapters/vllm/vllm_client.ts";
 import {
-  checkVllmHealth,
-  classifyVllmOutcome,
-  embeddingsUrl,
   makeVllmEmbedStage,
   type VllmEmbedderOptions,
 } from "../../../adapters/vllm/vllm_embedder.ts";
+import { classifyVllmOutcome } from "../../../adapters/vllm/vllm_errors.ts";
 import type { StageContext } from "../../../stages/context.ts";
 import {
   GpuOutOfMemory,
@@ -158,7 +157,8 @@ describe("makeVllmEmbedStage()", () => {
   it("sends ceil(n / maxBatchSize) requests in chunk order and reorders data by index", async () => {
     server.use(embeddingsServer("reversed"));
     const texts = ["t0", "t1 a", "t2 a b", "t3", "t4 z"];
-    const batch = await embedOk(texts, { maxBatchSize: 2 });
+    // One request at a time, so arrival order is send order.
+    const batch = await embedOk(texts, { maxBatchSize: 2, maxConcurrentRequests: 1 });
     expect(await sentBodies()).toEqual([
       { model, input: ["t0", "t1 a"], encoding_format: "float" },
       { model, input: ["t2 a b", "t3"], encoding_format: "float" },
@@ -178,7 +178,7 @@ describe("makeVllmEmbedStage()", () => {
   )("batches any chunk list into ceil(n / maxBatchSize) ordered requests", async (texts, size) => {
     recorder.clear();
     server.use(embeddingsServer());
-    const batch = await embedOk(texts, { maxBatchSize: size });
+    const batch = await embedOk(texts, { maxBatchSize: size, maxConcurrentRequests: 1 });
     const bodies = (await sentBodies()) as ReadonlyArray<EmbeddingsRequest>;
     expect(bodies).toHaveLength(Math.ceil(texts.length / size));
     expect(bodies.every((b) => b.input.length <= size)).toBe(true);
@@ -234,10 +234,12 @@ describe("makeVllmEmbedStage() error classification", () => {
     "fails CUDA OOM (%s body) with GpuOutOfMemory after one request",
     async (_s, shape) => {
       server.use(answerWith(500, shape(oomMessage, "InternalServerError", 500)));
-      expect(await embedFailure(threeTexts, { maxBatchSize: 1 })).toEqual(
-        new GpuOutOfMemory({ message: `POST ${endpoint}: HTTP 500: ${oomMessage}` }),
-      );
-      expect(await recorder.requests()).toHaveLength(1);
+      // The failed document's chunks still queued are dropped, not sent.
+      expect(await embedFailure(threeTexts, { maxBatchSize: 1, maxConcurrentRequests: 1 }))
+        .toEqual(new GpuOutOfMemory({ message: `POST ${endpoint}: HTTP 500: ${oomMessage}` }));
+      expect(await sentBodies()).toEqual([
+        { model, input: [threeTexts[0]], encoding_format: "float" },
+      ]);
     },
   );
 
@@ -373,7 +375,7 @@ describe("classifyVllmOutcome()", () => {
       ],
     ] as const,
   )("reads HTTP %i %j as %s", (status, message, tag) => {
-    expect(classifyVllmOutcome(outcome(status, message), model, chunkSet(["a"]).chunks)?._tag)
+    expect(classifyVllmOutcome(outcome(status, message), model, [{ id: "c0", text: "a" }])?._tag)
       .toBe(tag);
   });
 });
@@ -425,40 +427,6 @@ describe("makeVllmEmbedStage() response validation", () => {
     );
     expect(await embedFailure(["a"])).toEqual(
       new Transient({ message: `POST ${endpoint}: HTTP 200: truncated JSON body (37 characters)` }),
-    );
-  });
-});
-
-describe("checkVllmHealth()", () => {
-  const health = `${baseUrl}/health`;
-
-  it("succeeds on 200 with an empty body", async () => {
-    server.use(http.get(health, () => new HttpResponse(null, { status: 200 })));
-    await Effect.runPromise(checkVllmHealth(`${baseUrl}/v1`));
-    expect((await recorder.requests()).map((r) => [r.method, r.url])).toEqual([["GET", health]]);
-  });
-
-  it("fails a 503 with GpuUnavailable", async () => {
-    server.use(http.get(health, () => new HttpResponse(null, { status: 503 })));
-    expect(await Effect.runPromise(Effect.flip(checkVllmHealth(baseUrl)))).toEqual(
-      new GpuUnavailable({ message: `GET ${health}: HTTP 503` }),
-    );
-  });
-
-  it("fails an unreachable server with GpuUnavailable and a 404 with Permanent", async () => {
-    const refused = (() =>
-      Promise.reject(
-        new TypeError("fetch failed", { cause: new Error("Connection refused (os error 111)") }),
-      )) as typeof fetch;
-    expect(await Effect.runPromise(Effect.flip(checkVllmHealth(baseUrl, { fetch: refused }))))
-      .toEqual(
-        new GpuUnavailable({
-          message: `GET ${health}: network error: Connection refused (os error 111)`,
-        }),
-      );
-    server.use(http.get(health, () => new HttpResponse("Not Found", { status: 404 })));
-    expect(await Effect.runPromise(Effect.flip(checkVllmHealth(baseUrl)))).toEqual(
-      new Permanent({ message: `GET ${health}: HTTP 404: Not Found` }),
     );
   });
 });
