@@ -36,3 +36,8 @@ export * from "./parse_stage.ts";
 export * from "./pdf_sources.ts";
 export * from "./http_ingest.ts";
 export * from "./ingest_stage.ts";
+export * from "./input_limits.ts";
+export * from "./json_input.ts";
+export * from "./json_syntax.ts";
+export * from "./record_guard.ts";
+export * from "./utf8_text.ts";

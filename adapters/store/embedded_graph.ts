@@ -2,12 +2,44 @@
  * The embedded knowledge graph: nodes and edges upserted by deterministic ids, so re-processing
  * a document never duplicates them.
  *
+ * Node and edge ids are primary keys. An id too long for the index (PostgreSQL's btree holds at
+ * most 2,704 bytes per entry) or holding text the store cannot hold is refused before the write,
+ * with `InvalidInput` naming the entity or claim: the kit's Extract stage already refuses such
+ * names with the metadata field, so this guards extraction stages that do not. A write the
+ * database refuses for its data anyway is `Permanent`, never retried.
+ *
  * @module
  */
 import { Effect } from "effect";
 import type { KGStage } from "../../stages/contracts.ts";
-import { Transient } from "../../stages/errors.ts";
+import { InvalidInput } from "../../stages/errors.ts";
+import type { Extraction } from "../../stages/ir.ts";
+import { displayText } from "../../stages/storable_text.ts";
 import type { SqlClient } from "./sql_client.ts";
+import { unindexableText, writeFailure } from "./_write_faults.ts";
+
+/**
+ * The most UTF-8 bytes of a node or edge id: below the btree entry limit (2,704 bytes), with room
+ * for the `doc_id` the edge key is paired with.
+ */
+export const maxGraphIdBytes = 2000;
+
+const unwritableId = (extraction: Extraction): InvalidInput | undefined => {
+  const ids: ReadonlyArray<readonly [string, string]> = [
+    ...extraction.entities.map((e, i) => [`entities[${i}].id`, e.id] as const),
+    ...extraction.claims.map((c, i) => [`claims[${i}].id`, c.id] as const),
+  ];
+  for (const [path, id] of ids) {
+    const problem = unindexableText(id, maxGraphIdBytes);
+    if (problem !== undefined) {
+      return new InvalidInput({
+        message: `${extraction.docId}: ${path} ("${displayText(id, 60)}"): ${problem}`,
+        path,
+      });
+    }
+  }
+  return undefined;
+};
 
 /** The KG stage writing into the embedded store. */
 export const makeEmbeddedGraphStage = (db: SqlClient): KGStage => ({
@@ -15,7 +47,10 @@ export const makeEmbeddedGraphStage = (db: SqlClient): KGStage => ({
   implementation: "pglite-graph",
   outputCount: (receipt) => receipt.nodes + receipt.edges,
   run: (_ctx, inputs) => {
-    const { docId, entities, claims } = inputs.get("Extract");
+    const extraction = inputs.get("Extract");
+    const { docId, entities, claims } = extraction;
+    const refused = unwritableId(extraction);
+    if (refused !== undefined) return Effect.fail(refused);
     return Effect.tryPromise({
       try: () =>
         db.transaction(async (tx) => {
@@ -47,8 +82,7 @@ export const makeEmbeddedGraphStage = (db: SqlClient): KGStage => ({
           }
           return { docId, nodes: entities.length, edges: claims.length };
         }),
-      catch: (cause) =>
-        new Transient({ message: `graph write failed: ${(cause as Error).message ?? cause}` }),
+      catch: (cause) => writeFailure("graph write", cause),
     });
   },
 });

@@ -2,12 +2,35 @@
  * The embedded hybrid index: chunks with their text (Postgres full-text) and their vectors
  * (pgvector) in one PGlite table. Writes are upserts by chunk id.
  *
+ * A chunk whose text the store cannot hold (a NUL, a lone surrogate, as a PDF parser may emit) is
+ * refused before the write with `InvalidInput` naming the chunk; a write the database refuses for
+ * its data (text too long for a `tsvector`) is `Permanent`, never retried.
+ *
  * @module
  */
 import { Effect } from "effect";
 import type { IndexStage } from "../../stages/contracts.ts";
-import { Transient } from "../../stages/errors.ts";
+import { InvalidInput } from "../../stages/errors.ts";
+import { describeUnstorable, firstUnstorableChar } from "../../stages/storable_text.ts";
+import type { ChunkSet } from "../../stages/ir.ts";
 import type { SqlClient } from "./sql_client.ts";
+import { writeFailure } from "./_write_faults.ts";
+
+const unstorableChunk = (set: ChunkSet): InvalidInput | undefined => {
+  for (const [i, chunk] of set.chunks.entries()) {
+    const bad = firstUnstorableChar(chunk.text);
+    if (bad !== undefined) {
+      const path = `chunks[${i}].text`;
+      return new InvalidInput({
+        message: `${chunk.chunkId}: ${path}: ${
+          describeUnstorable(bad)
+        }, which the store cannot hold`,
+        path,
+      });
+    }
+  }
+  return undefined;
+};
 
 /** A vector as SQL text: pgvector's `[…]` or a Postgres array's `{…}`. */
 export const vectorLiteral = (db: SqlClient, v: ReadonlyArray<number>): string =>
@@ -19,7 +42,10 @@ export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
   implementation: db.hasVector ? "pgvector-hybrid-index" : "postgres-hybrid-index",
   outputCount: (receipt) => receipt.upserted,
   run: (_ctx, inputs) => {
-    const { chunks, docId } = inputs.get("Chunk");
+    const set = inputs.get("Chunk");
+    const { chunks, docId } = set;
+    const refused = unstorableChunk(set);
+    if (refused !== undefined) return Effect.fail(refused);
     const batch = inputs.get("Embed");
     const vectors = new Map(batch.vectors.map((v) => [v.chunkId, v.vector]));
     const rows = chunks.map((c) => ({
@@ -63,8 +89,7 @@ export const makeEmbeddedIndexStage = (db: SqlClient): IndexStage => ({
           }
           return { docId, index: "lk_chunks", upserted: rows.length };
         }),
-      catch: (cause) =>
-        new Transient({ message: `index write failed: ${(cause as Error).message ?? cause}` }),
+      catch: (cause) => writeFailure("index write", cause),
     });
   },
 });
