@@ -194,11 +194,20 @@ export const extractWithRefusals = (
  */
 export const extract = (document: Document): Extraction => extractWithRefusals(document).extraction;
 
-const refusal = (docId: string, refused: ReadonlyArray<RefusedEntity>): InvalidInput => {
+// Where the document was read from, so the message leads back to the input.
+const origin = (document: Document): string => {
+  const { location } = document.provenance;
+  return location.kind === "url" ? location.url : location.file;
+};
+
+const refusal = (document: Document, refused: ReadonlyArray<RefusedEntity>): InvalidInput => {
   const [first] = refused;
   const more = refused.length > 1 ? ` (and ${refused.length - 1} more)` : "";
   return new InvalidInput({
-    message: `${docId}: ${first.field}: a ${first.label} name whose graph key is ` +
+    message:
+      `${document.id} (${
+        origin(document)
+      }): ${first.field}: a ${first.label} name whose graph key is ` +
       `${first.keyLength} characters, longer than the ${maxEntityKeyLength} a node id may hold${more}`,
     path: first.field,
   });
@@ -224,7 +233,7 @@ export const extractStage: ExtractStage = {
       const { extraction, refused } = extractWithRefusals(document);
       return refused.length === 0
         ? Effect.succeed(extraction)
-        : Effect.fail(refusal(document.id, refused));
+        : Effect.fail(refusal(document, refused));
     }),
   outputCount: (extraction) => extraction.entities.length + extraction.claims.length,
 };

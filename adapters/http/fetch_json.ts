@@ -218,7 +218,10 @@ export const fetchText = (
 // escaped because messages are stored and a body may hold a NUL.
 const syntaxReason = (error: unknown): string =>
   displayText(
-    (error instanceof Error ? error.message : String(error)).replace(/ in JSON at position .*$/s, ""),
+    (error instanceof Error ? error.message : String(error)).replace(
+      / in JSON at position .*$/s,
+      "",
+    ),
     300,
   );
 

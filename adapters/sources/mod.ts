@@ -41,3 +41,5 @@ export * from "./json_input.ts";
 export * from "./json_syntax.ts";
 export * from "./record_guard.ts";
 export * from "./utf8_text.ts";
+export * from "./openfda_drugsfda.ts";
+export * from "./openfda_event.ts";
