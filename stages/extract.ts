@@ -94,6 +94,16 @@ const extractTrial = (doc: Document, c: Collector): void => {
   });
   extractTrialSubjects(trial, m, c);
   extractTrialSponsors(trial, m, c);
+  // Posted adverse events use the MedDRA terms FAERS reports use: one node for both.
+  fieldList(m.adverseEvents).forEach((event, i) => {
+    const id = c.entity("AdverseReaction", str(event.term) ?? "", {
+      field: `metadata.adverseEvents[${i}].term`,
+    });
+    c.claim(trial, "REPORTS_ADVERSE_EVENT", id, {
+      serious: event.serious ?? null,
+      organSystem: event.organSystem ?? null,
+    });
+  });
 };
 
 // MeSH allows these qualifiers on diseases only, so a descriptor carrying one is a condition; the
