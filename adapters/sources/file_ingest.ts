@@ -154,12 +154,21 @@ export const makeFileIngestStage = (limits: InputLimitsOptions = {}): IngestStag
           }),
         );
       }
+      const guard = (record: unknown) => {
+        const problem = guardRecord(location.file, location.pointer, record, resolved);
+        return problem === undefined ? Effect.succeed(record) : Effect.fail(problem);
+      };
+      // A whole-file record is checked before its shape is read: a NUL in its id names the field,
+      // rather than the file matching no source.
       return readJsonFile(location.file, resolved).pipe(
-        Effect.flatMap((root) => selectRecord(request, location.file, location.pointer, root)),
-        Effect.flatMap((record) => {
-          const problem = guardRecord(location.file, location.pointer, record, resolved);
-          return problem === undefined ? Effect.succeed(record) : Effect.fail(problem);
-        }),
+        Effect.flatMap((root) =>
+          location.pointer === ""
+            ? Effect.flatMap(guard(root), (r) => selectRecord(request, location.file, "", r))
+            : Effect.flatMap(
+              selectRecord(request, location.file, location.pointer, root),
+              guard,
+            )
+        ),
         Effect.map((record): RawPayload => ({
           source: request.source,
           docKey: request.docKey,

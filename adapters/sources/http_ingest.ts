@@ -295,10 +295,20 @@ export const makeHttpIngestStage = (options: HttpIngestOptions = {}): IngestStag
         ...(classify === undefined ? {} : { classify }),
       }).pipe(
         Effect.flatMap((response) => decodeBody(url, response, limits)),
-        Effect.flatMap((body) => selectRecord(request, location.url, body)),
-        Effect.flatMap(({ record, pointer }) => {
-          const problem = guardRecord(`GET ${redactUrl(url)}`, pointer, record, limits);
-          return problem === undefined ? Effect.succeed(record) : Effect.fail(problem);
+        Effect.flatMap((body) => {
+          const guard = (pointer: string, value: unknown) => {
+            const problem = guardRecord(`GET ${redactUrl(url)}`, pointer, value, limits);
+            return problem === undefined ? Effect.void : Effect.fail(problem);
+          };
+          const selected = selectRecord(request, location.url, body);
+          // openFDA answers a search: only the result taken is checked. Any other body is the
+          // record, checked whole before its shape is read (so a NUL in its id names the field).
+          return recordFormatOf(request.source) === "openfda"
+            ? Effect.flatMap(
+              selected,
+              ({ record, pointer }) => Effect.as(guard(pointer, record), record),
+            )
+            : Effect.flatMap(guard("", body), () => Effect.map(selected, (s) => s.record));
         }),
         Effect.map((record): RawPayload => ({
           source: request.source,
