@@ -108,7 +108,17 @@ interface SourceRules {
 }
 
 /** Document keys become job ids and ledger rows: short, and text the store can hold. */
-const maxKeyLength = 200;
+export const maxKeyLength = 200;
+
+/**
+ * Why a document key read from a record cannot be one (too long, or text the store cannot hold),
+ * or `undefined` when it can.
+ */
+export const keyProblem = (key: string, expected: string): string | undefined =>
+  key.length > maxKeyLength || firstUnstorableChar(key) !== undefined
+    ? `expected ${expected} of at most ${maxKeyLength} characters the store can hold, ` +
+      `received "${displayText(key, 40)}"`
+    : undefined;
 
 const readString = (
   record: unknown,
@@ -122,14 +132,8 @@ const readString = (
   if (key === undefined) {
     return { at: path, problem: `expected ${expected}, received ${describeValue(current)}` };
   }
-  if (key.length > maxKeyLength || firstUnstorableChar(key) !== undefined) {
-    return {
-      at: path,
-      problem: `expected ${expected} of at most ${maxKeyLength} characters the store can ` +
-        `hold, received "${displayText(key, 40)}"`,
-    };
-  }
-  return { key };
+  const problem = keyProblem(key, expected);
+  return problem === undefined ? { key } : { at: path, problem };
 };
 
 const nonEmpty = (s: string): string | undefined => (s.trim() === "" ? undefined : s.trim());

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Exit } from "effect";
@@ -58,6 +58,12 @@ describe("file ingest under the input limits", () => {
       join(dir, "latin1.json"),
       new Uint8Array([...new TextEncoder().encode('{"a": "caf'), 0xe9, 0x22, 0x7d]),
     );
+    const search = JSON.parse(
+      await readFile("tests/fixtures/europepmc-pmc/search_pmid_20516115.json", "utf8"),
+    );
+    delete search.resultList.result[0].pmcid;
+    search.resultList.result[0].id = "2051\u00006115";
+    await writeFile(join(dir, "europepmc.json"), JSON.stringify(search));
     await writeFile(
       join(dir, "bom.json"),
       `\uFEFF${JSON.stringify(study("NCT00000005", "With a byte order mark"))}`,
@@ -115,6 +121,28 @@ describe("file ingest under the input limits", () => {
       new InvalidInput({
         message: `${file}: byte 10: invalid UTF-8 (0xE9 0x22 0x7D)`,
         path: `${file}: byte 10`,
+      }),
+    ]);
+  });
+
+  it("never makes a key the store cannot hold into a job id (Europe PMC id with a NUL)", async () => {
+    const file = `${dir}/europepmc.json`;
+    const [found] = await discoverRecords([file]);
+    expect(found).toEqual({
+      request: {
+        source: "europepmc",
+        docKey: `${file}#0`,
+        location: { kind: "file", file, pointer: "/resultList/result/0" },
+      },
+      problem: `${file}: resultList.result[0].id: expected string of at most 200 characters the ` +
+        'store can hold, received "MED-2051\\u00006115"',
+    });
+    const path = "resultList.result[0].id";
+    expect(await failureOf(run(found.request))).toEqual([
+      new InvalidInput({
+        message: `${file}: ${path}: a string holding a NUL character (U+0000) at character 4, ` +
+          "which the store cannot hold",
+        path,
       }),
     ]);
   });
