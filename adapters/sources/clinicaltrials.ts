@@ -2,7 +2,7 @@
  * ClinicalTrials.gov API v2 study records (`/api/v2/studies/{nctId}` and the `studies[]` of list
  * pages) → Document IR. List pages are projected by `fields=`, so every module but the study's id is
  * optional; unknown keys are kept out of the way, not rejected, because the API grows. A posted
- * `resultsSection` becomes sections after the protocol's (see `clinicaltrials_results.ts`).
+ * `resultsSection` becomes sections after the protocol's (see `_clinicaltrials_results.ts`).
  *
  * @module
  */
@@ -21,7 +21,7 @@ import {
   adverseEventTerms,
   resultsDrafts,
   resultsSectionSchema,
-} from "./clinicaltrials_results.ts";
+} from "./_clinicaltrials_results.ts";
 
 const strings = z.array(z.string());
 const dateStruct = z.looseObject({ date: z.string() });

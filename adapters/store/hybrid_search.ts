@@ -49,6 +49,7 @@ export interface SearchHit {
  * @category models
  */
 export interface SearchResult {
+  /** The fused hits, best first. */
   readonly hits: ReadonlyArray<SearchHit>;
   /** Chunks the full-text query matched, up to `candidates`. */
   readonly textMatches: number;
