@@ -20,18 +20,13 @@ import { JobLedger } from "../pipelines/ledger.ts";
 import { runJobs } from "../pipelines/runner.ts";
 import { openEmbeddedStore } from "../adapters/store/store.ts";
 import type { IngestRequest } from "../stages/ir.ts";
-import { parseArgs } from "../cli/_args.ts";
 import { table } from "../cli/_output.ts";
+import { benchOptionsFrom } from "./_bench_args.ts";
 import { trivialStages, trivialStep } from "./_trivial_stages.ts";
 
-const { flags } = parseArgs(Deno.args, {
-  docs: { type: "integer", min: 1 },
-  concurrency: { type: "integer", min: 1 },
-  repeat: { type: "integer", min: 1 },
-});
-const docs = (flags.docs as number | undefined) ?? 300;
-const repeat = (flags.repeat as number | undefined) ?? 3;
-const concurrency = (flags.concurrency as number | undefined) ?? 8;
+const options = benchOptionsFrom(Deno.args);
+if (typeof options === "number") Deno.exit(options);
+const { docs, repeat, concurrency } = options;
 
 const requests: IngestRequest[] = Array.from({ length: docs }, (_, i) => ({
   source: "clinicaltrials",

@@ -7,9 +7,9 @@
 
 /** One accepted flag. */
 export interface FlagSpec {
-  readonly type: "string" | "boolean" | "integer";
+  readonly type: "string" | "boolean" | "integer" | "number";
   readonly repeatable?: boolean;
-  /** For integers: the smallest accepted value. */
+  /** For integers and numbers: the smallest accepted value. */
   readonly min?: number;
 }
 
@@ -24,11 +24,12 @@ export { SetupError as UsageError } from "../kit/setup_error.ts";
 import { SetupError as UsageError } from "../kit/setup_error.ts";
 
 const parseValue = (name: string, spec: FlagSpec, raw: string): string | number => {
-  if (spec.type !== "integer") return raw;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || (spec.min !== undefined && n < spec.min)) {
+  if (spec.type !== "integer" && spec.type !== "number") return raw;
+  const n = raw.trim() === "" ? Number.NaN : Number(raw);
+  const valid = spec.type === "integer" ? Number.isInteger(n) : Number.isFinite(n);
+  if (!valid || (spec.min !== undefined && n < spec.min)) {
     throw new UsageError(
-      `--${name}: expected an integer${
+      `--${name}: expected ${spec.type === "integer" ? "an integer" : "a number"}${
         spec.min !== undefined ? ` >= ${spec.min}` : ""
       }, got "${raw}"`,
     );

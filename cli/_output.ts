@@ -35,7 +35,10 @@ export const table = (
   header: ReadonlyArray<string>,
   rows: ReadonlyArray<ReadonlyArray<string>>,
 ): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  // A loop, not `Math.max(...rows)`: spreading a run's hundred thousand rows overflows the stack.
+  const widths = header.map((h, i) =>
+    rows.reduce((width, r) => Math.max(width, (r[i] ?? "").length), h.length)
+  );
   const line = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");

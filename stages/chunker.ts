@@ -30,6 +30,7 @@ import { defineStage, type StageDefinition } from "./contracts.ts";
 import type { Chunk, ChunkSet, Document, FieldValue, Section } from "./ir.ts";
 import { chunkSetSchema, documentSchema } from "./ir_schemas.ts";
 import { optionsConfig } from "./stage_config.ts";
+import { cutPoints } from "./_chunk_cuts.ts";
 
 /**
  * How the chunker groups sentences. Names follow Haystack's `DocumentSplitter` parameters.
@@ -58,6 +59,15 @@ export interface ChunkerOptions {
    * @default "en"
    */
   readonly locale?: string;
+  /**
+   * The most characters (UTF-16 code units) in one chunk (`max_chunk_length`). A window of
+   * sentences longer than this (one run-on "sentence" of a million characters, a table flattened
+   * into one line) is cut into consecutive pieces, at whitespace where there is some in the second
+   * half of a piece, so each piece is still an exact slice and no text is lost. Chunks are indexed
+   * for full-text search, and PostgreSQL refuses a `tsvector` over 1 MB.
+   * @default 8000
+   */
+  readonly maxChunkLength?: number;
 }
 
 /**
@@ -72,7 +82,13 @@ export interface SentenceSpan {
   readonly end: number;
 }
 
-const defaults = { splitLength: 5, splitOverlap: 0, splitThreshold: 0, locale: "en" } as const;
+const defaults = {
+  splitLength: 5,
+  splitOverlap: 0,
+  splitThreshold: 0,
+  locale: "en",
+  maxChunkLength: 8000,
+} as const;
 
 // Field by field so that an option present but `undefined` still gets its default.
 const resolve = (options: ChunkerOptions): Required<ChunkerOptions> => ({
@@ -80,7 +96,10 @@ const resolve = (options: ChunkerOptions): Required<ChunkerOptions> => ({
   splitOverlap: options.splitOverlap ?? defaults.splitOverlap,
   splitThreshold: options.splitThreshold ?? defaults.splitThreshold,
   locale: options.locale ?? defaults.locale,
+  maxChunkLength: options.maxChunkLength ?? defaults.maxChunkLength,
 });
+
+const minChunkLength = 16;
 
 const isCount = (value: unknown, min: number): value is number =>
   typeof value === "number" && Number.isInteger(value) && value >= min;
@@ -97,7 +116,8 @@ const localeProblem = (locale: unknown): string | undefined => {
 
 /**
  * Checks chunker options and returns one message per problem (empty when valid). Messages name
- * the pipeline `config` keys (`split_length`, `split_overlap`, `split_threshold`, `locale`).
+ * the pipeline `config` keys (`split_length`, `split_overlap`, `split_threshold`, `locale`,
+ * `max_chunk_length`).
  *
  * @example
  * ```ts
@@ -110,7 +130,7 @@ const localeProblem = (locale: unknown): string | undefined => {
  * @category constructors
  */
 export const validateChunkerOptions = (options: ChunkerOptions): ReadonlyArray<string> => {
-  const { splitLength, splitOverlap, splitThreshold, locale } = resolve(options);
+  const { splitLength, splitOverlap, splitThreshold, locale, maxChunkLength } = resolve(options);
   const problems: Array<string> = [];
   const lengthOk = isCount(splitLength, 1);
   if (!lengthOk) problems.push(`split_length must be a positive integer (got ${splitLength})`);
@@ -130,6 +150,12 @@ export const validateChunkerOptions = (options: ChunkerOptions): ReadonlyArray<s
   }
   const bad = localeProblem(locale);
   if (bad !== undefined) problems.push(bad);
+  // A piece must hold a surrogate pair and some text around it.
+  if (!isCount(maxChunkLength, minChunkLength)) {
+    problems.push(
+      `max_chunk_length must be an integer >= ${minChunkLength} (got ${maxChunkLength})`,
+    );
+  }
   return problems;
 };
 
@@ -237,16 +263,27 @@ const chunkSection = (
   );
   const pieces: Array<SectionPiece> = [];
   for (const [first, last] of windows) {
-    const start = spans[first].start;
-    const end = spans[last].end;
-    const chunkText = text.slice(start, end);
-    if (!hasContent(chunkText)) continue;
-    const page = pages.find(([from, to]) => to > start && from < end)?.[2];
-    const metadata: Record<string, FieldValue> = { section_title: section.title };
-    if (page !== undefined) metadata.page = page;
-    metadata.split_id = pieces.length;
-    metadata.sentence_count = last - first + 1;
-    pieces.push({ text: chunkText, start, end, metadata });
+    const windowStart = spans[first].start;
+    const windowEnd = spans[last].end;
+    const cuts = cutPoints(text, windowStart, windowEnd, options.maxChunkLength);
+    const bounds = [windowStart, ...cuts, windowEnd];
+    for (let part = 0; part + 1 < bounds.length; part++) {
+      const start = bounds[part];
+      const end = bounds[part + 1];
+      const chunkText = text.slice(start, end);
+      if (!hasContent(chunkText)) continue;
+      const page = pages.find(([from, to]) => to > start && from < end)?.[2];
+      const metadata: Record<string, FieldValue> = { section_title: section.title };
+      if (page !== undefined) metadata.page = page;
+      metadata.split_id = pieces.length;
+      metadata.sentence_count = last - first + 1;
+      // A window cut for length says which piece of it this is.
+      if (cuts.length > 0) {
+        metadata.part = part + 1;
+        metadata.parts = cuts.length + 1;
+      }
+      pieces.push({ text: chunkText, start, end, metadata });
+    }
   }
   return pieces;
 };
@@ -297,12 +334,14 @@ export const chunkerConfig: z.ZodType<ChunkerOptions> = optionsConfig(
     split_overlap: z.number().int().min(0).optional(),
     split_threshold: z.number().int().min(0).optional(),
     locale: z.string().optional(),
+    max_chunk_length: z.number().int().optional(),
   },
   (c) => ({
     ...(c.split_length === undefined ? {} : { splitLength: c.split_length }),
     ...(c.split_overlap === undefined ? {} : { splitOverlap: c.split_overlap }),
     ...(c.split_threshold === undefined ? {} : { splitThreshold: c.split_threshold }),
     ...(c.locale === undefined ? {} : { locale: c.locale }),
+    ...(c.max_chunk_length === undefined ? {} : { maxChunkLength: c.max_chunk_length }),
   }),
   validateChunkerOptions,
 );

@@ -7,7 +7,17 @@
  */
 
 const trademarkMarks = /[®™℠©]/gu;
-const edgePunctuation = /^[\s.,;:!?*'"`‘’“”\-–—_/\\|]+|[\s.,;:!?*'"`‘’“”\-–—_/\\|]+$/gu;
+const edgeChar = /^[\s.,;:!?*'"`‘’“”\-–—_/\\|]$/u;
+
+// Trimmed with two scans, not a `[…]+$` pattern: a regex engine retries that pattern from every
+// position of a long run of punctuation, which is quadratic in the name's length.
+const trimEdgePunctuation = (text: string): string => {
+  let start = 0;
+  let end = text.length;
+  while (start < end && edgeChar.test(text[start])) start += 1;
+  while (end > start && edgeChar.test(text[end - 1])) end -= 1;
+  return text.slice(start, end);
+};
 
 // Labels name the product ("Gefitinib Tablets", "Pembrolizumab for injection"); the graph wants the
 // substance, so trailing dosage-form words are dropped. Only at the end, and never the whole name.
@@ -30,7 +40,7 @@ const dosageFormWords: ReadonlySet<string> = new Set([
 const stripDosageForm = (words: ReadonlyArray<string>): ReadonlyArray<string> => {
   let end = words.length;
   while (end > 1) {
-    const last = words[end - 1].replace(edgePunctuation, "");
+    const last = trimEdgePunctuation(words[end - 1]);
     const isForm = dosageFormWords.has(last);
     // "for" only goes when a dosage form followed it ("… for injection", "… for oral suspension").
     const isDanglingFor = last === "for" && end < words.length;
@@ -53,12 +63,13 @@ const stripDosageForm = (words: ReadonlyArray<string>): ReadonlyArray<string> =>
  */
 export const normaliseName = (name: string): string => {
   // Marks go before NFKC, which would otherwise spell ™ as "TM".
-  const cleaned = name
-    .replace(trademarkMarks, "")
-    .normalize("NFKC")
-    .toLowerCase()
-    .replace(/\s+/gu, " ")
-    .replace(edgePunctuation, "");
+  const cleaned = trimEdgePunctuation(
+    name
+      .replace(trademarkMarks, "")
+      .normalize("NFKC")
+      .toLowerCase()
+      .replace(/\s+/gu, " "),
+  );
   const words = cleaned.split(" ").filter((word) => word.length > 0);
-  return stripDosageForm(words).join(" ").replace(edgePunctuation, "");
+  return trimEdgePunctuation(stripDosageForm(words).join(" "));
 };

@@ -10,7 +10,8 @@
  */
 import { Clock, Duration, Effect } from "effect";
 import { InvalidInput, type StageError, Transient } from "../../stages/errors.ts";
-import { jsonErrorOffset } from "../sources/file_ingest.ts";
+import { jsonErrorOffset } from "../sources/json_syntax.ts";
+import { displayText } from "../../stages/storable_text.ts";
 import { classifyHttpOutcome, type HttpOutcome, redactUrl } from "./http_errors.ts";
 
 /**
@@ -34,6 +35,26 @@ export interface FetchOptions {
    * {@link classifyHttpOutcome}.
    */
   readonly classify?: (outcome: HttpOutcome) => StageError | undefined;
+  /**
+   * Stop reading a 2xx body after this many bytes (see {@link fetchBytes}); unlimited when absent.
+   */
+  readonly maxBytes?: number;
+}
+
+/**
+ * A 2xx response with its body as bytes, read up to a limit.
+ *
+ * @category models
+ */
+export interface BytesResponse {
+  /** The 2xx status. */
+  readonly status: number;
+  /** The response headers. */
+  readonly headers: Headers;
+  /** The body, or its first `maxBytes + 1` bytes when it is longer. */
+  readonly bytes: Uint8Array;
+  /** Whether the body went on past `maxBytes` (and was not read to its end). */
+  readonly overLimit: boolean;
 }
 
 /**
@@ -76,11 +97,45 @@ const withSignal = (init: RequestInit | undefined, signal: AbortSignal): Request
   signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
 });
 
+// A body read in chunks, stopping one byte past the limit: a hostile or broken remote streaming
+// gigabytes costs at most `maxBytes + 1` of memory.
+const readBody = async (
+  response: Response,
+  maxBytes: number | undefined,
+): Promise<{ readonly bytes: Uint8Array; readonly overLimit: boolean }> => {
+  if (maxBytes === undefined || response.body === null) {
+    return { bytes: new Uint8Array(await response.arrayBuffer()), overLimit: false };
+  }
+  const reader = response.body.getReader();
+  const chunks: Array<Uint8Array> = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel();
+      break;
+    }
+  }
+  const bytes = new Uint8Array(Math.min(total, maxBytes + 1));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - offset);
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return { bytes, overLimit: total > maxBytes };
+};
+
+const lenient = new TextDecoder();
+
 const exchange = (
   url: string,
   init: RequestInit | undefined,
   options: FetchOptions,
-): Effect.Effect<TextResponse, HttpOutcome> => {
+): Effect.Effect<BytesResponse, HttpOutcome> => {
   const method = (init?.method ?? "GET").toUpperCase();
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   return Effect.tryPromise({
@@ -88,8 +143,10 @@ const exchange = (
       // Looked up per call: a test server installed after this module loaded must still see it.
       const doFetch = options.fetch ?? globalThis.fetch;
       const response = await doFetch(url, withSignal(init, signal));
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, text };
+      const ok = response.status >= 200 && response.status < 300;
+      // Error bodies are only quoted in messages: the limit applies to them too.
+      const body = await readBody(response, options.maxBytes ?? (ok ? undefined : 1024 * 1024));
+      return { status: response.status, headers: response.headers, ...body };
     },
     catch: (cause): HttpOutcome => ({ kind: "network", method, url, cause }),
   }).pipe(
@@ -100,10 +157,42 @@ const exchange = (
     Effect.flatMap((response) =>
       response.status >= 200 && response.status < 300
         ? Effect.succeed(response)
-        : Effect.fail<HttpOutcome>({ kind: "status", method, url, ...response })
+        : Effect.fail<HttpOutcome>({
+          kind: "status",
+          method,
+          url,
+          status: response.status,
+          headers: response.headers,
+          text: lenient.decode(response.bytes),
+        })
     ),
   );
 };
+
+const classified = <A>(
+  effect: Effect.Effect<A, HttpOutcome>,
+  options: FetchOptions,
+): Effect.Effect<A, StageError> =>
+  effect.pipe(
+    Effect.catch((outcome) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (nowMs) => Effect.fail(options.classify?.(outcome) ?? classifyHttpOutcome(outcome, nowMs)),
+      )
+    ),
+  );
+
+/**
+ * Makes one request and returns a 2xx response's body as bytes, read up to `options.maxBytes`
+ * (`overLimit` says the body went on); anything else fails as in {@link fetchText}.
+ *
+ * @category constructors
+ */
+export const fetchBytes = (
+  url: string,
+  init?: RequestInit,
+  options: FetchOptions = {},
+): Effect.Effect<BytesResponse, StageError> => classified(exchange(url, init, options), options);
 
 /**
  * Makes one request and returns a 2xx response's body as text; anything else fails with the
@@ -116,17 +205,25 @@ export const fetchText = (
   init?: RequestInit,
   options: FetchOptions = {},
 ): Effect.Effect<TextResponse, StageError> =>
-  exchange(url, init, options).pipe(
-    Effect.catch((outcome) =>
-      Effect.flatMap(
-        Clock.currentTimeMillis,
-        (nowMs) => Effect.fail(options.classify?.(outcome) ?? classifyHttpOutcome(outcome, nowMs)),
-      )
-    ),
+  classified(
+    Effect.map(exchange(url, init, options), (response) => ({
+      status: response.status,
+      headers: response.headers,
+      text: lenient.decode(response.bytes),
+    })),
+    options,
   );
 
+// V8 quotes the start of the body ("<html>Sign in…"), which says what came instead of JSON; it is
+// escaped because messages are stored and a body may hold a NUL.
 const syntaxReason = (error: unknown): string =>
-  (error instanceof Error ? error.message : String(error)).replace(/ in JSON at position .*$/s, "");
+  displayText(
+    (error instanceof Error ? error.message : String(error)).replace(
+      / in JSON at position .*$/s,
+      "",
+    ),
+    300,
+  );
 
 /**
  * Parses a 2xx body as JSON. A body that ends before the JSON does (a cut connection) is

@@ -92,6 +92,9 @@ export const toOpenSearchHit = (hit: ChunkHit): OpenSearchHit => ({
   text: hit._source.text,
   score: hit._score,
   matchedText: hit.matched_queries?.includes(textQueryName) ?? false,
+  // The k-NN clause always returns its nearest candidates, so every fused hit is one of them
+  // unless the text alone found it; OpenSearch does not say which, so a text match counts as both.
+  match: hit.matched_queries?.includes(textQueryName) ? "text+vector" : "vector",
 });
 
 /**

@@ -32,6 +32,17 @@ export const invalidRecord = (payload: RawPayload, error: z.ZodError): InvalidIn
   return new InvalidInput({ message: `${where}: ${detail}${more}`, path });
 };
 
+/** `InvalidInput` for a problem at `at` (path segments inside the record), with the file and path. */
+export const invalidAt = (
+  payload: RawPayload,
+  at: ReadonlyArray<PropertyKey>,
+  detail: string,
+): InvalidInput => {
+  const path = pathOf([...pointerSegments(pointerOf(payload)), ...at]);
+  const where = path === "" ? whereOf(payload) : `${whereOf(payload)}: ${path}`;
+  return new InvalidInput({ message: `${where}: ${detail}`, path });
+};
+
 /** Validates a raw record against a schema, failing with a located `InvalidInput`. */
 export const validateRecord = <S extends z.ZodType>(
   schema: S,

@@ -1,7 +1,8 @@
 /**
  * ClinicalTrials.gov API v2 study records (`/api/v2/studies/{nctId}` and the `studies[]` of list
  * pages) → Document IR. List pages are projected by `fields=`, so every module but the study's id is
- * optional; unknown keys are kept out of the way, not rejected, because the API grows.
+ * optional; unknown keys are kept out of the way, not rejected, because the API grows. A posted
+ * `resultsSection` becomes sections after the protocol's (see `_clinicaltrials_results.ts`).
  *
  * @module
  */
@@ -16,6 +17,11 @@ import {
   uniqueBy,
   validateRecord,
 } from "./_document_parts.ts";
+import {
+  adverseEventTerms,
+  resultsDrafts,
+  resultsSectionSchema,
+} from "./_clinicaltrials_results.ts";
 
 const strings = z.array(z.string());
 const dateStruct = z.looseObject({ date: z.string() });
@@ -83,6 +89,7 @@ const clinicalTrialsStudySchema = z.looseObject({
     conditionBrowseModule: meshes.optional(),
     interventionBrowseModule: meshes.optional(),
   }).optional(),
+  resultsSection: resultsSectionSchema.optional(),
   hasResults: z.boolean().optional(),
 });
 
@@ -177,6 +184,7 @@ const metadata = (study: ClinicalTrialsStudy, title: string): Record<string, Fie
       interventions: meshTerms(study.derivedSection?.interventionBrowseModule),
     },
     hasResults: study.hasResults ?? null,
+    adverseEvents: adverseEventTerms(study.resultsSection),
   };
 };
 
@@ -195,7 +203,10 @@ export const parseClinicalTrials = (payload: RawPayload): Effect.Effect<Document
       id,
       source: payload.source,
       title,
-      sections: buildSections(id, drafts(study.protocolSection, title)),
+      sections: buildSections(id, [
+        ...drafts(study.protocolSection, title),
+        ...resultsDrafts(study.resultsSection),
+      ]),
       metadata: metadata(study, title),
       provenance: {
         source: payload.source,

@@ -1,7 +1,8 @@
 /**
  * Finds the records to ingest in recorded response files: walks files and folders, recognises each
  * file's source from its shape, and lists one ingest request per record (one per study of a
- * ClinicalTrials.gov page, per work of an OpenAlex page, per label of an openFDA response).
+ * ClinicalTrials.gov page, per work of an OpenAlex page, per label, Drugs@FDA application or FAERS
+ * report of an openFDA response).
  *
  * Bad input never stops discovery. A record whose id cannot be read still gets a request (keyed
  * `<file>#<index>`) so its job exists and fails alone when parsed; a file that is not JSON or
@@ -23,6 +24,7 @@ import {
 import { describeTopLevel, detectShape, type FileShape } from "./_record_shape.ts";
 import type { SourceCatalog } from "../../stages/source_contract.ts";
 import { readJsonFile } from "./file_ingest.ts";
+import type { InputLimitsOptions } from "./input_limits.ts";
 
 /** One record found, with the reason it will fail when discovery already knows it. */
 export type Discovered =
@@ -38,6 +40,11 @@ export interface DiscoverOptions {
    * own `detect`. @default the built-in sources only
    */
   readonly sources?: SourceCatalog;
+  /**
+   * The limits files are read under (the ingest stage's, so both refuse the same files).
+   * @default defaultInputLimits
+   */
+  readonly limits?: InputLimitsOptions;
 }
 
 const builtin = new Set<string>(sourceNames);
@@ -107,20 +114,20 @@ export const displayPath = (file: string): string => {
   return shown.split(sep).join("/");
 };
 
+// Folders are visited from a work list, not by recursion, so a deep tree costs no stack.
 const walk = async (path: string): Promise<ReadonlyArray<string>> => {
-  const info = await stat(path);
-  if (!info.isDirectory()) return [path];
-  const entries = await readdir(path, { withFileTypes: true });
-  const nested = await Promise.all(
-    entries
-      .filter((entry) => !entry.name.startsWith("."))
-      .map((entry): Promise<ReadonlyArray<string>> => {
-        const child = join(path, entry.name);
-        if (entry.isDirectory()) return walk(child);
-        return Promise.resolve(entry.name.toLowerCase().endsWith(".json") ? [child] : []);
-      }),
-  );
-  return nested.flat();
+  if (!(await stat(path)).isDirectory()) return [path];
+  const files: Array<string> = [];
+  const folders: Array<string> = [path];
+  for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      if (entry.name.startsWith(".")) continue;
+      const child = join(folder, entry.name);
+      if (entry.isDirectory()) folders.push(child);
+      else if (entry.name.toLowerCase().endsWith(".json")) files.push(child);
+    }
+  }
+  return files;
 };
 
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -153,13 +160,13 @@ const fromShape = (file: string, shape: FileShape): ReadonlyArray<Discovered> =>
 
 const discoverFile = async (
   file: string,
-  forced?: SourceName,
-  catalog?: SourceCatalog,
+  options: DiscoverOptions,
 ): Promise<ReadonlyArray<Discovered>> => {
+  const forced = options.source;
   const fallback = forced ?? guessSource(file) ?? "clinicaltrials";
-  const read = await Effect.runPromise(Effect.result(readJsonFile(file)));
+  const read = await Effect.runPromise(Effect.result(readJsonFile(file, options.limits)));
   if (Result.isFailure(read)) return [wholeFile(file, fallback, read.failure.message)];
-  const own = userShape(read.success, catalog, forced);
+  const own = userShape(read.success, options.sources, forced);
   if (own !== undefined) return fromShape(file, own);
   const format = forced && recordFormatOf(forced);
   const shape = forced !== undefined && !builtin.has(forced)
@@ -171,6 +178,8 @@ const discoverFile = async (
     const named = folderSource(file);
     const source = forced ??
       (named !== undefined && recordFormatOf(named) === shape.source ? named : shape.source);
+    // A response that holds no documents (an openFDA count) is one request, failed with the reason.
+    if (shape.refusal !== undefined) return [wholeFile(file, source, `${file}: ${shape.refusal}`)];
     return fromShape(file, { ...shape, source });
   }
   const expected = forced === undefined ? "a known source" : `source "${forced}"`;
@@ -187,7 +196,8 @@ const discoverFile = async (
 
 /**
  * Lists the records in the given files and folders (`.json` files, sorted by path), one ingest
- * request per record, keyed by NCT id, OpenAlex work id or openFDA `set_id`. A key found twice is
+ * request per record, keyed by NCT id, OpenAlex work id, openFDA `set_id`, Drugs@FDA
+ * `application_number` or `faers-<safetyreportid>`. A key found twice is
  * kept once (the first, in path order). Never rejects: problems travel with their requests.
  *
  * @param paths files or folders to read
@@ -209,7 +219,7 @@ export const discoverRecords = async (
   const found: Array<Discovered> = [];
   const seen = new Set<string>();
   for (const file of files) {
-    for (const discovered of await discoverFile(file, options.source, options.sources)) {
+    for (const discovered of await discoverFile(file, options)) {
       const key = `${discovered.request.source}:${discovered.request.docKey}`;
       if (seen.has(key)) continue;
       seen.add(key);

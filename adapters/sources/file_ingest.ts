@@ -2,8 +2,15 @@
  * The Ingest stage for recorded API responses on disk: reads the file a request points at, parses
  * it, and picks out the one record its JSON pointer names.
  *
- * Parsed files are kept in a small in-process cache keyed by path, modification time and size, so a
- * list response holding five records is read and parsed once per run, not five times.
+ * Before anything of a file becomes a stage output it is held to the {@link InputLimits}: its size
+ * is checked before it is read, its bytes must be UTF-8 (a leading byte order mark is dropped), it
+ * must parse, and it may hold at most `max_fields` values; the one record a request names must then
+ * pass {@link guardRecord} (depth, string length, characters the store cannot hold). Each failure
+ * is `InvalidInput` naming the file and the byte offset, line and column, or field path, so it
+ * fails that document's job alone and is never retried.
+ *
+ * Parsed files are kept in a small in-process cache keyed by path, modification time, size and
+ * limits, so a list response holding five records is read and parsed once per run, not five times.
  *
  * @module
  */
@@ -15,6 +22,9 @@ import { rawPayloadSchema } from "../../stages/ir_schemas.ts";
 import { InvalidInput, Permanent } from "../../stages/errors.ts";
 import { type IngestRequest, type RawPayload, recordFormatOf } from "../../stages/ir.ts";
 import { describeTopLevel, detectShape, pointerToPath, resolvePointer } from "./_record_shape.ts";
+import { type InputLimits, type InputLimitsOptions, resolveInputLimits } from "./input_limits.ts";
+import { checkByteCount, decodeJsonBytes } from "./json_input.ts";
+import { guardRecord } from "./record_guard.ts";
 
 /** A parsed JSON file, or why it could not be read or parsed. */
 export type ReadOutcome =
@@ -24,108 +34,8 @@ export type ReadOutcome =
 const cacheLimit = 64;
 const cache = new Map<string, { readonly stamp: string; readonly outcome: Promise<ReadOutcome> }>();
 
-/** 1-based line and column of a character offset in a text. */
-export const lineColumnAt = (
-  text: string,
-  offset: number,
-): { readonly line: number; readonly column: number } => {
-  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
-  const lastBreak = before.lastIndexOf("\n");
-  return { line: before.split("\n").length, column: before.length - lastBreak };
-};
-
-// V8 reports no position for some errors (a trailing comma gives only "Unexpected token"), so
-// the offset comes from a small scan that stops where the JSON grammar is first broken.
-const jsonNumber = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const jsonLiteral = /true|false|null/y;
-
-/** The offset of the first JSON syntax error in a text, or `undefined` when it is valid JSON. */
-export const jsonErrorOffset = (text: string): number | undefined => {
-  let i = 0;
-  const broken = (): never => {
-    throw i;
-  };
-  const skipSpace = (): void => {
-    while (i < text.length && " \t\n\r".includes(text[i])) i += 1;
-  };
-  const expect = (c: string): void => {
-    skipSpace();
-    if (text[i] !== c) broken();
-    i += 1;
-  };
-  const string = (): void => {
-    expect('"');
-    while (i < text.length && text[i] !== '"') {
-      if (text[i] < " ") broken();
-      if (text[i] !== "\\") i += 1;
-      else if (/^u[0-9a-fA-F]{4}/.test(text.slice(i + 1, i + 6))) i += 6;
-      else if ('"\\/bfnrt'.includes(text[i + 1] ?? "x")) i += 2;
-      else broken();
-    }
-    expect('"');
-  };
-  const token = (pattern: RegExp): void => {
-    pattern.lastIndex = i;
-    if (!pattern.test(text)) broken();
-    i = pattern.lastIndex;
-  };
-  const sequence = (close: string, item: () => void): void => {
-    i += 1;
-    skipSpace();
-    if (text[i] === close) {
-      i += 1;
-      return;
-    }
-    for (;;) {
-      item();
-      skipSpace();
-      if (text[i] === close) {
-        i += 1;
-        return;
-      }
-      expect(",");
-    }
-  };
-  const member = (): void => {
-    string();
-    expect(":");
-    value();
-  };
-  const value = (): void => {
-    skipSpace();
-    const c = text[i];
-    if (c === "{") sequence("}", member);
-    else if (c === "[") sequence("]", value);
-    else if (c === '"') string();
-    else token(c === "-" || (c >= "0" && c <= "9") ? jsonNumber : jsonLiteral);
-  };
-  try {
-    value();
-    skipSpace();
-    if (i < text.length) broken();
-    return undefined;
-  } catch (offset) {
-    return Math.min(offset as number, text.length);
-  }
-};
-
-const syntaxReason = (error: unknown): string =>
-  (error instanceof Error ? error.message : String(error))
-    .replace(/ in JSON at position \d+.*$/s, "")
-    // V8 appends the offending text, sometimes elided with "...": the position says it better.
-    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
-
-/** Parses JSON text, failing with `file:line:column: invalid JSON: …` on a syntax error. */
-export const parseJsonText = (file: string, text: string): ReadOutcome => {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (error) {
-    const { line, column } = lineColumnAt(text, jsonErrorOffset(text) ?? text.length);
-    const where = `${file}:${line}:${column}`;
-    const message = `${where}: invalid JSON: ${syntaxReason(error)}`;
-    return { ok: false, error: new InvalidInput({ message, path: where }) };
-  }
-};
+export { jsonErrorOffset, lineColumnAt } from "./json_syntax.ts";
+export { parseJsonText } from "./json_input.ts";
 
 const readFailure = (file: string, error: unknown): InvalidInput | Permanent => {
   const code = (error as { code?: unknown } | null)?.code;
@@ -142,26 +52,34 @@ const readFailure = (file: string, error: unknown): InvalidInput | Permanent => 
     : new Permanent({ message });
 };
 
-const readAndParse = async (file: string): Promise<ReadOutcome> => {
+const readAndParse = async (
+  file: string,
+  size: number,
+  limits: InputLimits,
+): Promise<ReadOutcome> => {
+  // Refused before reading: a 10 GB file must not be loaded to find out it is too large.
+  const checked = checkByteCount(file, size, limits);
+  if (!checked.ok) return checked;
   try {
-    const text = await readFile(file, "utf8");
-    return parseJsonText(file, text.startsWith("\uFEFF") ? text.slice(1) : text);
+    return decodeJsonBytes(file, await readFile(file), limits);
   } catch (error) {
     return { ok: false, error: readFailure(file, error) };
   }
 };
 
-const load = async (file: string): Promise<ReadOutcome> => {
+const load = async (file: string, limits: InputLimits): Promise<ReadOutcome> => {
   let stamp: string;
+  let size: number;
   try {
     const info = await stat(file);
-    stamp = `${info.mtimeMs}:${info.size}`;
+    size = info.size;
+    stamp = [info.mtimeMs, info.size, ...Object.values(limits)].join(":");
   } catch (error) {
     return { ok: false, error: readFailure(file, error) };
   }
   const hit = cache.get(file);
   if (hit !== undefined && hit.stamp === stamp) return hit.outcome;
-  const outcome = readAndParse(file);
+  const outcome = readAndParse(file, size, limits);
   cache.delete(file);
   cache.set(file, { stamp, outcome });
   if (cache.size > cacheLimit) cache.delete(cache.keys().next().value as string);
@@ -169,11 +87,15 @@ const load = async (file: string): Promise<ReadOutcome> => {
 };
 
 /**
- * Reads and parses a JSON file through the shared cache. Never throws: unreadable or malformed
- * files fail with `InvalidInput` (or `Permanent` for I/O errors that are not about the input).
+ * Reads and parses a JSON file through the shared cache, under the input limits (defaults for
+ * those not given). Never throws: unreadable, oversized or malformed files fail with
+ * `InvalidInput` (or `Permanent` for I/O errors that are not about the input).
  */
-export const readJsonFile = (file: string): Effect.Effect<unknown, InvalidInput | Permanent> =>
-  Effect.promise(() => load(file)).pipe(
+export const readJsonFile = (
+  file: string,
+  limits: InputLimitsOptions = {},
+): Effect.Effect<unknown, InvalidInput | Permanent> =>
+  Effect.promise(() => load(file, resolveInputLimits(limits))).pipe(
     Effect.flatMap((outcome) =>
       outcome.ok ? Effect.succeed(outcome.value) : Effect.fail(outcome.error)
     ),
@@ -194,6 +116,9 @@ const selectRecord = (
   }
   const format = recordFormatOf(request.source);
   const shape = detectShape(root, format) ?? detectPdfShape(root, format);
+  if (shape?.refusal !== undefined) {
+    return Effect.fail(new InvalidInput({ message: `${file}: ${shape.refusal}`, path: file }));
+  }
   if (shape?.kind === "single") return Effect.succeed(root);
   const found = shape === undefined ? describeTopLevel(root) : `a ${request.source} list response`;
   const message = `${file}: not a record of source "${request.source}" (found ${found})`;
@@ -201,38 +126,59 @@ const selectRecord = (
 };
 
 /**
- * Ingest stage for `file` locations: the record at `location.pointer` in `location.file`.
+ * Builds the Ingest stage for `file` locations: the record at `location.pointer` in
+ * `location.file`, read and checked under the given input limits (defaults for those left out).
  *
+ * @example
+ * ```ts
+ * import { makeFileIngestStage } from "./file_ingest.ts";
+ *
+ * const stage = makeFileIngestStage({ maxBytes: 8 * 1024 * 1024 });
+ * console.log(stage.implementation); // "file-ingest"
+ * ```
+ *
+ * @throws {RangeError} when a limit is not a positive integer.
  * @category constructors
  */
-export const fileIngestStage: StageDefinition<
-  RawPayload,
-  Record<string, never>,
-  Record<never, never>
-> = defineStage({
-  type: "Ingest",
-  implementation: "file-ingest",
-  description: "reads one record from a recorded response file",
-  output: rawPayloadSchema,
-  run: (_ctx, { request }) => readRecord(request),
-});
+export const makeFileIngestStage = (
+  limits: InputLimitsOptions = {},
+): StageDefinition<RawPayload, Record<string, never>, Record<never, never>> => {
+  const resolved = resolveInputLimits(limits);
+  return defineStage({
+    type: "Ingest",
+    implementation: "file-ingest",
+    description: "reads one record from a recorded response file",
+    output: rawPayloadSchema,
+    run: (_ctx, { request }) => readRecord(request, resolved),
+  });
+};
 
 /**
- * Reads the one record a `file` request names (or hands on an `inline` one).
+ * Reads the one record a `file` request names, or hands on an `inline` one, each checked against
+ * the input limits first.
  *
  * @category constructors
  */
 export const readRecord = (
   request: IngestRequest,
+  limits: InputLimitsOptions = {},
 ): Effect.Effect<RawPayload, InvalidInput | Permanent> => {
+  const resolved = resolveInputLimits(limits);
   const { location } = request;
+  const payload = (record: unknown): RawPayload => ({
+    source: request.source,
+    docKey: request.docKey,
+    location,
+    record,
+  });
   if (location.kind === "inline") {
-    return Effect.succeed({
-      source: request.source,
-      docKey: request.docKey,
-      location,
-      record: location.record,
-    });
+    const problem = guardRecord(
+      `the ${request.source} record ${request.docKey}`,
+      "",
+      location.record,
+      resolved,
+    );
+    return problem === undefined ? Effect.succeed(payload(location.record)) : Effect.fail(problem);
   }
   if (location.kind !== "file") {
     return Effect.fail(
@@ -241,13 +187,29 @@ export const readRecord = (
       }),
     );
   }
-  return readJsonFile(location.file).pipe(
-    Effect.flatMap((root) => selectRecord(request, location.file, location.pointer, root)),
-    Effect.map((record): RawPayload => ({
-      source: request.source,
-      docKey: request.docKey,
-      location,
-      record,
-    })),
+  const guard = (record: unknown) => {
+    const problem = guardRecord(location.file, location.pointer, record, resolved);
+    return problem === undefined ? Effect.succeed(record) : Effect.fail(problem);
+  };
+  // A whole-file record is checked before its shape is read: a NUL in its id names the field,
+  // rather than the file matching no source.
+  return readJsonFile(location.file, resolved).pipe(
+    Effect.flatMap((root) =>
+      location.pointer === ""
+        ? Effect.flatMap(guard(root), (r) => selectRecord(request, location.file, "", r))
+        : Effect.flatMap(selectRecord(request, location.file, location.pointer, root), guard)
+    ),
+    Effect.map(payload),
   );
 };
+
+/**
+ * Ingest stage for `file` locations with the default input limits.
+ *
+ * @category constructors
+ */
+export const fileIngestStage: StageDefinition<
+  RawPayload,
+  Record<string, never>,
+  Record<never, never>
+> = makeFileIngestStage();

@@ -3,6 +3,15 @@
  * points at and returns the one record it names. ClinicalTrials.gov and OpenAlex answer a single
  * record; openFDA answers a search whose first result is the label.
  *
+ * The body is held to the same {@link InputLimits} as a recorded file before it becomes a stage
+ * output: at most `max_bytes` are read, they must be UTF-8 and JSON with at most `max_fields`
+ * values, and the selected record must pass the record guard (depth, string length, characters
+ * the store cannot hold). Each failure is `InvalidInput` naming the URL and the byte offset or field.
+ *
+ * openFDA's live URLs follow the document key: a `set_id` (UUID) searches labels, an
+ * `application_number` (`NDA021588`, `ANDA…`, `BLA…`) Drugs@FDA, and `faers-<safetyreportid>` FAERS
+ * reports; a `count=` response is refused as a statistic, not a document.
+ *
  * It is a polite client: it sends a `User-Agent`, and adds `mailto` to OpenAlex requests when a
  * contact address is configured (OpenAlex's polite pool). HTTP failures become stage errors through
  * `adapters/http`; openFDA's "404 NOT_FOUND" means zero hits and becomes `InvalidInput`.
@@ -12,14 +21,14 @@
 import { Context, Effect } from "effect";
 import { defineStage, type StageDefinition, type StageInputs } from "../../stages/contracts.ts";
 import { rawPayloadSchema } from "../../stages/ir_schemas.ts";
-import { InvalidInput, Permanent, type StageError } from "../../stages/errors.ts";
+import { InvalidInput, Permanent, type StageError, type Transient } from "../../stages/errors.ts";
 import {
   type IngestRequest,
   type RawPayload,
   recordFormatOf,
   type SourceName,
 } from "../../stages/ir.ts";
-import { dependencyOf, fetchJson } from "../http/fetch_json.ts";
+import { type BytesResponse, dependencyOf, fetchBytes, parseJsonBody } from "../http/fetch_json.ts";
 import {
   describeOutcome,
   type HttpOutcome,
@@ -27,6 +36,14 @@ import {
   redactUrl,
 } from "../http/http_errors.ts";
 import { describeTopLevel, detectShape } from "./_record_shape.ts";
+import { bytesToText, checkValueCount } from "./json_input.ts";
+import {
+  inputLimitKeys,
+  type InputLimits,
+  type InputLimitsOptions,
+  resolveInputLimits,
+} from "./input_limits.ts";
+import { guardRecord } from "./record_guard.ts";
 
 /**
  * How the HTTP ingest stage talks to the sources.
@@ -51,6 +68,11 @@ export interface HttpIngestOptions {
    * @default 30000
    */
   readonly timeoutMs?: number;
+  /**
+   * The limits a response body and its record are held to.
+   * @default defaultInputLimits
+   */
+  readonly limits?: InputLimitsOptions;
 }
 
 /**
@@ -74,12 +96,45 @@ export const httpIngestOptionsFromEnv = (
   return mailto === "" ? {} : { mailto };
 };
 
+/** Which openFDA record kind a document key names (see the module notes). */
+type OpenFdaKeyKind = "label" | "drugsfda" | "event";
+
+const applicationNumber = /^(?:NDA|ANDA|BLA)\d+$/i;
+const faersPrefix = "faers-";
+
+const openFdaKeyKind = (docKey: string): OpenFdaKeyKind =>
+  applicationNumber.test(docKey) ? "drugsfda" : docKey.startsWith(faersPrefix) ? "event" : "label";
+
+const openFdaSearch: Readonly<Record<OpenFdaKeyKind, readonly [string, string]>> = {
+  label: ["label", "set_id"],
+  drugsfda: ["drugsfda", "application_number"],
+  event: ["event", "safetyreportid"],
+};
+
+const openFdaUrl = (docKey: string): string => {
+  const kind = openFdaKeyKind(docKey);
+  const [endpoint, field] = openFdaSearch[kind];
+  const value = kind === "event" ? docKey.slice(faersPrefix.length) : docKey;
+  return `https://api.fda.gov/drug/${endpoint}.json?search=${field}:%22${
+    encodeURIComponent(value)
+  }%22&limit=1`;
+};
+
+// What a search without hits means, per kind: "no label with set_id …".
+const openFdaNotFound = (docKey: string): string => {
+  const kind = openFdaKeyKind(docKey);
+  return kind === "drugsfda"
+    ? `no Drugs@FDA application ${docKey}`
+    : kind === "event"
+    ? `no FAERS report ${docKey.slice(faersPrefix.length)}`
+    : `no label with set_id ${docKey}`;
+};
+
 const liveUrls: Readonly<Partial<Record<SourceName, (docKey: string) => string>>> = {
   clinicaltrials: (nctId) =>
     `https://clinicaltrials.gov/api/v2/studies/${encodeURIComponent(nctId)}`,
   openalex: (workId) => `https://${openAlexHost}/works/${encodeURIComponent(workId)}`,
-  openfda: (setId) =>
-    `https://api.fda.gov/drug/label.json?search=set_id:%22${encodeURIComponent(setId)}%22&limit=1`,
+  openfda: openFdaUrl,
 };
 
 /**
@@ -128,12 +183,12 @@ const withMailto = (url: string, mailto: string | undefined): string => {
 
 // openFDA answers a search without hits with 404 NOT_FOUND, and malformed query syntax (a quote in
 // the set_id) with 500 token_mgr_error: neither goes away on retry.
-const classifyOpenFda = (setId: string) => (outcome: HttpOutcome): StageError | undefined => {
+const classifyOpenFda = (docKey: string) => (outcome: HttpOutcome): StageError | undefined => {
   if (outcome.kind !== "status") return undefined;
   const remote = parseRemoteError(outcome.text);
   const path = redactUrl(outcome.url);
   if (outcome.status === 404 && remote?.code === "NOT_FOUND") {
-    const message = `no label with set_id ${setId} (${describeOutcome(outcome)})`;
+    const message = `${openFdaNotFound(docKey)} (${describeOutcome(outcome)})`;
     return new InvalidInput({ message, path });
   }
   if (outcome.status === 500 && /token_mgr_error|Lexical error/.test(remote?.details ?? "")) {
@@ -145,25 +200,57 @@ const classifyOpenFda = (setId: string) => (outcome: HttpOutcome): StageError | 
   return undefined;
 };
 
+// The body under the limits. A body cut short by the connection is Transient (parseJsonBody says
+// which); one that is too large, not UTF-8, not JSON or holds too many values is the data's fault.
+const decodeBody = (
+  url: string,
+  response: BytesResponse,
+  limits: InputLimits,
+): Effect.Effect<unknown, InvalidInput | Transient> => {
+  const where = `GET ${redactUrl(url)}`;
+  if (response.overLimit) {
+    return Effect.fail(
+      new InvalidInput({
+        message: `${where}: body larger than the limit of ${limits.maxBytes} bytes ` +
+          `(${inputLimitKeys.maxBytes})`,
+        path: redactUrl(url),
+      }),
+    );
+  }
+  const text = bytesToText(where, response.bytes, limits);
+  if (!text.ok) return Effect.fail(text.error);
+  return parseJsonBody("GET", url, { ...response, text: text.value }).pipe(
+    Effect.flatMap(({ body }) => {
+      const counted = checkValueCount(where, body, limits);
+      return counted.ok ? Effect.succeed(counted.value) : Effect.fail(counted.error);
+    }),
+  );
+};
+
 const selectRecord = (
   request: IngestRequest,
   rawUrl: string,
   body: unknown,
-): Effect.Effect<unknown, InvalidInput> => {
+): Effect.Effect<{ readonly record: unknown; readonly pointer: string }, InvalidInput> => {
   const url = redactUrl(rawUrl);
   const shape = detectShape(body, recordFormatOf(request.source));
+  if (shape?.refusal !== undefined) {
+    return Effect.fail(new InvalidInput({ message: `GET ${url}: ${shape.refusal}`, path: url }));
+  }
   if (request.source === "openfda" && shape?.kind === "list") {
     const results = (body as { readonly results: ReadonlyArray<unknown> }).results;
-    return results.length > 0 ? Effect.succeed(results[0]) : Effect.fail(
-      new InvalidInput({
-        message: `no label with set_id ${request.docKey} (GET ${url})`,
-        path: url,
-      }),
-    );
+    return results.length > 0
+      ? Effect.succeed({ record: results[0], pointer: "/results/0" })
+      : Effect.fail(
+        new InvalidInput({
+          message: `${openFdaNotFound(request.docKey)} (GET ${url})`,
+          path: url,
+        }),
+      );
   }
   // Sources without a known record shape pass their body through for their parser to judge.
   if (shape?.kind === "single" || !(recordFormatOf(request.source) in liveUrls)) {
-    return Effect.succeed(body);
+    return Effect.succeed({ record: body, pointer: "" });
   }
   const found = shape === undefined ? describeTopLevel(body) : `a ${request.source} list response`;
   const message = `GET ${url}: not a record of source "${request.source}" (found ${found})`;
@@ -194,18 +281,35 @@ export const fetchRecord = (
     const message = `${request.docKey}: http ingest cannot read a "${location.kind}" location`;
     return Effect.fail(new Permanent({ message }));
   }
+  const limits = resolveInputLimits(options.limits);
   const url = withMailto(location.url, options.mailto);
   const headers = {
     accept: "application/json",
     "user-agent": options.userAgent ?? defaultUserAgent,
   };
   const classify = request.source === "openfda" ? classifyOpenFda(request.docKey) : undefined;
-  return fetchJson(url, { method: "GET", headers }, {
+  return fetchBytes(url, { method: "GET", headers }, {
+    maxBytes: limits.maxBytes,
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(classify === undefined ? {} : { classify }),
   }).pipe(
-    Effect.flatMap((response) => selectRecord(request, location.url, response.body)),
+    Effect.flatMap((response) => decodeBody(url, response, limits)),
+    Effect.flatMap((body) => {
+      const guard = (pointer: string, value: unknown) => {
+        const problem = guardRecord(`GET ${redactUrl(url)}`, pointer, value, limits);
+        return problem === undefined ? Effect.void : Effect.fail(problem);
+      };
+      const selected = selectRecord(request, location.url, body);
+      // openFDA answers a search: only the result taken is checked. Any other body is the
+      // record, checked whole before its shape is read (so a NUL in its id names the field).
+      return recordFormatOf(request.source) === "openfda"
+        ? Effect.flatMap(
+          selected,
+          ({ record, pointer }) => Effect.as(guard(pointer, record), record),
+        )
+        : Effect.flatMap(guard("", body), () => Effect.map(selected, (s) => s.record));
+    }),
     Effect.map((record): RawPayload => ({
       source: request.source,
       docKey: request.docKey,

@@ -1,7 +1,8 @@
 /**
  * The kit's Ingest stage: reads a recorded response file, fetches a live URL, or hands on a
  * record given inline, by the request's location. Live fetches are keyed by host for the circuit
- * breaker and rate limiter.
+ * breaker and rate limiter. Every path holds its input to the same limits (`limits` of the
+ * options, see `input_limits.ts`).
  *
  * @module
  */
@@ -18,8 +19,16 @@ import {
 } from "./http_ingest.ts";
 
 /**
- * An Ingest stage for file, URL and inline locations; live requests use `options`, or the
- * command's {@link HttpIngestSettings} when none are given.
+ * An Ingest stage for file, URL and inline locations; it uses `options`, or the command's
+ * {@link HttpIngestSettings} when none are given.
+ *
+ * @example
+ * ```ts
+ * import { makeIngestStage } from "./ingest_stage.ts";
+ *
+ * const stage = makeIngestStage({ limits: { maxDepth: 32 } });
+ * console.log(stage.implementation); // "ingest"
+ * ```
  *
  * @category constructors
  */
@@ -35,12 +44,13 @@ export const makeIngestStage = (
     dependency: (_ctx, inputs) =>
       inputs.request.location.kind === "url" ? httpIngestDependency(inputs) : undefined,
     run: (_ctx, { request }) =>
-      request.location.kind === "url"
-        ? Effect.flatMap(
-          options === undefined ? Effect.service(HttpIngestSettings) : Effect.succeed(options),
-          (settings) => fetchRecord(request, settings),
-        )
-        : Effect.suspend(() => readRecord(request)),
+      Effect.flatMap(
+        options === undefined ? Effect.service(HttpIngestSettings) : Effect.succeed(options),
+        (settings) =>
+          request.location.kind === "url"
+            ? fetchRecord(request, settings)
+            : readRecord(request, settings.limits),
+      ),
   });
 
 /**

@@ -1,7 +1,12 @@
 /**
- * openFDA drug label records (`/drug/label.json` `results[]`) → Document IR. Every label section is
- * a `string[]`; each one present becomes a section. PLR-format labels carry `warnings_and_cautions`,
- * older and OTC labels `warnings`, so both are read.
+ * openFDA drug records → Document IR. The parser picks the record's kind by the fields only that
+ * kind has: drug labels (`/drug/label.json`, parsed here), Drugs@FDA applications
+ * (`openfda_drugsfda.ts`) and FAERS adverse event reports (`openfda_event.ts`). A term/count pair
+ * from a `count=` query is a statistic, not a document, and is refused naming its kind; so is a
+ * record that is none of the three.
+ *
+ * Every label section is a `string[]`; each one present becomes a section. PLR-format labels carry
+ * `warnings_and_cautions`, older and OTC labels `warnings`, so both are read.
  *
  * @module
  */
@@ -10,7 +15,12 @@ import { z } from "zod";
 import type { InvalidInput } from "../../stages/errors.ts";
 import type { Document, FieldValue, RawPayload } from "../../stages/ir.ts";
 import { normaliseName } from "../../stages/normalise_name.ts";
-import { buildSections, type SectionDraft, validateRecord } from "./_document_parts.ts";
+import { describeValue } from "./_record_shape.ts";
+import { buildSections, invalidAt, type SectionDraft, validateRecord } from "./_document_parts.ts";
+import { openfdaBlock } from "./_openfda_block.ts";
+import { countKeyOf, openFdaExpected, openFdaKindOf } from "./_openfda_kinds.ts";
+import { parseDrugsFda } from "./openfda_drugsfda.ts";
+import { parseFaersEvent } from "./openfda_event.ts";
 
 /** Label sections read into the document, in reading order, with their titles. */
 export const labelSections: ReadonlyArray<readonly [key: string, title: string]> = [
@@ -57,23 +67,6 @@ export const labelSections: ReadonlyArray<readonly [key: string, title: string]>
 ];
 
 const strings = z.array(z.string());
-
-const openfdaBlock = z.looseObject({
-  application_number: strings.optional(),
-  brand_name: strings.optional(),
-  generic_name: strings.optional(),
-  manufacturer_name: strings.optional(),
-  product_type: strings.optional(),
-  route: strings.optional(),
-  substance_name: strings.optional(),
-  rxcui: strings.optional(),
-  spl_id: strings.optional(),
-  unii: strings.optional(),
-  pharm_class_epc: strings.optional(),
-  pharm_class_moa: strings.optional(),
-  pharm_class_pe: strings.optional(),
-  pharm_class_cs: strings.optional(),
-});
 
 const sectionShape: Record<string, z.ZodOptional<typeof strings>> = Object.fromEntries(
   labelSections.map(([key]) => [key, strings.optional()]),
@@ -140,7 +133,7 @@ const metadata = (label: OpenFdaLabel): Record<string, FieldValue> => {
  *
  * @category constructors
  */
-export const parseOpenFda = (payload: RawPayload): Effect.Effect<Document, InvalidInput> =>
+export const parseOpenFdaLabel = (payload: RawPayload): Effect.Effect<Document, InvalidInput> =>
   Effect.map(validateRecord(openFdaLabelSchema, payload), (label) => {
     const id = `${payload.source}:${payload.docKey}`;
     const title = titleOf(label);
@@ -160,3 +153,49 @@ export const parseOpenFda = (payload: RawPayload): Effect.Effect<Document, Inval
       provenance: { source: payload.source, location: payload.location, parser: "openfda.label" },
     };
   });
+
+/**
+ * Parses one openFDA record by its kind: a drug label, a Drugs@FDA application or a FAERS report.
+ * A count result or a record of no known kind fails with `InvalidInput` naming the file, the
+ * record and what it is.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { parseOpenFda } from "./openfda.ts";
+ *
+ * const exit = await Effect.runPromiseExit(parseOpenFda({
+ *   source: "openfda",
+ *   docKey: "x",
+ *   location: { kind: "file", file: "counts.json", pointer: "/results/0" },
+ *   record: { term: "NAUSEA", count: 12 },
+ * }));
+ * // fails: "counts.json: results[0]: an openFDA count result (term/count pair), not a document"
+ * ```
+ *
+ * @category constructors
+ */
+export const parseOpenFda = (payload: RawPayload): Effect.Effect<Document, InvalidInput> => {
+  switch (openFdaKindOf(payload.record)) {
+    case "label":
+      return parseOpenFdaLabel(payload);
+    case "drugsfda":
+      return parseDrugsFda(payload);
+    case "event":
+      return parseFaersEvent(payload);
+    case "count":
+      return Effect.fail(invalidAt(
+        payload,
+        [],
+        `an openFDA count result (${countKeyOf(payload.record)}/count pair), not a document`,
+      ));
+    default:
+      return Effect.fail(
+        invalidAt(
+          payload,
+          [],
+          `expected ${openFdaExpected}, received ${describeValue(payload.record)}`,
+        ),
+      );
+  }
+};

@@ -27,7 +27,13 @@ import {
   type SourceName,
 } from "../../stages/ir.ts";
 import { buildSections, invalidRecord, validateRecord } from "./_document_parts.ts";
-import { describeValue, type FileShape, pathOf, type RecordRef } from "./_record_shape.ts";
+import {
+  describeValue,
+  type FileShape,
+  keyProblem,
+  pathOf,
+  type RecordRef,
+} from "./_record_shape.ts";
 
 const text = z.string().nullish();
 const flag = z.string().nullish();
@@ -393,6 +399,12 @@ const europePmcList = (value: Json): ReadonlyArray<unknown> | undefined => {
   return isObject(list) && Array.isArray(list.result) ? list.result : undefined;
 };
 
+// A key becomes a job id: one the store cannot hold is a problem of the record, not the run.
+const storable = (key: string, field: string): { key: string } | { problem: string } => {
+  const problem = keyProblem(key, "string");
+  return problem === undefined ? { key } : { problem: `${field}: ${problem}` };
+};
+
 /** The key of a Europe PMC result: its PMCID, else `{source}-{id}` (`MED-20516115`). */
 const europePmcKey = (record: unknown): { key: string } | { problem: string } => {
   const r = isObject(record) ? record : {};
@@ -400,7 +412,7 @@ const europePmcKey = (record: unknown): { key: string } | { problem: string } =>
     return { key: r.pmcid.toUpperCase() };
   }
   if (typeof r.source === "string" && typeof r.id === "string" && r.id.trim() !== "") {
-    return { key: `${r.source}-${r.id.trim()}` };
+    return storable(`${r.source}-${r.id.trim()}`, "id");
   }
   return { problem: `id: expected string, received ${describeValue(r.id)}` };
 };
@@ -428,7 +440,11 @@ export const detectPdfShape = (value: unknown, source?: SourceName): FileShape |
   if (!isObject(value)) return undefined;
   if ((source === undefined || source === "unpaywall") && isUnpaywallRecord(value)) {
     const doi = (value.doi as string).trim().toLowerCase();
-    return { source: "unpaywall", kind: "single", records: [refOf("", { key: doi }, [])] };
+    return {
+      source: "unpaywall",
+      kind: "single",
+      records: [refOf("", storable(doi, "doi"), [])],
+    };
   }
   if (source !== undefined && source !== "europepmc") return undefined;
   const list = europePmcList(value);

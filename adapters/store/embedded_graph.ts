@@ -2,15 +2,46 @@
  * The embedded knowledge graph: nodes and edges upserted by deterministic ids, so re-processing
  * a document never duplicates them.
  *
+ * Node and edge ids are primary keys. An id too long for the index (PostgreSQL's btree holds at
+ * most 2,704 bytes per entry) or holding text the store cannot hold is refused before the write,
+ * with `InvalidInput` naming the entity or claim: the kit's Extract stage already refuses such
+ * names with the metadata field, so this guards extraction stages that do not. A write the
+ * database refuses for its data anyway is `Permanent`, never retried.
+ *
  * @module
  */
 import { Effect } from "effect";
 import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
-import { Transient } from "../../stages/errors.ts";
+import { InvalidInput, type Permanent, type Transient } from "../../stages/errors.ts";
+import { displayText } from "../../stages/storable_text.ts";
 import type { Extraction, GraphWriteReceipt } from "../../stages/ir.ts";
 import { extractionSchema, graphWriteReceiptSchema } from "../../stages/ir_schemas.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { StoreDatabase } from "./store_database.ts";
+import { unindexableText, writeFailure } from "./_write_faults.ts";
+
+/**
+ * The most UTF-8 bytes of a node or edge id: below the btree entry limit (2,704 bytes), with room
+ * for the `doc_id` the edge key is paired with.
+ */
+export const maxGraphIdBytes = 2000;
+
+const unwritableId = (extraction: Extraction): InvalidInput | undefined => {
+  const ids: ReadonlyArray<readonly [string, string]> = [
+    ...extraction.entities.map((e, i) => [`entities[${i}].id`, e.id] as const),
+    ...extraction.claims.map((c, i) => [`claims[${i}].id`, c.id] as const),
+  ];
+  for (const [path, id] of ids) {
+    const problem = unindexableText(id, maxGraphIdBytes);
+    if (problem !== undefined) {
+      return new InvalidInput({
+        message: `${extraction.docId}: ${path} ("${displayText(id, 60)}"): ${problem}`,
+        path,
+      });
+    }
+  }
+  return undefined;
+};
 
 /**
  * Writes a document's entities and claims into the store's knowledge graph (upserts by id; the
@@ -21,8 +52,10 @@ import { StoreDatabase } from "./store_database.ts";
 export const writeGraph = (
   db: SqlClient,
   extraction: Extraction,
-): Effect.Effect<GraphWriteReceipt, Transient> => {
+): Effect.Effect<GraphWriteReceipt, InvalidInput | Permanent | Transient> => {
   const { docId, entities, claims } = extraction;
+  const refused = unwritableId(extraction);
+  if (refused !== undefined) return Effect.fail(refused);
   return Effect.tryPromise({
     try: () =>
       db.transaction(async (tx) => {
@@ -54,8 +87,8 @@ export const writeGraph = (
         }
         return { docId, nodes: entities.length, edges: claims.length };
       }),
-    catch: (cause) =>
-      new Transient({ message: `graph write failed: ${(cause as Error).message ?? cause}` }),
+    // Refused for the data in it: Permanent, never retried; anything else may pass on retry.
+    catch: (cause) => writeFailure("graph write", cause),
   });
 };
 

@@ -6,7 +6,8 @@
  */
 import { Effect } from "effect";
 import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
-import { Transient } from "../../stages/errors.ts";
+import { InvalidInput, type Permanent, type Transient } from "../../stages/errors.ts";
+import { describeUnstorable, firstUnstorableChar } from "../../stages/storable_text.ts";
 import type { ChunkSet, EmbeddingBatch, IndexReceipt } from "../../stages/ir.ts";
 import {
   chunkSetSchema,
@@ -15,6 +16,24 @@ import {
 } from "../../stages/ir_schemas.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { StoreDatabase } from "./store_database.ts";
+import { writeFailure } from "./_write_faults.ts";
+
+// A chunk with text the store cannot hold is the document's fault: refused before the write.
+const unstorableChunk = (set: ChunkSet): InvalidInput | undefined => {
+  for (const [i, chunk] of set.chunks.entries()) {
+    const bad = firstUnstorableChar(chunk.text);
+    if (bad !== undefined) {
+      const path = `chunks[${i}].text`;
+      return new InvalidInput({
+        message: `${chunk.chunkId}: ${path}: ${
+          describeUnstorable(bad)
+        }, which the store cannot hold`,
+        path,
+      });
+    }
+  }
+  return undefined;
+};
 
 /** A vector as SQL text: pgvector's `[…]` or a Postgres array's `{…}`. */
 export const vectorLiteral = (db: SqlClient, v: ReadonlyArray<number>): string =>
@@ -30,8 +49,10 @@ export const writeChunks = (
   db: SqlClient,
   chunkSet: ChunkSet,
   batch: EmbeddingBatch,
-): Effect.Effect<IndexReceipt, Transient> => {
+): Effect.Effect<IndexReceipt, InvalidInput | Permanent | Transient> => {
   const { chunks, docId } = chunkSet;
+  const refused = unstorableChunk(chunkSet);
+  if (refused !== undefined) return Effect.fail(refused);
   const vectors = new Map(batch.vectors.map((v) => [v.chunkId, v.vector]));
   const rows = chunks.map((c) => ({
     chunk_id: c.chunkId,
@@ -74,8 +95,8 @@ export const writeChunks = (
         }
         return { docId, index: "lk_chunks", upserted: rows.length };
       }),
-    catch: (cause) =>
-      new Transient({ message: `index write failed: ${(cause as Error).message ?? cause}` }),
+    // Refused for the data in it (a row too large for an index …): Permanent; else Transient.
+    catch: (cause) => writeFailure("index write", cause),
   });
 };
 

@@ -335,6 +335,7 @@ describe("OpenSearchIndex.search()", () => {
       text: "Gefitinib is a kinase inhibitor indicated for first-line.",
       score: 0.032786883,
       matchedText: true,
+      match: "text+vector",
     },
     {
       chunkId: "openfda:gefitinib:chunk:5",
@@ -342,6 +343,7 @@ describe("OpenSearchIndex.search()", () => {
       text: "Strong CYP3A4 inducers decrease the exposure levels.",
       score: 0.016393442,
       matchedText: false,
+      match: "vector",
     },
     {
       chunkId: "clinicaltrials:NCT00763412:chunk:0",
@@ -349,6 +351,7 @@ describe("OpenSearchIndex.search()", () => {
       text: "Gefitinib versus carboplatin and paclitaxel in lung cancer.",
       score: 0.016129032,
       matchedText: true,
+      match: "text+vector",
     },
   ];
 

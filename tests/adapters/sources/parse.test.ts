@@ -123,6 +123,7 @@ describe("parseStage on the bundled records", () => {
       ],
       meshTerms: { conditions: [{ id: "D000001930", term: "Brain Injuries" }], interventions: [] },
       hasResults: false,
+      adverseEvents: [],
     });
     expect(document.provenance).toEqual({
       source: "clinicaltrials",
