@@ -20,8 +20,12 @@ import {
   withUsage,
 } from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
+import { jobOfTenant, tenantFlag, tenantOf } from "./_tenant.ts";
 
-const USAGE = "usage: deno task resume JOB_ID [--force] [--store DIR|URL]";
+const USAGE = `usage: deno task resume JOB_ID [--force] [--store DIR|URL] [--tenant ID]
+
+  --force       open the gate even if its condition does not hold
+  --tenant ID   the tenant the job belongs to (default: default); another tenant's job is refused`;
 
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
@@ -33,6 +37,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     const { flags, positional } = parseArgs(args, {
       force: { type: "boolean" },
       store: { type: "string" },
+      ...tenantFlag,
     });
     if (positional.length !== 1) throw new UsageError("expected exactly one JOB_ID");
     const jobId = positional[0];
@@ -44,11 +49,8 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       return await Effect.runPromise(
         Effect.gen(function* () {
           const ledger = yield* JobLedger;
-          const job = yield* ledger.get(jobId);
-          if (!job) {
-            console.error(`resume: no job ${jobId}`);
-            return 1;
-          }
+          const job = jobOfTenant("resume", jobId, yield* ledger.get(jobId), tenantOf(flags));
+          if (!job) return 2;
           if (job.status !== "paused") {
             console.error(`resume: job ${jobId} is ${job.status}, not paused at a gate`);
             return 1;

@@ -3,8 +3,9 @@
  * bounded concurrency on the store, delivers lineage, and prints a summary. The run itself is
  * the kit's `runPipeline`; this file turns flags into its options and its summary into text.
  *
- * Exit status: 0 when no job failed, 1 when some job failed (or the store failed during the
- * run), 2 for usage or configuration errors.
+ * Exit status: 0 when every job ended (succeeded, paused at a gate, skipped as done), 1 when some
+ * job failed (or the store failed during the run), 2 for usage or configuration errors, 3 when
+ * jobs are running in another process (the batch is not finished).
  *
  * @module
  */
@@ -206,7 +207,7 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
   const rows = s.outcomes.map((o) => [
     o.docId,
     o.status,
-    o.status === "skipped" ? "" : `${o.durationMs}ms`,
+    o.status === "skipped" || o.status === "held" ? "" : `${o.durationMs}ms`,
     o.error ? `${o.error.stage}: ${o.error.type}: ${o.error.message}` : "",
   ]);
   for (const r of s.unrouted) {
@@ -216,6 +217,8 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
   const c = s.jobs;
   console.log(
     `\n${c.succeeded} succeeded, ${c.failed} failed, ${c.paused} paused, ${c.skipped} skipped` +
+      (c.held > 0 ? `, ${c.held} held by another process` : "") +
+      (c.cancelled > 0 ? `, ${c.cancelled} cancelled` : "") +
       ` in ${s.seconds.toFixed(2)}s`,
   );
   console.log(
@@ -263,6 +266,15 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
         `\`deno task mineru-bridge --mineru-url URL${storeArg(options)}\` and ` +
         `\`deno task sensor --once${storeArg(options)}\`, or re-run with --mineru-url URL`,
     );
+  }
+  if (c.held > 0) {
+    console.log(
+      `${c.held} jobs are running in another process (or were taken over): not finished; ` +
+        "re-run once its lease has expired, or see `deno task status` (exit status 3)",
+    );
+  }
+  if (c.cancelled > 0 && !options.force) {
+    console.log("cancelled jobs were left cancelled (use --force to re-run them)");
   }
   if (c.skipped > 0 && !options.force) {
     console.log("already succeeded documents were skipped (use --force to re-process)");
@@ -344,7 +356,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       }),
     );
   }
-  return summary.jobs.failed > 0 ? 1 : 0;
+  // 1: some job failed; 3: jobs another process still runs, so the batch is not finished.
+  return summary.jobs.failed > 0 ? 1 : summary.jobs.held > 0 ? 3 : 0;
 };
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

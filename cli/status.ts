@@ -15,7 +15,9 @@ import { openExistingStore, storeSpec, wantsHelp } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
 
-const USAGE = `usage: deno task status [--store DIR|URL] [--json]`;
+const USAGE = `usage: deno task status [--store DIR|URL] [--tenant ID] [--json]
+
+  --tenant ID   whose jobs, chunks, graph and events to count (default: default)`;
 
 /** A paused job as status shows it. */
 export interface PausedJob {
@@ -42,9 +44,10 @@ export interface RunningJob {
 }
 
 /** Jobs running now, with the lease of the process running each. */
-const runningJobs = async (store: Store): Promise<ReadonlyArray<RunningJob>> => {
+const runningJobs = async (store: Store, tenantId: string): Promise<ReadonlyArray<RunningJob>> => {
   const now = Date.now();
-  return (await Effect.runPromise(store.ledger.list({ statuses: ["running"] }))).map((job) => ({
+  const running = store.ledger.list({ statuses: ["running"], tenantId });
+  return (await Effect.runPromise(running)).map((job) => ({
     jobId: job.jobId,
     docId: job.docId,
     stage: job.currentStage,
@@ -61,8 +64,8 @@ const duration = (seconds: number): string =>
     : `${Math.round(seconds)}s`;
 
 /** Jobs paused at a gate, with how long they waited and have left. */
-const pausedJobs = async (store: Store): Promise<ReadonlyArray<PausedJob>> => {
-  const jobs = await Effect.runPromise(store.ledger.list({ statuses: ["paused"] }));
+const pausedJobs = async (store: Store, tenantId: string): Promise<ReadonlyArray<PausedJob>> => {
+  const jobs = await Effect.runPromise(store.ledger.list({ statuses: ["paused"], tenantId }));
   if (jobs.length === 0) return [];
   const config = await Effect.runPromise(Effect.result(loadPipelines()));
   const now = Date.now();
@@ -89,7 +92,11 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   }
   let flags;
   try {
-    ({ flags } = parseArgs(args, { store: { type: "string" }, json: { type: "boolean" } }));
+    ({ flags } = parseArgs(args, {
+      store: { type: "string" },
+      json: { type: "boolean" },
+      tenant: { type: "string" },
+    }));
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`status: ${e.message}\n${USAGE}`);
@@ -101,14 +108,15 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   const store = await openExistingStore("status", storeDir, { keepLeases: true });
   if (typeof store === "number") return store;
   try {
-    const stats = await Effect.runPromise(storeStats(store.client));
-    const paused = await pausedJobs(store);
-    const running = await runningJobs(store);
+    const tenant = (flags.tenant as string | undefined) ?? "default";
+    const stats = await Effect.runPromise(storeStats(store.client, tenant));
+    const paused = await pausedJobs(store, tenant);
+    const running = await runningJobs(store, tenant);
     if (flags.json) {
-      console.log(JSON.stringify({ ...stats, running, paused }));
+      console.log(JSON.stringify({ tenant, ...stats, running, paused }));
       return 0;
     }
-    console.log(`store: ${store.client.location}\n`);
+    console.log(`store: ${store.client.location}\ntenant: ${tenant}\n`);
     console.log(
       table(["jobs", "count"], Object.entries(stats.jobs).map(([k, v]) => [k, String(v)])),
     );

@@ -132,8 +132,8 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
         );
         return 130;
       }
-      const jobs = { succeeded: 0, failed: 0, paused: 0 };
-      for (const o of report.outcomes) if (o.status !== "skipped") jobs[o.status]++;
+      const jobs = { succeeded: 0, failed: 0, paused: 0, held: 0, cancelled: 0 };
+      for (const o of report.outcomes) if (!o.notRun && o.status !== "skipped") jobs[o.status]++;
       for (const r of report.delivered) {
         if (r.pending > 0) {
           console.error(`lineage sink ${r.sink}: ${r.pending} events still pending`);
@@ -143,7 +143,9 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       console.log(
         flags.json
           ? JSON.stringify({ jobs, storeFailures: report.storeFailures.length })
-          : `${jobs.succeeded} succeeded, ${jobs.failed} failed, ${jobs.paused} paused`,
+          : `${jobs.succeeded} succeeded, ${jobs.failed} failed, ${jobs.paused} paused` +
+            (jobs.held > 0 ? `, ${jobs.held} held by another process` : "") +
+            (jobs.cancelled > 0 ? `, ${jobs.cancelled} cancelled` : ""),
       );
       return jobs.failed > 0 || report.storeFailures.length > 0 ? 1 : 0;
     } finally {

@@ -118,8 +118,12 @@ export interface JobCounts {
   readonly failed: number;
   /** Jobs waiting at a gate. */
   readonly paused: number;
-  /** Jobs with nothing to run (done already, or another process has them). */
+  /** Jobs with nothing to run: they had succeeded already. */
   readonly skipped: number;
+  /** Jobs another process runs (its lease holds) or took over: the batch is not finished. */
+  readonly held: number;
+  /** Jobs cancelled (before or during the run); `force` re-runs them. */
+  readonly cancelled: number;
   /** Jobs recorded for workers (`enqueueOnly`). */
   readonly queued?: number;
 }
@@ -299,11 +303,8 @@ export interface RunPlan {
   readonly options: RunPipelineOptions;
 }
 
-const countsOf = (
-  outcomes: ReadonlyArray<JobOutcome>,
-  unrouted: number,
-): { succeeded: number; failed: number; paused: number; skipped: number } => {
-  const jobs = { succeeded: 0, failed: unrouted, paused: 0, skipped: 0 };
+const countsOf = (outcomes: ReadonlyArray<JobOutcome>, unrouted: number): JobCounts => {
+  const jobs = { succeeded: 0, failed: unrouted, paused: 0, skipped: 0, held: 0, cancelled: 0 };
   for (const o of outcomes) jobs[o.status]++;
   return jobs;
 };

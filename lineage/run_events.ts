@@ -88,6 +88,7 @@ export const pipelineRunId = (scope: PipelineRunScope): string =>
     namespace: scope.namespace,
     job: scope.pipeline.name,
     document: scope.docId,
+    tenant: scope.tenantId,
     attempt: `run-${scope.runNumber}`,
     createdAt: scope.runCreatedAt,
   });
@@ -98,6 +99,7 @@ export const stageRunId = (scope: PipelineRunScope, stage: string, attempt: numb
     namespace: scope.namespace,
     job: `${scope.pipeline.name}.${stage}`,
     document: scope.docId,
+    tenant: scope.tenantId,
     attempt: `run-${scope.runNumber}${segmentPart(scope)}.attempt-${attempt}`,
     createdAt: scope.runCreatedAt,
   });

@@ -37,6 +37,11 @@ export interface RunIdInput {
   readonly job: string;
   /** The document id the run processes. */
   readonly document: string;
+  /**
+   * The tenant the job belongs to: two tenants' runs of one document never share an id. Ids
+   * computed without one are those of earlier versions.
+   */
+  readonly tenant?: string;
   /** The attempt number; `1` and `"1"` name the same attempt. */
   readonly attempt: string | number;
   /** When the job (not the attempt) was created; becomes the id's timestamp. */
@@ -82,7 +87,8 @@ export function staticUuidV7(instant: Date | number, data: string): string {
  * @category constructors
  */
 export function runIdFor(input: RunIdInput): string {
-  const data = JSON.stringify([input.namespace, input.job, input.document, String(input.attempt)]);
+  const parts = [input.namespace, input.job, input.document, String(input.attempt)];
+  const data = JSON.stringify(input.tenant === undefined ? parts : [...parts, input.tenant]);
   return staticUuidV7(input.createdAt, data);
 }
 

@@ -16,6 +16,7 @@ import type { PipelineRunScope, StageAttempt } from "../lineage/run_events.ts";
 import { JobLedger } from "./ledger.ts";
 import { evaluateCondition, ledgerFieldsOf, type StageSpec } from "./topology.ts";
 import { describeCondition, GatePaused } from "./gate.ts";
+import { RunSuperseded } from "./run_superseded.ts";
 
 /**
  * The ledger gate as a stage type: the runner evaluates its `condition` against the job's ledger
@@ -49,7 +50,7 @@ export interface GateRun {
 /** Evaluates the gate; opens it or fails with {@link GatePaused}. */
 export const runGate = (
   run: GateRun,
-): Effect.Effect<GateOutcome, GatePaused | StoreError, JobLedger> =>
+): Effect.Effect<GateOutcome, GatePaused | StoreError | RunSuperseded, JobLedger> =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const gate = run.spec.gate!;
@@ -64,12 +65,13 @@ export const runGate = (
       timeoutSeconds: gate.timeoutSeconds,
     });
     if (!run.resumed) {
-      yield* ledger.recordStage(
+      const owned = yield* ledger.recordStage(
         scope.jobId,
         scope.runNumber,
         { kind: "started", stage: attempt.stage, attempt: 1 },
         gateEvents(scope, attempt, transition({ transition: "START", event: "started" })),
       );
+      if (!owned) return yield* Effect.fail(new RunSuperseded({ jobId: scope.jobId }));
     }
     const job = yield* ledger.get(scope.jobId);
     const open = run.force || (job !== undefined &&
@@ -89,12 +91,13 @@ export const runGate = (
       ...(document ? { document } : {}),
     };
     const waitedMs = run.resumed && job?.pausedAt ? now.getTime() - job.pausedAt.getTime() : 0;
-    yield* ledger.recordStage(
+    const owned = yield* ledger.recordStage(
       scope.jobId,
       scope.runNumber,
       { kind: "succeeded", stage: attempt.stage, attempt: 1, output },
       gateEvents(scope, attempt, transition({ transition: "COMPLETE", event: "opened", waitedMs })),
     );
+    if (!owned) return yield* Effect.fail(new RunSuperseded({ jobId: scope.jobId }));
     return output;
   });
 

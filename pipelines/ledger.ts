@@ -212,6 +212,21 @@ export interface ResumeRun {
   readonly lease?: JobLease;
 }
 
+/** Cancelling a job (`deno task cancel`). */
+export interface CancelJob {
+  /** The job. */
+  readonly jobId: string;
+  /** Why, for the job's history and its error. */
+  readonly reason: string;
+  /** When. */
+  readonly at: Date;
+  /**
+   * The events ending the runs the job has open, built from the job as the cancellation locked it
+   * and the stages it had checkpointed (none for a queued job).
+   */
+  readonly events: (job: Job, checkpointed: ReadonlySet<string>) => ReadonlyArray<OutboxEvent>;
+}
+
 /** Which runnable jobs {@link JobLedgerShape.runnable} returns. */
 export interface RunnableFilter {
   /** Only jobs of these pipelines (those the worker's configuration knows). */
@@ -220,6 +235,8 @@ export interface RunnableFilter {
   readonly limit: number;
   /** Not these jobs (e.g. those the worker tried already). */
   readonly exclude?: ReadonlyArray<string>;
+  /** Only this tenant's jobs. @default every tenant's */
+  readonly tenantId?: string;
 }
 
 /** Counts for `status`. */
@@ -239,18 +256,29 @@ export interface JobLedgerShape {
     input: BeginRun,
     events: ReadonlyArray<OutboxEvent>,
   ) => Effect.Effect<boolean, StoreError>;
-  /** Records a stage change of the current run (checkpointing a success's output). */
+  /**
+   * Records a stage change of the current run (checkpointing a success's output). False when the
+   * run no longer owns the job (it was cancelled, or taken over): then nothing was written.
+   */
   readonly recordStage: (
     jobId: string,
     runNumber: number,
     change: StageChange,
     events: ReadonlyArray<OutboxEvent>,
-  ) => Effect.Effect<void, StoreError>;
+  ) => Effect.Effect<boolean, StoreError>;
   /** Ends (or pauses) the current run. False when `from` was given and did not match. */
   readonly finishRun: (
     input: FinishRun,
     events: ReadonlyArray<OutboxEvent>,
   ) => Effect.Effect<boolean, StoreError>;
+  /**
+   * Cancels a queued, paused or running job (status → cancelled, its lease dropped, its open runs
+   * ended by `events`); the status it had, or undefined when it has ended already or is unknown.
+   * A run still working on it finds its next write refused and stops.
+   */
+  readonly cancel: (
+    input: CancelJob,
+  ) => Effect.Effect<{ readonly from: JobStatus } | undefined, StoreError>;
   /** Calls `onChange` with a job id whenever `setFields` changes a job, in any process. */
   readonly watch: (
     onChange: (jobId: string) => void,
@@ -309,9 +337,9 @@ export interface JobLedgerShape {
   readonly checkpoints: (jobId: string) => Effect.Effect<ReadonlyMap<string, unknown>, StoreError>;
   /** The job, if it exists. */
   readonly get: (jobId: string) => Effect.Effect<Job | undefined, StoreError>;
-  /** Jobs (with the given statuses), oldest first. */
+  /** Jobs (with the given statuses, of the given tenant), oldest first. */
   readonly list: (
-    filter?: { readonly statuses?: ReadonlyArray<JobStatus> },
+    filter?: { readonly statuses?: ReadonlyArray<JobStatus>; readonly tenantId?: string },
   ) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
   /**
    * Jobs a worker may run now, oldest first: queued ones, and running ones whose lease expired

@@ -29,3 +29,4 @@ export * from "./mineru_bridge.ts";
 export * from "./mineru_queue_bridge.ts";
 export { awaitsParsing, MINERU_POLICY, mineruFailureReason } from "./mineru_parsing.ts";
 export * from "./stage_settings.ts";
+export * from "./cancel.ts";

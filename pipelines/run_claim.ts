@@ -75,28 +75,39 @@ export const keepLease = (
 const claimableFrom = (options: RunJobOptions): ReadonlyArray<JobStatus> => [
   "queued",
   "failed",
-  "cancelled",
-  ...(options.force ? (["succeeded"] as const) : []),
+  // Cancelled on purpose: only a forced run starts it again.
+  ...(options.force ? (["succeeded", "cancelled"] as const) : []),
   ...(options.reclaimRunning ? (["running"] as const) : []),
 ];
 
+/** Why open runs are ended from outside: the ABORT's error message and CloudEvent reason. */
+export interface AbortReason {
+  /** The error message of the ABORT events. */
+  readonly message: string;
+  /** The pipeline run's CloudEvent `reason`. */
+  readonly reason: string;
+}
+
+const orphaned: AbortReason = {
+  message: "the process running this job stopped before it finished",
+  reason: "orphaned: the process running it stopped",
+};
+
 /**
- * ABORT events for the runs a dead process left open, from the job as the claim locked it: the
- * stage attempts that started and had neither a checkpoint nor a retry scheduled, then the
- * pipeline run.
+ * ABORT events for the runs of a job that cannot end on their own (its process died, or it was
+ * cancelled), from the job as the ledger locked it: the stage attempts that started and had
+ * neither a checkpoint nor a retry scheduled (a paused gate among them), then the pipeline run.
  */
-const orphanedRunEvents = (
+export const openRunAborts = (
   pipeline: CompiledPipeline,
   runtime: Pick<PipelineRuntimeShape, "namespace" | "parentRun">,
   at: Date,
+  why: AbortReason = orphaned,
 ) =>
 (job: Job, checkpointed: ReadonlySet<string>): ReadonlyArray<OutboxEvent> => {
   if (!job.runCreatedAt) return [];
   const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, job.resumes);
-  const error = {
-    type: "Permanent" as const,
-    message: "the process running this job stopped before it finished",
-  };
+  const error = { type: "Permanent" as const, message: why.message };
   const stages = Object.entries(job.attempts).flatMap(([stage, attempts]) => {
     const spec = pipeline.stages.find((s) => s.name === stage);
     const open = spec && !checkpointed.has(stage) && attempts > (job.retries[stage] ?? 0);
@@ -124,7 +135,7 @@ const orphanedRunEvents = (
       event: "failed",
       time: at,
       durationMs: at.getTime() - job.runCreatedAt.getTime(),
-      reason: "orphaned: the process running it stopped",
+      reason: why.reason,
       error: { ...error, stage: job.currentStage ?? "pipeline", policy: "none" },
     }),
   ];
@@ -171,11 +182,12 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
         at,
         from,
         // Forced: from scratch, for a failed job too (its checkpoints may be what fails it).
-        fresh: options.force === true && (job.status === "succeeded" || job.status === "failed"),
+        fresh: options.force === true &&
+          (job.status === "succeeded" || job.status === "failed" || job.status === "cancelled"),
         reason: job.status === "queued" ? "run started" : `re-run from ${job.status}`,
         lease: leaseOf(options),
         // A job left running by a process that died: its open runs end with ABORT first.
-        orphanEvents: orphanedRunEvents(pipeline, runtime, at),
+        orphanEvents: openRunAborts(pipeline, runtime, at),
       },
       pipelineEvents(scope, { transition: "START", event: "started", time: at }),
     );

@@ -19,6 +19,7 @@ import type { PipelineRuntime } from "./runtime.ts";
 import type { Resilience } from "../policies/resilience.ts";
 import type { StageFailed } from "./stage_attempts.ts";
 import { GatePaused } from "./gate.ts";
+import type { RunSuperseded } from "./run_superseded.ts";
 import { claim, closeRun, keepLease, leaseOf } from "./run_claim.ts";
 import { walkDag } from "./dag_walk.ts";
 
@@ -28,12 +29,18 @@ export interface JobOutcome {
   readonly jobId: string;
   /** Its document. */
   readonly docId: string;
-  /** How the run ended; `skipped` when there was nothing to run (done already, or another process has it). */
-  readonly status: "succeeded" | "failed" | "paused" | "skipped";
+  /**
+   * How the run ended: `skipped` when the job had succeeded already; `held` when another process
+   * runs it (its lease holds) or took it over; `cancelled` when it was cancelled, before or during
+   * this run.
+   */
+  readonly status: "succeeded" | "failed" | "paused" | "skipped" | "held" | "cancelled";
   /** Why it failed. */
   readonly error?: JobError;
   /** The gate a paused job waits at. */
   readonly gate?: string;
+  /** Set when this call ran nothing: `status` says what the job is instead. */
+  readonly notRun?: true;
   /** How long this call took. */
   readonly durationMs: number;
 }
@@ -58,8 +65,33 @@ export interface RunJobOptions {
   readonly forceGate?: boolean;
 }
 
+const superseded = (cause: Cause.Cause<unknown>): boolean =>
+  cause.reasons.some((r) =>
+    r._tag === "Fail" && (r.error as { _tag?: string } | undefined)?._tag === "RunSuperseded"
+  );
+
+/** Why a job had nothing to run here, from its status as the ledger has it now. */
+const notRun = (
+  job: Job | undefined,
+  base: { jobId: string; docId: string },
+  durationMs: number,
+): JobOutcome => {
+  const none = { ...base, durationMs, notRun: true } as const;
+  switch (job?.status) {
+    case "succeeded":
+      return { ...none, status: "skipped" };
+    case "cancelled":
+      return { ...none, status: "cancelled" };
+    case "paused":
+      return { ...none, status: "paused", gate: job.currentStage ?? "?" };
+    default:
+      // Running elsewhere under a live lease, or claimed by another process first.
+      return { ...none, status: "held" };
+  }
+};
+
 const jobErrorOf = (
-  cause: Cause.Cause<StageFailed | GatePaused | StoreError>,
+  cause: Cause.Cause<StageFailed | GatePaused | StoreError | RunSuperseded>,
 ): JobError | GatePaused | undefined => {
   const errors = cause.reasons.flatMap((r) => (r._tag === "Fail" ? [r.error] : []));
   // A failure outranks a pause that raced it: the job failed, it is not waiting.
@@ -86,7 +118,7 @@ export const runJob = (
     const startMs = yield* Clock.currentTimeMillis;
     const claimed = yield* claim(job, pipeline, options, new Date(startMs));
     const base = { jobId: job.jobId, docId: job.docId };
-    if (!claimed) return { ...base, status: "skipped", durationMs: 0 } satisfies JobOutcome;
+    if (!claimed) return notRun(yield* ledger.get(job.jobId), base, 0);
     const { scope } = claimed;
     const renewal = yield* Effect.forkChild(
       keepLease(job.jobId, scope.runNumber, leaseOf(options)),
@@ -114,8 +146,16 @@ export const runJob = (
     const time = new Date(endMs);
     const durationMs = endMs - startMs;
     const runNumber = scope.runNumber;
-    // Another process has the job now: it ends the runs this one left open.
-    const lost = { ...base, status: "skipped", durationMs } satisfies JobOutcome;
+    // Another process has the job now (it ends the runs this one left open), or it was cancelled
+    // (the cancellation ended them).
+    const lost = yield* Effect.map(
+      ledger.get(job.jobId),
+      (now) =>
+        now?.status === "cancelled"
+          ? { ...base, status: "cancelled", durationMs } satisfies JobOutcome
+          : { ...base, status: "held", durationMs } satisfies JobOutcome,
+    );
+    if (Exit.isFailure(exit) && superseded(exit.cause)) return lost;
     if (Exit.isSuccess(exit) && exit.value === "lost") {
       // Unless nobody took it (the lease lapsed while the store was unreachable): then this run
       // ends it, so it is not left running. A job another process owns is left alone.
@@ -146,7 +186,7 @@ export const runJob = (
     if (!error) {
       // Not a stage giving up (the store failed, or a bug): close the run, then report it.
       yield* closeRun(job, scope, "FAIL", Cause.pretty(exit.cause).split("\n")[0]);
-      return yield* Effect.failCause(exit.cause as Cause.Cause<StoreError>);
+      return yield* Effect.failCause(exit.cause as unknown as Cause.Cause<StoreError>);
     }
     if (error instanceof GatePaused) {
       const ended = yield* ledger.finishRun(

@@ -126,7 +126,7 @@ export const sensorTick = (
         if (!pipeline || !found) return;
         if (evaluateCondition(found.gate.condition, ledgerFieldsOf(job))) {
           const outcome = yield* runJob(job, pipeline, { resume: true });
-          if (outcome.status !== "skipped") resumed.push(outcome);
+          if (!outcome.notRun) resumed.push(outcome);
           return;
         }
         const nowMs = yield* Clock.currentTimeMillis;

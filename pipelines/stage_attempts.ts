@@ -30,6 +30,7 @@ import {
   type StageTransition,
 } from "../lineage/run_events.ts";
 import { JobLedger } from "./ledger.ts";
+import { RunSuperseded } from "./run_superseded.ts";
 import * as Facets from "../lineage/facets.ts";
 import { describeIssues } from "../stages/schema_issues.ts";
 
@@ -131,14 +132,22 @@ const guarded = (run: StageRun, n: number): Effect.Effect<unknown, StageError, R
 const attemptOnce = (
   run: StageRun,
   n: number,
-): Effect.Effect<unknown, AttemptFailed | StoreError, JobLedger | Resilience> =>
+): Effect.Effect<
+  unknown,
+  AttemptFailed | StoreError | RunSuperseded,
+  JobLedger | Resilience
+> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
       const ledger = yield* JobLedger;
       const { scope } = run;
       const attempt: StageAttempt = { ...run.attempt, attempt: n };
+      // A refused write means the job was cancelled or taken over: the run stops here.
       const write = (kind: Parameters<typeof ledger.recordStage>[2], t: StageTransition) =>
-        ledger.recordStage(scope.jobId, scope.runNumber, kind, stageEvents(scope, attempt, t));
+        Effect.flatMap(
+          ledger.recordStage(scope.jobId, scope.runNumber, kind, stageEvents(scope, attempt, t)),
+          (owned) => owned ? Effect.void : Effect.fail(new RunSuperseded({ jobId: scope.jobId })),
+        );
       const startedAt = yield* now;
       yield* write({ kind: "started", stage: attempt.stage, attempt: n }, {
         transition: "START",
@@ -169,7 +178,7 @@ const attemptOnce = (
         return output;
       }
       if (Cause.hasInterrupts(exit.cause) && !Cause.hasFails(exit.cause)) {
-        yield* write({ kind: "aborted", stage: attempt.stage, attempt: n }, {
+        yield* Effect.ignore(write({ kind: "aborted", stage: attempt.stage, attempt: n }, {
           transition: "ABORT",
           event: "failed",
           time,
@@ -177,7 +186,7 @@ const attemptOnce = (
           retryCount: n - 1,
           reason: "interrupted",
           error: { type: "Permanent", message: "interrupted: another stage of the job failed" },
-        });
+        }));
         return yield* Effect.failCause(exit.cause as Cause.Cause<never>);
       }
       const error = errorOf(exit.cause);
@@ -270,7 +279,7 @@ export const failureReason = (error: StageError): string => {
  */
 export const runStage = (
   run: StageRun,
-): Effect.Effect<unknown, StageFailed | StoreError, JobLedger | Resilience> =>
+): Effect.Effect<unknown, StageFailed | StoreError | RunSuperseded, JobLedger | Resilience> =>
   Effect.suspend(() => {
     let attempts = 0;
     // A retried failure whose FAIL event the schedule has not written yet: if the stage is
@@ -283,11 +292,11 @@ export const runStage = (
         })
       ),
     );
-    const isFailure = (e: AttemptFailed | StoreError): e is AttemptFailed =>
+    const isFailure = (e: AttemptFailed | StoreError | RunSuperseded): e is AttemptFailed =>
       e._tag === "AttemptFailed";
     const schedule = policyScheduleBy(
       run.policy,
-      (e: AttemptFailed | StoreError) =>
+      (e: AttemptFailed | StoreError | RunSuperseded) =>
         isFailure(e) ? e.error : new Permanent({ message: e.message }),
     ).pipe(
       Schedule.tap((meta) =>
@@ -310,7 +319,7 @@ export const runStage = (
           Effect.catch(() => Effect.void),
         )
       ),
-      Effect.mapError((e): StageFailed | StoreError =>
+      Effect.mapError((e): StageFailed | StoreError | RunSuperseded =>
         isFailure(e)
           ? new StageFailed({
             stage: run.attempt.stage,

@@ -103,10 +103,10 @@ export const runWorker = (
                 : undefined;
             })
           ),
-          Effect.tap((o) => Effect.sync(() => o && o.status !== "skipped" && options.onDone?.(o))),
+          Effect.tap((o) => Effect.sync(() => o && !o.notRun && options.onDone?.(o))),
         ), { concurrency: options.concurrency });
       for (const [i, o] of ran.entries()) {
-        if (o === undefined || o.status === "skipped") skipped.set(batch[i].jobId, now);
+        if (o === undefined || o.notRun) skipped.set(batch[i].jobId, now);
         else outcomes.push(o);
       }
     }

@@ -71,7 +71,14 @@ export const checkRun = async (
     if (result.code !== (hostile > 0 ? 1 : 0)) problems.push(`exit status ${result.code}`);
     const summary = `\n${valid} succeeded, ${hostile} failed, 0 paused, 0 skipped in `;
     if (!result.stdout.includes(summary)) problems.push(`no summary line "${summary.trim()}"`);
-    const expected = JSON.stringify({ succeeded: valid, failed: hostile, paused: 0, skipped: 0 });
+    const expected = JSON.stringify({
+      succeeded: valid,
+      failed: hostile,
+      paused: 0,
+      skipped: 0,
+      held: 0,
+      cancelled: 0,
+    });
     const jobsLine = JSON.stringify((jsonLine(result.stdout) as { jobs?: unknown })?.jobs);
     if (jobsLine !== expected) problems.push(`--json jobs ${jobsLine}, expected ${expected}`);
     const jobs = await jobsIn(store);

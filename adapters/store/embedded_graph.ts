@@ -51,6 +51,7 @@ const unwritableId = (extraction: Extraction): InvalidInput | undefined => {
  */
 export const writeGraph = (
   db: SqlClient,
+  tenantId: string,
   extraction: Extraction,
 ): Effect.Effect<GraphWriteReceipt, InvalidInput | Permanent | Transient> => {
   const { docId, entities, claims } = extraction;
@@ -62,27 +63,29 @@ export const writeGraph = (
         if (entities.length > 0) {
           // Properties merge, so a node seen by several documents keeps what each one said.
           await tx.query(
-            `insert into lk_kg_nodes (node_id, label, name, properties)
-               select e.id, e.label, e.name, e.properties
+            `insert into lk_kg_nodes (tenant_id, node_id, label, name, properties)
+               select $2, e.id, e.label, e.name, e.properties
                from jsonb_to_recordset($1::jsonb) as e(id text, label text, name text, properties jsonb)
-               on conflict (node_id) do update
+               on conflict (tenant_id, node_id) do update
                  set properties = lk_kg_nodes.properties || excluded.properties, updated_at = now()`,
-            [JSON.stringify(entities)],
+            [JSON.stringify(entities), tenantId],
           );
         }
         await tx.query(
-          "delete from lk_kg_edges where doc_id = $1 and not (edge_id = any($2::text[]))",
-          [docId, claims.map((c) => c.id)],
+          `delete from lk_kg_edges
+           where tenant_id = $3 and doc_id = $1 and not (edge_id = any($2::text[]))`,
+          [docId, claims.map((c) => c.id), tenantId],
         );
         if (claims.length > 0) {
           await tx.query(
-            `insert into lk_kg_edges (edge_id, source_id, target_id, predicate, doc_id, properties)
-               select c.id, c.subject, c.object, c.predicate, c."docId", c.properties
+            `insert into lk_kg_edges (tenant_id, edge_id, source_id, target_id, predicate, doc_id,
+                 properties)
+               select $2, c.id, c.subject, c.object, c.predicate, c."docId", c.properties
                from jsonb_to_recordset($1::jsonb) as c(id text, subject text, object text,
                  predicate text, "docId" text, properties jsonb)
-               on conflict (edge_id, doc_id) do update set properties = excluded.properties,
-                 updated_at = now()`,
-            [JSON.stringify(claims)],
+               on conflict (tenant_id, edge_id, doc_id) do update
+                 set properties = excluded.properties, updated_at = now()`,
+            [JSON.stringify(claims), tenantId],
           );
         }
         return { docId, nodes: entities.length, edges: claims.length };
@@ -108,8 +111,8 @@ export const embeddedGraphStage: StageDefinition<
   description: "the store's knowledge graph: nodes and edges with their evidence",
   input: { Extract: extractionSchema },
   output: graphWriteReceiptSchema,
-  run: (_ctx, { Extract: extraction }) =>
-    Effect.flatMap(Effect.service(StoreDatabase), (db) => writeGraph(db, extraction)),
+  run: (ctx, { Extract: extraction }) =>
+    Effect.flatMap(Effect.service(StoreDatabase), (db) => writeGraph(db, ctx.tenantId, extraction)),
   outputCount: (receipt) => receipt.nodes + receipt.edges,
   writesTables: ["lk_kg_nodes", "lk_kg_edges"],
 });

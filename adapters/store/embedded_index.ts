@@ -47,6 +47,7 @@ export const vectorLiteral = (db: SqlClient, v: ReadonlyArray<number>): string =
  */
 export const writeChunks = (
   db: SqlClient,
+  tenantId: string,
   chunkSet: ChunkSet,
   batch: EmbeddingBatch,
 ): Effect.Effect<IndexReceipt, InvalidInput | Permanent | Transient> => {
@@ -57,7 +58,7 @@ export const writeChunks = (
   const rows = chunks.map((c) => ({
     chunk_id: c.chunkId,
     doc_id: c.docId,
-    tenant_id: c.tenantId,
+    tenant_id: tenantId,
     section_id: c.sectionId,
     body: c.text,
     start_offset: c.start,
@@ -72,8 +73,9 @@ export const writeChunks = (
         // Chunks of an earlier version of the document that no longer exist are removed, so a
         // re-run never leaves stale chunks behind.
         await tx.query(
-          "delete from lk_chunks where doc_id = $1 and not (chunk_id = any($2::text[]))",
-          [docId, chunks.map((c) => c.chunkId)],
+          `delete from lk_chunks
+           where tenant_id = $3 and doc_id = $1 and not (chunk_id = any($2::text[]))`,
+          [docId, chunks.map((c) => c.chunkId), tenantId],
         );
         if (rows.length > 0) {
           await tx.query(
@@ -86,7 +88,7 @@ export const writeChunks = (
                from jsonb_to_recordset($1::jsonb) as r(chunk_id text, doc_id text, tenant_id text,
                  section_id text, body text, start_offset int, end_offset int, metadata jsonb,
                  embedder text, embedding text)
-               on conflict (chunk_id) do update set body = excluded.body,
+               on conflict (tenant_id, chunk_id) do update set body = excluded.body,
                  section_id = excluded.section_id, start_offset = excluded.start_offset,
                  end_offset = excluded.end_offset, metadata = excluded.metadata,
                  embedder = excluded.embedder, embedding = excluded.embedding, updated_at = now()`,
@@ -117,8 +119,11 @@ export const embeddedIndexStage: StageDefinition<
   description: "the store's hybrid index: full-text ranking plus vectors",
   input: { Chunk: chunkSetSchema, Embed: embeddingBatchSchema },
   output: indexReceiptSchema,
-  run: (_ctx, { Chunk: chunks, Embed: batch }) =>
-    Effect.flatMap(Effect.service(StoreDatabase), (db) => writeChunks(db, chunks, batch)),
+  run: (ctx, { Chunk: chunks, Embed: batch }) =>
+    Effect.flatMap(
+      Effect.service(StoreDatabase),
+      (db) => writeChunks(db, ctx.tenantId, chunks, batch),
+    ),
   outputCount: (receipt) => receipt.upserted,
   writesTables: ["lk_chunks"],
 });

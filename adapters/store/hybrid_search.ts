@@ -142,8 +142,9 @@ export const searchIndex = (
     ]).filter((f) => f.score >= minScore).slice(0, options.k ?? 10);
     if (fused.length === 0) return { hits: [], textMatches: lexical.length };
     const rows = await db.query<{ chunk_id: string; doc_id: string; body: string }>(
-      "select chunk_id, doc_id, body from lk_chunks where chunk_id = any($1::text[])",
-      [fused.map((f) => f.id)],
+      `select chunk_id, doc_id, body from lk_chunks
+       where chunk_id = any($1::text[]) and ($2::text is null or tenant_id = $2)`,
+      [fused.map((f) => f.id), tenant],
     );
     const byId = new Map(rows.map((r) => [r.chunk_id, r]));
     const hits = fused.map((f): SearchHit => {

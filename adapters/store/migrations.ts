@@ -228,6 +228,31 @@ export const migrations: ReadonlyArray<Migration> = [
     // same table; dense search compares only vectors of the query's length and model.
     sql: `alter table lk_chunks alter column embedding type vector;`,
   },
+  {
+    version: 11,
+    name: "tenant in every key",
+    // Two tenants processing the same document never touch each other's chunks, nodes or edges.
+    // Graph rows written before carry the `default` tenant.
+    sql: `
+      alter table lk_chunks drop constraint lk_chunks_pkey;
+      alter table lk_chunks add primary key (tenant_id, chunk_id);
+      drop index if exists lk_chunks_doc;
+      create index lk_chunks_doc on lk_chunks (tenant_id, doc_id);
+      alter table lk_kg_edges drop constraint lk_kg_edges_source_id_fkey;
+      alter table lk_kg_edges drop constraint lk_kg_edges_target_id_fkey;
+      alter table lk_kg_nodes add column tenant_id text not null default 'default';
+      alter table lk_kg_edges add column tenant_id text not null default 'default';
+      alter table lk_kg_nodes drop constraint lk_kg_nodes_pkey;
+      alter table lk_kg_nodes add primary key (tenant_id, node_id);
+      alter table lk_kg_edges drop constraint lk_kg_edges_pkey;
+      alter table lk_kg_edges add primary key (tenant_id, edge_id, doc_id);
+      alter table lk_kg_edges add foreign key (tenant_id, source_id)
+        references lk_kg_nodes (tenant_id, node_id);
+      alter table lk_kg_edges add foreign key (tenant_id, target_id)
+        references lk_kg_nodes (tenant_id, node_id);
+      drop index if exists lk_kg_edges_doc;
+      create index lk_kg_edges_doc on lk_kg_edges (tenant_id, doc_id);`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */

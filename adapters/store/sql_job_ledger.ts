@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type {
   BeginRun,
+  CancelJob,
   EnqueueInput,
   FinishRun,
   HistoryEntry,
@@ -222,6 +223,11 @@ const OWNED = "exists (select 1 from o)";
 
 // Each stage transition is ONE statement: the ledger change and its events in data-modifying
 // CTEs, atomic without an explicit transaction, and one round trip instead of four.
+// The events' insert as a data-modifying CTE, so the statement can end by saying whether the
+// run still owned the job.
+const OUTBOX_CTE = (insert: string) => `ob as (${insert})`;
+const SELECT_OWNED = `select ${OWNED} as owned`;
+
 const stageStatement = (
   jobId: string,
   runNumber: number,
@@ -233,8 +239,9 @@ const stageStatement = (
       return {
         sql: `with ${ownerCte(4)},
               j as (update lk_jobs set current_stage = $2, ${bump("attempts")},
-                updated_at = now() where job_id = $1 and ${OWNED})
-              ${outboxInsert("$1", "$3", OWNED)}`,
+                updated_at = now() where job_id = $1 and ${OWNED}),
+              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
+              ${SELECT_OWNED}`,
         params: [jobId, change.stage, events, runNumber],
       };
     case "succeeded":
@@ -247,8 +254,9 @@ const stageStatement = (
               c as (insert into lk_checkpoints (job_id, stage, run_number, output)
                 select $1, $2, $6, $7::jsonb where ${OWNED}
                 on conflict (job_id, stage) do update set output = excluded.output,
-                  run_number = excluded.run_number, created_at = now())
-              ${outboxInsert("$1", "$3", OWNED)}`,
+                  run_number = excluded.run_number, created_at = now()),
+              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
+              ${SELECT_OWNED}`,
         params: [
           jobId,
           change.stage,
@@ -263,13 +271,15 @@ const stageStatement = (
       return {
         sql: `with ${ownerCte(5)},
               r as (update lk_jobs set ${bump("retries")}, updated_at = now()
-                where job_id = $1 and $4::boolean and ${OWNED})
-              ${outboxInsert("$1", "$3", OWNED)}`,
+                where job_id = $1 and $4::boolean and ${OWNED}),
+              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
+              ${SELECT_OWNED}`,
         params: [jobId, change.stage, events, change.willRetry, runNumber],
       };
     case "aborted":
       return {
-        sql: `with ${ownerCte(3)} ${outboxInsert("$1", "$2", OWNED)}`,
+        sql: `with ${ownerCte(3)}, ${OUTBOX_CTE(outboxInsert("$1", "$2", OWNED))}
+              ${SELECT_OWNED}`,
         params: [jobId, events, runNumber],
       };
   }
@@ -284,7 +294,8 @@ const recordStage = (db: SqlClient) =>
 ) =>
   storeOp(`recordStage(${change.kind})`, async () => {
     const { sql, params } = stageStatement(jobId, runNumber, change, outboxJson(events));
-    await db.query(sql, params);
+    const [row] = await db.query<{ owned: boolean }>(sql, params);
+    return row?.owned === true;
   });
 
 const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<OutboxEvent>) =>
@@ -394,6 +405,47 @@ const setFields = (db: SqlClient) =>
       await tx.query("select pg_notify('lk_ledger', $1)", [jobId]);
     }));
 
+const cancel = (db: SqlClient) => (input: CancelJob) =>
+  storeOp("cancel", () =>
+    db.transaction(async (tx) => {
+      const [prev] = await tx.query<JobRow>(
+        "select * from lk_jobs where job_id = $1 for update",
+        [input.jobId],
+      );
+      if (!prev || !["queued", "paused", "running"].includes(prev.status)) return undefined;
+      const events = prev.status === "queued"
+        ? []
+        : input.events(toJob(prev), await checkpointedStages(tx, input.jobId));
+      // The status changes under the row lock: a run's next stage write (which checks it owns a
+      // running job) is refused from here on.
+      await tx.query(
+        `update lk_jobs set status = 'cancelled', updated_at = now(), finished_at = $2,
+           lease_owner = null, lease_expires_at = null, error = $3::jsonb
+         where job_id = $1`,
+        [
+          input.jobId,
+          input.at,
+          JSON.stringify({
+            type: "Permanent",
+            message: `cancelled: ${input.reason}`,
+            stage: prev.current_stage ?? "pipeline",
+            policy: "none",
+            attempts: 0,
+          }),
+        ],
+      );
+      await history(tx, {
+        jobId: input.jobId,
+        runNumber: prev.run_number,
+        from: prev.status,
+        to: "cancelled",
+        ...(prev.current_stage === null ? {} : { stage: prev.current_stage }),
+        reason: `cancelled: ${input.reason}`,
+      });
+      await insertOutbox(tx, input.jobId, events);
+      return { from: prev.status };
+    }));
+
 const counts = (db: SqlClient) => () =>
   storeOp("counts", async (): Promise<LedgerCounts> => {
     const rows = await db.query<{ status: JobStatus; n: number }>(
@@ -411,6 +463,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
   recordStage: recordStage(db),
   finishRun: finishRun(db),
   resumeRun: resumeRun(db),
+  cancel: cancel(db),
   setFields: setFields(db),
   watch: (onChange) => storeOp("watch", () => db.listen("lk_ledger", onChange)),
   renewLease: (jobId, runNumber, lease) =>
@@ -452,12 +505,13 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
     }),
   list: (filter) =>
     storeOp("list", async () => {
-      const rows = filter?.statuses
-        ? await db.query<JobRow>(
-          "select * from lk_jobs where status = any($1::text[]) order by created_at, job_id",
-          [[...filter.statuses]],
-        )
-        : await db.query<JobRow>("select * from lk_jobs order by created_at, job_id");
+      const rows = await db.query<JobRow>(
+        `select * from lk_jobs
+         where ($1::text[] is null or status = any($1::text[]))
+           and ($2::text is null or tenant_id = $2)
+         order by created_at, job_id`,
+        [filter?.statuses ? [...filter.statuses] : null, filter?.tenantId ?? null],
+      );
       return rows.map(toJob);
     }),
   runnable: (filter) =>
@@ -466,12 +520,18 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
         tx.query<JobRow>(
           `select * from lk_jobs
            where pipeline = any($1::text[]) and not (job_id = any($3::text[]))
+             and ($4::text is null or tenant_id = $4)
              and (status = 'queued'
                or (status = 'running' and not ${LEASE_HELD}))
            order by created_at, job_id
            limit $2
            for update skip locked`,
-          [[...filter.pipelines], filter.limit, [...(filter.exclude ?? [])]],
+          [
+            [...filter.pipelines],
+            filter.limit,
+            [...(filter.exclude ?? [])],
+            filter.tenantId ?? null,
+          ],
         )
       );
       return rows.map(toJob);

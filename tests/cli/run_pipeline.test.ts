@@ -73,7 +73,7 @@ describe("deno task run-pipeline on bad input", () => {
     const result = await runCli(runPipeline, ["--store", store, "--input", dir, "--json"]);
     expect(result.code).toBe(1);
     expect(lastJsonLine(result.stdout)).toMatchObject({
-      jobs: { succeeded: 4, failed: 2, paused: 0, skipped: 0 },
+      jobs: { succeeded: 4, failed: 2, paused: 0, skipped: 0, held: 0, cancelled: 0 },
     });
     const lines = result.stdout.split("\n");
     const failed = lines.filter((l) => /\bfailed\b/.test(l) && l.includes("InvalidInput"));

@@ -26,12 +26,12 @@ describe("deno task worker on the embedded store", () => {
       const ran = await runCli(worker, ["--store", store, "--once", "--json"]);
       expect(ran.code).toBe(0);
       expect(lastJsonLine(ran.stdout)).toEqual({
-        jobs: { succeeded: 4, failed: 0, paused: 0 },
+        jobs: { succeeded: 4, failed: 0, paused: 0, held: 0, cancelled: 0 },
         storeFailures: 0,
       });
       const again = await runCli(worker, ["--store", store, "--once", "--json"]);
       expect(lastJsonLine(again.stdout)).toEqual({
-        jobs: { succeeded: 0, failed: 0, paused: 0 },
+        jobs: { succeeded: 0, failed: 0, paused: 0, held: 0, cancelled: 0 },
         storeFailures: 0,
       });
     } finally {

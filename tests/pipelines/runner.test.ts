@@ -297,7 +297,7 @@ describe("runJob()", () => {
           [],
         );
         const left = (yield* ledger.get(job.jobId))!;
-        expect((yield* runDriven(left, pipeline, { reclaimRunning: true })).status).toBe("skipped");
+        expect((yield* runDriven(left, pipeline, { reclaimRunning: true })).status).toBe("held");
         yield* Effect.promise(() =>
           store.client.query(
             "update lk_jobs set lease_expires_at = now() - interval '1 second' where job_id = $1",
@@ -356,7 +356,7 @@ describe("runJob()", () => {
         const [stalled, taker] = yield* driven(
           Effect.all([runJob(job, pipeline, { leaseMs: 3_000 }), takeOver], { concurrency: 2 }),
         );
-        expect(stalled.status).toBe("skipped");
+        expect(stalled.status).toBe("held");
         expect(taker.status).toBe("succeeded");
         const events = yield* Effect.promise(() => openlineage(job.jobId));
         const byRun = new Map<string, string[]>();
