@@ -103,10 +103,10 @@ export const runWorker = (
                 : undefined;
             })
           ),
-          Effect.tap((o) => Effect.sync(() => o && !o.notRun && options.onDone?.(o))),
+          Effect.tap((o) => Effect.sync(() => o && !("notRun" in o) && options.onDone?.(o))),
         ), { concurrency: options.concurrency });
       for (const [i, o] of ran.entries()) {
-        if (o === undefined || o.notRun) skipped.set(batch[i].jobId, now);
+        if (o === undefined || "notRun" in o) skipped.set(batch[i].jobId, now);
         else outcomes.push(o);
       }
     }
