@@ -6,8 +6,9 @@
  */
 import { Effect } from "effect";
 import type { Config } from "../pipelines/loader.ts";
-import { loadPipelines } from "../kit/load_pipelines.ts";
-import { formatProblem } from "../policies/problem.ts";
+import { type Kit, loadKit } from "../kit/load_kit.ts";
+import { SetupError } from "../kit/setup_error.ts";
+import type { StageShortcuts } from "../kit/stage_overrides.ts";
 import {
   isServerStore,
   openStore,
@@ -61,18 +62,27 @@ export const openExistingStore = async (
   return await openStoreOrExplain(name, spec, options);
 };
 
-/** Opens an existing store and loads the configuration, or says why not (exit 2). */
+/**
+ * Opens an existing store and loads the kit (the project file, its plugins, the pipelines), or
+ * says why not (exit 2).
+ */
 export const openForCommand = async (
   name: string,
   spec: string,
-): Promise<{ store: Store; config: Config } | number> => {
-  const loaded = await Effect.runPromise(Effect.result(loadPipelines()));
-  if (loaded._tag === "Failure") {
-    for (const p of loaded.failure.problems) console.error(formatProblem(p));
+  options: { readonly config?: string; readonly shortcuts?: StageShortcuts } = {},
+): Promise<{ store: Store; config: Config; kit: Kit } | number> => {
+  let kit: Kit;
+  try {
+    kit = await loadKit(options);
+  } catch (e) {
+    if (!(e instanceof SetupError)) throw e;
+    for (const line of e.message.split("\n")) {
+      console.error(e.kind === "config" ? line : `${name}: ${line}`);
+    }
     return 2;
   }
   const store = await openExistingStore(name, spec);
-  return typeof store === "number" ? store : { store, config: loaded.success };
+  return typeof store === "number" ? store : { store, config: kit.config, kit };
 };
 
 /** Whether the arguments ask for the command's usage (`--help` or `-h`). */

@@ -22,6 +22,8 @@ import {
   type RunSummary,
 } from "../kit/run_pipeline.ts";
 import { SetupError } from "../kit/setup_error.ts";
+import type { StageShortcuts } from "../kit/stage_overrides.ts";
+import { stageFlagsFrom, stageFlagSpecs, stageFlagsUsage } from "./_stage_flags.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
@@ -45,6 +47,7 @@ const USAGE = `usage: deno task run-pipeline [options]
                       (default: $MINERU_URL; without it PDF jobs pause at their gate)
   --allow-private-network
                       let PDF downloads reach loopback and private addresses
+${stageFlagsUsage}
   --json              print a JSON summary as the last line of stdout
   --help              this text`;
 
@@ -64,6 +67,7 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   "allow-private-network": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean" },
+  ...stageFlagSpecs,
 };
 
 /** Validated options of a run. */
@@ -87,6 +91,10 @@ export interface RunOptions {
   readonly json: boolean;
   readonly namespace: string;
   readonly mineruUrl?: string;
+  /** `--config FILE`. */
+  readonly config?: string;
+  /** `--embedder`, `--vllm-url`, `--index` … */
+  readonly shortcuts: StageShortcuts;
   readonly allowPrivateNetwork: boolean;
 }
 
@@ -164,6 +172,7 @@ export const runOptionsFrom = (
     json: flags.json === true,
     namespace,
     allowPrivateNetwork: flags["allow-private-network"] === true,
+    ...stageFlagsFrom(flags),
     ...optional("events", flags.events as string | undefined),
     ...optional(
       "mineruUrl",
@@ -275,6 +284,8 @@ const kitOptions = (options: RunOptions): RunPipelineOptions => ({
   enqueueOnly: options.enqueueOnly,
   ...(options.mineruUrl === undefined ? {} : { mineruUrl: options.mineruUrl }),
   allowPrivateNetwork: options.allowPrivateNetwork,
+  ...(options.config === undefined ? {} : { config: options.config }),
+  shortcuts: options.shortcuts,
 });
 
 /** Runs the command; returns its exit status. */

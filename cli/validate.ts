@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { Effect, Result } from "effect";
+import { Result } from "effect";
 import type { Config } from "../pipelines/loader.ts";
-import { loadPipelineFiles, loadPipelines } from "../kit/load_pipelines.ts";
+import { loadKit } from "../kit/load_kit.ts";
+import { SetupError } from "../kit/setup_error.ts";
 import { formatProblem, type Problem, sortProblems } from "../policies/problem.ts";
 import { explainConfig } from "../policies/explain.ts";
 import { parseArgs, UsageError } from "./_args.ts";
@@ -19,6 +20,7 @@ export type ValidateCommand =
     readonly files: ReadonlyArray<string>;
     readonly json: boolean;
     readonly explain: boolean;
+    readonly config?: string;
   }
   | { readonly _tag: "Help" }
   | { readonly _tag: "UsageError"; readonly message: string };
@@ -26,10 +28,12 @@ export type ValidateCommand =
 /** The usage text. */
 export const usage: string = `usage: deno task validate [FILES…] [--json] [--explain]
 
-Checks pipeline files (pipelines/*.yaml) and policy files (a top-level "policies:" key).
-Without FILES, checks the shipped pipelines and policies/resilience.yaml. Pipeline files are
-checked against the shipped policies unless a policy file is given too.
+Checks pipeline files (pipelines/*.yaml) and policy files (a top-level "policies:" key), and
+the project file (./lineage-kit.yaml, or --config FILE) with its plugins. Without FILES, checks
+the shipped pipelines and policies/resilience.yaml. Pipeline files are checked against the
+shipped policies unless a policy file is given too.
 
+  --config FILE  the project file (default: ./lineage-kit.yaml when present)
   --json     print the result as JSON on stdout
   --explain  also print each stage's attempts, delays, jitter, timeout, breaker and rate limit
   --help     print this help`;
@@ -41,6 +45,7 @@ export const parseCommand = (args: ReadonlyArray<string>): ValidateCommand => {
       json: { type: "boolean" },
       explain: { type: "boolean" },
       help: { type: "boolean" },
+      config: { type: "string" },
     });
     // The shared parser only knows long flags; a short one here is a typo, not a file name.
     const short = positional.find((arg) => arg.startsWith("-"));
@@ -50,6 +55,7 @@ export const parseCommand = (args: ReadonlyArray<string>): ValidateCommand => {
       files: positional,
       json: flags.json === true,
       explain: flags.explain === true,
+      ...(typeof flags.config === "string" ? { config: flags.config } : {}),
     };
   } catch (error) {
     if (error instanceof UsageError) return { _tag: "UsageError", message: error.message };
@@ -97,11 +103,18 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     console.error(`validate: ${command.message}\n\n${usage}`);
     return 2;
   }
-  const load = command.files.length === 0 ? loadPipelines() : loadPipelineFiles(command.files);
-  // Problems follow the order the files were named in.
-  const outcome = await Effect.runPromise(
-    Effect.result(Effect.mapError(load, (error) => sortProblems(error.problems, command.files))),
-  );
+  let outcome: Result.Result<Config, ReadonlyArray<Problem>>;
+  try {
+    const kit = await loadKit({
+      ...(command.config === undefined ? {} : { config: command.config }),
+      ...(command.files.length === 0 ? {} : { files: command.files }),
+    });
+    outcome = Result.succeed(kit.config);
+  } catch (e) {
+    if (!(e instanceof SetupError) || e.problems.length === 0) throw e;
+    // Problems follow the order the files were named in.
+    outcome = Result.fail(sortProblems(e.problems, command.files));
+  }
   if (command.json) console.log(jsonReport(outcome));
   else if (Result.isSuccess(outcome)) {
     for (const w of outcome.success.warnings) {

@@ -17,13 +17,18 @@ import { parseArgs } from "./_args.ts";
 import { defaultLineageDir, openForCommand, storeSpec, wantsHelp, withUsage } from "./_command.ts";
 import { commandSinks } from "../kit/lineage_sinks.ts";
 import { runtimeLayer } from "./_runtime.ts";
+import { stageFlagsFrom, stageFlagSpecs, stageFlagsUsage } from "./_stage_flags.ts";
+import { checkServices } from "../kit/load_kit.ts";
+import { SetupError } from "../kit/setup_error.ts";
+import { httpIngestOptionsFromEnv } from "../adapters/sources/http_ingest.ts";
 
 const USAGE = `usage: deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
                         [--allow-private-network] [--json]
 
   --concurrency N   jobs run at once (default: 4)
   --once            stop when no job is left to run (default: keep looking until interrupted)
-  --poll SECONDS    how often to look for new jobs when there are none (default: 2)`;
+  --poll SECONDS    how often to look for new jobs when there are none (default: 2)
+${stageFlagsUsage}`;
 
 const line = (o: JobOutcome): string =>
   `${o.status} ${o.docId} (${o.jobId})${
@@ -44,6 +49,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       poll: { type: "integer", min: 1 },
       "allow-private-network": { type: "boolean" },
       json: { type: "boolean" },
+      ...stageFlagSpecs,
     });
     const spec = storeSpec(flags.store as string | undefined);
     const lineage = await Effect.runPromise(
@@ -53,9 +59,20 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       for (const p of lineage.failure.problems) console.error(`worker: ${p.where}: ${p.message}`);
       return 2;
     }
-    const opened = await openForCommand("worker", spec);
+    const opened = await openForCommand("worker", spec, stageFlagsFrom(flags));
     if (typeof opened === "number") return opened;
-    const { store, config } = opened;
+    const { store, config, kit } = opened;
+    try {
+      // A GPU server that is down or a model it does not serve stops the worker before any job.
+      await checkServices(config.pipelines);
+    } catch (e) {
+      await store.close();
+      if (e instanceof SetupError) {
+        console.error(`worker: ${e.message}`);
+        return 2;
+      }
+      throw e;
+    }
     const sinks = commandSinks(lineage.success, { lineageDir: defaultLineageDir(spec) });
     // The first Ctrl-C lets the jobs in flight finish; a second interrupts them (their runs end
     // with ABORT).
@@ -97,6 +114,8 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
             storeDir: spec,
             namespace: lineage.success.namespace,
             allowPrivateNetwork: flags["allow-private-network"] === true,
+            sources: kit.sources,
+            http: { ...httpIngestOptionsFromEnv(Deno.env.toObject()), limits: kit.inputLimits },
             ...(lineage.success.parent ? { parentRun: lineage.success.parent } : {}),
           })),
         ),

@@ -13,6 +13,7 @@ import {
   type SourceDefinition,
 } from "../stages/source_contract.ts";
 import { type Config, loadConfig, loadFiles } from "../pipelines/loader.ts";
+import type { StageConfigLayers } from "../pipelines/stage_settings.ts";
 import type { ConfigError } from "../policies/problem.ts";
 import { builtinStageRegistry } from "../adapters/builtin_stages.ts";
 import { builtinSources } from "../adapters/sources/builtin_sources.ts";
@@ -23,6 +24,11 @@ export interface KitPlugins {
   readonly stages?: ReadonlyArray<AnyStageDefinition>;
   /** Source definitions (`defineSource`). */
   readonly sources?: ReadonlyArray<SourceDefinition>;
+  /**
+   * Implementations and configuration of stage types from a project file, the environment and
+   * flags (see `loadKit`).
+   */
+  readonly layers?: StageConfigLayers;
 }
 
 /**
@@ -79,6 +85,7 @@ export const loadPipelines = (
   loadConfig({
     registry: kitRegistry(options.stages),
     sources: kitSources(options.sources).names,
+    ...(options.layers === undefined ? {} : { layers: options.layers }),
     ...(options.pipelineFiles === undefined ? {} : { pipelineFiles: options.pipelineFiles }),
     ...(options.policyFile === undefined ? {} : { policyFile: options.policyFile }),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
@@ -98,5 +105,6 @@ export const loadPipelineFiles = (
   loadFiles(files, {
     registry: kitRegistry(options.stages),
     sources: kitSources(options.sources).names,
+    ...(options.layers === undefined ? {} : { layers: options.layers }),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
   });

@@ -13,21 +13,23 @@ import type { AnyStageDefinition } from "../stages/contracts.ts";
 import type { IngestRequest } from "../stages/ir.ts";
 import type { SourceDefinition } from "../stages/source_contract.ts";
 import type { CompiledPipeline, Config } from "../pipelines/loader.ts";
-import { formatProblem } from "../policies/problem.ts";
 import { type Job, JobLedger } from "../pipelines/ledger.ts";
 import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import type { PdfParser } from "../pipelines/pdf_parser.ts";
 import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
 import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
 import { type LineageConfig, resolveLineageConfig } from "../lineage/config.ts";
-import { OutboxStore } from "../lineage/outbox.ts";
+import { OutboxStore, type StoreError } from "../lineage/outbox.ts";
+import type { LineageSink } from "../lineage/sink.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
 import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
 import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { layer as mineruLayer } from "../adapters/mineru/mineru_pdf_parser.ts";
 import { kitLayer } from "./kit_layer.ts";
 import { commandSinks } from "./lineage_sinks.ts";
-import { kitSources, loadPipelineFiles, loadPipelines } from "./load_pipelines.ts";
+import { checkServices, type Kit, loadKit } from "./load_kit.ts";
+import type { StageShortcuts } from "./stage_overrides.ts";
+import { httpIngestOptionsFromEnv } from "../adapters/sources/http_ingest.ts";
 import { finishPausedJobs } from "./finish_paused.ts";
 import { SetupError } from "./setup_error.ts";
 
@@ -65,6 +67,15 @@ export interface RunPipelineOptions {
   readonly stages?: ReadonlyArray<AnyStageDefinition>;
   /** Sources besides the kit's (`defineSource`). */
   readonly sources?: ReadonlyArray<SourceDefinition>;
+  /** The project file (`lineage-kit.yaml`). @default `./lineage-kit.yaml` when present */
+  readonly config?: string;
+  /** Implementations chosen by flags (`--embedder`, `--vllm-url`, `--index` …). */
+  readonly shortcuts?: StageShortcuts;
+  /**
+   * Check, before any job starts, the outside services the chosen implementations call (a vLLM
+   * server and its model, an OpenSearch cluster). @default true
+   */
+  readonly checkServices?: boolean;
   /**
    * The store: an embedded directory, a `postgres://` URL, or an open {@link Store} (left open).
    * @default ".lineage-kit"
@@ -173,9 +184,10 @@ const existing = async (list: ReadonlyArray<string>): Promise<ReadonlyArray<stri
 
 /** The ingest requests the options name, with the run's metadata. */
 export const requestsFor = async (
-  options: Pick<RunPipelineOptions, "records" | "requests" | "source" | "metadata" | "sources">,
+  options: Pick<RunPipelineOptions, "records" | "requests" | "source" | "metadata">,
+  kit: Pick<Kit, "sources" | "inputLimits">,
 ): Promise<ReadonlyArray<IngestRequest>> => {
-  const sources = kitSources(options.sources);
+  const { sources } = kit;
   if (options.source !== undefined && sources.get(options.source) === undefined) {
     throw new SetupError(
       `--source: unknown source "${options.source}" (known: ${sources.names.join(", ")})`,
@@ -198,6 +210,7 @@ export const requestsFor = async (
     const found = await discoverRecords(list, {
       ...(options.source === undefined ? {} : { source: options.source }),
       sources,
+      limits: kit.inputLimits,
     });
     given.push(...found.map((d) => d.request));
   }
@@ -207,28 +220,32 @@ export const requestsFor = async (
 const isFilePath = (pipeline: string): boolean =>
   /\.ya?ml$/i.test(pipeline) || pipeline.includes("/") || pipeline.includes("\\");
 
-/** The configuration a run uses: the kit's pipelines, or the one file `pipeline` names. */
-export const configFor = async (
-  options: Pick<RunPipelineOptions, "pipeline" | "policies" | "stages" | "sources">,
-): Promise<{ readonly config: Config; readonly only?: CompiledPipeline }> => {
-  const plugins = {
-    ...(options.stages === undefined ? {} : { stages: options.stages }),
-    ...(options.sources === undefined ? {} : { sources: options.sources }),
-  };
+/**
+ * The kit a run uses (its project file, plugins, flags and pipelines: the kit's own, or the one
+ * file `pipeline` names), and the pipeline every record is forced through, if any.
+ */
+export const kitFor = async (
+  options: Pick<
+    RunPipelineOptions,
+    "pipeline" | "policies" | "stages" | "sources" | "config" | "shortcuts" | "env"
+  >,
+): Promise<{ readonly kit: Kit; readonly only?: CompiledPipeline }> => {
   const file = options.pipeline !== undefined && isFilePath(options.pipeline)
     ? options.pipeline
     : undefined;
-  const load = file === undefined ? loadPipelines(plugins) : loadPipelineFiles(
-    options.policies === undefined ? [file] : [file, options.policies],
-    plugins,
-  );
-  const loaded = await Effect.runPromise(Effect.result(load));
-  if (loaded._tag === "Failure") {
-    throw new SetupError(loaded.failure.problems.map(formatProblem).join("\n"), "config");
-  }
-  const config = loaded.success;
-  if (file !== undefined) return { config, only: config.pipelines[0] };
-  if (options.pipeline === undefined) return { config };
+  const kit = await loadKit({
+    ...(options.stages === undefined ? {} : { stages: options.stages }),
+    ...(options.sources === undefined ? {} : { sources: options.sources }),
+    ...(options.config === undefined ? {} : { config: options.config }),
+    ...(options.shortcuts === undefined ? {} : { shortcuts: options.shortcuts }),
+    ...(options.env === undefined ? {} : { env: envObject(options.env) }),
+    ...(file === undefined
+      ? {}
+      : { files: options.policies === undefined ? [file] : [file, options.policies] }),
+  });
+  const { config } = kit;
+  if (file !== undefined) return { kit, only: config.pipelines[0] };
+  if (options.pipeline === undefined) return { kit };
   const only = config.pipeline(options.pipeline);
   if (only === undefined) {
     throw new SetupError(
@@ -237,8 +254,17 @@ export const configFor = async (
       })`,
     );
   }
-  return { config, only };
+  return { kit, only };
 };
+
+// An `env` given as a getter (`Deno.env`) as a plain record, for the kit's loader.
+const envObject = (
+  env: { get(key: string): string | undefined } & { toObject?: () => Record<string, string> },
+): Readonly<Record<string, string | undefined>> =>
+  env.toObject?.() ??
+    Object.fromEntries(
+      ["VLLM_URL", "VLLM_MODEL", "OPENSEARCH_URL"].map((k) => [k, env.get(k)]),
+    );
 
 /** Each request with the pipeline it runs through (none when no pipeline takes its source). */
 export const planRequests = (
@@ -261,6 +287,8 @@ export const absoluteRequest = (request: IngestRequest): IngestRequest =>
 export interface RunPlan {
   /** The validated configuration. */
   readonly config: Config;
+  /** The kit it was loaded with (sources, input limits). */
+  readonly kit: Pick<Kit, "sources" | "inputLimits">;
   /** Each request with its pipeline. */
   readonly planned: ReadonlyArray<Planned>;
   /** The store spec (for dataset names and the PDF area). */
@@ -288,8 +316,8 @@ const countsOf = (
 export const executeRun = (
   store: Store,
   plan: RunPlan,
-  sinks: ReadonlyArray<import("../lineage/sink.ts").LineageSink>,
-): Effect.Effect<RunSummary, import("../lineage/outbox.ts").StoreError> => {
+  sinks: ReadonlyArray<LineageSink>,
+): Effect.Effect<RunSummary, StoreError> => {
   const { config, planned, options, lineage } = plan;
   const unrouted = planned.filter((p) => !p.pipeline).map((p) => p.request);
   return Effect.gen(function* () {
@@ -360,7 +388,8 @@ export const executeRun = (
     storeDir: plan.storeSpec,
     namespace: lineage.namespace,
     allowPrivateNetwork: options.allowPrivateNetwork === true,
-    sources: kitSources(options.sources),
+    sources: plan.kit.sources,
+    http: { ...httpIngestOptionsFromEnv(Deno.env.toObject()), limits: plan.kit.inputLimits },
     ...(lineage.parent ? { parentRun: lineage.parent } : {}),
   })));
 };
@@ -406,14 +435,19 @@ export const lineageFor = async (
  */
 export const runPipeline = async (options: RunPipelineOptions = {}): Promise<RunSummary> => {
   const lineage = await lineageFor(options);
-  const { config, only } = await configFor(options);
-  const requests = await requestsFor(options);
+  const { kit, only } = await kitFor(options);
+  const { config } = kit;
+  const requests = await requestsFor(options, kit);
   if (requests.length === 0) throw new SetupError("no records found");
   const planned = planRequests(
     config,
     only,
     options.enqueueOnly ? requests.map(absoluteRequest) : requests,
   );
+  if (!options.enqueueOnly && options.checkServices !== false) {
+    // A GPU server that is down or a model it does not serve stops the run before any job.
+    await checkServices([...new Set(planned.flatMap((p) => p.pipeline ? [p.pipeline] : []))]);
+  }
   const given = typeof options.store === "object" ? options.store : undefined;
   const storeSpec = given === undefined
     ? storeSpecOf(typeof options.store === "string" ? options.store : undefined)
@@ -434,7 +468,7 @@ export const runPipeline = async (options: RunPipelineOptions = {}): Promise<Run
   }
   try {
     return await Effect.runPromise(
-      executeRun(store, { config, planned, storeSpec, lineage, options }, sinks.sinks),
+      executeRun(store, { config, kit, planned, storeSpec, lineage, options }, sinks.sinks),
     );
   } finally {
     await sinks.close();

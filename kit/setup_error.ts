@@ -9,6 +9,18 @@
 /** What kind of setup failed: how the run was asked for, its configuration, or a service. */
 export type SetupErrorKind = "usage" | "config" | "service";
 
+/** A configuration problem at its place (the shape `policies/problem.ts` defines). */
+export interface SetupProblem {
+  /** The file. */
+  readonly file: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column. */
+  readonly column: number;
+  /** What is wrong. */
+  readonly message: string;
+}
+
 /**
  * A run that cannot start, and why (naming the option, input, file:line:column or service).
  *
@@ -19,10 +31,20 @@ export class SetupError extends Error {
   override readonly name: string = "UsageError";
   /** What kind of setup failed. */
   readonly kind: SetupErrorKind;
+  /** The configuration problems, each at its file:line:column (kind `config`). */
+  readonly problems: ReadonlyArray<SetupProblem>;
 
-  /** A setup error with its message (one line per problem) and kind. @param kind @default "usage" */
-  constructor(message: string, kind: SetupErrorKind = "usage") {
+  /**
+   * A setup error with its message (one line per problem), kind and problems.
+   * @param kind @default "usage"
+   */
+  constructor(
+    message: string,
+    kind: SetupErrorKind = "usage",
+    problems: ReadonlyArray<SetupProblem> = [],
+  ) {
     super(message);
     this.kind = kind;
+    this.problems = problems;
   }
 }

@@ -21,6 +21,7 @@ import {
   type PipelineSpec,
   type StageSpec,
 } from "./topology.ts";
+import { effectiveStageConfig, type StageConfigLayers } from "./stage_settings.ts";
 import {
   graphProblems,
   isRecord,
@@ -104,12 +105,6 @@ const gatePolicy = (stage: StageSpec): Policy => ({
   timeoutSeconds: Math.min(600, stage.gate?.timeoutSeconds ?? 600),
 });
 
-/** A stage's `config:` without the `impl` key, which picks the definition instead. */
-const ownConfig = (config: Readonly<Record<string, unknown>>): Record<string, unknown> => {
-  const { impl: _impl, ...rest } = config;
-  return rest;
-};
-
 const compile = (
   spec: PipelineSpec,
   policies: ReadonlyMap<string, Policy>,
@@ -154,10 +149,13 @@ interface Analysis extends ParsedPipeline {
 }
 
 /** The checks of a pipeline file beyond its own text: what the run knows. */
-interface KnownNames {
+export interface KnownNames {
+  /** The stage types and implementations pipelines may use. */
   readonly registry: StageRegistry;
   /** Source names the run knows; `applicable_sources` naming another is a warning. */
   readonly sources?: ReadonlyArray<string>;
+  /** Implementations and configuration from the project file, the environment and flags. */
+  readonly layers?: StageConfigLayers;
 }
 
 // Each stage's `config:` decoded by its definition's schema, issues placed under the stage's
@@ -166,6 +164,7 @@ const decodeConfigs = (
   source: YamlSource,
   stages: ReadonlyArray<StageSpec>,
   registry: StageRegistry,
+  layers: StageConfigLayers,
   outlines: ReturnType<typeof stageContext>,
 ) => {
   const configs = new Map<string, unknown>();
@@ -173,16 +172,34 @@ const decodeConfigs = (
   stages.forEach((stage, index) => {
     const definition = registry.resolve(stage.type, stage.impl);
     if (definition === undefined) return;
-    const decoded = definition.config.safeParse(ownConfig(stage.config), { reportInput: true });
+    const { config, origins } = effectiveStageConfig(
+      stage.type,
+      stage.config,
+      layers,
+      definition.implementation,
+    );
+    const decoded = definition.config.safeParse(config, { reportInput: true });
     if (decoded.success) {
       configs.set(stage.name, decoded.data);
       return;
     }
+    // Keys the pipeline does not write come from the project file, the environment or flags:
+    // the message names them, since the position can only be the stage's.
+    const from = origins.length === 0
+      ? ""
+      : ` (${definition.type}/${definition.implementation} configured also by ${
+        origins.join(", ")
+      })`;
     const issues = decoded.error.issues.map((issue) => ({
       ...issue,
       path: ["stages", index, "config", ...issue.path],
     })) as ReadonlyArray<typeof decoded.error.issues[number]>;
-    problems.push(...problemsFromIssues(source, issues, outlines));
+    problems.push(
+      ...problemsFromIssues(source, issues, outlines).map((p) => ({
+        ...p,
+        message: `${p.message}${from}`,
+      })),
+    );
   });
   return { configs, problems };
 };
@@ -213,15 +230,24 @@ const analysePipeline = (
   const { source, problems } = parseYaml(file, text);
   if (source === undefined) return { problems, warnings: [] };
   const { registry } = known;
-  const stages = rawStages(source.value).map(outlineOf(registry));
+  const layers = known.layers ?? {};
+  const stages = rawStages(source.value).map(outlineOf(registry, layers));
   const context = stageContext(stages);
   const decoded = pipelineSchemaFor((t) => registry.canonicalType(t) !== undefined)
     .safeParse(source.value, { reportInput: true });
   // Types written with the seed's `Stage` suffix are read as the registered type.
   const specs = decoded.success
-    ? decoded.data.stages.map((s) => ({ ...s, type: registry.canonicalType(s.type) ?? s.type }))
+    ? decoded.data.stages.map((s, i): StageSpec => {
+      const { impl: _impl, ...rest } = s;
+      const impl = stages[i]?.impl;
+      return {
+        ...rest,
+        type: registry.canonicalType(s.type) ?? s.type,
+        ...(impl === undefined ? {} : { impl }),
+      };
+    })
     : [];
-  const configs = decodeConfigs(source, specs, registry, context);
+  const configs = decodeConfigs(source, specs, registry, layers, context);
   const found = sortProblems([
     ...(decoded.success ? [] : problemsFromIssues(source, decoded.error.issues, context)),
     ...configs.problems,
@@ -327,11 +353,7 @@ const mergePolicies = (files: ReadonlyArray<SourceText>) => {
 };
 
 /** Options of {@link buildConfig}. */
-export interface BuildOptions {
-  /** The stage types and implementations pipelines are checked against. */
-  readonly registry: StageRegistry;
-  /** Source names the run knows; unknown names in `applicable_sources` are warnings. */
-  readonly sources?: ReadonlyArray<string>;
+export interface BuildOptions extends KnownNames {
   /** Problems found before parsing (unreadable files), reported with the rest. */
   readonly unread?: ReadonlyArray<Problem>;
   /** Check stage policy names; off when a policy file could not be read. @default true */
@@ -354,10 +376,7 @@ export const buildConfig = (
 } => {
   const policies = mergePolicies(policyFiles);
   const check = policies.problems.length === 0 && options.checkPolicyNames !== false;
-  const known = {
-    registry: options.registry,
-    ...(options.sources === undefined ? {} : { sources: options.sources }),
-  };
+  const known = knownOf(options);
   const analyses = pipelineFiles.map((f) =>
     analysePipeline(f.file, f.text, check ? policies.policies : undefined, known)
   );
@@ -448,11 +467,7 @@ const validate = (
 };
 
 /** Where {@link loadConfig} looks, and what it checks pipelines against. */
-export interface LoadConfigOptions {
-  /** The stage types and implementations pipelines may use. */
-  readonly registry: StageRegistry;
-  /** Source names the run knows; unknown names in `applicable_sources` are warnings. */
-  readonly sources?: ReadonlyArray<string>;
+export interface LoadConfigOptions extends KnownNames {
   /**
    * The pipeline files to load; relative paths are resolved against `baseDir`.
    * @default every `pipelines/*.yaml` under `baseDir`
@@ -491,6 +506,7 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<Config, Co
 const knownOf = (options: KnownNames): KnownNames => ({
   registry: options.registry,
   ...(options.sources === undefined ? {} : { sources: options.sources }),
+  ...(options.layers === undefined ? {} : { layers: options.layers }),
 });
 
 // The shipped policy file, named relative to `baseDir` when it lies below it.

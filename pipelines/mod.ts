@@ -28,3 +28,4 @@ export * from "./pdf_parser.ts";
 export * from "./mineru_bridge.ts";
 export * from "./mineru_queue_bridge.ts";
 export { awaitsParsing, MINERU_POLICY, mineruFailureReason } from "./mineru_parsing.ts";
+export * from "./stage_settings.ts";

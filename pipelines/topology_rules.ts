@@ -8,6 +8,7 @@
  */
 import { type StageType, typesProvidedBy } from "../stages/contracts.ts";
 import type { StageRegistry } from "../stages/stage_registry.ts";
+import { effectiveStageConfig, type StageConfigLayers } from "./stage_settings.ts";
 import type { Policy } from "../policies/policy.ts";
 import { ancestors, descendants, type Edge, findCycles } from "./dag.ts";
 import type { PathMessage } from "../policies/problem.ts";
@@ -52,30 +53,34 @@ export const rawStages = (value: unknown): ReadonlyArray<unknown> =>
  * The outline of one raw stage, read leniently: keys of the wrong type are left out. Its type is
  * resolved through the registry (so `IngestStage` is `Ingest`).
  */
-export const outlineOf = (registry: StageRegistry) => (raw: unknown, index: number): Outline => {
-  const stage = isRecord(raw) ? raw : {};
-  const str = (key: string): string | undefined =>
-    typeof stage[key] === "string" ? stage[key] as string : undefined;
-  const deps = stage.depends_on ?? [];
-  const dependsOn = Array.isArray(deps) ? deps.filter((d) => typeof d === "string") : [];
-  const name = str("name");
-  const writtenType = str("type");
-  const type = writtenType === undefined ? undefined : registry.canonicalType(writtenType);
-  const config = isRecord(stage.config) ? stage.config : {};
-  const impl = typeof config.impl === "string" ? config.impl : undefined;
-  return {
-    index,
-    label: name === undefined ? `stages[${index}]` : `stage ${quote(name)}`,
-    ...(name === undefined ? {} : { name }),
-    ...(type === undefined ? {} : { type }),
-    ...(writtenType === undefined ? {} : { writtenType }),
-    ...(impl === undefined ? {} : { impl }),
-    ...(str("policy") === undefined ? {} : { policy: str("policy") }),
-    dependsOn,
-    ...(str("resume_stage") === undefined ? {} : { resumeStage: str("resume_stage") }),
-    complete: name !== undefined && Array.isArray(deps) && dependsOn.length === deps.length,
+export const outlineOf =
+  (registry: StageRegistry, layers: StageConfigLayers = {}) =>
+  (raw: unknown, index: number): Outline => {
+    const stage = isRecord(raw) ? raw : {};
+    const str = (key: string): string | undefined =>
+      typeof stage[key] === "string" ? stage[key] as string : undefined;
+    const deps = stage.depends_on ?? [];
+    const dependsOn = Array.isArray(deps) ? deps.filter((d) => typeof d === "string") : [];
+    const name = str("name");
+    const writtenType = str("type");
+    const type = writtenType === undefined ? undefined : registry.canonicalType(writtenType);
+    const impl = type === undefined
+      ? undefined
+      : effectiveStageConfig(type, stage.config, layers, registry.resolve(type)?.implementation)
+        .impl;
+    return {
+      index,
+      label: name === undefined ? `stages[${index}]` : `stage ${quote(name)}`,
+      ...(name === undefined ? {} : { name }),
+      ...(type === undefined ? {} : { type }),
+      ...(writtenType === undefined ? {} : { writtenType }),
+      ...(impl === undefined ? {} : { impl }),
+      ...(str("policy") === undefined ? {} : { policy: str("policy") }),
+      dependsOn,
+      ...(str("resume_stage") === undefined ? {} : { resumeStage: str("resume_stage") }),
+      complete: name !== undefined && Array.isArray(deps) && dependsOn.length === deps.length,
+    };
   };
-};
 
 /** How schema issues under `stages[i]` are prefixed: with that stage's label. */
 export const stageContext =

@@ -190,19 +190,25 @@ const observedStore = (
   state: base.state,
 });
 
-const rejection = (key: string, error: Persisted.CircuitBreakerError): StageError => {
+const rejection = (
+  key: string,
+  error: Persisted.CircuitBreakerError,
+  lastFailure: string | undefined,
+): StageError => {
   const reason = error.reason;
+  // The failure that opened it, so a job failed fast still says why (a GPU out of memory …).
+  const after = lastFailure === undefined ? "" : ` after ${lastFailure}`;
   switch (reason._tag) {
     case "CircuitOpen": {
       const retryAfterMs = Duration.toMillis(reason.retryAfter);
       return new CircuitOpen({
-        message: `circuit ${JSON.stringify(key)} is open; retry in ${retryAfterMs} ms`,
+        message: `circuit ${JSON.stringify(key)} is open${after}; retry in ${retryAfterMs} ms`,
         retryAfterMs,
       });
     }
     case "CircuitHalfOpen":
       return new CircuitOpen({
-        message: `circuit ${JSON.stringify(key)} is half-open; a probe is in flight`,
+        message: `circuit ${JSON.stringify(key)} is half-open${after}; a probe is in flight`,
         retryAfterMs: 0,
       });
     case "CircuitBreakerStoreError":
@@ -253,6 +259,8 @@ export const make: Effect.Effect<CircuitBreakers, never, Scope.Scope> = Effect.g
   );
   const store = observedStore(base, recorder);
   const breakers = new Map<string, Persisted.CircuitBreaker>();
+  // The latest failure each circuit counted, named when it rejects a call.
+  const lastFailures = new Map<string, string>();
   const lock = yield* Semaphore.make(1);
   // Made once per key, under a lock so that concurrent first calls share one breaker.
   const create = (key: string, spec: CircuitBreakerSpec) =>
@@ -279,11 +287,19 @@ export const make: Effect.Effect<CircuitBreakers, never, Scope.Scope> = Effect.g
         return found === undefined ? create(key, spec) : Effect.succeed(found);
       }),
       (breaker) =>
-        breaker.execute(effect, { key, classify }).pipe(
+        breaker.execute(
+          Effect.tapError(effect, (error) =>
+            Effect.sync(() => {
+              if (countsAgainst(error)) {
+                lastFailures.set(key, `${error._tag}: ${error.message.split("\n")[0]}`);
+              }
+            })),
+          { key, classify },
+        ).pipe(
           Effect.catchTag("CircuitBreakerError", (error) =>
             Effect.suspend(() => {
               recorder.counter(key).fastFailed += 1;
-              return Effect.fail(rejection(key, error));
+              return Effect.fail(rejection(key, error, lastFailures.get(key)));
             })),
         ),
     );

@@ -111,6 +111,12 @@ export interface StageDefinition<
   ) => string | undefined;
   /** Whether a successful attempt used a GPU service (CloudEvent `gpu_used`). */
   readonly usesGpu: boolean;
+  /**
+   * Checks, before any job starts, that the outside service a configuration points at is ready
+   * (a GPU server serving its model, a search cluster that is not red); its failure stops the
+   * run with its message. Run once per distinct configuration.
+   */
+  readonly check?: (config: Cfg) => Effect.Effect<void, StageError>;
   /** Ledger fields a success sets (a download sets `pdf_downloaded`). */
   readonly ledgerEffects?: (output: Out) => StageLedgerEffects;
   /**
@@ -163,6 +169,8 @@ export interface StageDefinitionSpec<Out, Cfg, I extends InputSchemas, R> {
   ) => string | undefined;
   /** Whether a success used a GPU service. @default false */
   readonly usesGpu?: boolean;
+  /** Checks the configured outside service is ready, before any job starts. */
+  readonly check?: (config: Cfg) => Effect.Effect<void, StageError>;
   /** Ledger fields a success sets. */
   readonly ledgerEffects?: (output: Out) => StageLedgerEffects;
   /** Stage types the output stands in for. */

@@ -42,10 +42,12 @@ export * from "./vllm_sim_model.ts";
 export interface SimulatedVllmSwitches {
   /**
    * `unavailable`: `/health` and `/v1/embeddings` answer 503 (an engine restarting behind a
-   * gateway); `out-of-memory`: `/v1/embeddings` answers 500 with a CUDA out-of-memory message.
+   * gateway); `gateway-unavailable`: only `/v1/embeddings` answers 503 (a gateway in front of a
+   * server whose own `/health` still answers 200); `out-of-memory`: `/v1/embeddings` answers 500
+   * with a CUDA out-of-memory message.
    * @default "none"
    */
-  readonly failure: "none" | "unavailable" | "out-of-memory";
+  readonly failure: "none" | "unavailable" | "gateway-unavailable" | "out-of-memory";
   /**
    * The shape of every error body.
    * @default "nested"
@@ -188,7 +190,9 @@ const embed = async (server: Server, request: Request): Promise<Response> => {
   stats.texts += texts.length;
   stats.batchSizes.push(texts.length);
   await sleep(switches.extraLatencyMs);
-  if (server.switches.failure === "unavailable") {
+  if (
+    server.switches.failure === "unavailable" || server.switches.failure === "gateway-unavailable"
+  ) {
     return errorAnswer(shape, 503, "ServiceUnavailableError", "Service Unavailable");
   }
   if (!server.models.includes(body.model)) {

@@ -226,6 +226,16 @@ export const openSearchIndexStage: StageDefinition<
   input: { Chunk: chunkSetSchema, Embed: embeddingBatchSchema },
   output: indexReceiptSchema,
   config: openSearchStageConfig,
+  // The cluster answers and is not red, or the run does not start. The vector length is the
+  // embedder's, unknown until a document is embedded: the health check does not need it.
+  check: (config) =>
+    Effect.flatMap(openSearchOptionsFrom(config, 1), (options) => {
+      const index = makeOpenSearchIndex(options);
+      return index.checkHealth().pipe(
+        Effect.asVoid,
+        Effect.ensuring(Effect.promise(() => index.close())),
+      );
+    }),
   outputCount: (receipt) => receipt.upserted,
   dependency: (_ctx, _inputs, config) => dependencyOf(config.url),
   run: (ctx, inputs, config) =>

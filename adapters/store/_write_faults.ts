@@ -17,6 +17,7 @@ const dataFaults: ReadonlyArray<RegExp> = [
   /stack depth limit exceeded/,
   /string is too long for tsvector/,
   /word is too long to be indexed/,
+  /expected \d+ dimensions, not \d+/,
 ];
 
 /**

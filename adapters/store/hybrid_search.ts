@@ -86,6 +86,10 @@ export interface HybridSearchOptions {
    * @default 0
    */
   readonly minScore?: number;
+  /** Rank by vector only the chunks this embedder (model) wrote. @default any embedder */
+  readonly embedder?: string;
+  /** Only this tenant's chunks. @default every tenant's */
+  readonly tenantId?: string;
 }
 
 const matchOf = (ranks: ReadonlyArray<number>): SearchMatch =>
@@ -105,17 +109,31 @@ export const searchIndex = (
 ): Effect.Effect<SearchResult, StoreError> =>
   storeOp("search", async () => {
     const candidates = options.candidates ?? 50;
+    const tenant = options.tenantId ?? null;
     const lexical = await db.query<{ chunk_id: string }>(
       `select chunk_id from lk_chunks, websearch_to_tsquery('english', $1) q
-       where tsv @@ q order by ts_rank_cd(tsv, q) desc, chunk_id limit $2`,
-      [text, candidates],
+       where tsv @@ q and ($3::text is null or tenant_id = $3)
+       order by ts_rank_cd(tsv, q) desc, chunk_id limit $2`,
+      [text, candidates, tenant],
     );
+    // Only vectors of the query's length (and model, when given) are comparable with it.
     const dense = await db.query<{ chunk_id: string }>(
       db.hasVector
-        ? "select chunk_id from lk_chunks order by embedding <=> $1::vector, chunk_id limit $2"
+        ? `select chunk_id from lk_chunks
+           where vector_dims(embedding) = $3 and ($4::text is null or embedder = $4)
+             and ($5::text is null or tenant_id = $5)
+           order by embedding <=> $1::vector, chunk_id limit $2`
         : `select chunk_id from lk_chunks
+           where array_length(embedding, 1) = $3 and ($4::text is null or embedder = $4)
+             and ($5::text is null or tenant_id = $5)
            order by lk_cosine_distance(embedding, $1::real[]), chunk_id limit $2`,
-      [vectorLiteral(db, queryVector), candidates],
+      [
+        vectorLiteral(db, queryVector),
+        candidates,
+        queryVector.length,
+        options.embedder ?? null,
+        tenant,
+      ],
     );
     const minScore = options.minScore ?? 0;
     const fused = reciprocalRankFusion([

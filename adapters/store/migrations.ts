@@ -220,6 +220,14 @@ export const migrations: ReadonlyArray<Migration> = [
       alter table lk_jobs add column if not exists lease_owner text;
       alter table lk_jobs add column if not exists lease_expires_at timestamptz;`,
   },
+  {
+    version: 10,
+    name: "embeddings of any length",
+    needsVector: true,
+    // Any embedder (a vLLM model's 1024 dimensions, the hashing embedder's 256) writes into the
+    // same table; dense search compares only vectors of the query's length and model.
+    sql: `alter table lk_chunks alter column embedding type vector;`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */

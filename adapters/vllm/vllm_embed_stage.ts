@@ -15,6 +15,7 @@ import { chunkSetSchema, embeddingBatchSchema } from "../../stages/ir_schemas.ts
 import { dependencyOf } from "../http/fetch_json.ts";
 import { embeddingsUrl } from "./vllm_client.ts";
 import { embedWith, type VllmEmbedderOptions } from "./vllm_embedder.ts";
+import { checkVllmHealth } from "./vllm_health.ts";
 import { sharedVllmBatcher } from "./shared_batcher.ts";
 
 /**
@@ -130,6 +131,13 @@ export const vllmEmbedStage: StageDefinition<
   output: embeddingBatchSchema,
   config: vllmStageConfig,
   usesGpu: true,
+  // The server answers /health and lists the model, or the run does not start.
+  check: (config) =>
+    Effect.flatMap(vllmOptionsFrom(config), (options) =>
+      checkVllmHealth(options.baseUrl, {
+        model: options.model,
+        ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+      })),
   dependency: (_ctx, _inputs, config) => dependencyOf(embeddingsUrl(config.url)),
   run: (_ctx, { Chunk: { docId, chunks } }, config) =>
     Effect.flatMap(

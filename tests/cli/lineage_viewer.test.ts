@@ -138,14 +138,14 @@ describe("deno task lineage show", () => {
 });
 
 describe("deno task lineage graph", () => {
-  it("prints Mermaid by default: 19 nodes (8 jobs, 11 datasets) and 24 edges", async () => {
+  it("prints Mermaid by default: 19 nodes (8 jobs, 11 datasets) and 25 edges (kg reads the index too)", async () => {
     const result = await runCli(graph, ["--store", store]);
     expect(result.code).toBe(0);
     const lines = result.stdout.split("\n");
     expect(lines[0]).toBe("flowchart LR");
     expect(lines.filter((l) => /^ {2}n\d+\("/.test(l))).toHaveLength(8);
     expect(lines.filter((l) => /^ {2}n\d+\[\("/.test(l))).toHaveLength(11);
-    expect(lines.filter((l) => / --> /.test(l))).toHaveLength(17);
+    expect(lines.filter((l) => / --> /.test(l))).toHaveLength(18);
     expect(lines.filter((l) => / -\.-> /.test(l))).toHaveLength(7);
     expect(lines).toContain('  n3[("api.fda.gov/drug/label.json")]');
   });
@@ -154,11 +154,11 @@ describe("deno task lineage graph", () => {
     const dot = await runCli(graph, ["--store", store, "--format", "dot"]);
     expect(dot.code).toBe(0);
     expect(dot.stdout.split("\n")[0]).toBe("digraph lineage {");
-    expect(dot.stdout.match(/ -> /g)).toHaveLength(24);
+    expect(dot.stdout.match(/ -> /g)).toHaveLength(25);
     expect(dot.stdout.endsWith("}")).toBe(true);
     const json = await runCli(graph, ["--store", store, "--format", "json"]);
     const body = JSON.parse(json.stdout) as { nodes: unknown[]; edges: unknown[] };
-    expect([body.nodes.length, body.edges.length]).toEqual([19, 24]);
+    expect([body.nodes.length, body.edges.length]).toEqual([19, 25]);
   });
 
   it("writes the HTML page to --out and prints its path", async () => {

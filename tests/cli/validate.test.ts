@@ -139,7 +139,7 @@ describe("deno task validate", () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
     expect(lines(run.stderr).slice(0, 2)).toEqual([
-      "validate: unknown option --strict (known: --json, --explain, --help)",
+      "validate: unknown option --strict (known: --json, --explain, --help, --config)",
       "usage: deno task validate [FILES…] [--json] [--explain]",
     ]);
   });
@@ -160,7 +160,7 @@ describe("parseCommand()", () => {
   it("rejects unknown long and short flags", () => {
     expect(parseCommand(["--jsn"])).toEqual({
       _tag: "UsageError",
-      message: "unknown option --jsn (known: --json, --explain, --help)",
+      message: "unknown option --jsn (known: --json, --explain, --help, --config)",
     });
     expect(parseCommand(["-j"])).toEqual({ _tag: "UsageError", message: "unknown option -j" });
     expect(parseCommand(["--json=yes"])).toEqual({

@@ -325,7 +325,11 @@ describe("GPU failures end to end (shipped gpu-bound on the vLLM embed stage)", 
         ...tenants.slice(1).map(() => ["failed", failure("GpuUnavailable", downMessage)]),
         [
           "failed",
-          failure("CircuitOpen", `circuit "vllm.test:8000" is open; retry in 59800 ms`),
+          failure(
+            "CircuitOpen",
+            `circuit "vllm.test:8000" is open after GpuUnavailable: POST ` +
+              `http://vllm.test:8000/v1/embeddings: HTTP 503: The engine is not ready; retry in 59800 ms`,
+          ),
         ],
       ]);
       const [oomJob, downJob] = result.jobs;
@@ -467,7 +471,11 @@ describe("circuit breaker end to end (5 failures open it for 60 s, one probe clo
       );
       expect(run.open).toEqual({ state: "open", retryAfterMs: 60_000 });
       expect(run.rejected.error).toEqual(
-        failure("CircuitOpen", `circuit "clinicaltrials.gov" is open; retry in 60000 ms`),
+        failure(
+          "CircuitOpen",
+          `circuit "clinicaltrials.gov" is open after Transient: GET ` +
+            `https://clinicaltrials.gov/api/v2/studies/NCT00763412: HTTP 503: down; retry in 60000 ms`,
+        ),
       );
       expect(run.sentWhileOpen).toBe(5);
       expect(run.halfOpen).toEqual({ state: "half_open", probing: false });

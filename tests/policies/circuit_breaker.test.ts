@@ -23,14 +23,16 @@ const spec: CircuitBreakerSpec = { failureThreshold: 5, resetTimeoutSeconds: 60 
 const transient = new Transient({ message: "503 from upstream" });
 const invalid = new InvalidInput({ message: "no title", path: "$.title" });
 
-const openError = (key: string, retryAfterMs: number): CircuitOpen =>
+// A rejection names the failure that opened the circuit (the tests' failures are `transient`).
+const openedBy = ` after Transient: ${transient.message}`;
+const openError = (key: string, retryAfterMs: number, after = openedBy): CircuitOpen =>
   new CircuitOpen({
-    message: `circuit "${key}" is open; retry in ${retryAfterMs} ms`,
+    message: `circuit "${key}" is open${after}; retry in ${retryAfterMs} ms`,
     retryAfterMs,
   });
-const halfOpenError = (key: string): CircuitOpen =>
+const halfOpenError = (key: string, after = openedBy): CircuitOpen =>
   new CircuitOpen({
-    message: `circuit "${key}" is half-open; a probe is in flight`,
+    message: `circuit "${key}" is half-open${after}; a probe is in flight`,
     retryAfterMs: 0,
   });
 

@@ -49,7 +49,7 @@ describe("Resilience.guardAttempt() composition", () => {
       expect(rejected.pollUnsafe()).toEqual(
         Exit.succeed(Exit.fail(
           new CircuitOpen({
-            message: `circuit "api.example" is open; retry in 60000 ms`,
+            message: `circuit "api.example" is open after Transient: 503; retry in 60000 ms`,
             retryAfterMs: 60_000,
           }),
         )),
