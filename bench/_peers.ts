@@ -92,8 +92,17 @@ export const ensurePeersInstalled = async (): Promise<void> => {
   );
 };
 
+/** One stage of the DAG a peer runs: the kit pipeline's, so both sides run the same graph. */
+export interface PeerStage {
+  readonly name: string;
+  readonly type: string;
+  readonly dependsOn: ReadonlyArray<string>;
+}
+
 /** Options of one peer run. */
 export interface PeerRunOptions {
+  /** The pipeline's stages, dependencies first. */
+  readonly topology: ReadonlyArray<PeerStage>;
   readonly runtime: PeerRuntime;
   readonly checkpointer: Checkpointer;
   readonly docs: number;
@@ -112,6 +121,7 @@ export const runLangGraphPeer = async (options: PeerRunOptions): Promise<PeerRes
     `--concurrency=${options.concurrency}`,
     `--checkpointer=${options.checkpointer}`,
     `--durability=${options.durability}`,
+    `--topology=${JSON.stringify(options.topology)}`,
     ...(options.databaseUrl ? [`--database-url=${options.databaseUrl}`] : []),
   ];
   // --no-config and a manual node_modules: the peer resolves its packages exactly as Node does,

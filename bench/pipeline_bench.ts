@@ -120,6 +120,13 @@ const kitRun = async (): Promise<KitRun> => {
 // The Postgres checkpointer peer writes to DATABASE_URL, or else to the kit's --store server.
 const peerDatabaseUrl = Deno.env.get("DATABASE_URL") ?? options.store;
 const durability = langGraphDurability;
+// The peers run the DAG of the pipeline the kit runs, as the kit's loader compiled it.
+const autoPipeline = (await Effect.runPromise(loadPipelines({ stages: trivialStages })))
+  .pipeline("auto")!;
+const topology = autoPipeline.order.map((name) => {
+  const { type, dependsOn } = autoPipeline.stage(name);
+  return { name, type, dependsOn };
+});
 const peerSides = langGraphSides(peerDatabaseUrl);
 let peers = options.skipPeers ? [] : peerSides;
 if (peers.length > 0) {
@@ -146,6 +153,7 @@ for (let round = 1; round <= repeat; round++) {
   const done = [`kit ${kit.seconds.toFixed(1)} s`];
   for (const peer of peers) {
     const result = await runLangGraphPeer({
+      topology,
       runtime: options.peerRuntime,
       checkpointer: peer.checkpointer,
       docs,

@@ -1,18 +1,19 @@
 /**
- * The LangGraph.js peer of `deno task bench`: pushes N synthetic documents through the auto
- * graph (bench/peers/_auto_graph.mjs) with C invocations in flight at once, each document its
- * own thread, and prints one JSON line: docs, concurrency, seconds, docs_per_s (and, with the
- * Postgres checkpointer, the statements it sent per document).
+ * The LangGraph.js peer of `deno task bench`: pushes N synthetic documents through a pipeline's
+ * DAG as a LangGraph graph (bench/peers/_pipeline_graph.mjs) with C invocations in flight at
+ * once, each document its own thread, and prints one JSON line: docs, concurrency, seconds,
+ * docs_per_s (and, with the Postgres checkpointer, the statements it sent per document).
  *
  * Runs under Node or Deno from this folder's node_modules (`npm ci` here installs them).
  *
  * Usage: langgraph_peer.mjs --docs N --concurrency C [--checkpointer none|memory|postgres]
  *          [--database-url URL] [--durability sync|async|exit] [--warmup N]
+ *          [--topology JSON]   (default: the auto pipeline's; [{ name, type, dependsOn }])
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { compileAutoGraph, requestsOf } from "./_auto_graph.mjs";
+import { autoTopology, compilePipelineGraph, outputKey, requestsOf } from "./_pipeline_graph.mjs";
 import { checkpointerKinds, openCheckpointer } from "./_checkpointers.mjs";
 
 const { values } = parseArgs({
@@ -23,12 +24,14 @@ const { values } = parseArgs({
     "database-url": { type: "string" },
     "durability": { type: "string", default: "sync" },
     "warmup": { type: "string", default: "200" },
+    "topology": { type: "string" },
   },
 });
 const docs = Number(values.docs);
 const concurrency = Number(values.concurrency);
 const warmup = Number(values.warmup);
 const { checkpointer: kind, durability } = values;
+const topology = values.topology ? JSON.parse(values.topology) : autoTopology;
 if (![docs, concurrency].every((n) => Number.isInteger(n) && n >= 1)) {
   throw new Error("--docs and --concurrency take integers >= 1");
 }
@@ -53,10 +56,9 @@ const runAll = async (graph, requests) => {
         configurable: { thread_id: request.docKey },
         durability,
       });
-      // Both branches must have finished, as the kit's job succeeds only when every stage did.
-      if (!state.indexed || !state.graph) {
-        throw new Error(`${request.docKey}: a branch did not run`);
-      }
+      // Every stage must have run, as the kit's job succeeds only when every stage did.
+      const missing = topology.find((s) => state[outputKey(s.name)] === undefined);
+      if (missing) throw new Error(`${request.docKey}: stage ${missing.name} did not run`);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -65,7 +67,7 @@ const runAll = async (graph, requests) => {
 
 const persistence = await openCheckpointer(kind, values["database-url"]);
 try {
-  const graph = compileAutoGraph(persistence.saver);
+  const graph = compilePipelineGraph(topology, persistence.saver);
   // A short warm-up on threads of their own: this process starts cold, while the kit's measured
   // runs share one warmed process, so without it the peer would pay JIT and pool start-up alone.
   if (warmup > 0) await runAll(graph, requestsOf(warmup, "WARM"));
