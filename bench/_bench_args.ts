@@ -5,21 +5,57 @@
  * @module
  */
 import { parseArgs, UsageError } from "../cli/_args.ts";
+import { isServerStore } from "../adapters/store/store.ts";
+import { type PeerRuntime, peerRuntimes } from "./_peers.ts";
 
 /** The bench's usage text. */
-export const benchUsage = `usage: deno task bench [--docs N] [--concurrency N] [--repeat N]
+export const benchUsage = `usage: deno task bench [--docs N] [--concurrency N] [--repeat N] [--json]
+                       [--store postgres://…] [--peer-runtime deno|node] [--skip-peers]
 
-  --docs N         synthetic documents per run (default: 300)
-  --concurrency N  jobs in flight at once (default: 8)
-  --repeat N       measured runs of each side; the median is reported (default: 3)
-  --help           this text`;
+  --docs N          synthetic documents per run (default: 300)
+  --concurrency N   jobs in flight at once, on every side (default: 8)
+  --repeat N        measured runs of each side; the median is reported (default: 3)
+  --json            end with one line of JSON: rates, ranges, ratios, statements and events
+  --store URL       run the kit on this PostgreSQL server, in a fresh schema per run that is
+                    dropped afterwards (default: in-memory PGlite)
+  --peer-runtime R  run the LangGraph.js peers under deno (the kit's runtime) or node
+                    (default: deno)
+  --skip-peers      measure only the bare chain and the kit
+  --help            this text
+
+The LangGraph.js peers are installed into bench/peers/node_modules (npm ci) on first use. The
+Postgres checkpointer peer runs when DATABASE_URL is set, or else on the --store server.`;
 
 /** The bench's options. */
 export interface BenchOptions {
   readonly docs: number;
   readonly concurrency: number;
   readonly repeat: number;
+  /** End with one line of JSON. */
+  readonly json: boolean;
+  /** The PostgreSQL server the kit runs on; undefined: in-memory PGlite. */
+  readonly store?: string;
+  readonly peerRuntime: PeerRuntime;
+  readonly skipPeers: boolean;
 }
+
+const runtimeOf = (value: string | undefined): PeerRuntime => {
+  if (value === undefined) return "deno";
+  const runtime = peerRuntimes.find((r) => r === value);
+  if (!runtime) {
+    throw new UsageError(
+      `--peer-runtime: expected one of ${peerRuntimes.join(", ")}, got "${value}"`,
+    );
+  }
+  return runtime;
+};
+
+const storeOf = (value: string | undefined): string | undefined => {
+  if (value !== undefined && !isServerStore(value)) {
+    throw new UsageError(`--store: expected a postgres:// URL, got "${value}"`);
+  }
+  return value;
+};
 
 /**
  * Reads the bench's options, or the exit status to end with: 0 after printing the usage for
@@ -35,12 +71,21 @@ export const benchOptionsFrom = (args: ReadonlyArray<string>): BenchOptions | nu
       docs: { type: "integer", min: 1 },
       concurrency: { type: "integer", min: 1 },
       repeat: { type: "integer", min: 1 },
+      json: { type: "boolean" },
+      store: { type: "string" },
+      "peer-runtime": { type: "string" },
+      "skip-peers": { type: "boolean" },
     });
     if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}"`);
+    const store = storeOf(flags.store as string | undefined);
     return {
       docs: (flags.docs as number | undefined) ?? 300,
       concurrency: (flags.concurrency as number | undefined) ?? 8,
       repeat: (flags.repeat as number | undefined) ?? 3,
+      json: flags.json === true,
+      ...(store ? { store } : {}),
+      peerRuntime: runtimeOf(flags["peer-runtime"] as string | undefined),
+      skipPeers: flags["skip-peers"] === true,
     };
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;

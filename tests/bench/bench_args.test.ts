@@ -20,11 +20,43 @@ describe("benchOptionsFrom()", () => {
       stderr: `bench: --docs: expected an integer >= 1, got "0"\n${benchUsage}`,
     });
     expect((await run(["--fast"])).stderr.split("\n")[0]).toBe(
-      "bench: unknown option --fast (known: --docs, --concurrency, --repeat)",
+      "bench: unknown option --fast (known: --docs, --concurrency, --repeat, --json, --store, " +
+        "--peer-runtime, --skip-peers)",
+    );
+    expect((await run(["--store", ".lineage-kit"])).stderr.split("\n")[0]).toBe(
+      'bench: --store: expected a postgres:// URL, got ".lineage-kit"',
+    );
+    expect((await run(["--peer-runtime", "bun"])).stderr.split("\n")[0]).toBe(
+      'bench: --peer-runtime: expected one of deno, node, got "bun"',
     );
   });
 
   it("reads the options, with defaults for those not given", () => {
-    expect(benchOptionsFrom(["--docs", "20"])).toEqual({ docs: 20, concurrency: 8, repeat: 3 });
+    expect(benchOptionsFrom(["--docs", "20"])).toEqual({
+      docs: 20,
+      concurrency: 8,
+      repeat: 3,
+      json: false,
+      peerRuntime: "deno",
+      skipPeers: false,
+    });
+    expect(
+      benchOptionsFrom([
+        "--json",
+        "--store",
+        "postgres://u@h:5432/db",
+        "--peer-runtime",
+        "node",
+        "--skip-peers",
+      ]),
+    ).toEqual({
+      docs: 300,
+      concurrency: 8,
+      repeat: 3,
+      json: true,
+      store: "postgres://u@h:5432/db",
+      peerRuntime: "node",
+      skipPeers: true,
+    });
   });
 });
