@@ -17,11 +17,10 @@ import {
 // What the runner checkpoints is JSON: a generated value must come back from it unchanged.
 const roundTrip = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
-// PostgreSQL stores neither NUL nor lone surrogates in text or jsonb.
+// PostgreSQL stores neither NUL nor lone surrogates in text or jsonb; JSON.stringify writes both
+// (and only those, of what we generate) as \u escapes.
 const storable = (value: unknown): boolean =>
-  !/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(
-    JSON.stringify(value),
-  );
+  !/\\u0000|\\ud[89a-f][0-9a-f]{2}/i.test(JSON.stringify(value));
 
 describe("documentArbitrary()", () => {
   test.prop([documentArbitrary({ source: "trials" })])(
