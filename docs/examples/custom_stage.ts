@@ -12,21 +12,26 @@
 import { fileURLToPath } from "node:url";
 import { Effect } from "effect";
 import { z } from "zod";
-import { defineStage, documentSchema, runPipeline, type RunSummary } from "../../mod.ts";
+import {
+  defineStage,
+  type Document,
+  documentSchema,
+  runPipeline,
+  type RunSummary,
+} from "../../mod.ts";
 import { makeOpenLineageValidator, type ValidationIssue } from "../../testing/mod.ts";
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+const wordsOf = (doc: Document): number =>
+  doc.sections.flatMap((s) => s.blocks).map((b) => b.text).join(" ").match(/\S+/g)?.length ?? 0;
 
 /** Counts the words of a parsed document: a stage type the kit has never seen. */
 export const wordCount = defineStage({
   type: "WordCount",
   input: { Parse: documentSchema },
   output: z.object({ words: z.number().int().min(0) }),
-  run: (_ctx, { Parse: doc }) =>
-    Effect.succeed({
-      words: doc.sections.flatMap((s) => s.blocks).flatMap((b) => b.text.split(/\s+/))
-        .filter(Boolean).length,
-    }),
+  run: (_ctx, { Parse: doc }) => Effect.succeed({ words: wordsOf(doc) }),
 });
 
 /** What the example did: the run's summary, and the issues found in each OpenLineage event. */
