@@ -16,7 +16,7 @@
  *
  * @module
  */
-import fc from "fast-check";
+import fc, { type Arbitrary } from "fast-check";
 import type {
   Block,
   BlockType,
@@ -53,13 +53,13 @@ const vocabulary: ReadonlyArray<string> = [
   "🙂",
 ];
 
-const word: fc.Arbitrary<string> = fc.oneof(
+const word: Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...vocabulary) },
   { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9]{1,10}$/) },
 );
 
 /** One sentence: words and a terminator (sometimes none, as real text has). */
-const sentence: fc.Arbitrary<string> = fc.tuple(
+const sentence: Arbitrary<string> = fc.tuple(
   fc.array(word, { minLength: 1, maxLength: 8 }),
   fc.constantFrom(".", ".", "?", "!", ";", ""),
 ).map(([words, end]) => `${words.join(" ")}${end}`);
@@ -87,7 +87,7 @@ export interface TextArbitraryOptions {
  *
  * @category testing
  */
-export const textArbitrary = (options: TextArbitraryOptions = {}): fc.Arbitrary<string> =>
+export const textArbitrary = (options: TextArbitraryOptions = {}): Arbitrary<string> =>
   fc.tuple(
     fc.array(sentence, {
       minLength: options.allowEmpty === true ? 0 : 1,
@@ -96,7 +96,7 @@ export const textArbitrary = (options: TextArbitraryOptions = {}): fc.Arbitrary<
     fc.constantFrom(" ", " ", "\n", "  "),
   ).map(([sentences, gap]) => sentences.join(gap));
 
-const fieldKey: fc.Arbitrary<string> = fc.stringMatching(/^[a-z][a-z_]{0,11}$/);
+const fieldKey: Arbitrary<string> = fc.stringMatching(/^[a-z][a-z_]{0,11}$/);
 
 /**
  * A JSON value as documents and chunks keep it in `metadata` (finite numbers, printable text).
@@ -113,12 +113,12 @@ const fieldKey: fc.Arbitrary<string> = fc.stringMatching(/^[a-z][a-z_]{0,11}$/);
  *
  * @category testing
  */
-export const fieldValueArbitrary: fc.Arbitrary<FieldValue> = fc.jsonValue({ maxDepth: 2 }).map(
+export const fieldValueArbitrary: Arbitrary<FieldValue> = fc.jsonValue({ maxDepth: 2 }).map(
   // fast-check may generate -0, which JSON writes as 0: generate what a round trip gives back.
   (value) => JSON.parse(JSON.stringify(value)) as FieldValue,
 );
 
-const metadataArbitrary: fc.Arbitrary<Readonly<Record<string, FieldValue>>> = fc.dictionary(
+const metadataArbitrary: Arbitrary<Readonly<Record<string, FieldValue>>> = fc.dictionary(
   fieldKey,
   fieldValueArbitrary,
   { maxKeys: 4, noNullPrototype: true },
@@ -162,7 +162,7 @@ export interface DocumentArbitraryOptions {
  */
 export const documentArbitrary = (
   options: DocumentArbitraryOptions = {},
-): fc.Arbitrary<Document> => {
+): Arbitrary<Document> => {
   const source = options.source ?? "notes";
   const block = fc.record({
     type: fc.constantFrom(...blockTypes),
@@ -227,7 +227,7 @@ export interface ChunkSetArbitraryOptions {
  */
 export const chunkSetArbitrary = (
   options: ChunkSetArbitraryOptions = {},
-): fc.Arbitrary<ChunkSet> => {
+): Arbitrary<ChunkSet> => {
   const docId = options.docId === undefined
     ? fc.stringMatching(/^[A-Za-z0-9]{1,12}$/).map((key) => `notes:${key}`)
     : fc.constant(options.docId);
@@ -278,7 +278,7 @@ export interface EmbeddingBatchArbitraryOptions {
  */
 export const embeddingBatchArbitrary = (
   options: EmbeddingBatchArbitraryOptions = {},
-): fc.Arbitrary<EmbeddingBatch> => {
+): Arbitrary<EmbeddingBatch> => {
   const dimensions = options.dimensions ?? 8;
   const component = fc.double({ min: -1, max: 1, noNaN: true, noDefaultInfinity: true }).map(
     (x) => (Object.is(x, -0) ? 0 : x),

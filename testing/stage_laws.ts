@@ -35,7 +35,7 @@
  *
  * @module
  */
-import fc from "fast-check";
+import fc, { type Arbitrary, type IAsyncProperty, type RunDetails } from "fast-check";
 import type { Context } from "effect";
 import type { z } from "zod";
 import type { StageContext } from "../stages/context.ts";
@@ -86,7 +86,7 @@ export const stageLawDescriptions: Readonly<Record<StageLaw, string>> = {
 };
 
 // Each law's property takes one generated value (a tuple for paired-lineage).
-type LawProperty = fc.IAsyncProperty<[unknown]>;
+type LawProperty = IAsyncProperty<[unknown]>;
 
 const allLaws: ReadonlyArray<StageLaw> = Object.keys(stageLawDescriptions) as Array<StageLaw>;
 
@@ -104,7 +104,7 @@ export type UpstreamInputs<I extends InputSchemas> = { readonly [K in keyof I]: 
  */
 export interface StageLawOptions<I extends InputSchemas, R> {
   /** Generates the upstream outputs the stage reads (`{}` for a stage that reads none). */
-  readonly arbitrary: fc.Arbitrary<UpstreamInputs<I>>;
+  readonly arbitrary: Arbitrary<UpstreamInputs<I>>;
   /** The stage's `config:` as YAML would write it (decoded by its schema). @default {} */
   readonly config?: unknown;
   /** Generated cases per law checked outside the runner. @default 25 */
@@ -143,7 +143,8 @@ export interface StageLawReport {
   readonly laws: ReadonlyArray<{ readonly law: StageLaw; readonly runs: number }>;
 }
 
-const StageLawBrokenBase: TaggedErrorClass<"StageLawBroken", {
+/** The base class of {@link StageLawBroken}, typed explicitly for JSR: extend or use {@link StageLawBroken}. */
+export const StageLawBrokenBase: TaggedErrorClass<"StageLawBroken", {
   readonly message: string;
   readonly stage: string;
   readonly law: StageLaw;
@@ -243,7 +244,7 @@ export const checkStageLaws = async <Out, Cfg, I extends InputSchemas, R>(
       cloudevents: await makeCloudEventValidator(),
     })),
   };
-  const arbitrary = options.arbitrary as fc.Arbitrary<Readonly<Record<string, unknown>>>;
+  const arbitrary = options.arbitrary as Arbitrary<Readonly<Record<string, unknown>>>;
   const runs = options.runs ?? 25;
   const runnerRuns = options.runnerRuns ?? 8;
   const properties: Record<StageLaw, () => { property: LawProperty; runs: number }> = {
@@ -288,7 +289,7 @@ export const checkStageLaws = async <Out, Cfg, I extends InputSchemas, R>(
   return { stage: name, laws: checked };
 };
 
-const brokenLaw = (stage: string, law: StageLaw, details: fc.RunDetails<[unknown]>): Error => {
+const brokenLaw = (stage: string, law: StageLaw, details: RunDetails<[unknown]>): Error => {
   const report = fc.defaultReportMessage(details) ?? "";
   const error = details.errorInstance;
   if (error instanceof InvalidLawInput) {
