@@ -6,12 +6,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import fc from "fast-check";
  * import { documentSchema } from "../stages/ir_schemas.ts";
  * import { documentArbitrary } from "./ir_arbitraries.ts";
  *
  * const [document] = fc.sample(documentArbitrary({ source: "notes" }), { numRuns: 1, seed: 7 });
- * console.log(documentSchema.safeParse(document).success); // true
+ * assert.ok(documentSchema.safeParse(document).success);
  * ```
  *
  * @module
@@ -78,11 +79,12 @@ export interface TextArbitraryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import fc from "fast-check";
  * import { textArbitrary } from "./ir_arbitraries.ts";
  *
  * const [text] = fc.sample(textArbitrary(), { numRuns: 1, seed: 1 });
- * console.log(text.length > 0); // true
+ * assert.ok(text.length > 0);
  * ```
  *
  * @category testing
@@ -103,12 +105,13 @@ const fieldKey: Arbitrary<string> = fc.stringMatching(/^[a-z][a-z_]{0,11}$/);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import fc from "fast-check";
  * import { fieldValueSchema } from "../stages/ir_schemas.ts";
  * import { fieldValueArbitrary } from "./ir_arbitraries.ts";
  *
  * const values = fc.sample(fieldValueArbitrary, { numRuns: 20, seed: 3 });
- * console.log(values.every((v) => fieldValueSchema.safeParse(v).success)); // true
+ * assert.ok(values.every((v) => fieldValueSchema.safeParse(v).success));
  * ```
  *
  * @category testing
@@ -151,11 +154,12 @@ export interface DocumentArbitraryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import fc from "fast-check";
  * import { documentArbitrary } from "./ir_arbitraries.ts";
  *
  * const [document] = fc.sample(documentArbitrary({ source: "trials" }), { numRuns: 1, seed: 2 });
- * console.log(document.id.startsWith("trials:")); // true
+ * assert.ok(document.id.startsWith("trials:"));
  * ```
  *
  * @category testing
@@ -216,11 +220,12 @@ export interface ChunkSetArbitraryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import fc from "fast-check";
  * import { chunkSetArbitrary } from "./ir_arbitraries.ts";
  *
  * const [set] = fc.sample(chunkSetArbitrary({ docId: "notes:1" }), { numRuns: 1, seed: 4 });
- * console.log(set.chunks.every((c) => c.chunkId.startsWith("notes:1:c"))); // true
+ * assert.ok(set.chunks.every((c) => c.chunkId.startsWith("notes:1:c")));
  * ```
  *
  * @category testing
@@ -267,11 +272,12 @@ export interface EmbeddingBatchArbitraryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import fc from "fast-check";
  * import { embeddingBatchArbitrary } from "./ir_arbitraries.ts";
  *
  * const [batch] = fc.sample(embeddingBatchArbitrary({ dimensions: 4 }), { numRuns: 1, seed: 5 });
- * console.log(batch.vectors.every((v) => v.vector.length === 4)); // true
+ * assert.ok(batch.vectors.every((v) => v.vector.length === 4));
  * ```
  *
  * @category testing

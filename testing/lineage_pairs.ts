@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineagePairIssues } from "./lineage_pairs.ts";
  *
  * const runId = "01936893-9751-7a91-a2a0-a51101a3970c";
@@ -12,7 +13,8 @@
  *   [{ eventType: "START", run: { runId } }],
  *   [{ olrunid: runId, oleventtype: "COMPLETE" }],
  * );
- * console.log(issues.length); // 2: a START without its CloudEvent, a CloudEvent without its event
+ * // A START without its CloudEvent, and a CloudEvent without its OpenLineage event.
+ * assert.equal(issues.length, 2);
  * ```
  *
  * @module
@@ -41,12 +43,13 @@ const countBy = (keys: ReadonlyArray<string>): Map<string, number> => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineagePairIssues } from "./lineage_pairs.ts";
  *
  * const runId = "01936893-9751-7a91-a2a0-a51101a3970c";
  * const openlineage = [{ eventType: "START", run: { runId } }];
  * const cloudevents = [{ olrunid: runId, oleventtype: "START" }];
- * console.log(lineagePairIssues(openlineage, cloudevents)); // []
+ * assert.deepEqual(lineagePairIssues(openlineage, cloudevents), []);
  * ```
  *
  * @category testing
@@ -91,6 +94,7 @@ export interface RunLifecycleOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runLifecycleIssues } from "./lineage_pairs.ts";
  *
  * const runId = "01936893-9751-7a91-a2a0-a51101a3970c";
@@ -98,7 +102,7 @@ export interface RunLifecycleOptions {
  *   { eventType: "START", run: { runId } },
  *   { eventType: "COMPLETE", run: { runId } },
  * ];
- * console.log(runLifecycleIssues(events)); // []
+ * assert.deepEqual(runLifecycleIssues(events), []);
  * ```
  *
  * @category testing

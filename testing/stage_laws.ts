@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Effect } from "effect";
  * import { z } from "zod";
  * import { defineStage } from "../stages/contracts.ts";
@@ -29,8 +30,13 @@
  *   runs: 10,
  *   runnerRuns: 2,
  * });
- * console.log(report.laws.map((l) => l.law).join(", "));
- * // output-schema, deterministic, typed-failures, checkpointed-once, paired-lineage
+ * assert.deepEqual(report.laws.map((l) => l.law), [
+ *   "output-schema",
+ *   "deterministic",
+ *   "typed-failures",
+ *   "checkpointed-once",
+ *   "paired-lineage",
+ * ]);
  * ```
  *
  * @module
@@ -189,6 +195,7 @@ const lazy = <A>(make: () => Promise<A>): () => Promise<A> => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import fc from "fast-check";
  * import { Effect } from "effect";
  * import { z } from "zod";
@@ -201,7 +208,8 @@ const lazy = <A>(make: () => Promise<A>): () => Promise<A> => {
  *   run: () => Effect.sync(() => Math.random()),
  * });
  * const broken = await checkStageLaws(dice, { arbitrary: fc.constant({}), runs: 5 }).catch((e) => e);
- * console.log(broken instanceof StageLawBroken && broken.law); // "deterministic"
+ * assert.ok(broken instanceof StageLawBroken);
+ * assert.equal(broken.law, "deterministic");
  * ```
  *
  * @category testing
