@@ -159,8 +159,9 @@ export const StageLawBrokenBase: TaggedErrorClass<"StageLawBroken", {
 }> = taggedError("StageLawBroken");
 
 /**
- * A stage broke a law: `law` names it, `counterexample` is the shrunk input it broke on, `seed`
- * replays the run and `message` holds fast-check's full report.
+ * A stage broke a law: `law` names it, `counterexample` is the shrunk input it broke on (for
+ * `paired-lineage`, the inputs and the number of attempts made to fail), `seed` replays the run and
+ * `message` holds fast-check's full report.
  *
  * @category errors
  */
