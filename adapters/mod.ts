@@ -22,3 +22,8 @@ export * as Download from "./download/mod.ts";
 export * as Kafka from "./kafka/mod.ts";
 export * as OpenSearch from "./opensearch/mod.ts";
 export * from "./builtin_stages.ts";
+// Types the kit's public options name, also at the top level (namespace members are not).
+export type { Store as OpenStore } from "./store/store.ts";
+export type { HttpIngestOptions } from "./sources/http_ingest.ts";
+export type { InputLimits, InputLimitsOptions } from "./sources/input_limits.ts";
+export type { SqlClient, SqlExecutor } from "./store/sql_client.ts";

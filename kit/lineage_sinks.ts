@@ -12,7 +12,9 @@ import { eventsSinkFor } from "./events_sink.ts";
 
 /** A command's sinks; `close` ends their connections. */
 export interface CommandSinks {
+  /** The sinks, OpenLineage first, then CloudEvents. */
   readonly sinks: ReadonlyArray<LineageSink>;
+  /** Ends the sinks' connections (a Kafka producer). */
   readonly close: () => Promise<void>;
 }
 

@@ -153,8 +153,11 @@ export interface RunSummary {
 /** The records shipped with the kit, processed when no records are given. */
 export const bundledRecordsDir: string = fileURLToPath(new URL("../data/records", import.meta.url));
 
-interface Planned {
+/** A request and the pipeline that takes it (none when no pipeline lists its source). */
+export interface Planned {
+  /** The ingest request. */
   readonly request: IngestRequest;
+  /** The pipeline its job runs through. */
   readonly pipeline?: CompiledPipeline;
 }
 

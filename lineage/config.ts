@@ -47,7 +47,12 @@ import {
 } from "./_config_meta.ts";
 
 export type { EnvSource } from "./_config_meta.ts";
-export { type ConfigProblem, LineageConfigError } from "./config_error.ts";
+export {
+  type ConfigProblem,
+  LineageConfigError,
+  LineageConfigErrorBase,
+  type LineageConfigErrorFields,
+} from "./config_error.ts";
 export type {
   ConsoleTransportConfig,
   FileTransportConfig,

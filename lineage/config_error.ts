@@ -16,11 +16,13 @@ export interface ConfigProblem {
 
 /** The fields of a {@link LineageConfigError}. */
 export interface LineageConfigErrorFields {
+  /** Every finding, each with where it is. */
   readonly problems: ReadonlyArray<ConfigProblem>;
 }
 
 // Named with an explicit type so the published declaration needs no inference (JSR).
-const LineageConfigErrorBase: new (
+/** The base class of {@link LineageConfigError}, typed explicitly for JSR: extend or use {@link LineageConfigError}. */
+export const LineageConfigErrorBase: new (
   args: LineageConfigErrorFields,
 ) =>
   & Cause.YieldableError

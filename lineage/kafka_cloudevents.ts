@@ -87,7 +87,7 @@ export interface KafkaInboundMessage {
  *
  * @category errors
  */
-const KafkaCodecErrorBase: TaggedErrorClass<"KafkaCodecError", {
+export const KafkaCodecErrorBase: TaggedErrorClass<"KafkaCodecError", {
   readonly message: string;
 }> = taggedError("KafkaCodecError");
 // Named with an explicit type so the published declaration needs no inference (JSR).

@@ -37,3 +37,5 @@ export * from "./http_transport.ts";
 export * from "./relay.ts";
 export * from "./config.ts";
 export * as OpenLineage from "./openlineage_model.ts";
+export type { ParentRun, RunRef } from "./parent_run.ts";
+export type { JobFilter } from "./job_filter.ts";

@@ -29,7 +29,7 @@ export interface OutboxRow extends OutboxEvent {
 }
 
 /** The store failed; carries the operation that failed. */
-const StoreErrorBase: TaggedErrorClass<"StoreError", {
+export const StoreErrorBase: TaggedErrorClass<"StoreError", {
   readonly operation: string;
   readonly message: string;
 }> = taggedError("StoreError");
@@ -57,7 +57,7 @@ export interface OutboxStoreShape {
 }
 
 /** The outbox as a service. */
-const OutboxStoreBase: Context.ServiceClass<
+export const OutboxStoreBase: Context.ServiceClass<
   OutboxStore,
   "@medkg/lineage-kit/OutboxStore",
   OutboxStoreShape

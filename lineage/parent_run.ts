@@ -11,12 +11,15 @@
 
 /** A run as OpenLineage's `parent` facet names it. */
 export interface RunRef {
+  /** The run's id. */
   readonly runId: string;
+  /** The run's job. */
   readonly job: { readonly namespace: string; readonly name: string };
 }
 
 /** The parent of the pipeline run, and the root of the parent's hierarchy when known. */
 export interface ParentRun extends RunRef {
+  /** The root run of the parent's hierarchy, when the parent named one. */
   readonly root?: RunRef;
 }
 

@@ -8,7 +8,7 @@ import type { Effect } from "effect";
 import type { OutboxChannel, OutboxRow } from "./outbox.ts";
 
 /** A sink could not take events; they stay in the outbox. */
-const SinkErrorBase: TaggedErrorClass<"SinkError", {
+export const SinkErrorBase: TaggedErrorClass<"SinkError", {
   readonly sink: string;
   readonly message: string;
   readonly retryable: boolean;

@@ -8,9 +8,10 @@ import { taggedError, type TaggedErrorClass } from "../stages/errors.ts";
 import type { Condition, GateSpec } from "./topology.ts";
 
 /** A gate's condition does not hold: the job pauses there (not a failure). */
-const GatePausedBase: TaggedErrorClass<"GatePaused", { readonly gate: string }> = taggedError(
-  "GatePaused",
-);
+export const GatePausedBase: TaggedErrorClass<"GatePaused", { readonly gate: string }> =
+  taggedError(
+    "GatePaused",
+  );
 // Named with an explicit type so the published declaration needs no inference (JSR).
 /** The job paused at the named `gate` because its condition does not hold; not a failure. */
 export class GatePaused extends GatePausedBase {}

@@ -370,7 +370,7 @@ export interface HistoryEntry {
 }
 
 /** The job ledger as a service. */
-const JobLedgerBase: Context.ServiceClass<
+export const JobLedgerBase: Context.ServiceClass<
   JobLedger,
   "@medkg/lineage-kit/JobLedger",
   JobLedgerShape

@@ -271,8 +271,13 @@ const analysePipeline = (
  *
  * @example
  * ```ts
- * const { pipeline, problems } = parsePipeline("pipelines/x.yaml", "name: x\n", new Map());
- * // pipeline === undefined; problems name the missing keys
+ * import { builtinStageRegistry } from "../adapters/builtin_stages.ts";
+ * import { parsePipeline } from "./loader.ts";
+ *
+ * const { pipeline, problems } = parsePipeline("pipelines/x.yaml", "name: x\n", new Map(), {
+ *   registry: builtinStageRegistry,
+ * });
+ * console.log(pipeline === undefined, problems.length > 0); // true true: the missing keys
  * ```
  */
 export const parsePipeline = (
@@ -489,9 +494,11 @@ export interface LoadConfigOptions extends KnownNames {
  * @example
  * ```ts
  * import { Effect } from "effect";
+ * import { builtinStageRegistry } from "../adapters/builtin_stages.ts";
+ * import { loadConfig } from "./loader.ts";
  *
- * const config = await Effect.runPromise(loadConfig());
- * config.routeSource("openalex")?.name; // "auto"
+ * const config = await Effect.runPromise(loadConfig({ registry: builtinStageRegistry }));
+ * console.log(config.routeSource("openalex")?.name); // "auto"
  * ```
  */
 export const loadConfig = (options: LoadConfigOptions): Effect.Effect<Config, ConfigError> => {

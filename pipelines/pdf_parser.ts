@@ -29,7 +29,7 @@ export interface PdfParserShape {
 }
 
 /** The PDF parser as a service. */
-const PdfParserBase: Context.ServiceClass<
+export const PdfParserBase: Context.ServiceClass<
   PdfParser,
   "@medkg/lineage-kit/PdfParser",
   PdfParserShape

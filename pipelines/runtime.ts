@@ -36,7 +36,7 @@ export interface PipelineRuntimeShape {
 }
 
 /** The runner's environment as a service. */
-const PipelineRuntimeBase: Context.ServiceClass<
+export const PipelineRuntimeBase: Context.ServiceClass<
   PipelineRuntime,
   "@medkg/lineage-kit/PipelineRuntime",
   PipelineRuntimeShape

@@ -35,7 +35,7 @@ import * as Facets from "../lineage/facets.ts";
 import { describeIssues } from "../stages/schema_issues.ts";
 
 /** A stage gave up: its last error, where, and after how many attempts. */
-const StageFailedBase: TaggedErrorClass<"StageFailed", {
+export const StageFailedBase: TaggedErrorClass<"StageFailed", {
   readonly stage: string;
   readonly policy: string;
   readonly attempts: number;

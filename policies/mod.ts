@@ -22,4 +22,8 @@ export * from "./explain.ts";
 export * as CircuitBreaker from "./circuit_breaker.ts";
 export * as RateLimiter from "./rate_limiter.ts";
 export * as Resilience from "./resilience.ts";
+// Types the kit's public options name, also at the top level (namespace members are not).
+export type { ResilienceSummary } from "./resilience.ts";
+export type { BreakerCounts } from "./circuit_breaker.ts";
+export type { RateLimitCounts } from "./rate_limiter.ts";
 export * from "./policy_schedule.ts";

@@ -38,7 +38,8 @@ export interface ConfigErrorFields {
 }
 
 // Named with an explicit type so the published declaration needs no inference (JSR).
-const ConfigErrorBase: new (
+/** The base class of {@link ConfigError}, typed explicitly for JSR: extend or use {@link ConfigError}. */
+export const ConfigErrorBase: new (
   args: ConfigErrorFields,
 ) => Cause.YieldableError & { readonly _tag: "ConfigError" } & ConfigErrorFields = Data
   .TaggedError("ConfigError");

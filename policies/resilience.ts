@@ -43,7 +43,7 @@ export interface ResilienceShape {
 }
 
 /** The process's resilience state as a service; provide {@link layer} once per process. */
-const ResilienceBase: Context.ServiceClass<
+export const ResilienceBase: Context.ServiceClass<
   Resilience,
   "@medkg/lineage-kit/Resilience",
   ResilienceShape

@@ -207,7 +207,8 @@ export const noConfig: z.ZodType<Record<string, never>> = z.strictObject({});
  *   output: z.object({ words: z.number().int() }),
  *   run: (_ctx, { Parse: doc }) =>
  *     Effect.succeed({
- *       words: doc.sections.flatMap((s) => s.blocks).join(" ").split(/\s+/).length,
+ *       words: doc.sections.flatMap((s) => s.blocks).map((b) => b.text).join(" ")
+ *         .match(/\S+/g)?.length ?? 0,
  *     }),
  * });
  * console.log(wordCount.type, wordCount.implementation); // WordCount wordcount

@@ -15,60 +15,70 @@ export type TaggedErrorClass<Tag extends string, Fields> = new (
 export const taggedError = <Tag extends string, Fields>(tag: Tag): TaggedErrorClass<Tag, Fields> =>
   Data.TaggedError(tag) as unknown as TaggedErrorClass<Tag, Fields>;
 
-const TransientBase: TaggedErrorClass<"Transient", {
+/** The base class of {@link Transient}, typed explicitly for JSR: extend or use {@link Transient}. */
+export const TransientBase: TaggedErrorClass<"Transient", {
   readonly message: string;
   readonly retryAfterMs?: number;
 }> = taggedError("Transient");
 /** A failure that may go away on its own (network blip, 5xx, lock contention). */
 export class Transient extends TransientBase {}
 
-const PermanentBase: TaggedErrorClass<"Permanent", { readonly message: string }> = taggedError(
-  "Permanent",
-);
+/** The base class of {@link Permanent}, typed explicitly for JSR: extend or use {@link Permanent}. */
+export const PermanentBase: TaggedErrorClass<"Permanent", { readonly message: string }> =
+  taggedError(
+    "Permanent",
+  );
 /** A failure that will not go away by retrying (a 4xx, a logic error in a stage). */
 export class Permanent extends PermanentBase {}
 
-const InvalidInputBase: TaggedErrorClass<"InvalidInput", {
+/** The base class of {@link InvalidInput}, typed explicitly for JSR: extend or use {@link InvalidInput}. */
+export const InvalidInputBase: TaggedErrorClass<"InvalidInput", {
   readonly message: string;
   readonly path: string;
 }> = taggedError("InvalidInput");
 /** The input record is malformed; `path` points into the offending record or file. */
 export class InvalidInput extends InvalidInputBase {}
 
-const GpuUnavailableBase: TaggedErrorClass<"GpuUnavailable", {
+/** The base class of {@link GpuUnavailable}, typed explicitly for JSR: extend or use {@link GpuUnavailable}. */
+export const GpuUnavailableBase: TaggedErrorClass<"GpuUnavailable", {
   readonly message: string;
 }> = taggedError("GpuUnavailable");
 /** The GPU service is down, unhealthy or unreachable. Never retried, never replaced by a CPU path. */
 export class GpuUnavailable extends GpuUnavailableBase {}
 
-const GpuOutOfMemoryBase: TaggedErrorClass<"GpuOutOfMemory", {
+/** The base class of {@link GpuOutOfMemory}, typed explicitly for JSR: extend or use {@link GpuOutOfMemory}. */
+export const GpuOutOfMemoryBase: TaggedErrorClass<"GpuOutOfMemory", {
   readonly message: string;
 }> = taggedError("GpuOutOfMemory");
 /** The GPU ran out of memory serving the request. Never retried. */
 export class GpuOutOfMemory extends GpuOutOfMemoryBase {}
 
-const TimeoutBase: TaggedErrorClass<"Timeout", {
+/** The base class of {@link Timeout}, typed explicitly for JSR: extend or use {@link Timeout}. */
+export const TimeoutBase: TaggedErrorClass<"Timeout", {
   readonly message: string;
   readonly timeoutMs: number;
 }> = taggedError("Timeout");
 /** An attempt ran past its policy's `timeout_seconds` and was interrupted. */
 export class Timeout extends TimeoutBase {}
 
-const RateLimitedBase: TaggedErrorClass<"RateLimited", {
+/** The base class of {@link RateLimited}, typed explicitly for JSR: extend or use {@link RateLimited}. */
+export const RateLimitedBase: TaggedErrorClass<"RateLimited", {
   readonly message: string;
   readonly retryAfterMs: number;
 }> = taggedError("RateLimited");
 /** The dependency asked us to slow down; wait `retryAfterMs` before the next attempt. */
 export class RateLimited extends RateLimitedBase {}
 
-const CircuitOpenBase: TaggedErrorClass<"CircuitOpen", {
+/** The base class of {@link CircuitOpen}, typed explicitly for JSR: extend or use {@link CircuitOpen}. */
+export const CircuitOpenBase: TaggedErrorClass<"CircuitOpen", {
   readonly message: string;
   readonly retryAfterMs: number;
 }> = taggedError("CircuitOpen");
 /** The dependency's circuit breaker is open; no call was made. */
 export class CircuitOpen extends CircuitOpenBase {}
 
-const GateTimedOutBase: TaggedErrorClass<"GateTimedOut", {
+/** The base class of {@link GateTimedOut}, typed explicitly for JSR: extend or use {@link GateTimedOut}. */
+export const GateTimedOutBase: TaggedErrorClass<"GateTimedOut", {
   readonly message: string;
   readonly gate: string;
 }> = taggedError("GateTimedOut");

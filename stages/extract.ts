@@ -198,8 +198,18 @@ export const extractWithRefusals = (
  * @example
  * ```ts
  * import { extract } from "./extract.ts";
- * declare const document: import("./ir.ts").Document;
+ * import type { Document } from "./ir.ts";
+ *
+ * const document: Document = {
+ *   id: "notes:1",
+ *   source: "notes",
+ *   title: "A note",
+ *   sections: [],
+ *   metadata: {},
+ *   provenance: { source: "notes", location: { kind: "inline", record: {} }, parser: "notes" },
+ * };
  * const { entities, claims } = extract(document);
+ * console.log(entities.length, claims.length); // 0 0: no extraction rules for "notes"
  * ```
  * @category constructors
  */

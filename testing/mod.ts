@@ -23,4 +23,7 @@
  */
 export * from "./openlineage_validator.ts";
 export * from "./stage_runner.ts";
+export * from "./stage_laws.ts";
+export * from "./ir_arbitraries.ts";
+export * from "./lineage_pairs.ts";
 export * from "./vllm_sim.ts";
