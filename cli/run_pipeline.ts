@@ -25,12 +25,24 @@ import {
 import { SetupError } from "../kit/setup_error.ts";
 import type { StageShortcuts } from "../kit/stage_overrides.ts";
 import { stageFlagsFrom, stageFlagSpecs, stageFlagsUsage } from "./_stage_flags.ts";
+import { maxLiveLimit } from "../adapters/sources/live_query.ts";
+import type { LiveQuery } from "../adapters/sources/live_requests.ts";
+import { liveQueryFromFlags } from "../adapters/sources/live_flags.ts";
+import type { PageProgress } from "../adapters/sources/live_settings.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
   --pipeline NAME     run every document through this pipeline (default: route by source)
   --source NAME       treat inputs as records of this source (${sourceNames.join(", ")})
   --input PATH        a record file or a folder of them; repeatable (default: the bundled records)
+  --query TEXT        list records live from --source's API instead: clinicaltrials query.term,
+                      openalex search=, openfda a search= expression
+  --ids A,B           list these records live by key (NCT numbers, OpenAlex W ids, openFDA set_ids,
+                      application numbers or faers-<report id>)
+  --filter F          an OpenAlex filter= expression (--source openalex or openalex-pdf)
+  --limit N           at most N live records (default: 20, or the number of --ids; at most ${maxLiveLimit});
+                      each is stored with its job, so no later run fetches it again
+                      (OPENALEX_MAILTO is sent as OpenAlex's mailto=, OPENFDA_API_KEY as api_key=)
   --store DIR|URL     the embedded store directory, or a postgres:// server (default: .lineage-kit)
   --lineage DIR|URL   OpenLineage destination: a directory (JSONL), an http(s):// Marquez URL or
                       kafka://host:port/topic (default: OPENLINEAGE_* settings, then <store>/lineage;
@@ -56,6 +68,10 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   pipeline: { type: "string" },
   source: { type: "string" },
   input: { type: "string", repeatable: true },
+  query: { type: "string" },
+  ids: { type: "string" },
+  filter: { type: "string" },
+  limit: { type: "integer", min: 1 },
   store: { type: "string" },
   lineage: { type: "string" },
   events: { type: "string" },
@@ -76,6 +92,8 @@ export interface RunOptions {
   readonly pipeline?: string;
   readonly source?: string;
   readonly inputs: ReadonlyArray<string>;
+  /** `--query`, `--ids`, `--filter`, `--limit`: records listed live instead of `inputs`. */
+  readonly query?: LiveQuery;
   readonly storeDir: string;
   readonly lineageDir: string;
   /** `--lineage`: a directory, an http(s):// Marquez URL or kafka://host:port/topic. */
@@ -147,6 +165,9 @@ export const runOptionsFrom = (
       );
     }
   }
+  const live = liveQueryFromFlags(flags, source);
+  if (typeof live === "string") throw new UsageError(live);
+  const query = live;
   // Checked now so a bad target is a usage error before any work (the producer connects lazily).
   if (typeof flags.events === "string") eventsSinkFor(flags.events, Deno.env.toObject());
   const storeDir = storeSpec(flags.store as string | undefined);
@@ -159,9 +180,10 @@ export const runOptionsFrom = (
   return {
     pipeline: flags.pipeline as string | undefined,
     source,
-    inputs: existingInputs(
-      (flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir],
-    ),
+    inputs: query === undefined
+      ? existingInputs((flags.input as ReadonlyArray<string> | undefined) ?? [bundledRecordsDir])
+      : [],
+    ...optional("query", query),
     storeDir,
     lineageDir: defaultLineageDir(storeDir),
     ...optional("lineageFlag", flags.lineage as string | undefined),
@@ -285,7 +307,7 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
 const kitOptions = (options: RunOptions): RunPipelineOptions => ({
   ...(options.pipeline === undefined ? {} : { pipeline: options.pipeline }),
   ...(options.source === undefined ? {} : { source: options.source }),
-  records: options.inputs,
+  ...(options.query === undefined ? { records: options.inputs } : { query: options.query }),
   store: options.storeDir,
   ...(options.lineageFlag === undefined ? {} : { lineage: options.lineageFlag }),
   ...(options.events === undefined ? {} : { events: options.events }),
@@ -299,6 +321,27 @@ const kitOptions = (options: RunOptions): RunPipelineOptions => ({
   ...(options.config === undefined ? {} : { config: options.config }),
   shortcuts: options.shortcuts,
 });
+
+const encoder = new TextEncoder();
+
+/** One stderr line redrawn per page while a live query pages; silent when stderr is no TTY. */
+const pagingProgress = () => {
+  const tty = Deno.stderr.isTerminal();
+  let drawn = false;
+  const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+  return {
+    page: (p: PageProgress) => {
+      if (!tty) return;
+      drawn = true;
+      const of = p.total === undefined ? "" : ` of ${p.total} matching`;
+      write(`\r\x1b[2K${p.source}: ${p.pages} pages, ${p.records} records${of}`);
+    },
+    end: () => {
+      if (drawn) write("\r\x1b[2K");
+      drawn = false;
+    },
+  };
+};
 
 /** Runs the command; returns its exit status. */
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
@@ -317,14 +360,20 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     return 0;
   }
   let progress: ReturnType<typeof makeProgress> | undefined;
+  const paging = pagingProgress();
   let summary: RunSummary;
   try {
     summary = await runPipeline({
       ...kitOptions(options),
-      onStart: (jobs) => progress = makeProgress(jobs, "jobs"),
+      onQueryPage: paging.page,
+      onStart: (jobs) => {
+        paging.end();
+        progress = makeProgress(jobs, "jobs");
+      },
       onJobDone: (o) => progress?.tick(o.status),
     });
   } catch (e) {
+    paging.end();
     progress?.end();
     if (e instanceof SetupError) {
       const lines = e.message.split("\n");
@@ -344,6 +393,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     }
     throw e;
   }
+  paging.end();
   progress?.end();
   if (options.enqueueOnly) printQueued(summary, options);
   else printSummary(summary, options);

@@ -32,6 +32,17 @@ import type { StageShortcuts } from "./stage_overrides.ts";
 import { httpIngestOptionsFromEnv } from "../adapters/sources/http_ingest.ts";
 import { finishPausedJobs } from "./finish_paused.ts";
 import { SetupError } from "./setup_error.ts";
+import {
+  discoverRequests,
+  type LiveQuery,
+  liveQueryProblem,
+} from "../adapters/sources/live_requests.ts";
+import {
+  liveSourceOptionsFromEnv,
+  LiveSourceSettings,
+  type PageProgress,
+} from "../adapters/sources/live_settings.ts";
+import { livePolicyName } from "../adapters/sources/live_policy.ts";
 
 /** A record given in memory: its source, its key, and the record as the source's parser reads it. */
 export interface RecordInput {
@@ -61,6 +72,15 @@ export interface RunPipelineOptions {
   readonly records?: string | ReadonlyArray<string> | ReadonlyArray<RecordInput>;
   /** Ingest requests to run, as the ledger stores them (live URLs, files, inline records). */
   readonly requests?: ReadonlyArray<IngestRequest>;
+  /**
+   * Records to list live from a source's API (`--query`, `--ids`, `--filter`, `--limit`). Each
+   * record is stored with its job (an inline request) before the job starts, so no run fetches it
+   * again. The `polite-api` policy of the run's policies paces the requests; `OPENALEX_MAILTO`
+   * and `OPENFDA_API_KEY` of `env` are sent.
+   */
+  readonly query?: LiveQuery;
+  /** Called after each page a live `query` fetched. */
+  readonly onQueryPage?: (progress: PageProgress) => void;
   /** Read every record file as this source instead of recognising it. */
   readonly source?: string;
   /** Stage definitions the pipelines may use besides the kit's (`defineStage`). */
@@ -191,8 +211,9 @@ const existing = async (list: ReadonlyArray<string>): Promise<ReadonlyArray<stri
 
 /** The ingest requests the options name, with the run's metadata. */
 export const requestsFor = async (
-  options: Pick<RunPipelineOptions, "records" | "requests" | "source" | "metadata">,
+  options: Pick<RunPipelineOptions, "records" | "requests" | "source" | "metadata" | "query">,
   kit: Pick<Kit, "sources" | "inputLimits">,
+  live: ReadonlyArray<IngestRequest> = [],
 ): Promise<ReadonlyArray<IngestRequest>> => {
   const { sources } = kit;
   if (options.source !== undefined && sources.get(options.source) === undefined) {
@@ -200,7 +221,7 @@ export const requestsFor = async (
       `--source: unknown source "${options.source}" (known: ${sources.names.join(", ")})`,
     );
   }
-  const given: Array<IngestRequest> = [...(options.requests ?? [])];
+  const given: Array<IngestRequest> = [...(options.requests ?? []), ...live];
   if (isRecordInputs(options.records)) {
     options.records.forEach((r, i) => {
       given.push({
@@ -210,7 +231,9 @@ export const requestsFor = async (
         ...(r.metadata === undefined ? {} : { metadata: r.metadata }),
       });
     });
-  } else if (options.records !== undefined || given.length === 0) {
+  } else if (
+    options.records !== undefined || (given.length === 0 && options.query === undefined)
+  ) {
     const list = await existing(
       options.records === undefined ? [bundledRecordsDir] : paths(options.records),
     );
@@ -222,6 +245,41 @@ export const requestsFor = async (
     given.push(...found.map((d) => d.request));
   }
   return given.map((r) => withMetadata(r, options.metadata));
+};
+
+/**
+ * The records a live `query` lists, as inline requests; a query the source cannot answer, or an
+ * API that fails (after the policy's retries), is a {@link SetupError} naming the URL.
+ */
+export const liveRequestsFor = async (
+  options: Pick<RunPipelineOptions, "query" | "env" | "onQueryPage">,
+  kit: Pick<Kit, "config" | "sources">,
+): Promise<ReadonlyArray<IngestRequest>> => {
+  if (options.query === undefined) return [];
+  const { sources, config } = kit;
+  const problem = liveQueryProblem(sources, options.query);
+  if (problem !== undefined) throw new SetupError(problem);
+  const env = options.env ?? Deno.env;
+  const policy = config.policies.get(livePolicyName);
+  const settings = {
+    ...liveSourceOptionsFromEnv({
+      OPENALEX_MAILTO: env.get("OPENALEX_MAILTO"),
+      OPENFDA_API_KEY: env.get("OPENFDA_API_KEY"),
+    }),
+    ...(policy === undefined ? {} : { policy }),
+    ...(options.onQueryPage === undefined ? {} : { onPage: options.onQueryPage }),
+  };
+  const found = await Effect.runPromise(Effect.result(
+    Effect.provideService(discoverRequests(sources, options.query), LiveSourceSettings, settings),
+  ));
+  if (found._tag === "Success") return found.success;
+  const error = found.failure;
+  // A query the source refuses is how the run was asked; anything else is the API's answer.
+  const asked = error._tag === "InvalidInput" && error.path === "query";
+  throw new SetupError(
+    `--source ${options.query.source}: ${asked ? "" : "live discovery failed: "}${error.message}`,
+    asked ? "usage" : "service",
+  );
 };
 
 const isFilePath = (pipeline: string): boolean =>
@@ -441,8 +499,12 @@ export const runPipeline = async (options: RunPipelineOptions = {}): Promise<Run
   const lineage = await lineageFor(options);
   const { kit, only } = await kitFor(options);
   const { config } = kit;
-  const requests = await requestsFor(options, kit);
-  if (requests.length === 0) throw new SetupError("no records found");
+  const requests = await requestsFor(options, kit, await liveRequestsFor(options, kit));
+  if (requests.length === 0) {
+    throw new SetupError(
+      options.query === undefined ? "no records found" : "--query: the source found no records",
+    );
+  }
   const planned = planRequests(
     config,
     only,

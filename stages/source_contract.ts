@@ -34,6 +34,8 @@ export interface SourceQuery {
   readonly query?: string;
   /** Specific document keys (`--ids`). */
   readonly ids?: ReadonlyArray<string>;
+  /** A filter in the API's own syntax (`--filter`; OpenAlex's `filter=`). */
+  readonly filter?: string;
   /** At most this many records. */
   readonly limit: number;
 }

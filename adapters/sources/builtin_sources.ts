@@ -1,7 +1,8 @@
 /**
  * The kit's built-in sources: ClinicalTrials.gov, OpenAlex (for metadata, and for open-access
  * PDFs as `openalex-pdf`), openFDA drug labels, Europe PMC and Unpaywall. Each is made with
- * `defineSource`, as a user's own source is.
+ * `defineSource`, as a user's own source is. ClinicalTrials.gov, OpenAlex and openFDA also list
+ * records live (`discover`, see `live_discovery.ts`) and fetch one by key (`fetch`).
  *
  * @module
  */
@@ -18,6 +19,11 @@ import { parseOpenAlex } from "./openalex.ts";
 import { parseOpenFda } from "./openfda.ts";
 import { detectPdfShape, parseEuropePmc, parseUnpaywall } from "./pdf_sources.ts";
 import { detectShape } from "./_record_shape.ts";
+import { clinicalTrialsQuerySpec, listClinicalTrials } from "./clinicaltrials_live.ts";
+import { listOpenAlex, openAlexQuerySpec } from "./openalex_live.ts";
+import { listOpenFda, openFdaQuerySpec } from "./openfda_live.ts";
+import { liveDiscover } from "./live_discovery.ts";
+import { fetchLive } from "./live_fetch.ts";
 
 const detectWith = (format: string) => (value: unknown) =>
   detectShape(value, format) ?? detectPdfShape(value, format);
@@ -34,6 +40,8 @@ export const builtinSources: ReadonlyArray<SourceDefinition> = [
     dataset: sourceDatasets.clinicaltrials,
     parse: parseClinicalTrials,
     detect: detectWith("clinicaltrials"),
+    fetch: fetchLive,
+    discover: liveDiscover("clinicaltrials", clinicalTrialsQuerySpec, listClinicalTrials),
   }),
   defineSource({
     name: "openalex",
@@ -41,6 +49,8 @@ export const builtinSources: ReadonlyArray<SourceDefinition> = [
     dataset: sourceDatasets.openalex,
     parse: parseOpenAlex,
     detect: detectWith("openalex"),
+    fetch: fetchLive,
+    discover: liveDiscover("openalex", openAlexQuerySpec, listOpenAlex),
   }),
   defineSource({
     name: "openalex-pdf",
@@ -49,6 +59,8 @@ export const builtinSources: ReadonlyArray<SourceDefinition> = [
     dataset: sourceDatasets["openalex-pdf"],
     parse: parseOpenAlex,
     detect: detectWith("openalex"),
+    fetch: fetchLive,
+    discover: liveDiscover("openalex-pdf", openAlexQuerySpec, listOpenAlex),
   }),
   defineSource({
     name: "openfda",
@@ -56,6 +68,8 @@ export const builtinSources: ReadonlyArray<SourceDefinition> = [
     dataset: sourceDatasets.openfda,
     parse: parseOpenFda,
     detect: detectWith("openfda"),
+    fetch: fetchLive,
+    discover: liveDiscover("openfda", openFdaQuerySpec, listOpenFda),
   }),
   defineSource({
     name: "europepmc",

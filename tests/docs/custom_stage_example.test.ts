@@ -14,7 +14,14 @@ describe("docs/examples/custom_stage.ts", () => {
     const dir = await tempDir("lk-custom-stage-");
     dirs.push(dir);
     const { summary, openlineage, cloudevents, issues } = await runExample(dir);
-    expect(summary.jobs).toEqual({ succeeded: 2, failed: 0, paused: 0, skipped: 0 });
+    expect(summary.jobs).toEqual({
+      succeeded: 2,
+      failed: 0,
+      paused: 0,
+      skipped: 0,
+      held: 0,
+      cancelled: 0,
+    });
     expect(issues).toEqual(openlineage.map(() => []));
     expect(lineagePairIssues(openlineage, cloudevents)).toEqual([]);
     expect(runLifecycleIssues(openlineage)).toEqual([]);
