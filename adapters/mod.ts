@@ -21,4 +21,5 @@ export * as Mineru from "./mineru/mod.ts";
 export * as Download from "./download/mod.ts";
 export * as Kafka from "./kafka/mod.ts";
 export * as OpenSearch from "./opensearch/mod.ts";
+export * as Prometheus from "./prometheus/mod.ts";
 export * from "./builtin_stages.ts";

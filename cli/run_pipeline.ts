@@ -22,6 +22,7 @@ import {
   type RunSummary,
 } from "../kit/run_pipeline.ts";
 import { SetupError } from "../kit/setup_error.ts";
+import * as CommandMetrics from "./_metrics.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
@@ -46,6 +47,7 @@ const USAGE = `usage: deno task run-pipeline [options]
   --allow-private-network
                       let PDF downloads reach loopback and private addresses
   --json              print a JSON summary as the last line of stdout
+${CommandMetrics.usage}
   --help              this text`;
 
 const flagSpecs: Readonly<Record<string, FlagSpec>> = {
@@ -64,6 +66,7 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   "allow-private-network": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean" },
+  ...CommandMetrics.flags,
 };
 
 /** Validated options of a run. */
@@ -88,6 +91,8 @@ export interface RunOptions {
   readonly namespace: string;
   readonly mineruUrl?: string;
   readonly allowPrivateNetwork: boolean;
+  /** `--metrics-port` / `--metrics-host`: where the run serves its metrics. */
+  readonly metrics: CommandMetrics.MetricsOptions;
 }
 
 export { bundledRecordsDir };
@@ -164,6 +169,7 @@ export const runOptionsFrom = (
     json: flags.json === true,
     namespace,
     allowPrivateNetwork: flags["allow-private-network"] === true,
+    metrics: CommandMetrics.optionsFrom(flags),
     ...optional("events", flags.events as string | undefined),
     ...optional(
       "mineruUrl",
@@ -295,9 +301,12 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   }
   let progress: ReturnType<typeof makeProgress> | undefined;
   let summary: RunSummary;
+  let metered: CommandMetrics.Endpoint | undefined;
   try {
+    metered = await CommandMetrics.start("run-pipeline", options.metrics);
     summary = await runPipeline({
       ...kitOptions(options),
+      ...(metered === undefined ? {} : { metrics: metered.metrics }),
       onStart: (jobs) => progress = makeProgress(jobs, "jobs"),
       onJobDone: (o) => progress?.tick(o.status),
     });
@@ -320,6 +329,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       return 1;
     }
     throw e;
+  } finally {
+    await metered?.close();
   }
   progress?.end();
   if (options.enqueueOnly) printQueued(summary, options);

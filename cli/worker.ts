@@ -17,13 +17,15 @@ import { parseArgs } from "./_args.ts";
 import { defaultLineageDir, openForCommand, storeSpec, wantsHelp, withUsage } from "./_command.ts";
 import { commandSinks } from "../kit/lineage_sinks.ts";
 import { runtimeLayer } from "./_runtime.ts";
+import * as CommandMetrics from "./_metrics.ts";
 
 const USAGE = `usage: deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
                         [--allow-private-network] [--json]
 
   --concurrency N   jobs run at once (default: 4)
   --once            stop when no job is left to run (default: keep looking until interrupted)
-  --poll SECONDS    how often to look for new jobs when there are none (default: 2)`;
+  --poll SECONDS    how often to look for new jobs when there are none (default: 2)
+${CommandMetrics.usage}`;
 
 const line = (o: JobOutcome): string =>
   `${o.status} ${o.docId} (${o.jobId})${
@@ -44,6 +46,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       poll: { type: "integer", min: 1 },
       "allow-private-network": { type: "boolean" },
       json: { type: "boolean" },
+      ...CommandMetrics.flags,
     });
     const spec = storeSpec(flags.store as string | undefined);
     const lineage = await Effect.runPromise(
@@ -71,7 +74,9 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     };
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
+    let metered: CommandMetrics.Endpoint | undefined;
     try {
+      metered = await CommandMetrics.start("worker", CommandMetrics.optionsFrom(flags));
       const run = Effect.runPromise(
         Effect.gen(function* () {
           const stopRelay = new AbortController();
@@ -93,6 +98,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
           const delivered = yield* flushWithDeadline(sinks.sinks, { maxWaitMs: 30_000 });
           return { ...report, delivered };
         }).pipe(
+          Effect.provide(CommandMetrics.layer(metered, sinks.sinks)),
           Effect.provide(runtimeLayer(store, {
             storeDir: spec,
             namespace: lineage.success.namespace,
@@ -128,6 +134,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       );
       return jobs.failed > 0 || report.storeFailures.length > 0 ? 1 : 0;
     } finally {
+      await metered?.close();
       Deno.removeSignalListener("SIGINT", onSignal);
       Deno.removeSignalListener("SIGTERM", onSignal);
       await sinks.close();

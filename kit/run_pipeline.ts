@@ -30,6 +30,8 @@ import { commandSinks } from "./lineage_sinks.ts";
 import { kitSources, loadPipelineFiles, loadPipelines } from "./load_pipelines.ts";
 import { finishPausedJobs } from "./finish_paused.ts";
 import { SetupError } from "./setup_error.ts";
+import type { MetricsShape } from "../pipelines/metrics.ts";
+import { layerRunMetrics } from "../pipelines/metric_collectors.ts";
 
 /** A record given in memory: its source, its key, and the record as the source's parser reads it. */
 export interface RecordInput {
@@ -97,6 +99,8 @@ export interface RunPipelineOptions {
   readonly onStart?: (jobs: number) => void;
   /** Called as each job's run ends. */
   readonly onJobDone?: (outcome: JobOutcome) => void;
+  /** Records the run's metrics (`makeMetrics`, served by a `/metrics` endpoint). @default none */
+  readonly metrics?: MetricsShape;
 }
 
 /** Jobs by how their run ended (records no pipeline takes count as failed). */
@@ -292,6 +296,7 @@ export const executeRun = (
 ): Effect.Effect<RunSummary, import("../lineage/outbox.ts").StoreError> => {
   const { config, planned, options, lineage } = plan;
   const unrouted = planned.filter((p) => !p.pipeline).map((p) => p.request);
+  const metered = layerRunMetrics(options.metrics, { sinks });
   return Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const outbox = yield* OutboxStore;
@@ -356,13 +361,16 @@ export const executeRun = (
       resilience: yield* resilienceSummary(),
       seconds: (performance.now() - started) / 1000,
     } satisfies RunSummary;
-  }).pipe(Effect.provide(kitLayer(store, {
-    storeDir: plan.storeSpec,
-    namespace: lineage.namespace,
-    allowPrivateNetwork: options.allowPrivateNetwork === true,
-    sources: kitSources(options.sources),
-    ...(lineage.parent ? { parentRun: lineage.parent } : {}),
-  })));
+  }).pipe(
+    Effect.provide(metered),
+    Effect.provide(kitLayer(store, {
+      storeDir: plan.storeSpec,
+      namespace: lineage.namespace,
+      allowPrivateNetwork: options.allowPrivateNetwork === true,
+      sources: kitSources(options.sources),
+      ...(lineage.parent ? { parentRun: lineage.parent } : {}),
+    })),
+  );
 };
 
 /** Where a store's JSONL lineage goes by default: inside it, or `./.lineage-kit/lineage`. */

@@ -16,6 +16,7 @@ import type { PipelineRunScope, StageAttempt } from "../lineage/run_events.ts";
 import { JobLedger } from "./ledger.ts";
 import { evaluateCondition, ledgerFieldsOf, type StageSpec } from "./topology.ts";
 import { describeCondition, GatePaused } from "./gate.ts";
+import { observeGateWait } from "./run_metrics.ts";
 
 /**
  * The ledger gate as a stage type: the runner evaluates its `condition` against the job's ledger
@@ -89,6 +90,11 @@ export const runGate = (
       ...(document ? { document } : {}),
     };
     const waitedMs = run.resumed && job?.pausedAt ? now.getTime() - job.pausedAt.getTime() : 0;
+    yield* observeGateWait({
+      pipeline: scope.pipeline.name,
+      gate: attempt.stage,
+      outcome: "opened",
+    }, waitedMs);
     yield* ledger.recordStage(
       scope.jobId,
       scope.runNumber,

@@ -28,3 +28,7 @@ export * from "./pdf_parser.ts";
 export * from "./mineru_bridge.ts";
 export * from "./mineru_queue_bridge.ts";
 export { awaitsParsing, MINERU_POLICY, mineruFailureReason } from "./mineru_parsing.ts";
+export * from "./metrics.ts";
+export * as MetricInstruments from "./metric_instruments.ts";
+export * from "./run_metrics.ts";
+export * from "./metric_collectors.ts";
