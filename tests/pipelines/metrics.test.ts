@@ -5,13 +5,15 @@ import { TestClock } from "effect/testing";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { JobLedger } from "../../pipelines/ledger.ts";
 import { runSensor } from "../../pipelines/sensor.ts";
+import { bridgeTick } from "../../pipelines/mineru_bridge.ts";
+import { PdfParser } from "../../pipelines/pdf_parser.ts";
 import { makeMetrics, Metrics, type MetricsShape } from "../../pipelines/metrics.ts";
 import { layerRunMetrics } from "../../pipelines/metric_collectors.ts";
 import { flush } from "../../lineage/relay.ts";
 import type { LineageSink } from "../../lineage/sink.ts";
 import type { OutboxRow } from "../../lineage/outbox.ts";
 import { Resilience } from "../../policies/resilience.ts";
-import { Permanent, Transient } from "../../stages/errors.ts";
+import { GpuOutOfMemory, Permanent, Transient } from "../../stages/errors.ts";
 import {
   compile,
   compileConfig,
@@ -215,6 +217,43 @@ describe("Metrics", () => {
         seriesOf(families, "lineagekit_job_duration_seconds", { pipeline: "pdf", status });
       expect(jobs("paused")).toMatchObject({ count: 2 });
       expect(jobs("succeeded")).toMatchObject({ count: 1 });
+    }));
+
+  it.effect("records the MinerU bridge's PDF parses by outcome", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(START);
+      const metrics = makeMetrics();
+      const config = compileConfig([{ file: "pdf.yaml", text: pdfShape(900) }]);
+      const pipeline = config.pipeline("pdf")!;
+      const { registry } = scriptedStages({});
+      // Parsing takes 3 s; the document OOM fails on the GPU.
+      const parser = Layer.succeed(PdfParser, {
+        service: "mineru@gpu:8000",
+        parse: (request) =>
+          Effect.andThen(
+            Effect.sleep("3 seconds"),
+            request.docId.endsWith("OOM")
+              ? Effect.fail(new GpuOutOfMemory({ message: "CUDA out of memory" }))
+              : Effect.succeed(parsedPdfDocument(request.docId)),
+          ),
+      });
+      const families = yield* Effect.gen(function* () {
+        for (const key of ["PARSED", "OOM"]) {
+          const job = yield* enqueue(key, pipeline, "unpaywall");
+          expect((yield* runDriven(job, pipeline)).status).toBe("paused");
+        }
+        const report = yield* driven(bridgeTick(config));
+        expect([report.parsed.length, report.failed.length]).toEqual([1, 1]);
+        return yield* scrape(metrics);
+      }).pipe(Effect.provide(Layer.merge(metered(metrics, registry), parser)));
+      expect(family(families, "lineagekit_pdf_parse_duration_seconds").type).toBe("histogram");
+      for (const outcome of ["parsed", "failed"]) {
+        const s = seriesOf(families, "lineagekit_pdf_parse_duration_seconds", { outcome })!;
+        expect(s.count).toBe(1);
+        expect(s.sum).toBeGreaterThanOrEqual(3);
+        expect(s.buckets!["2.5"]).toBe(0);
+        expect(s.buckets!["5"]).toBe(1);
+      }
     }));
 
   it.effect("reads each sink's backlog and lag at scrape time and counts what the relay delivered", () =>
