@@ -21,6 +21,7 @@ export * as Mineru from "./mineru/mod.ts";
 export * as Download from "./download/mod.ts";
 export * as Kafka from "./kafka/mod.ts";
 export * as OpenSearch from "./opensearch/mod.ts";
+export * as Prometheus from "./prometheus/mod.ts";
 export * from "./builtin_stages.ts";
 // Types the kit's public options name, also at the top level (namespace members are not).
 export type { Store as OpenStore } from "./store/store.ts";

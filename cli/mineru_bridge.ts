@@ -36,11 +36,13 @@ import {
   withUsage,
 } from "./_command.ts";
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
+import * as CommandMetrics from "./_metrics.ts";
 
 const USAGE =
   "usage: deno task mineru-bridge [--mineru-url URL] [--via http|kafka] [--once] [--store DIR|URL] [--json]\n" +
   "  --via kafka publishes requests to mineru.queue.v1 and applies answers from mineru.results.v1\n" +
-  "  (brokers from KAFKA_BROKERS); --once then only sends what is ready";
+  "  (brokers from KAFKA_BROKERS); --once then only sends what is ready\n" +
+  CommandMetrics.usage;
 
 const describe = (r: BridgeReport): string =>
   [
@@ -89,14 +91,28 @@ const answerOf = (result: MineruResult): MineruAnswer =>
  * `--via kafka`: publishes `mineru.requested` to `mineru.queue.v1` for external GPU workers and
  * applies their answers from `mineru.results.v1`. Brokers and security come from `KAFKA_*`.
  */
-const viaKafka = async (once: boolean, storeFlag: string | undefined): Promise<number> => {
+const viaKafka = async (
+  once: boolean,
+  storeFlag: string | undefined,
+  metrics: CommandMetrics.MetricsOptions,
+): Promise<number> => {
   const kafka = kafkaConfigFromEnv(Deno.env.toObject());
   if (Result.isFailure(kafka)) throw new UsageError(`--via kafka: ${kafka.failure.message}`);
   const spec = storeSpec(storeFlag);
   const opened = await openForCommand("mineru-bridge", spec);
   if (typeof opened === "number") return opened;
   const { store, config } = opened;
-  const layer = runtimeLayer(store, { storeDir: spec, namespace: namespaceFromEnv(Deno.env) });
+  let metered: CommandMetrics.Endpoint | undefined;
+  try {
+    metered = await CommandMetrics.start("mineru-bridge", metrics);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const layer = Layer.provideMerge(
+    CommandMetrics.layer(metered),
+    runtimeLayer(store, { storeDir: spec, namespace: namespaceFromEnv(Deno.env) }),
+  );
   const producer = makeMineruQueueProducer(kafka.success);
   const queue: MineruQueuePort = {
     service: `mineru-queue@${kafka.success.brokers.join(",")}`,
@@ -131,6 +147,7 @@ const viaKafka = async (once: boolean, storeFlag: string | undefined): Promise<n
     );
     return 0;
   } finally {
+    await metered?.close();
     await Effect.runPromise(consumer.close());
     await Effect.runPromise(producer.close());
     await flushLineage(store, defaultLineageDir(spec));
@@ -151,13 +168,18 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       once: { type: "boolean" },
       store: { type: "string" },
       json: { type: "boolean" },
+      ...CommandMetrics.flags,
     });
     const via = (flags.via as string | undefined) ?? "http";
     if (via !== "http" && via !== "kafka") {
       throw new UsageError(`--via: expected http or kafka, got "${via}"`);
     }
     if (via === "kafka") {
-      return await viaKafka(flags.once === true, flags.store as string | undefined);
+      return await viaKafka(
+        flags.once === true,
+        flags.store as string | undefined,
+        CommandMetrics.optionsFrom(flags),
+      );
     }
     const mineruUrl = mineruUrlFrom(
       flags["mineru-url"] as string | undefined,
@@ -171,6 +193,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     if (typeof opened === "number") return opened;
     const { store, config } = opened;
     let failed = 0;
+    let metered: CommandMetrics.Endpoint | undefined;
     const pass = bridgeTick(config).pipe(
       Effect.tap((report) =>
         Effect.sync(() => {
@@ -183,7 +206,9 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       ? pass
       : Effect.forever(Effect.andThen(pass, Effect.sleep(Duration.millis(pollIntervalMs(config)))));
     try {
+      metered = await CommandMetrics.start("mineru-bridge", CommandMetrics.optionsFrom(flags));
       await Effect.runPromise(program.pipe(
+        Effect.provide(CommandMetrics.layer(metered)),
         Effect.provide(Layer.mergeAll(
           runtimeLayer(store, { storeDir: spec, namespace: namespaceFromEnv(Deno.env) }),
           parserLayer(mineruUrl),
@@ -191,6 +216,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       ));
       return failed > 0 ? 1 : 0;
     } finally {
+      await metered?.close();
       await flushLineage(store, defaultLineageDir(spec));
       await store.close();
     }

@@ -29,6 +29,7 @@ import { maxLiveLimit } from "../adapters/sources/live_query.ts";
 import type { LiveQuery } from "../adapters/sources/live_requests.ts";
 import { liveQueryFromFlags } from "../adapters/sources/live_flags.ts";
 import type { PageProgress } from "../adapters/sources/live_settings.ts";
+import * as CommandMetrics from "./_metrics.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
@@ -62,6 +63,7 @@ const USAGE = `usage: deno task run-pipeline [options]
                       let PDF downloads reach loopback and private addresses
 ${stageFlagsUsage}
   --json              print a JSON summary as the last line of stdout
+${CommandMetrics.usage}
   --help              this text`;
 
 const flagSpecs: Readonly<Record<string, FlagSpec>> = {
@@ -85,6 +87,7 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   json: { type: "boolean" },
   help: { type: "boolean" },
   ...stageFlagSpecs,
+  ...CommandMetrics.flags,
 };
 
 /** Validated options of a run. */
@@ -115,6 +118,8 @@ export interface RunOptions {
   /** `--embedder`, `--vllm-url`, `--index` … */
   readonly shortcuts: StageShortcuts;
   readonly allowPrivateNetwork: boolean;
+  /** `--metrics-port` / `--metrics-host`: where the run serves its metrics. */
+  readonly metrics: CommandMetrics.MetricsOptions;
 }
 
 export { bundledRecordsDir };
@@ -196,6 +201,7 @@ export const runOptionsFrom = (
     namespace,
     allowPrivateNetwork: flags["allow-private-network"] === true,
     ...stageFlagsFrom(flags),
+    metrics: CommandMetrics.optionsFrom(flags),
     ...optional("events", flags.events as string | undefined),
     ...optional(
       "mineruUrl",
@@ -362,10 +368,13 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   let progress: ReturnType<typeof makeProgress> | undefined;
   const paging = pagingProgress();
   let summary: RunSummary;
+  let metered: CommandMetrics.Endpoint | undefined;
   try {
+    metered = await CommandMetrics.start("run-pipeline", options.metrics);
     summary = await runPipeline({
       ...kitOptions(options),
       onQueryPage: paging.page,
+      ...(metered === undefined ? {} : { metrics: metered.metrics }),
       onStart: (jobs) => {
         paging.end();
         progress = makeProgress(jobs, "jobs");
@@ -392,6 +401,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       return 1;
     }
     throw e;
+  } finally {
+    await metered?.close();
   }
   paging.end();
   progress?.end();

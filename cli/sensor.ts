@@ -18,8 +18,10 @@ import {
   withUsage,
 } from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
+import * as CommandMetrics from "./_metrics.ts";
 
-const USAGE = "usage: deno task sensor [--once] [--store DIR|URL] [--json]";
+const USAGE = `usage: deno task sensor [--once] [--store DIR|URL] [--json]
+${CommandMetrics.usage}`;
 
 const describe = (r: SensorReport): string =>
   [
@@ -39,13 +41,16 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       once: { type: "boolean" },
       store: { type: "string" },
       json: { type: "boolean" },
+      ...CommandMetrics.flags,
     });
     const spec = storeSpec(flags.store as string | undefined);
     const opened = await openForCommand("sensor", spec);
     if (typeof opened === "number") return opened;
     const { store, config } = opened;
     let failed = 0;
+    let metered: CommandMetrics.Endpoint | undefined;
     try {
+      metered = await CommandMetrics.start("sensor", CommandMetrics.optionsFrom(flags));
       await Effect.runPromise(
         runSensor(config, {
           ...(flags.once ? { passes: 1 } : {}),
@@ -55,6 +60,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
             console.log(flags.json ? JSON.stringify(report) : describe(report));
           },
         }).pipe(
+          Effect.provide(CommandMetrics.layer(metered)),
           Effect.provide(
             runtimeLayer(store, { storeDir: spec, namespace: namespaceFromEnv(Deno.env) }),
           ),
@@ -62,6 +68,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       );
       return failed > 0 ? 1 : 0;
     } finally {
+      await metered?.close();
       await flushLineage(store, defaultLineageDir(spec));
       await store.close();
     }

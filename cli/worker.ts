@@ -21,6 +21,7 @@ import { stageFlagsFrom, stageFlagSpecs, stageFlagsUsage } from "./_stage_flags.
 import { checkServices } from "../kit/load_kit.ts";
 import { SetupError } from "../kit/setup_error.ts";
 import { httpIngestOptionsFromEnv } from "../adapters/sources/http_ingest.ts";
+import * as CommandMetrics from "./_metrics.ts";
 
 const USAGE = `usage: deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
                         [--allow-private-network] [--json]
@@ -28,7 +29,8 @@ const USAGE = `usage: deno task worker [--store DIR|URL] [--concurrency N] [--on
   --concurrency N   jobs run at once (default: 4)
   --once            stop when no job is left to run (default: keep looking until interrupted)
   --poll SECONDS    how often to look for new jobs when there are none (default: 2)
-${stageFlagsUsage}`;
+${stageFlagsUsage}
+${CommandMetrics.usage}`;
 
 const line = (o: JobOutcome): string =>
   `${o.status} ${o.docId} (${o.jobId})${
@@ -50,6 +52,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       "allow-private-network": { type: "boolean" },
       json: { type: "boolean" },
       ...stageFlagSpecs,
+      ...CommandMetrics.flags,
     });
     const spec = storeSpec(flags.store as string | undefined);
     const lineage = await Effect.runPromise(
@@ -88,7 +91,9 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     };
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
+    let metered: CommandMetrics.Endpoint | undefined;
     try {
+      metered = await CommandMetrics.start("worker", CommandMetrics.optionsFrom(flags));
       const run = Effect.runPromise(
         Effect.gen(function* () {
           const stopRelay = new AbortController();
@@ -110,6 +115,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
           const delivered = yield* flushWithDeadline(sinks.sinks, { maxWaitMs: 30_000 });
           return { ...report, delivered };
         }).pipe(
+          Effect.provide(CommandMetrics.layer(metered, sinks.sinks)),
           Effect.provide(runtimeLayer(store, {
             storeDir: spec,
             namespace: lineage.success.namespace,
@@ -149,6 +155,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       );
       return jobs.failed > 0 || report.storeFailures.length > 0 ? 1 : 0;
     } finally {
+      await metered?.close();
       Deno.removeSignalListener("SIGINT", onSignal);
       Deno.removeSignalListener("SIGTERM", onSignal);
       await sinks.close();

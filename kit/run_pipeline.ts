@@ -43,6 +43,8 @@ import {
   type PageProgress,
 } from "../adapters/sources/live_settings.ts";
 import { livePolicyName } from "../adapters/sources/live_policy.ts";
+import type { MetricsShape } from "../pipelines/metrics.ts";
+import { layerRunMetrics } from "../pipelines/metric_collectors.ts";
 
 /** A record given in memory: its source, its key, and the record as the source's parser reads it. */
 export interface RecordInput {
@@ -128,6 +130,8 @@ export interface RunPipelineOptions {
   readonly onStart?: (jobs: number) => void;
   /** Called as each job's run ends. */
   readonly onJobDone?: (outcome: JobOutcome) => void;
+  /** Records the run's metrics (`makeMetrics`, served by a `/metrics` endpoint). @default none */
+  readonly metrics?: MetricsShape;
 }
 
 /** Jobs by how their run ended (records no pipeline takes count as failed). */
@@ -382,6 +386,7 @@ export const executeRun = (
 ): Effect.Effect<RunSummary, StoreError> => {
   const { config, planned, options, lineage } = plan;
   const unrouted = planned.filter((p) => !p.pipeline).map((p) => p.request);
+  const metered = layerRunMetrics(options.metrics, { sinks });
   return Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const outbox = yield* OutboxStore;
@@ -446,14 +451,17 @@ export const executeRun = (
       resilience: yield* resilienceSummary(),
       seconds: (performance.now() - started) / 1000,
     } satisfies RunSummary;
-  }).pipe(Effect.provide(kitLayer(store, {
-    storeDir: plan.storeSpec,
-    namespace: lineage.namespace,
-    allowPrivateNetwork: options.allowPrivateNetwork === true,
-    sources: plan.kit.sources,
-    http: { ...httpIngestOptionsFromEnv(Deno.env.toObject()), limits: plan.kit.inputLimits },
-    ...(lineage.parent ? { parentRun: lineage.parent } : {}),
-  })));
+  }).pipe(
+    Effect.provide(metered),
+    Effect.provide(kitLayer(store, {
+      storeDir: plan.storeSpec,
+      namespace: lineage.namespace,
+      allowPrivateNetwork: options.allowPrivateNetwork === true,
+      sources: plan.kit.sources,
+      http: { ...httpIngestOptionsFromEnv(Deno.env.toObject()), limits: plan.kit.inputLimits },
+      ...(lineage.parent ? { parentRun: lineage.parent } : {}),
+    })),
+  );
 };
 
 /** Where a store's JSONL lineage goes by default: inside it, or `./.lineage-kit/lineage`. */

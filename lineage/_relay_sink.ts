@@ -16,6 +16,7 @@ import {
   type OutboxWithDeliveryLog,
 } from "./delivery_log.ts";
 import type { SinkReport } from "./relay.ts";
+import { countSettled } from "./delivery_metrics.ts";
 
 /** What a flush did so far for one sink; read at a deadline too. */
 export interface Tally {
@@ -82,6 +83,7 @@ const record = (
         tally.deadLettered += deadLetters.length;
       })
     ),
+    Effect.tap(() => countSettled(sink, delivered.length, deadLetters.length)),
   );
 };
 

@@ -17,6 +17,7 @@ import { JobLedger } from "./ledger.ts";
 import { evaluateCondition, ledgerFieldsOf, type StageSpec } from "./topology.ts";
 import { describeCondition, GatePaused } from "./gate.ts";
 import { RunSuperseded } from "./run_superseded.ts";
+import { observeGateWait } from "./run_metrics.ts";
 
 /**
  * The ledger gate as a stage type: the runner evaluates its `condition` against the job's ledger
@@ -91,6 +92,11 @@ export const runGate = (
       ...(document ? { document } : {}),
     };
     const waitedMs = run.resumed && job?.pausedAt ? now.getTime() - job.pausedAt.getTime() : 0;
+    yield* observeGateWait({
+      pipeline: scope.pipeline.name,
+      gate: attempt.stage,
+      outcome: "opened",
+    }, waitedMs);
     const owned = yield* ledger.recordStage(
       scope.jobId,
       scope.runNumber,

@@ -26,6 +26,7 @@ import {
   parsingOf,
   requested,
 } from "./mineru_parsing.ts";
+import { observePdfParse } from "./run_metrics.ts";
 
 /** What one bridge pass did, by job id. */
 export interface BridgeReport {
@@ -67,6 +68,7 @@ const parseClaimed = (job: Job, config: Config) =>
       }),
     ));
     const end = yield* Clock.currentTimeMillis;
+    yield* observePdfParse(Exit.isSuccess(exit) ? "parsed" : "failed", end - start);
     if (Exit.isSuccess(exit)) {
       yield* parsed(p, exit.value, end, end - start);
       return { _tag: "parsed" as const, jobId: job.jobId };

@@ -30,3 +30,7 @@ export * from "./mineru_queue_bridge.ts";
 export { awaitsParsing, MINERU_POLICY, mineruFailureReason } from "./mineru_parsing.ts";
 export * from "./stage_settings.ts";
 export * from "./cancel.ts";
+export * from "./metrics.ts";
+export * as MetricInstruments from "./metric_instruments.ts";
+export * from "./run_metrics.ts";
+export * from "./metric_collectors.ts";

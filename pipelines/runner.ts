@@ -22,6 +22,7 @@ import { GatePaused } from "./gate.ts";
 import type { RunSuperseded } from "./run_superseded.ts";
 import { claim, closeRun, keepLease, leaseOf } from "./run_claim.ts";
 import { walkDag } from "./dag_walk.ts";
+import { observeJob } from "./run_metrics.ts";
 
 /** How a job's run ended, as the CLI reports it. */
 export interface JobOutcome {
@@ -229,7 +230,7 @@ export const runJob = (
     );
     if (!ended) return lost;
     return { ...base, status: "failed", error, durationMs } satisfies JobOutcome;
-  });
+  }).pipe(observeJob(pipeline.name));
 
 /** Runs many jobs with at most `concurrency` in flight; `onDone` sees each outcome as it ends. */
 export const runJobs = (

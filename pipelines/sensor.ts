@@ -19,6 +19,7 @@ import { runScope } from "./run_claim.ts";
 import { evaluateCondition, ledgerFieldsOf } from "./topology.ts";
 import { gateTimeLeftMs } from "./gate.ts";
 import { gateTimedOutEvents } from "./gate_stage.ts";
+import { countSensorPass, observeGateWait } from "./run_metrics.ts";
 
 /** What one sensor pass did. */
 export interface SensorReport {
@@ -135,6 +136,12 @@ export const sensorTick = (
           waiting.push({ jobId: job.jobId, gate: found.name, leftMs });
         } else if (yield* timeOut(job, pipeline, found.name, nowMs)) {
           timedOut.push(job.jobId);
+          const waitedMs = nowMs - (job.pausedAt?.getTime() ?? nowMs);
+          yield* observeGateWait({
+            pipeline: pipeline.name,
+            gate: found.name,
+            outcome: "timed_out",
+          }, waitedMs);
         }
       }), { concurrency: 8, discard: true });
     return { resumed, timedOut, waiting };
@@ -177,6 +184,7 @@ export const runSensor = (
           wake.current = yield* Deferred.make<void>();
         }
         const report = yield* sensorTick(config);
+        yield* countSensorPass(trigger);
         options.onPass?.({ ...report, trigger });
       }
     });

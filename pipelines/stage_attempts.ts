@@ -33,6 +33,7 @@ import { JobLedger } from "./ledger.ts";
 import { RunSuperseded } from "./run_superseded.ts";
 import * as Facets from "../lineage/facets.ts";
 import { describeIssues } from "../stages/schema_issues.ts";
+import { observeAttempt, observeStage } from "./run_metrics.ts";
 
 /** A stage gave up: its last error, where, and after how many attempts. */
 export const StageFailedBase: TaggedErrorClass<"StageFailed", {
@@ -285,7 +286,9 @@ export const runStage = (
     // A retried failure whose FAIL event the schedule has not written yet: if the stage is
     // interrupted in between, its run still gets a terminal event.
     let unsettled: AttemptFailed | undefined;
+    const metered = { pipeline: run.context.pipeline.name, stage: run.attempt.stage };
     const attempt = Effect.suspend(() => attemptOnce(run, ++attempts)).pipe(
+      observeAttempt(metered),
       Effect.tapError((e) =>
         Effect.sync(() => {
           if (e._tag === "AttemptFailed" && !e.final) unsettled = e;
@@ -329,6 +332,7 @@ export const runStage = (
           })
           : e
       ),
+      observeStage(metered),
     );
   });
 
