@@ -93,6 +93,10 @@ export interface PipelineSpec {
   readonly applicableSources: ReadonlyArray<SourceName>;
   /** The stages in declaration order. */
   readonly stages: ReadonlyArray<StageSpec>;
+  /** Who owns the pipeline (`owners`), for the lineage `ownership` facet of its jobs. */
+  readonly owners?: ReadonlyArray<{ readonly name: string; readonly type?: string }>;
+  /** The pipeline's tags (`tags`), for the lineage `tags` facet of its jobs. */
+  readonly tags?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
 }
 
 /** The policy name of a gate written without one: one attempt, bounded by the gate's timeout. */
@@ -305,6 +309,28 @@ export const stageSchemaFor = (
     return misplaced ? z.NEVER : toStageSpec(decoded.data);
   });
 
+// An owner is a URN string (`team:kg-ingest`) or `{name, type}` (`type` e.g. MAINTAINER).
+const ownerSchema = z.union([
+  z.string().min(1).transform((name) => ({ name })),
+  strictMapping({ name: z.string().min(1), type: z.string().min(1).optional() }),
+]);
+
+// Tags: a mapping of key to value, or a list of `key:value` strings and bare labels (`pii`).
+const tagValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const tagsSchema = z.union([
+  z.record(z.string().min(1), tagValue).transform((tags) =>
+    Object.entries(tags).map(([key, value]) => ({ key, value }))
+  ),
+  z.array(z.string().regex(/^[^:\s][^:]*(:[^:]+)?$/, "must be `key` or `key:value`")).transform((
+    tags,
+  ) =>
+    tags.map((tag) => {
+      const [key, value] = tag.split(":");
+      return { key: key.trim(), value: value === undefined ? "true" : value.trim() };
+    })
+  ),
+]);
+
 /** A pipeline file as written in YAML (snake_case keys), with its stages decoded. */
 export interface PipelineYaml {
   /** The pipeline's version, e.g. `1.0.0`. */
@@ -317,6 +343,10 @@ export interface PipelineYaml {
   readonly applicable_sources: ReadonlyArray<SourceName>;
   /** The stages, decoded, in declaration order. */
   readonly stages: ReadonlyArray<StageSpec>;
+  /** Who owns the pipeline: URNs such as `team:kg-ingest`, or `{name, type}`. */
+  readonly owners?: ReadonlyArray<{ readonly name: string; readonly type?: string }>;
+  /** The pipeline's tags, decoded from a mapping or a list of `key:value` and labels. */
+  readonly tags?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
 }
 
 /**
@@ -333,6 +363,8 @@ export const pipelineSchemaFor = (
     description: z.string(),
     applicable_sources: z.array(z.string().min(1)),
     stages: z.array(stageSchemaFor(isKnownType)).min(1),
+    owners: z.array(ownerSchema).optional(),
+    tags: tagsSchema.optional(),
   }) as unknown as z.ZodType<PipelineYaml>;
 
 /** Turns a decoded pipeline file into a {@link PipelineSpec}. */
@@ -343,6 +375,8 @@ export const pipelineFromSpec = (file: string, spec: PipelineYaml): PipelineSpec
   description: spec.description,
   applicableSources: spec.applicable_sources,
   stages: spec.stages,
+  ...(spec.owners === undefined ? {} : { owners: spec.owners }),
+  ...(spec.tags === undefined ? {} : { tags: spec.tags }),
 });
 
 /**

@@ -16,7 +16,10 @@ import {
   stageRunId,
 } from "../../lineage/run_events.ts";
 import { gateEvents } from "../../lineage/gate_events.ts";
-import { HANDOFF_NAMESPACE, sourceDatasets } from "../../lineage/datasets.ts";
+import { sourceDatasets } from "../../lineage/datasets.ts";
+
+// The graph is generic over dataset identities: these read as the older in-memory hand-offs.
+const HANDOFF_NAMESPACE = "inmemory://lineage-kit";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { openStore } from "../../adapters/store/store.ts";
@@ -41,7 +44,7 @@ const scopeOf = (docId: string, startMs: number): PipelineRunScope => ({
 const handoff = (name: string) => ({
   namespace: HANDOFF_NAMESPACE,
   name,
-  kind: "handoff" as const,
+  kind: "checkpoint" as const,
 });
 const ingest = (attempt = 1): StageAttempt => ({
   stage: "ingest",
