@@ -10,7 +10,7 @@ import type { ConfigProblem } from "./config_error.ts";
 import type { ConfigPath } from "./_config_sources.ts";
 import { decodeAt, quotedWord, type Where } from "./_config_issues.ts";
 import { count, percent, strict, text } from "./_config_values.ts";
-import type { CircuitBreakerConfig } from "./circuit_breaker.ts";
+import type { LineageBreakerConfig } from "./circuit_breaker.ts";
 
 const interval = { circuitCheckIntervalInMillis: count.optional() };
 
@@ -42,7 +42,7 @@ export const decodeCircuitBreaker = (
   value: unknown,
   path: ConfigPath,
   where: Where,
-): { breaker?: CircuitBreakerConfig; problems: ConfigProblem[] } => {
+): { breaker?: LineageBreakerConfig; problems: ConfigProblem[] } => {
   const type = (value as { type?: unknown } | null)?.type;
   const at = (message: string) => ({ problems: [{ where: where([...path, "type"]), message }] });
   if (type === "noop") return { problems: [] };

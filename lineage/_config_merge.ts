@@ -62,7 +62,10 @@ export const mergeSources = (file: YamlFile | undefined, env: EnvSource): Merged
   const vars = env.toObject?.() ?? {};
   const fromEnv = envOverrides(vars);
   const fileValue = isObject(file?.value) ? file.value : {};
-  const value = deepMerge(fromEnv.value, fileValue) as Record<string, unknown>;
+  const value = fileFirst(deepMerge(fromEnv.value, fileValue), fileValue) as Record<
+    string,
+    unknown
+  >;
   const origins = new Map(fromEnv.origins);
   const notices: string[] = fromEnv.replaced.map((r) =>
     `${r.variable} is not used: ${r.by} sets the whole section (the official clients' rule)`
@@ -78,8 +81,12 @@ export const mergeSources = (file: YamlFile | undefined, env: EnvSource): Merged
       if (variable) return variable;
     }
     for (let n = path.length - 1; n >= 0; n--) {
-      const at = file?.locate(path.slice(0, n));
+      const prefix = path.slice(0, n);
+      const at = file?.locate(prefix);
       if (at) return at;
+      // A key missing from a section variables wrote: the first of those variables.
+      const under = [...origins].find(([k]) => k.startsWith(pathKey(prefix).slice(0, -1)));
+      if (under && n > 0) return under[1];
     }
     return file ? `${file.display}:1:1` : "environment";
   };
@@ -101,6 +108,15 @@ export const mergeSources = (file: YamlFile | undefined, env: EnvSource): Merged
   const transportOrigin = transport === undefined ? undefined : legacy.origin ??
     (inFile(["transport"]) ? file!.display : transportVariables(origins).join(", "));
   return { value, where, transportOrigin, notices };
+};
+
+// The merged value with the file's keys first, in the file's order, then the variables' keys.
+const fileFirst = (merged: unknown, file: unknown): unknown => {
+  if (!isObject(merged) || !isObject(file)) return merged;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(file)) if (k in merged) out[k] = fileFirst(merged[k], file[k]);
+  for (const [k, v] of Object.entries(merged)) if (!(k in out)) out[k] = v;
+  return out;
 };
 
 const valueAt = (root: unknown, path: ConfigPath): unknown =>

@@ -23,8 +23,9 @@ export interface ConfigSetting {
 // Keys whose values are credentials. Header and Kafka property names are matched the same way.
 const SECRET = /(api_?key|apikey|password|passwd|secret|token|credential|jaas|sasl|auth)/i;
 
-/** Whether the value at `path` is a secret. */
+/** Whether the value at `path` is a secret (an `auth.type` names a method, not a secret). */
 export const isSecretPath = (path: ConfigPath): boolean =>
+  path[path.length - 1] !== "type" &&
   path.some((segment) => typeof segment === "string" && SECRET.test(segment));
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

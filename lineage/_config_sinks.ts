@@ -12,7 +12,7 @@ import { jsonlSinks, makeJsonlSink } from "./jsonl_sink.ts";
 import { type LineageSink, SinkError } from "./sink.ts";
 import { makeEventFilesSink } from "./event_files_sink.ts";
 import { withEventPolicy } from "./event_policy.ts";
-import { type CircuitBreaker, makeCircuitBreaker, withCircuitBreaker } from "./circuit_breaker.ts";
+import { type LineageBreaker, makeLineageBreaker, withLineageBreaker } from "./circuit_breaker.ts";
 import type { KafkaTransportConfig, TransportConfig } from "./transport_config.ts";
 
 /** What {@link sinksFor} needs besides the configuration. */
@@ -26,7 +26,7 @@ export interface SinksOptions {
   /** Where the console transport writes. @default stderr */
   readonly consoleWrite?: (line: string) => void;
   /** The circuit breaker; tests give one with a fake memory probe. @default from the config */
-  readonly circuitBreaker?: CircuitBreaker;
+  readonly circuitBreaker?: LineageBreaker;
 }
 
 const kafkaName = (t: KafkaTransportConfig) => t.name ?? `kafka:${t.brokers.join(",")}/${t.topic}`;
@@ -77,14 +77,14 @@ export const sinksFor = (
   options: SinksOptions,
 ): ReadonlyArray<LineageSink> => {
   const breaker = options.circuitBreaker ??
-    (config.circuitBreaker ? makeCircuitBreaker(config.circuitBreaker) : undefined);
+    (config.circuitBreaker ? makeLineageBreaker(config.circuitBreaker) : undefined);
   const policy = {
     ...config.facets,
     namespaceResolvers: config.namespaceResolvers,
   };
   return config.transports.flatMap((t) => sinksOf(t, options)).map((s) => {
     const filtered = withJobFilters(withEventPolicy(s, policy), config.filters);
-    return breaker ? withCircuitBreaker(filtered, breaker) : filtered;
+    return breaker ? withLineageBreaker(filtered, breaker) : filtered;
   });
 };
 

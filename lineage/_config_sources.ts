@@ -148,26 +148,26 @@ const isPrefixOf = (prefix: ConfigPath, path: ConfigPath) =>
 export const envOverrides = (vars: Readonly<Record<string, string>>): EnvOverrides => {
   const value: Record<string, unknown> = {};
   const origins = new Map<string, string>();
-  const paths = new Map<string, ConfigPath>();
   const replaced: Array<{ variable: string; by: string }> = [];
-  const names = Object.keys(vars).filter((k) => k.startsWith("OPENLINEAGE__")).sort().reverse();
-  for (const name of names) {
-    const segments = name.slice("OPENLINEAGE__".length).split("__").filter((s) => s !== "");
-    if (segments.length === 0) continue;
-    const path: Array<string | number> = [];
-    for (const segment of segments) path.push(keyFor(path, segment));
-    for (const [other, otherPath] of paths) {
-      if (isPrefixOf(path, otherPath)) {
-        replaced.push({ variable: other, by: name });
-        paths.delete(other);
-        origins.delete(pathKey(otherPath));
-      }
+  const all = Object.keys(vars).filter((k) => k.startsWith("OPENLINEAGE__")).sort().flatMap(
+    (name) => {
+      const segments = name.slice("OPENLINEAGE__".length).split("__").filter((s) => s !== "");
+      const path: Array<string | number> = [];
+      for (const segment of segments) path.push(keyFor(path, segment));
+      return segments.length === 0 ? [] : [{ name, path }];
+    },
+  );
+  // Applied in name order (stable key order); one under another's section is left out.
+  for (const { name, path } of all) {
+    const by = all.find((o) => isPrefixOf(o.path, path));
+    if (by) {
+      replaced.push({ variable: name, by: by.name });
+      continue;
     }
     setAt(value, path, parseValue(vars[name]));
     origins.set(pathKey(path), name);
-    paths.set(name, path);
   }
-  return { value, origins, replaced: replaced.reverse() };
+  return { value, origins, replaced };
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

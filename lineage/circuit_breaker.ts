@@ -16,9 +16,9 @@
  *
  * @example
  * ```ts
- * import { makeCircuitBreaker } from "./circuit_breaker.ts";
+ * import { makeLineageBreaker } from "./circuit_breaker.ts";
  *
- * const breaker = makeCircuitBreaker({ type: "static", values: [false, true], checkIntervalMs: 1000 });
+ * const breaker = makeLineageBreaker({ type: "static", values: [false, true], checkIntervalMs: 1000 });
  * console.log(breaker.state().open, breaker.state().open); // false true
  * ```
  *
@@ -31,7 +31,7 @@ import { SinkError } from "./sink.ts";
 import { type RelaySink, type Settlement, settleWith } from "./settlement.ts";
 
 /** A circuit breaker's configuration, decoded. */
-export type CircuitBreakerConfig =
+export type LineageBreakerConfig =
   | {
     readonly type: "simpleMemory";
     /** Open at or below this percentage of free heap. @default 20 */
@@ -50,7 +50,7 @@ export type CircuitBreakerConfig =
   };
 
 /** The breaker at one check. */
-export interface BreakerState {
+export interface LineageBreakerState {
   /** Whether events are held back. */
   readonly open: boolean;
   /** Why it is open. */
@@ -58,10 +58,10 @@ export interface BreakerState {
 }
 
 /** A running breaker. */
-export interface CircuitBreaker {
-  readonly config: CircuitBreakerConfig;
+export interface LineageBreaker {
+  readonly config: LineageBreakerConfig;
   /** Checks the breaker now. */
-  readonly state: () => BreakerState;
+  readonly state: () => LineageBreakerState;
 }
 
 /** The free share of the heap, in percent of V8's heap limit. */
@@ -71,10 +71,10 @@ export const freeHeapPercent = (): number => {
 };
 
 /** Builds a breaker; `freeMemory` replaces the heap probe (tests). */
-export const makeCircuitBreaker = (
-  config: CircuitBreakerConfig,
+export const makeLineageBreaker = (
+  config: LineageBreakerConfig,
   options: { readonly freeMemory?: () => number } = {},
-): CircuitBreaker => {
+): LineageBreaker => {
   switch (config.type) {
     case "timeout":
       return { config, state: () => ({ open: false }) };
@@ -115,7 +115,7 @@ const openError = (sink: string, reason: string | undefined) =>
   });
 
 // Fails as soon as a check finds the breaker open; never completes otherwise.
-const watch = (sink: string, breaker: CircuitBreaker): Effect.Effect<never, SinkError> =>
+const watch = (sink: string, breaker: LineageBreaker): Effect.Effect<never, SinkError> =>
   Effect.gen(function* () {
     while (true) {
       yield* Effect.sleep(Duration.millis(breaker.config.checkIntervalMs));
@@ -124,11 +124,11 @@ const watch = (sink: string, breaker: CircuitBreaker): Effect.Effect<never, Sink
     }
   });
 
-const timeoutOf = (c: CircuitBreakerConfig) => c.type === "static" ? undefined : c.timeoutMs;
+const timeoutOf = (c: LineageBreakerConfig) => c.type === "static" ? undefined : c.timeoutMs;
 
 const guarded = <A>(
   sink: string,
-  breaker: CircuitBreaker,
+  breaker: LineageBreaker,
   work: Effect.Effect<A, SinkError>,
 ): Effect.Effect<A, SinkError> =>
   Effect.suspend(() => {
@@ -153,7 +153,7 @@ const guarded = <A>(
   });
 
 /** The sink behind the breaker: held back while it is open, cancelled when it opens or times out. */
-export const withCircuitBreaker = (sink: RelaySink, breaker: CircuitBreaker): RelaySink => {
+export const withLineageBreaker = (sink: RelaySink, breaker: LineageBreaker): RelaySink => {
   const settle = settleWith(sink);
   return {
     ...sink,

@@ -39,7 +39,7 @@ import { type Merged, mergeSources } from "./_config_merge.ts";
 import { decodeFacets, decodeTagsAndOwners, type FacetSettings } from "./_config_facets.ts";
 import { decodeDataset } from "./_config_dataset.ts";
 import { decodeCircuitBreaker, decodeMetrics, type MetricsConfig } from "./_config_breaker.ts";
-import type { CircuitBreakerConfig } from "./circuit_breaker.ts";
+import type { LineageBreakerConfig } from "./circuit_breaker.ts";
 import type { NamespaceResolver } from "./namespace_resolvers.ts";
 import { type ConfigSetting, leafSettings } from "./_config_settings.ts";
 import {
@@ -86,7 +86,7 @@ export interface LineageConfig {
   /** Dataset namespace resolvers (`dataset.namespaceResolvers`), in the order written. */
   readonly namespaceResolvers: ReadonlyArray<NamespaceResolver>;
   /** When the relay holds events back (`circuitBreaker`); none when absent or `noop`. */
-  readonly circuitBreaker?: CircuitBreakerConfig;
+  readonly circuitBreaker?: LineageBreakerConfig;
   /** The `metrics` section, for the metrics exposition to read. */
   readonly metrics?: MetricsConfig;
   /** Every configured value with where it was written (secrets masked). */
@@ -306,7 +306,13 @@ export const resolveLineageConfig = (
       ...(sections.circuitBreaker ? { circuitBreaker: sections.circuitBreaker } : {}),
       ...(sections.metrics ? { metrics: sections.metrics } : {}),
       settings: settingsOf(options, merged, file, namespace, disabled),
-      notices: [...merged.notices, ...unset],
+      notices: [
+        ...merged.notices,
+        ...unset,
+        ...(options.env.get("OPENLINEAGE_CLIENT_LOGGING")
+          ? ["OPENLINEAGE_CLIENT_LOGGING is not used: the kit logs through Effect's logger"]
+          : []),
+      ],
     } satisfies LineageConfig;
   });
 

@@ -324,10 +324,16 @@ export const matchRunId = (
     : { _tag: "Ambiguous", candidates };
 };
 
-/** The short label of a dataset: host and path for APIs, the file name for store tables. */
+/**
+ * The short label of a dataset: host and path for APIs, the file name for files, the stage for a
+ * checkpoint (`….lk_checkpoints.auto.parse` → `auto.parse`), the table for a store table.
+ */
 export const datasetLabel = (namespace: string, name: string): string => {
   if (/^https?:\/\//.test(namespace)) return `${namespace.replace(/^https?:\/\//, "")}${name}`;
+  const checkpoint = /(?:^|\.)lk_checkpoints\.(.+)$/.exec(name);
+  if (checkpoint) return checkpoint[1];
   if (namespace === "file") return name.slice(name.lastIndexOf("/") + 1);
+  if (/^(postgres|file):\/\//.test(namespace)) return name.split(".").slice(-2).join(".");
   return name;
 };
 

@@ -380,14 +380,20 @@ describe("lineageGraph()", () => {
     ]);
   });
 
-  it("labels datasets: API host and path, store table file name, hand-off name", () => {
+  it("labels datasets: API host and path, file name, store table, checkpoint as its stage", () => {
     expect(datasetLabel("https://clinicaltrials.gov", "/api/v2/studies")).toBe(
       "clinicaltrials.gov/api/v2/studies",
     );
-    expect(datasetLabel("file", "/tmp/s/db.public.lk_chunks")).toBe("db.public.lk_chunks");
-    expect(datasetLabel("postgres://db:5432", "kit.public.lk_chunks")).toBe(
-      "kit.public.lk_chunks",
+    expect(datasetLabel("file", "/data/records/NCT06171568.json")).toBe("NCT06171568.json");
+    expect(datasetLabel("file:///tmp/s/db", "postgres.public.lk_chunks")).toBe("public.lk_chunks");
+    expect(datasetLabel("postgres://db:5432", "kit.public.lk_chunks")).toBe("public.lk_chunks");
+    expect(datasetLabel("postgres://db:5432", "kit.public.lk_checkpoints.auto.parse")).toBe(
+      "auto.parse",
     );
+    expect(datasetLabel("file", "/tmp/s/db/postgres.public.lk_checkpoints.pdf.ingest")).toBe(
+      "pdf.ingest",
+    );
+    expect(datasetLabel("inmemory://lineage-kit", "auto.parse")).toBe("auto.parse");
   });
 });
 
@@ -431,7 +437,7 @@ describe("the view of a real store after run-pipeline", () => {
     expect(t.stages[0].stage).toBe("ingest");
   });
 
-  it("has 8 jobs (auto and its 7 stages) and the datasets they read and write", () => {
+  it("has 8 jobs (auto and its 7 stages) and the datasets they read and write: record files, checkpoints, store tables", () => {
     const graph = lineageGraph(events);
     const jobNames = graph.nodes.filter((n) => n.kind === "job").map((n) => n.name);
     expect(jobNames).toEqual([
@@ -446,17 +452,23 @@ describe("the view of a real store after run-pipeline", () => {
     ]);
     const labels = graph.nodes.filter((n) => n.kind === "dataset").map((n) => n.label).sort();
     expect(labels).toEqual([
-      "api.fda.gov/drug/label.json",
-      "api.openalex.org/works",
+      "NCT00763412.json",
+      "NCT03630471.json",
+      "NCT06171568.json",
+      "W2741809807.json",
       "auto.chunk",
       "auto.embed",
       "auto.extract",
       "auto.ingest",
       "auto.parse",
-      "clinicaltrials.gov/api/v2/studies",
-      "db.public.lk_chunks",
-      "db.public.lk_kg_edges",
-      "db.public.lk_kg_nodes",
+      "label_gefitinib_20261007.json",
+      "public.lk_chunks",
+      "public.lk_kg_edges",
+      "public.lk_kg_nodes",
+      "search_phelan_limit5_20260811.json",
+      "test_date_in_future.response-0.json",
+      "test_get_random_id_from_openalex.response-1.json",
+      "test_journal_article.response-0.json",
     ]);
     expect(graph.edges.filter((e) => e.kind === "parent")).toHaveLength(7);
   });
