@@ -309,27 +309,51 @@ export const stageSchemaFor = (
     return misplaced ? z.NEVER : toStageSpec(decoded.data);
   });
 
+const fieldIssue = (
+  ctx: Ctx,
+  message: string,
+  input: unknown,
+  path: ReadonlyArray<string | number>,
+) => ctx.issues.push({ code: "custom", message, params: { field: true }, input, path: [...path] });
+
+const ownerMapping = strictMapping({ name: z.string().min(1), type: z.string().min(1).optional() });
+
 // An owner is a URN string (`team:kg-ingest`) or `{name, type}` (`type` e.g. MAINTAINER).
-const ownerSchema = z.union([
-  z.string().min(1).transform((name) => ({ name })),
-  strictMapping({ name: z.string().min(1), type: z.string().min(1).optional() }),
-]);
+const ownerSchema = z.unknown().transform((raw, ctx): { name: string; type?: string } => {
+  if (typeof raw === "string" && raw.trim() !== "") return { name: raw.trim() };
+  if (isRecord(raw)) {
+    const decoded = ownerMapping.safeParse(raw, { reportInput: true });
+    if (decoded.success) return decoded.data;
+    return report(ctx, decoded.error.issues, []), z.NEVER;
+  }
+  fieldIssue(ctx, "must be an owner such as team:kg-ingest, or {name, type}", raw, []);
+  return z.NEVER;
+});
 
 // Tags: a mapping of key to value, or a list of `key:value` strings and bare labels (`pii`).
-const tagValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
-const tagsSchema = z.union([
-  z.record(z.string().min(1), tagValue).transform((tags) =>
-    Object.entries(tags).map(([key, value]) => ({ key, value }))
-  ),
-  z.array(z.string().regex(/^[^:\s][^:]*(:[^:]+)?$/, "must be `key` or `key:value`")).transform((
-    tags,
-  ) =>
-    tags.map((tag) => {
-      const [key, value] = tag.split(":");
-      return { key: key.trim(), value: value === undefined ? "true" : value.trim() };
-    })
-  ),
-]);
+const tagsSchema = z.unknown().transform((raw, ctx): Array<{ key: string; value: string }> => {
+  if (isRecord(raw)) {
+    return Object.entries(raw).flatMap(([key, value]) => {
+      if (["string", "number", "boolean"].includes(typeof value)) {
+        return [{ key, value: String(value) }];
+      }
+      fieldIssue(ctx, "must be a string, number or boolean", value, [key]);
+      return [];
+    });
+  }
+  if (Array.isArray(raw)) {
+    return raw.flatMap((tag, i) => {
+      const m = typeof tag === "string"
+        ? /^\s*([^:\s][^:]*?)\s*(?::\s*([^:]*?)\s*)?$/.exec(tag)
+        : null;
+      if (m && (m[2] === undefined || m[2] !== "")) return [{ key: m[1], value: m[2] ?? "true" }];
+      fieldIssue(ctx, "must be a label or key:value", tag, [i]);
+      return [];
+    });
+  }
+  fieldIssue(ctx, "must be a mapping of key: value, or a list of key:value and labels", raw, []);
+  return z.NEVER;
+});
 
 /** A pipeline file as written in YAML (snake_case keys), with its stages decoded. */
 export interface PipelineYaml {

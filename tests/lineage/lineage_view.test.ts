@@ -437,7 +437,7 @@ describe("the view of a real store after run-pipeline", () => {
     expect(t.stages[0].stage).toBe("ingest");
   });
 
-  it("has 8 jobs (auto and its 7 stages) and the datasets they read and write: record files, checkpoints, store tables", () => {
+  it("has 8 jobs (auto and its 7 stages) and the datasets they read and write: source APIs (for their record files), checkpoints, store tables", () => {
     const graph = lineageGraph(events);
     const jobNames = graph.nodes.filter((n) => n.kind === "job").map((n) => n.name);
     expect(jobNames).toEqual([
@@ -452,23 +452,17 @@ describe("the view of a real store after run-pipeline", () => {
     ]);
     const labels = graph.nodes.filter((n) => n.kind === "dataset").map((n) => n.label).sort();
     expect(labels).toEqual([
-      "NCT00763412.json",
-      "NCT03630471.json",
-      "NCT06171568.json",
-      "W2741809807.json",
+      "api.fda.gov/drug/label.json",
+      "api.openalex.org/works",
       "auto.chunk",
       "auto.embed",
       "auto.extract",
       "auto.ingest",
       "auto.parse",
-      "label_gefitinib_20261007.json",
+      "clinicaltrials.gov/api/v2/studies",
       "public.lk_chunks",
       "public.lk_kg_edges",
       "public.lk_kg_nodes",
-      "search_phelan_limit5_20260811.json",
-      "test_date_in_future.response-0.json",
-      "test_get_random_id_from_openalex.response-1.json",
-      "test_journal_article.response-0.json",
     ]);
     expect(graph.edges.filter((e) => e.kind === "parent")).toHaveLength(7);
   });
