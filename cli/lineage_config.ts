@@ -9,7 +9,7 @@
  * @module
  */
 import { Effect } from "effect";
-import { printConfig, resolveLineageConfig } from "../lineage/config.ts";
+import { printConfig, resolveLineageConfig, type ResolveOptions } from "../lineage/config.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 
 const USAGE = `usage: deno task lineage config [options]
@@ -26,8 +26,14 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   help: { type: "boolean" },
 };
 
-/** Runs the command; returns its exit status. */
-export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+/**
+ * Runs the command; returns its exit status. `resolve` replaces the environment and working
+ * directory the configuration is read from (tests).
+ */
+export const main = async (
+  args: ReadonlyArray<string>,
+  resolve: Omit<ResolveOptions, "flag"> = { env: Deno.env, cwd: Deno.cwd() },
+): Promise<number> => {
   let flags;
   try {
     ({ flags } = parseArgs(args, flagSpecs));
@@ -43,9 +49,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     return 0;
   }
   const config = await Effect.runPromise(Effect.result(resolveLineageConfig({
-    env: Deno.env,
-    cwd: Deno.cwd(),
-    flag: flags.lineage as string | undefined,
+    ...resolve,
+    ...(flags.lineage === undefined ? {} : { flag: flags.lineage as string }),
   })));
   if (config._tag === "Failure") {
     for (const p of config.failure.problems) console.error(`${p.where}: ${p.message}`);
