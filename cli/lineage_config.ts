@@ -29,6 +29,8 @@ const flagSpecs: Readonly<Record<string, FlagSpec>> = {
 /**
  * Runs the command; returns its exit status. `resolve` replaces the environment and working
  * directory the configuration is read from (tests).
+ *
+ * @category constructors
  */
 export const main = async (
   args: ReadonlyArray<string>,

@@ -37,7 +37,11 @@ const REFUSED: Readonly<Record<string, string>> = {
     "waits in memory",
 };
 
-/** Decodes `circuitBreaker`; `noop` (and absence) means no breaker. */
+/**
+ * Decodes `circuitBreaker`; `noop` (and absence) means no breaker.
+ *
+ * @category constructors
+ */
 export const decodeCircuitBreaker = (
   value: unknown,
   path: ConfigPath,
@@ -104,7 +108,11 @@ export const decodeCircuitBreaker = (
   );
 };
 
-/** The `metrics` section, kept for the metrics exposition: its `type` and other settings. */
+/**
+ * The `metrics` section, kept for the metrics exposition: its `type` and other settings.
+ *
+ * @category models
+ */
 export interface MetricsConfig {
   /** The Java client's registry type (`simple`, `statsd`, `composite`) or `prometheus`. */
   readonly type: string;
@@ -114,7 +122,11 @@ export interface MetricsConfig {
 
 const METRICS_TYPES = ["prometheus", "simple", "statsd", "composite"];
 
-/** Decodes `metrics`: a mapping with a known `type`. */
+/**
+ * Decodes `metrics`: a mapping with a known `type`.
+ *
+ * @category constructors
+ */
 export const decodeMetrics = (
   value: unknown,
   path: ConfigPath,

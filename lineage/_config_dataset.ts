@@ -57,7 +57,11 @@ const section = strict({
 
 const RESOLVED = /^[a-zA-Z0-9_\-.@+:;=/]{1,256}$/;
 
-/** Decodes `dataset` at `path` into its namespace resolvers, in the order written. */
+/**
+ * Decodes `dataset` at `path` into its namespace resolvers, in the order written.
+ *
+ * @category constructors
+ */
 export const decodeDataset = (
   value: unknown,
   path: ConfigPath,

@@ -14,24 +14,43 @@ import type { ConfigPath } from "./_config_sources.ts";
 import { decodeAt, quotedWord, type Where } from "./_config_issues.ts";
 import { custom, flag, strict, text, unsupported } from "./_config_values.ts";
 
-/** A tag the configuration adds to jobs or runs. */
+/**
+ * A tag the configuration adds to jobs or runs.
+ *
+ * @category models
+ */
 export interface ConfigTag {
+  /** The tag's key. */
   readonly key: string;
+  /** Its value (`true` for a label). */
   readonly value: string;
   /** `USER` (Python's `tags`), `CONFIG` or as written (Java's `key:value:source`). */
   readonly source: string;
 }
 
-/** Git coordinates `facets.source_code_location` sets for the `sourceCodeLocation` facet. */
+/**
+ * Git coordinates `facets.source_code_location` sets for the `sourceCodeLocation` facet.
+ *
+ * @category models
+ */
 export interface SourceCodeSettings {
+  /** The repository's URL (`repo_url`). */
   readonly repoUrl?: string;
+  /** The commit (`version`). */
   readonly version?: string;
+  /** The branch (`branch`). */
   readonly branch?: string;
+  /** The tag (`tag`). */
   readonly tag?: string;
+  /** The pull request (`pull_request_number`). */
   readonly pullRequestNumber?: string;
 }
 
-/** What the configuration says about facets, tags and owners. */
+/**
+ * What the configuration says about facets, tags and owners.
+ *
+ * @category models
+ */
 export interface FacetSettings {
   /** Facet keys removed from every OpenLineage event (wherever they occur). */
   readonly disabled: ReadonlyArray<string>;
@@ -53,7 +72,11 @@ export interface FacetSettings {
   readonly jobNamespace?: string;
 }
 
-/** The facet keys the kit's events may carry, as they are written. */
+/**
+ * The facet keys the kit's events may carry, as they are written.
+ *
+ * @category models
+ */
 export const KIT_FACETS: ReadonlyArray<string> = [
   "parent",
   "processing_engine",
@@ -152,7 +175,11 @@ const FIXED = new Set([
   "sourceCodeLocation",
 ]);
 
-/** Decodes `facets` at `path`. */
+/**
+ * Decodes `facets` at `path`.
+ *
+ * @category constructors
+ */
 export const decodeFacets = (
   value: unknown,
   path: ConfigPath,
@@ -284,7 +311,11 @@ const jobSection = strict({
 
 const runSection = strict({ tags: javaTags.optional() });
 
-/** Decodes `tags` (Python), `job` and `run` (Java) into tags, owners and the job namespace. */
+/**
+ * Decodes `tags` (Python), `job` and `run` (Java) into tags, owners and the job namespace.
+ *
+ * @category constructors
+ */
 export const decodeTagsAndOwners = (
   sections: { tags?: unknown; job?: unknown; run?: unknown },
   where: Where,

@@ -76,7 +76,11 @@ const retry = strict({
   }
 });
 
-/** The `http` transport's schema. */
+/**
+ * The `http` transport's schema.
+ *
+ * @category constructors
+ */
 export const httpSchema = strict({
   type: z.literal("http"),
   name: text.optional(),
@@ -106,7 +110,11 @@ export const httpSchema = strict({
 
 const seconds = (s: number | undefined) => s === undefined ? undefined : s * 1000;
 
-/** Drops undefined fields, so that configurations compare and print cleanly. */
+/**
+ * Drops undefined fields, so that configurations compare and print cleanly.
+ *
+ * @category constructors
+ */
 export const compact = <T extends object>(o: T): T =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
@@ -121,7 +129,11 @@ const retryOf = (r: z.infer<typeof retry>) => {
   return Object.keys(limits).length > 0 ? limits : undefined;
 };
 
-/** The decoded `http` transport as the HTTP sink takes it. */
+/**
+ * The decoded `http` transport as the HTTP sink takes it.
+ *
+ * @category constructors
+ */
 export const httpConfig = (h: z.infer<typeof httpSchema>): HttpTransportConfig => {
   const key = h.auth?.apiKey ?? h.auth?.api_key ?? h.auth?.apikey;
   const headers = { ...h.custom_headers, ...h.customHeaders, ...h.headers };

@@ -18,7 +18,11 @@ import {
   type YamlFile,
 } from "./_config_sources.ts";
 
-/** The merged configuration, before decoding. */
+/**
+ * The merged configuration, before decoding.
+ *
+ * @category models
+ */
 export interface Merged {
   /** The file over the variables, the legacy HTTP transport applied. */
   readonly value: Record<string, unknown>;
@@ -57,7 +61,11 @@ const legacyTransport = (env: EnvSource) => {
   };
 };
 
-/** Merges the file over the variables and applies the legacy variables. */
+/**
+ * Merges the file over the variables and applies the legacy variables.
+ *
+ * @category constructors
+ */
 export const mergeSources = (file: YamlFile | undefined, env: EnvSource): Merged => {
   const vars = env.toObject?.() ?? {};
   const fromEnv = envOverrides(vars);

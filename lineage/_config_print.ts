@@ -9,7 +9,11 @@ import type { LineageConfig } from "./config.ts";
 import { describeLineageConfig } from "./_config_sinks.ts";
 import { formatSettings } from "./_config_settings.ts";
 
-/** The configuration's settings and effect, as text. */
+/**
+ * The configuration's settings and effect, as text.
+ *
+ * @category constructors
+ */
 export const printConfig = (config: LineageConfig): string =>
   [
     "settings:",

@@ -8,7 +8,11 @@
 import { labelOf, type Where } from "./_config_issues.ts";
 import type { ConfigPath } from "./_config_sources.ts";
 
-/** One configured value and its origin. */
+/**
+ * One configured value and its origin.
+ *
+ * @category models
+ */
 export interface ConfigSetting {
   /** The key, as the file writes it: `transport.auth.apiKey`, `facets.disabled[0]`. */
   readonly key: string;
@@ -23,7 +27,11 @@ export interface ConfigSetting {
 // Keys whose values are credentials. Header and Kafka property names are matched the same way.
 const SECRET = /(api_?key|apikey|password|passwd|secret|token|credential|jaas|sasl|auth)/i;
 
-/** Whether the value at `path` is a secret (an `auth.type` names a method, not a secret). */
+/**
+ * Whether the value at `path` is a secret (an `auth.type` names a method, not a secret).
+ *
+ * @category constructors
+ */
 export const isSecretPath = (path: ConfigPath): boolean =>
   path[path.length - 1] !== "type" &&
   path.some((segment) => typeof segment === "string" && SECRET.test(segment));
@@ -33,7 +41,11 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 const show = (v: unknown): string => typeof v === "string" ? v : JSON.stringify(v);
 
-/** The leaves of `value` (empty mappings and lists included) as settings. */
+/**
+ * The leaves of `value` (empty mappings and lists included) as settings.
+ *
+ * @category constructors
+ */
 export const leafSettings = (
   value: unknown,
   where: Where,
@@ -58,7 +70,11 @@ export const leafSettings = (
   return children.flatMap(([k, v]) => leafSettings(v, where, unused, [...path, k]));
 };
 
-/** The settings as aligned lines: `key = value  (from)`. */
+/**
+ * The settings as aligned lines: `key = value  (from)`.
+ *
+ * @category constructors
+ */
 export const formatSettings = (settings: ReadonlyArray<ConfigSetting>): string => {
   const width = Math.min(48, Math.max(0, ...settings.map((s) => s.key.length)));
   return settings.map((s) =>

@@ -9,7 +9,11 @@ import { z } from "zod";
 import { strictMapping } from "../policies/problem.ts";
 import type { ConfigPath } from "./_config_sources.ts";
 
-/** A mapping that rejects unknown keys, naming the allowed ones (the configuration files' rule). */
+/**
+ * A mapping that rejects unknown keys, naming the allowed ones (the configuration files' rule).
+ *
+ * @category constructors
+ */
 export const strict = strictMapping;
 
 // Variables are text: numbers and booleans written there arrive as strings.
@@ -18,30 +22,66 @@ const toNumber = (v: unknown) =>
 const toBool = (v: unknown) =>
   typeof v === "string" && /^(true|false)$/i.test(v.trim()) ? v.trim().toLowerCase() === "true" : v;
 
-/** A number > 0, also from text. */
+/**
+ * A number > 0, also from text.
+ *
+ * @category constructors
+ */
 export const positive: z.ZodType<number> = z.preprocess(toNumber, z.number().positive());
-/** A number >= 0, also from text. */
+/**
+ * A number >= 0, also from text.
+ *
+ * @category constructors
+ */
 export const nonNegative: z.ZodType<number> = z.preprocess(toNumber, z.number().min(0));
-/** An integer >= 1, also from text. */
+/**
+ * An integer >= 1, also from text.
+ *
+ * @category constructors
+ */
 export const count: z.ZodType<number> = z.preprocess(toNumber, z.number().int().min(1));
-/** An integer from 0 to 100, also from text. */
+/**
+ * An integer from 0 to 100, also from text.
+ *
+ * @category constructors
+ */
 export const percent: z.ZodType<number> = z.preprocess(
   toNumber,
   z.number().int().min(0).max(100),
 );
-/** An integer, also from text. */
+/**
+ * An integer, also from text.
+ *
+ * @category constructors
+ */
 export const integer: z.ZodType<number> = z.preprocess(toNumber, z.number().int());
-/** true or false, also from text. */
+/**
+ * true or false, also from text.
+ *
+ * @category constructors
+ */
 export const flag: z.ZodType<boolean> = z.preprocess(toBool, z.boolean());
-/** A non-empty string. */
+/**
+ * A non-empty string.
+ *
+ * @category constructors
+ */
 export const text: z.ZodString = z.string().min(1);
-/** A mapping of strings; numbers and booleans are read as their text. */
+/**
+ * A mapping of strings; numbers and booleans are read as their text.
+ *
+ * @category constructors
+ */
 export const stringMap: z.ZodType<Record<string, string>> = z.record(
   z.string(),
   z.preprocess((v) => typeof v === "number" || typeof v === "boolean" ? String(v) : v, z.string()),
 );
 
-/** A custom issue at `path`; `sentence` messages are shown as written, else after the key. */
+/**
+ * A custom issue at `path`; `sentence` messages are shown as written, else after the key.
+ *
+ * @category constructors
+ */
 export const custom = (path: ConfigPath, message: string, sentence = false) => ({
   code: "custom" as const,
   path: [...path],
@@ -52,13 +92,19 @@ export const custom = (path: ConfigPath, message: string, sentence = false) => (
 /**
  * A key the official clients accept and the kit cannot honour: present, it is a problem that
  * says why (`is not supported: …`), never a value taken and ignored.
+ *
+ * @category constructors
  */
 export const unsupported = (reason: string): z.ZodType<unknown> =>
   z.unknown().superRefine((_, ctx) => {
     ctx.addIssue({ code: "custom", message: `is not supported: ${reason}`, params: {} });
   }).optional();
 
-/** A boolean key of which the kit honours one value only; the other is refused with `reason`. */
+/**
+ * A boolean key of which the kit honours one value only; the other is refused with `reason`.
+ *
+ * @category constructors
+ */
 export const onlyValue = (value: boolean, reason: string): z.ZodType<boolean | undefined> =>
   flag.superRefine((v, ctx) => {
     if (v !== value) {

@@ -8,7 +8,11 @@
 import type { DatasetId } from "./datasets.ts";
 import * as Facets from "./facets.ts";
 
-/** The dataset facets every mention of `d` carries. */
+/**
+ * The dataset facets every mention of `d` carries.
+ *
+ * @category constructors
+ */
 export const datasetFacets = (d: DatasetId): Record<string, Facets.Facet> => ({
   dataSource: Facets.dataSource(d.namespace),
   ...(d.kind === "checkpoint"
@@ -27,7 +31,11 @@ export const datasetFacets = (d: DatasetId): Record<string, Facets.Facet> => ({
   ...(d.symlinks && d.symlinks.length > 0 ? { symlinks: Facets.symlinks(d.symlinks) } : {}),
 });
 
-/** An input of a run event; `final` (a terminal event) adds `inputStatistics` when known. */
+/**
+ * An input of a run event; `final` (a terminal event) adds `inputStatistics` when known.
+ *
+ * @category constructors
+ */
 export const inputDataset = (d: DatasetId, final: boolean): Record<string, unknown> => ({
   namespace: d.namespace,
   name: d.name,
@@ -37,7 +45,11 @@ export const inputDataset = (d: DatasetId, final: boolean): Record<string, unkno
     : {}),
 });
 
-/** What a COMPLETE event knows about an output. */
+/**
+ * What a COMPLETE event knows about an output.
+ *
+ * @category models
+ */
 export interface OutputDetails {
   /** Rows written (`outputStatistics`). */
   readonly rowCount?: number;
@@ -47,7 +59,11 @@ export interface OutputDetails {
   readonly overwrite?: boolean;
 }
 
-/** An output of a run event; details only on a COMPLETE event. */
+/**
+ * An output of a run event; details only on a COMPLETE event.
+ *
+ * @category constructors
+ */
 export const outputDataset = (d: DatasetId, details?: OutputDetails): Record<string, unknown> => ({
   namespace: d.namespace,
   name: d.name,
@@ -66,6 +82,8 @@ export const outputDataset = (d: DatasetId, details?: OutputDetails): Record<str
 /**
  * The `columnLineage` facet of a stage's outputs from what the stage declares: each output field
  * and the input fields it is derived from, looked up in every input dataset of the attempt.
+ *
+ * @category constructors
  */
 export const declaredColumnLineage = (
   declared: Readonly<Record<string, ReadonlyArray<string>>> | undefined,

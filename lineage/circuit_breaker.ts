@@ -30,7 +30,11 @@ import type { OutboxRow } from "./outbox.ts";
 import { SinkError } from "./sink.ts";
 import { type RelaySink, type Settlement, settleWith } from "./settlement.ts";
 
-/** A circuit breaker's configuration, decoded. */
+/**
+ * A circuit breaker's configuration, decoded.
+ *
+ * @category models
+ */
 export type LineageBreakerConfig =
   | {
     readonly type: "simpleMemory";
@@ -49,7 +53,11 @@ export type LineageBreakerConfig =
     readonly checkIntervalMs: number;
   };
 
-/** The breaker at one check. */
+/**
+ * The breaker at one check.
+ *
+ * @category models
+ */
 export interface LineageBreakerState {
   /** Whether events are held back. */
   readonly open: boolean;
@@ -57,20 +65,33 @@ export interface LineageBreakerState {
   readonly reason?: string;
 }
 
-/** A running breaker. */
+/**
+ * A running breaker.
+ *
+ * @category models
+ */
 export interface LineageBreaker {
+  /** What it was built from. */
   readonly config: LineageBreakerConfig;
   /** Checks the breaker now. */
   readonly state: () => LineageBreakerState;
 }
 
-/** The free share of the heap, in percent of V8's heap limit. */
+/**
+ * The free share of the heap, in percent of V8's heap limit.
+ *
+ * @category constructors
+ */
 export const freeHeapPercent = (): number => {
   const h = v8.getHeapStatistics();
   return 100 * (h.heap_size_limit - h.used_heap_size) / h.heap_size_limit;
 };
 
-/** Builds a breaker; `freeMemory` replaces the heap probe (tests). */
+/**
+ * Builds a breaker; `freeMemory` replaces the heap probe (tests).
+ *
+ * @category constructors
+ */
 export const makeLineageBreaker = (
   config: LineageBreakerConfig,
   options: { readonly freeMemory?: () => number } = {},
@@ -152,7 +173,11 @@ const guarded = <A>(
     );
   });
 
-/** The sink behind the breaker: held back while it is open, cancelled when it opens or times out. */
+/**
+ * The sink behind the breaker: held back while it is open, cancelled when it opens or times out.
+ *
+ * @category combinators
+ */
 export const withLineageBreaker = (sink: RelaySink, breaker: LineageBreaker): RelaySink => {
   const settle = settleWith(sink);
   return {

@@ -15,7 +15,11 @@
  * @module
  */
 
-/** Output field → the input fields it is derived from. */
+/**
+ * Output field → the input fields it is derived from.
+ *
+ * @category models
+ */
 export type ColumnLineageSpec = Readonly<Record<string, ReadonlyArray<string>>>;
 
 const isSpec = (value: unknown): value is ColumnLineageSpec =>
@@ -27,6 +31,8 @@ const isSpec = (value: unknown): value is ColumnLineageSpec =>
 /**
  * The column lineage a stage definition declares (its `columnLineage` field), ready to spread
  * into a stage attempt; nothing when it declares none or something of another shape.
+ *
+ * @category constructors
  */
 export const columnLineageOf = (
   definition: object,

@@ -63,11 +63,21 @@ export type {
 } from "./transport_config.ts";
 export type { ConfigTag, FacetSettings, SourceCodeSettings } from "./_config_facets.ts";
 export type { MetricsConfig } from "./_config_breaker.ts";
+export type {
+  LineageBreaker,
+  LineageBreakerConfig,
+  LineageBreakerState,
+} from "./circuit_breaker.ts";
+export type { NamespaceResolver } from "./namespace_resolvers.ts";
 export type { ConfigSetting } from "./_config_settings.ts";
 export { describeLineageConfig, sinksFor, type SinksOptions } from "./_config_sinks.ts";
 export { printConfig } from "./_config_print.ts";
 
-/** The resolved lineage configuration. */
+/**
+ * The resolved lineage configuration.
+ *
+ * @category models
+ */
 export interface LineageConfig {
   /** The OpenLineage namespace of the jobs (`OPENLINEAGE_NAMESPACE`). @default "lineage-kit" */
   readonly namespace: string;
@@ -95,7 +105,11 @@ export interface LineageConfig {
   readonly notices: ReadonlyArray<string>;
 }
 
-/** Inputs of {@link resolveLineageConfig}. */
+/**
+ * Inputs of {@link resolveLineageConfig}.
+ *
+ * @category models
+ */
 export interface ResolveOptions {
   /** The environment variables to read, e.g. `Deno.env`. */
   readonly env: EnvSource;
@@ -267,7 +281,11 @@ const settingsOf = (
   ];
 };
 
-/** Resolves the lineage configuration from the flag, the environment and the file. */
+/**
+ * Resolves the lineage configuration from the flag, the environment and the file.
+ *
+ * @category constructors
+ */
 export const resolveLineageConfig = (
   options: ResolveOptions,
 ): Effect.Effect<LineageConfig, LineageConfigError> =>
@@ -316,7 +334,11 @@ export const resolveLineageConfig = (
     } satisfies LineageConfig;
   });
 
-/** The configuration of a process that reads no file and no variable: the kit's defaults. */
+/**
+ * The configuration of a process that reads no file and no variable: the kit's defaults.
+ *
+ * @category constructors
+ */
 export const defaultLineageConfig: LineageConfig = {
   namespace: DEFAULT_NAMESPACE,
   transports: [{ type: "jsonl" }],

@@ -32,24 +32,48 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DatasetId, StoreLocation } from "./datasets.ts";
 
-/** The characters Marquez accepts in a namespace, and how long one may be. */
+/**
+ * The characters Marquez accepts in a namespace, and how long one may be.
+ *
+ * @category models
+ */
 export const MARQUEZ_NAMESPACE: RegExp = /^[a-zA-Z:;=/0-9_\-.@+]{1,1024}$/;
 
-/** The checkpoint table of the store: what each stage handed to the next ones. */
+/**
+ * The checkpoint table of the store: what each stage handed to the next ones.
+ *
+ * @category models
+ */
 export const CHECKPOINT_TABLE = "lk_checkpoints";
 
-/** The database name of the embedded store (PGlite's default database). */
+/**
+ * The database name of the embedded store (PGlite's default database).
+ *
+ * @category models
+ */
 export const EMBEDDED_DATABASE = "postgres";
 
-/** A name with the characters Marquez refuses in names (`:` and `#`) percent-encoded. */
+/**
+ * A name with the characters Marquez refuses in names (`:` and `#`) percent-encoded.
+ *
+ * @category constructors
+ */
 export const safeDatasetName = (name: string): string =>
   name.replaceAll("%", "%25").replaceAll(":", "%3A").replaceAll("#", "%23");
 
-/** `postgres://host:port`, the namespace of a PostgreSQL server's tables. */
+/**
+ * `postgres://host:port`, the namespace of a PostgreSQL server's tables.
+ *
+ * @category constructors
+ */
 export const postgresNamespace = (host: string, port: number | string = 5432): string =>
   `postgres://${host.toLowerCase()}:${port}`;
 
-/** A table of a PostgreSQL server: `postgres://host:port` + `database.schema.table`. */
+/**
+ * A table of a PostgreSQL server: `postgres://host:port` + `database.schema.table`.
+ *
+ * @category constructors
+ */
 export const postgresTableDataset = (table: {
   readonly host: string;
   /** @default 5432 */
@@ -69,6 +93,8 @@ export const postgresTableDataset = (table: {
  * folder being one PostgreSQL database named `postgres`. A folder whose URI Marquez would refuse
  * as a namespace (it has spaces or other characters that need escapes) falls back to namespace
  * `file` and the folder's path in front of every name, the local-file form of the conventions.
+ *
+ * @category constructors
  */
 export const embeddedStoreLocation = (databaseDir: string): StoreLocation => {
   const dir = resolve(databaseDir);
@@ -78,7 +104,11 @@ export const embeddedStoreLocation = (databaseDir: string): StoreLocation => {
     : { namespace: "file", prefix: `${dir}/${EMBEDDED_DATABASE}` };
 };
 
-/** Where a PostgreSQL server's tables live, from its URL (credentials are dropped). */
+/**
+ * Where a PostgreSQL server's tables live, from its URL (credentials are dropped).
+ *
+ * @category constructors
+ */
 export const serverStoreLocation = (url: string): StoreLocation => {
   const u = new URL(url);
   return {
@@ -87,7 +117,11 @@ export const serverStoreLocation = (url: string): StoreLocation => {
   };
 };
 
-/** A table of the store: the store's namespace + `{database}.{schema}.{table}`. */
+/**
+ * A table of the store: the store's namespace + `{database}.{schema}.{table}`.
+ *
+ * @category constructors
+ */
 export const storeTableDataset = (
   store: StoreLocation,
   table: string,
@@ -101,6 +135,8 @@ export const storeTableDataset = (
 /**
  * What a stage handed to the next ones: its rows of the store's checkpoint table, named
  * `….public.lk_checkpoints.{part}` (the kit's stages use `{pipeline}.{stage}` as the part).
+ *
+ * @category constructors
  */
 export const checkpointDataset = (store: StoreLocation, part: string): DatasetId => ({
   ...storeTableDataset(store, `${CHECKPOINT_TABLE}.${part}`),
@@ -110,6 +146,8 @@ export const checkpointDataset = (store: StoreLocation, part: string): DatasetId
 /**
  * A local file: `file` + its absolute path. `sameAs` names the identity the file's content has
  * elsewhere (a record file saved from an API), recorded as a symlink so lineage tools join them.
+ *
+ * @category constructors
  */
 export const fileDataset = (
   path: string,
@@ -127,20 +165,32 @@ export const fileDataset = (
   }),
 });
 
-/** An HTTP API endpoint: its origin + its path (`https://clinicaltrials.gov` + `/api/v2/studies`). */
+/**
+ * An HTTP API endpoint: its origin + its path (`https://clinicaltrials.gov` + `/api/v2/studies`).
+ *
+ * @category constructors
+ */
 export const apiDataset = (url: string | URL): DatasetId => {
   const u = new URL(url);
   return { namespace: u.origin, name: safeDatasetName(u.pathname), kind: "api" };
 };
 
-/** A Kafka topic: `kafka://{broker}:{port}` (one broker, as Marquez wants) + the topic. */
+/**
+ * A Kafka topic: `kafka://{broker}:{port}` (one broker, as Marquez wants) + the topic.
+ *
+ * @category constructors
+ */
 export const kafkaTopicDataset = (broker: string, topic: string): DatasetId => ({
   namespace: `kafka://${broker.includes(":") ? broker : `${broker}:9092`}`,
   name: safeDatasetName(topic),
   kind: "topic",
 });
 
-/** What would make Marquez refuse a dataset identity; empty when it is fine. */
+/**
+ * What would make Marquez refuse a dataset identity; empty when it is fine.
+ *
+ * @category constructors
+ */
 export const datasetNamingProblems = (d: Pick<DatasetId, "namespace" | "name">): string[] => [
   ...(MARQUEZ_NAMESPACE.test(d.namespace)
     ? []
@@ -154,6 +204,8 @@ export const datasetNamingProblems = (d: Pick<DatasetId, "namespace" | "name">):
  * What a job's first stage reads: the record file it was found in (`file` + path, with the source
  * API as its symlink), or the source API itself for live and inline records. One record per job,
  * so one row read.
+ *
+ * @category constructors
  */
 export const recordInputDatasets = (
   location: { readonly kind: string; readonly file?: string },

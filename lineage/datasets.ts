@@ -9,7 +9,11 @@
  */
 import { checkpointDataset, storeTableDataset } from "./dataset_naming.ts";
 
-/** Another identity of the same dataset (the `symlinks` facet), e.g. the API a file came from. */
+/**
+ * Another identity of the same dataset (the `symlinks` facet), e.g. the API a file came from.
+ *
+ * @category models
+ */
 export interface DatasetSymlink {
   /** The other identity's namespace. */
   readonly namespace: string;
@@ -19,7 +23,11 @@ export interface DatasetSymlink {
   readonly type: string;
 }
 
-/** A dataset as OpenLineage names it. */
+/**
+ * A dataset as OpenLineage names it.
+ *
+ * @category models
+ */
 export interface DatasetId {
   /**
    * The dataset's namespace: a source API's origin, `file` for local files, the database server
@@ -39,7 +47,11 @@ export interface DatasetId {
   readonly rowCount?: number;
 }
 
-/** Where each source's records come from, as a dataset. */
+/**
+ * Where each source's records come from, as a dataset.
+ *
+ * @category constructors
+ */
 export const sourceDatasets: Readonly<Record<string, DatasetId>> = {
   clinicaltrials: { namespace: "https://clinicaltrials.gov", name: "/api/v2/studies", kind: "api" },
   openalex: { namespace: "https://api.openalex.org", name: "/works", kind: "api" },
@@ -53,7 +65,11 @@ export const sourceDatasets: Readonly<Record<string, DatasetId>> = {
   unpaywall: { namespace: "https://api.unpaywall.org", name: "/v2", kind: "api" },
 };
 
-/** What a stage needs to name its datasets. */
+/**
+ * What a stage needs to name its datasets.
+ *
+ * @category models
+ */
 export interface StageDatasetInput {
   /** The pipeline's name. */
   readonly pipeline: string;
@@ -65,7 +81,11 @@ export interface StageDatasetInput {
   readonly outputs?: ReadonlyArray<string>;
 }
 
-/** Where the store lives, for table datasets. */
+/**
+ * Where the store lives, for table datasets.
+ *
+ * @category models
+ */
 export interface StoreLocation {
   /**
    * `postgres://host:port` for a server; the `file://` URI of the embedded database's folder (or
@@ -83,6 +103,8 @@ export interface StoreLocation {
 /**
  * The datasets a stage writes: the store tables it declares, else its checkpoint (the YAML's
  * `outputs` name the checkpoint's parts instead of the stage).
+ *
+ * @category constructors
  */
 export const stageOutputDatasets = (
   stage: StageDatasetInput,
@@ -96,7 +118,11 @@ export const stageOutputDatasets = (
   return [checkpointDataset(store, `${stage.pipeline}.${stage.stage}`)];
 };
 
-/** The fields of the document IR, for the `schema` facet of parse outputs. */
+/**
+ * The fields of the document IR, for the `schema` facet of parse outputs.
+ *
+ * @category constructors
+ */
 export const documentSchemaFields: ReadonlyArray<
   { name: string; type: string; description: string }
 > = [

@@ -11,7 +11,11 @@ import { type LineageSink, SinkError } from "./sink.ts";
 
 const two = (n: number) => String(n).padStart(2, "0");
 
-/** `YYYYMMDD-HHMMSS.ffffff` of a time in microseconds since the epoch (local time, as Python). */
+/**
+ * `YYYYMMDD-HHMMSS.ffffff` of a time in microseconds since the epoch (local time, as Python).
+ *
+ * @category constructors
+ */
 export const fileStamp = (micros: number): string => {
   const d = new Date(Math.floor(micros / 1000));
   const fraction = String(Math.floor(micros % 1_000_000)).padStart(6, "0");
@@ -19,7 +23,11 @@ export const fileStamp = (micros: number): string => {
     `${two(d.getHours())}${two(d.getMinutes())}${two(d.getSeconds())}.${fraction}`;
 };
 
-/** A sink writing each OpenLineage event to a new file named after `prefix` and the time. */
+/**
+ * A sink writing each OpenLineage event to a new file named after `prefix` and the time.
+ *
+ * @category constructors
+ */
 export const makeEventFilesSink = (prefix: string, name?: string): LineageSink => {
   const base = resolve(prefix);
   const sinkName = name ?? `files:openlineage:${base}`;

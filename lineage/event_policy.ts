@@ -18,9 +18,15 @@ import type { OutboxRow } from "./outbox.ts";
 import * as Facets from "./facets.ts";
 import { type NamespaceResolver, resolveNamespace } from "./namespace_resolvers.ts";
 import type { ConfigTag, SourceCodeSettings } from "./_config_facets.ts";
+
+export type { ConfigTag, SourceCodeSettings } from "./_config_facets.ts";
 import { type RelaySink, settleWith } from "./settlement.ts";
 
-/** The configuration an event policy applies. */
+/**
+ * The configuration an event policy applies.
+ *
+ * @category models
+ */
 export interface EventPolicy {
   /** Facet keys to remove. */
   readonly disabled: ReadonlyArray<string>;
@@ -40,7 +46,11 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** Whether the policy changes anything at all. */
+/**
+ * Whether the policy changes anything at all.
+ *
+ * @category constructors
+ */
 export const isIdentityPolicy = (p: EventPolicy): boolean =>
   p.disabled.length === 0 && p.environmentVariables.every((v) => v.value === undefined) &&
   p.tags.job.length === 0 && p.tags.run.length === 0 && p.owners.length === 0 &&
@@ -159,7 +169,11 @@ const stripDataset = (d: unknown, disabled: ReadonlySet<string>): unknown => {
   return out;
 };
 
-/** The policy as a function of an event's payload. */
+/**
+ * The policy as a function of an event's payload.
+ *
+ * @category combinators
+ */
 export const applyEventPolicy = (p: EventPolicy): (payload: Json) => Json => {
   const disabled = new Set(p.disabled);
   return (payload) => {
@@ -186,7 +200,11 @@ export const applyEventPolicy = (p: EventPolicy): (payload: Json) => Json => {
   };
 };
 
-/** The sink with the policy applied to the OpenLineage events it is handed. */
+/**
+ * The sink with the policy applied to the OpenLineage events it is handed.
+ *
+ * @category combinators
+ */
 export const withEventPolicy = (sink: RelaySink, policy: EventPolicy): RelaySink => {
   if (isIdentityPolicy(policy)) return sink;
   const apply = applyEventPolicy(policy);

@@ -10,7 +10,11 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 
-/** Where a file is under version control. */
+/**
+ * Where a file is under version control.
+ *
+ * @category models
+ */
 export interface GitSource {
   /** The `origin` remote's URL, without credentials. */
   readonly repoUrl?: string;
@@ -89,7 +93,11 @@ const tagOf = (commonDir: string, sha: string): string | undefined => {
   return undefined;
 };
 
-/** The `origin` URL of a git config, with any user and password removed. */
+/**
+ * The `origin` URL of a git config, with any user and password removed.
+ *
+ * @category constructors
+ */
 export const originUrl = (config: string): string | undefined => {
   const section = /\[remote\s+"origin"\]([^[]*)/.exec(config)?.[1];
   const url = section === undefined ? undefined : /^\s*url\s*=\s*(.+)$/m.exec(section)?.[1].trim();
@@ -109,7 +117,11 @@ export const originUrl = (config: string): string | undefined => {
 
 const cache = new Map<string, GitSource | undefined>();
 
-/** The git coordinates of `file`, or undefined when it is not in a git work tree. */
+/**
+ * The git coordinates of `file`, or undefined when it is not in a git work tree.
+ *
+ * @category constructors
+ */
 export const gitSourceOf = (file: string): GitSource | undefined => {
   const repo = findRepository(dirname(resolve(file)));
   if (repo === undefined) return undefined;

@@ -27,7 +27,11 @@
  * @module
  */
 
-/** One configured resolver; `name` is the logical name it resolves to (its key in the file). */
+/**
+ * One configured resolver; `name` is the logical name it resolves to (its key in the file).
+ *
+ * @category models
+ */
 export type NamespaceResolver =
   | {
     readonly type: "hostList";
@@ -76,7 +80,11 @@ const resolveOne = (r: NamespaceResolver, namespace: string): string => {
   }
 };
 
-/** The namespace after the first resolver that changes it (unchanged when none does). */
+/**
+ * The namespace after the first resolver that changes it (unchanged when none does).
+ *
+ * @category constructors
+ */
 export const resolveNamespace = (
   resolvers: ReadonlyArray<NamespaceResolver>,
   namespace: string,

@@ -407,7 +407,7 @@ describe("README lineage configuration table", () => {
   outputStatistics: {disabled: false}
 `);
     const c = await resolveWith();
-    expect(c.facets.disabled.sort()).toEqual([
+    expect([...c.facets.disabled].sort()).toEqual([
       "dataSource",
       "inputStatistics",
       "processing_engine",

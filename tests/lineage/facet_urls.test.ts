@@ -112,7 +112,7 @@ describe("the kit's custom facet schemas", () => {
     }
   });
 
-  it("the shipped schema bundle holds each custom schema as it is in the repository", async () => {
+  it("the shipped schema bundle holds each custom schema as it is in the repository", () => {
     const bundle = JSON.parse(
       readFileSync(new URL("../../testing/schemas/openlineage.json", import.meta.url), "utf8"),
     ) as { schemas: Schema[] };

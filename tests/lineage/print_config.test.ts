@@ -34,7 +34,7 @@ describe("deno task lineage --print-config", () => {
       const out = await runCli(lineage, args);
       expect([out.code, out.stdout]).toEqual([
         0,
-        expect.stringMatching(/--lineage += \/tmp\/x  \(--lineage\)/),
+        expect.stringMatching(/--lineage += \/tmp\/x {2}\(--lineage\)/),
       ]);
     }
   });
