@@ -127,7 +127,7 @@ const delivered = async (config: LineageConfig): Promise<any[]> => {
 const console_ = "transport:\n  type: console\n";
 
 describe("README lineage configuration table", () => {
-  it("--lineage: wins over the file, the variables and OPENLINEAGE_DISABLED", async () => {
+  it("--lineage DIR|URL: wins over the file, the variables and OPENLINEAGE_DISABLED", async () => {
     await yml(console_);
     const c = await resolveWith(
       { OPENLINEAGE_DISABLED: "true", OPENLINEAGE__TRANSPORT__TYPE: "noop" },
@@ -620,5 +620,22 @@ describe("README lineage configuration table", () => {
       'openlineage.yml:4:3: unknown metrics type "graphite" (allowed: prometheus, simple, ' +
       "statsd, composite)",
     ]);
+  });
+});
+
+describe("the README's lineage configuration table", () => {
+  it("has a test above for every row, named after the row's key", async () => {
+    const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+    const table = readme.split("### Lineage configuration")[1].split("\n### ")[0];
+    const rows = table.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| key"))
+      .filter((l) => !l.startsWith("| ---")).map((l) =>
+        l.split(" | ")[0].slice(2).replaceAll("`", "").replace("\\|", "|").trim()
+          // A test title cannot hold the row's own `key: value` colon before its own.
+          .replace(": ", " ")
+      );
+    const source = await Deno.readTextFile(new URL(import.meta.url));
+    const titles = [...source.matchAll(/^  it\(\s*"([^"]+)"/gm)].map((m) => m[1]);
+    expect(rows).toHaveLength(30);
+    expect(rows.filter((row) => !titles.some((t) => t.startsWith(`${row}:`)))).toEqual([]);
   });
 });
