@@ -634,7 +634,7 @@ describe("the README's lineage configuration table", () => {
           .replace(": ", " ")
       );
     const source = await Deno.readTextFile(new URL(import.meta.url));
-    const titles = [...source.matchAll(/^  it\(\s*"([^"]+)"/gm)].map((m) => m[1]);
+    const titles = [...source.matchAll(/^ {2}it\(\s*"([^"]+)"/gm)].map((m) => m[1]);
     expect(rows).toHaveLength(30);
     expect(rows.filter((row) => !titles.some((t) => t.startsWith(`${row}:`)))).toEqual([]);
   });
