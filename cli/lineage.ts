@@ -10,6 +10,7 @@ import { main as flush } from "./lineage_flush.ts";
 import { main as graph } from "./lineage_graph.ts";
 import { main as runs } from "./lineage_runs.ts";
 import { main as show } from "./lineage_show.ts";
+import { main as config } from "./lineage_config.ts";
 
 /** A `lineage` command. */
 export interface LineageCommand {
@@ -27,6 +28,10 @@ export const commands: Readonly<Record<string, LineageCommand>> = {
     summary: "jobs and datasets as Mermaid, DOT, JSON or a self-contained HTML page",
     main: graph,
   },
+  config: {
+    summary: "the lineage configuration and where each value came from (--print-config)",
+    main: config,
+  },
 };
 
 const usage = (): string =>
@@ -35,11 +40,16 @@ const usage = (): string =>
     "",
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`),
     "",
-    "`deno task lineage <command> --help` describes a command.",
+    "`deno task lineage <command> --help` describes a command;",
+    "`deno task lineage --print-config` is `deno task lineage config`.",
   ].join("\n");
 
 /** Runs the command named by the first argument; returns its exit status. */
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  // `--print-config` anywhere asks for the configuration, whatever else is given.
+  if (args.includes("--print-config")) {
+    return await config(args[0] === "config" ? args.slice(1) : args);
+  }
   const [name, ...rest] = args;
   if (name === "--help" || name === "help") {
     console.log(usage());

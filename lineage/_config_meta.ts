@@ -24,13 +24,23 @@ export const DEFAULT_NAMESPACE = "lineage-kit";
 
 const NAMESPACE = /^[A-Za-z0-9_\-.:/@+=;]{1,1024}$/;
 
-/** `OPENLINEAGE_NAMESPACE`, checked against Marquez's namespace rule. */
-export const readNamespace = (env: EnvSource, problems: ConfigProblem[]): string => {
-  const value = env.get("OPENLINEAGE_NAMESPACE");
+/**
+ * `OPENLINEAGE_NAMESPACE`, else the configuration's `job.namespace` (`fallback`), else the
+ * default; checked against Marquez's namespace rule.
+ */
+export const readNamespace = (
+  env: EnvSource,
+  problems: ConfigProblem[],
+  fallback?: { readonly value?: string; readonly where: string },
+): string => {
+  const variable = env.get("OPENLINEAGE_NAMESPACE");
+  const [value, where] = variable !== undefined && variable !== ""
+    ? [variable, "OPENLINEAGE_NAMESPACE"]
+    : [fallback?.value, fallback?.where ?? ""];
   if (value === undefined || value === "") return DEFAULT_NAMESPACE;
   if (NAMESPACE.test(value)) return value;
   problems.push({
-    where: "OPENLINEAGE_NAMESPACE",
+    where,
     message: `${
       JSON.stringify(value)
     } is not a valid namespace (1 to 1024 letters, digits and _-.:/@+=; only)`,
@@ -38,12 +48,16 @@ export const readNamespace = (env: EnvSource, problems: ConfigProblem[]): string
   return DEFAULT_NAMESPACE;
 };
 
-/** `OPENLINEAGE_DISABLED`: true/false (also 1/0, yes/no), case-insensitive. */
+/**
+ * `OPENLINEAGE_DISABLED`: `true` (any case, spaces around) disables lineage, `false` or empty
+ * does not. The official clients treat every other value as false; here it is a problem, since a
+ * `1` or `yes` meant to disable would otherwise be ignored.
+ */
 export const readDisabled = (env: EnvSource, problems: ConfigProblem[]): boolean => {
   const value = env.get("OPENLINEAGE_DISABLED")?.trim().toLowerCase();
   if (value === undefined || value === "") return false;
-  if (["true", "1", "yes"].includes(value)) return true;
-  if (["false", "0", "no"].includes(value)) return false;
+  if (value === "true") return true;
+  if (value === "false") return false;
   problems.push({
     where: "OPENLINEAGE_DISABLED",
     message: `expected true or false (got ${JSON.stringify(env.get("OPENLINEAGE_DISABLED"))})`,

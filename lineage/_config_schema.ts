@@ -1,116 +1,54 @@
 /**
- * The zod schemas of `openlineage.yml` (the official clients' keys, Python's `snake_case` and
+ * The transports of `openlineage.yml` (the official clients' keys, Python's `snake_case` and
  * Java's `camelCase` spellings both accepted) and their decoding into transport configurations.
- * A `composite` transport decodes into the list of its children.
+ * A `composite` transport decodes into the list of its children. Transport types and keys the kit
+ * cannot honour are refused with the reason, never accepted and ignored.
  *
  * @module
  */
-import { strictMapping } from "../policies/problem.ts";
-import { Redacted } from "effect";
 import { resolve } from "node:path";
 import { z } from "zod";
 import type { ConfigProblem } from "./config_error.ts";
-import type { HttpTransportConfig } from "./http_transport.ts";
 import type { ConfigPath } from "./_config_sources.ts";
 import { decodeAt, missingKey, quotedWord, type Where } from "./_config_issues.ts";
+import { compact, httpConfig, httpSchema } from "./_config_http.ts";
+import {
+  custom,
+  flag,
+  integer,
+  onlyValue,
+  strict,
+  stringMap,
+  text,
+  unsupported,
+} from "./_config_values.ts";
 import type {
   FileTransportConfig,
   KafkaTransportConfig,
   TransportConfig,
 } from "./transport_config.ts";
 
-/** A mapping that rejects unknown keys, naming the allowed ones (the configuration files' rule). */
-export const strict = strictMapping;
+export { compact } from "./_config_http.ts";
+export { strict, text } from "./_config_values.ts";
 
-// Variables are text: numbers and booleans written there arrive as strings.
-const toNumber = (v: unknown) =>
-  typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : v;
-const toBool = (v: unknown) =>
-  typeof v === "string" && /^(true|false)$/i.test(v) ? v.toLowerCase() === "true" : v;
-const positive = z.preprocess(toNumber, z.number().positive());
-const nonNegative = z.preprocess(toNumber, z.number().min(0));
-const count = z.preprocess(toNumber, z.number().int().min(1));
-const flag = z.preprocess(toBool, z.boolean());
-/** A non-empty string. */
-export const text: z.ZodString = z.string().min(1);
-const stringMap = z.record(
-  z.string(),
-  z.preprocess((v) => typeof v === "number" || typeof v === "boolean" ? String(v) : v, z.string()),
-);
-const custom = (path: ConfigPath, message: string, sentence = false) => ({
-  code: "custom" as const,
-  path: [...path],
-  message,
-  params: { sentence },
-});
-
-const isHttpUrl = (s: string): boolean => {
-  try {
-    const u = new URL(s);
-    return (u.protocol === "http:" || u.protocol === "https:") && !u.username && !u.password;
-  } catch {
-    return false;
-  }
-};
-
-const auth = strict({
-  type: z.enum(["api_key"]),
-  apiKey: text.optional(),
-  api_key: text.optional(),
-}).superRefine((a, ctx) => {
-  if (!a.apiKey && !a.api_key) {
-    ctx.addIssue({ code: "custom", path: ["apiKey"], message: "", params: { missing: true } });
-  }
-});
-
-const retry = strict({
-  maxAttempts: count.optional(),
-  initialDelay: nonNegative.optional(),
-  maxDelay: nonNegative.optional(),
-  totalTimeout: positive.optional(),
-});
-
-const http = strict({
-  type: z.literal("http"),
-  name: text.optional(),
-  url: z.string().refine(isHttpUrl, "must be an http:// or https:// URL without credentials"),
-  endpoint: z.string().optional(),
-  timeout: positive.optional(),
-  timeoutInMillis: positive.optional(),
-  auth: auth.optional(),
-  compression: z.enum(["gzip"]).optional(),
-  headers: stringMap.optional(),
-  customHeaders: stringMap.optional(),
-  custom_headers: stringMap.optional(),
-  urlParams: stringMap.optional(),
-  verify: flag.optional(),
-  retry: retry.optional(),
-  batch: flag.optional(),
-  batchEndpoint: z.string().optional(),
-  maxBatch: count.optional(),
-  concurrency: count.optional(),
-}).superRefine((h, ctx) => {
-  if (h.verify === false) {
-    ctx.addIssue(
-      custom(
-        ["verify"],
-        "false is not supported: Deno always verifies TLS (add a CA with DENO_CERT)",
-      ),
-    );
-  }
-  if (h.timeout !== undefined && h.timeoutInMillis !== undefined) {
-    ctx.addIssue(custom(["timeout"], "and timeoutInMillis are both set: keep one"));
-  }
-});
+const REMOTE_FILES = "the file transport writes local files only";
 
 const file = strict({
   type: z.literal("file"),
   name: text.optional(),
+  priority: integer.optional(),
   log_file_path: text.optional(),
   logFilePath: text.optional(),
   location: text.optional(),
   path: text.optional(),
   append: flag.optional(),
+  storage_options: unsupported(REMOTE_FILES),
+  storageOptions: unsupported(REMOTE_FILES),
+  filesystem: unsupported(REMOTE_FILES),
+  fs_kwargs: unsupported(REMOTE_FILES),
+  fsKwargs: unsupported(REMOTE_FILES),
+  debug_mode: unsupported("`deno task lineage show` prints runs readably"),
+  debugMode: unsupported("`deno task lineage show` prints runs readably"),
 }).superRefine((f, ctx) => {
   const given = [f.log_file_path, f.logFilePath, f.location, f.path].filter((p) => p);
   if (given.length === 0) {
@@ -121,24 +59,27 @@ const file = strict({
       params: { missing: true },
     });
   }
-  if (given.length > 1) {
-    ctx.addIssue(custom([], "give one of log_file_path, location and path"));
-  }
-  if (f.append === false) {
-    ctx.addIssue(custom(["append"], "false is not supported: the file transport appends lines"));
+  if (given.length > 1) ctx.addIssue(custom([], "give one of log_file_path, location and path"));
+  const target = given[0] ?? "";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && !target.startsWith("file://")) {
+    ctx.addIssue(custom(["log_file_path"], `must be a local path (${REMOTE_FILES})`));
   }
 });
 
 const kafka = strict({
   type: z.literal("kafka"),
   name: text.optional(),
+  priority: integer.optional(),
   topic: text.optional(),
   topicName: text.optional(),
   properties: stringMap.optional(),
   config: stringMap.optional(),
   messageKey: text.optional(),
   message_key: text.optional(),
-  flush: flag.optional(),
+  flush: onlyValue(
+    true,
+    "the relay records an event as delivered only once Kafka acknowledged it",
+  ),
 }).superRefine((k, ctx) => {
   if (!k.topic && !k.topicName) {
     ctx.addIssue({ code: "custom", path: ["topicName"], message: "", params: { missing: true } });
@@ -149,55 +90,46 @@ const kafka = strict({
 });
 
 const simple = (type: "console" | "noop") =>
-  strict({ type: z.literal(type), ...(type === "console" ? { name: text.optional() } : {}) });
+  strict({
+    type: z.literal(type),
+    priority: integer.optional(),
+    ...(type === "console" ? { name: text.optional() } : {}),
+  });
+
+const INDEPENDENT = "each transport of a composite has its own delivery cursor: every one gets " +
+  "every event, and one being down never holds back the others";
 
 const composite = strict({
   type: z.literal("composite"),
   name: text.optional(),
+  priority: integer.optional(),
   transports: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]),
-  continueOnFailure: flag.optional(),
-  continue_on_failure: flag.optional(),
-  withThreadPool: flag.optional(),
-  with_thread_pool: flag.optional(),
+  continueOnFailure: onlyValue(true, INDEPENDENT),
+  continue_on_failure: onlyValue(true, INDEPENDENT),
+  continue_on_success: onlyValue(true, INDEPENDENT),
+  continueOnSuccess: onlyValue(true, INDEPENDENT),
+  withThreadPool: onlyValue(true, INDEPENDENT),
+  with_thread_pool: onlyValue(true, INDEPENDENT),
+  sort_transports: flag.optional(),
+  sortTransports: flag.optional(),
 });
 
 /** The transport types the configuration accepts. */
 export const TRANSPORT_TYPES = ["http", "console", "file", "kafka", "composite", "noop"] as const;
 
-type Decoded = { transports: TransportConfig[]; problems: ConfigProblem[] };
-
-const seconds = (s: number | undefined) => s === undefined ? undefined : s * 1000;
-
-/** Drops undefined fields, so that configurations compare and print cleanly. */
-export const compact = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-
-const httpConfig = (h: z.infer<typeof http>): HttpTransportConfig => {
-  const key = h.auth?.apiKey ?? h.auth?.api_key;
-  const headers = { ...h.custom_headers, ...h.customHeaders, ...h.headers };
-  return compact({
-    type: "http",
-    url: h.url,
-    endpoint: h.endpoint,
-    apiKey: key ? Redacted.make(key) : undefined,
-    compression: h.compression,
-    timeoutMs: h.timeoutInMillis ?? seconds(h.timeout),
-    headers: Object.keys(headers).length > 0 ? headers : undefined,
-    urlParams: h.urlParams,
-    retry: h.retry &&
-      compact({
-        maxAttempts: h.retry.maxAttempts,
-        initialDelayMs: seconds(h.retry.initialDelay),
-        maxDelayMs: seconds(h.retry.maxDelay),
-        maxElapsedMs: seconds(h.retry.totalTimeout),
-      }),
-    batch: h.batch,
-    batchEndpoint: h.batchEndpoint,
-    maxBatch: h.maxBatch,
-    concurrency: h.concurrency,
-    name: h.name,
-  });
+// Types of the official clients the kit does not provide, with what to use instead.
+const OTHER_TYPES: Readonly<Record<string, string>> = {
+  async_http: "use type http: the kit's relay already sends in the background, in order",
+  transform: "its transformer_class is Python code; the configuration's facets, tags and " +
+    "dataset.namespaceResolvers keys change events instead",
+  datadog: "send to Datadog's OpenLineage intake with type http",
+  gcplineage: "not available in this runtime",
+  amazon_datazone_api: "not available in this runtime",
+  gcs: "not available in this runtime",
+  s3: "not available in this runtime",
 };
+
+type Decoded = { transports: TransportConfig[]; problems: ConfigProblem[] };
 
 const kafkaConfig = (k: z.infer<typeof kafka>): KafkaTransportConfig => {
   const properties = { ...(k.config ?? {}), ...(k.properties ?? {}) };
@@ -211,12 +143,19 @@ const kafkaConfig = (k: z.infer<typeof kafka>): KafkaTransportConfig => {
   });
 };
 
-const fileConfig = (f: z.infer<typeof file>, cwd: string): FileTransportConfig =>
-  compact({
+// The Python client's `log_file_path` writes one file per event unless `append: true`; the Java
+// client's `location` always appends lines.
+const fileConfig = (f: z.infer<typeof file>, cwd: string): FileTransportConfig => {
+  const target = (f.log_file_path ?? f.logFilePath ?? f.location ?? f.path)!;
+  const path = target.startsWith("file://") ? new URL(target).pathname : target;
+  const pythonStyle = f.log_file_path !== undefined || f.logFilePath !== undefined;
+  return compact({
     type: "file",
-    path: resolve(cwd, (f.log_file_path ?? f.logFilePath ?? f.location ?? f.path)!),
+    path: resolve(cwd, path),
+    append: pythonStyle ? f.append === true : f.append ?? true,
     name: f.name,
   });
+};
 
 const MAX_DEPTH = 8;
 
@@ -238,6 +177,15 @@ export const decodeTransport = (
   if (type === undefined) {
     return { transports: [], problems: [missingKey([...path, "type"], where)] };
   }
+  if (typeof type === "string" && OTHER_TYPES[type] !== undefined) {
+    return {
+      transports: [],
+      problems: [{
+        where: where([...path, "type"]),
+        message: `transport type "${type}" is not supported: ${OTHER_TYPES[type]}`,
+      }],
+    };
+  }
   if (!(TRANSPORT_TYPES as ReadonlyArray<unknown>).includes(type)) {
     return {
       transports: [],
@@ -255,7 +203,7 @@ export const decodeTransport = (
   };
   switch (type as (typeof TRANSPORT_TYPES)[number]) {
     case "http":
-      return one(http, (h) => [httpConfig(h)]);
+      return one(httpSchema, (h) => [httpConfig(h)]);
     case "kafka":
       return one(kafka, (k) => [kafkaConfig(k)]);
     case "file":
@@ -270,6 +218,11 @@ export const decodeTransport = (
     case "composite":
       return decodeComposite(value, path, where, cwd, depth);
   }
+};
+
+const priorityOf = (child: unknown): number => {
+  const p = Number((child as { priority?: unknown } | null)?.priority ?? 0);
+  return Number.isFinite(p) ? p : 0;
 };
 
 const decodeComposite = (
@@ -287,11 +240,22 @@ const decodeComposite = (
   }
   const r = decodeAt(composite, value, path, where);
   if (r.value === undefined) return { transports: [], problems: [...r.problems] };
-  const children: Array<[string | number, unknown]> = Array.isArray(r.value.transports)
-    ? r.value.transports.map((c, i) => [i, c])
-    : Object.entries(r.value.transports);
+  // An empty child is how the clients switch one off (the default_http one OPENLINEAGE_URL adds).
+  const isEmpty = (c: unknown) =>
+    c === null || (typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 0);
+  let children: Array<[string | number, unknown]> =
+    (Array.isArray(r.value.transports)
+      ? r.value.transports.map((c, i) => [i, c] as [number, unknown])
+      : Object.entries(r.value.transports).map(([k, c]) => [k, c] as [string, unknown]))
+      .filter(([, c]) => !isEmpty(c));
+  if (r.value.sort_transports ?? r.value.sortTransports) {
+    children = children.map((c, i) => ({ c, i }))
+      .sort((a, b) => priorityOf(b.c[1]) - priorityOf(a.c[1]) || a.i - b.i).map(({ c }) => c);
+  }
   const out: Decoded = { transports: [], problems: [] };
   for (const [key, child] of children) {
+    // A map key is not made the child's name: the name is the sink's delivery cursor, and the
+    // cursor of a configured sink must not change under it (its events would go out again).
     const d = decodeTransport(child, [...path, "transports", key], where, cwd, depth + 1);
     out.transports.push(...d.transports);
     out.problems.push(...d.problems);
@@ -299,7 +263,7 @@ const decodeComposite = (
   return out;
 };
 
-/** The top-level keys of `openlineage.yml`; `facets`, `tags` … are the clients' and ignored. */
+/** The top-level keys of `openlineage.yml` the official clients define. */
 export const topLevel = strict({
   transport: z.unknown().optional(),
   filters: z.unknown().optional(),
@@ -308,4 +272,6 @@ export const topLevel = strict({
   dataset: z.unknown().optional(),
   circuitBreaker: z.unknown().optional(),
   metrics: z.unknown().optional(),
+  job: z.unknown().optional(),
+  run: z.unknown().optional(),
 });

@@ -75,15 +75,40 @@ export interface EnvOverrides {
   readonly value: Record<string, unknown>;
   /** Path key (see {@link pathKey}) → variable name. */
   readonly origins: Map<string, string>;
+  /** Variables whose value a variable for a whole enclosing section replaced. */
+  readonly replaced: ReadonlyArray<{ readonly variable: string; readonly by: string }>;
 }
 
 /** A stable key for a path. */
 export const pathKey = (path: ConfigPath): string => JSON.stringify(path);
 
-const camel = (segment: string): string | number =>
-  /^\d+$/.test(segment)
-    ? Number(segment)
+const FREE_MAPS = new Set([
+  "headers",
+  "customHeaders",
+  "custom_headers",
+  "urlParams",
+  "properties",
+  "config",
+  "storageOptions",
+]);
+
+/**
+ * The key a variable's name segment stands for under `parent`. The Java client camelCases
+ * `SNAKE_CASE` segments and the Python client lowercases them; each is followed where its keys
+ * live: `facets`, `tags`, `job.owners`, the names of a composite's transports and the keys of
+ * free-form maps (headers, Kafka properties) are lowercased, every other key camelCased (both
+ * spellings of the clients' keys are accepted). Digits index lists.
+ */
+export const keyFor = (parent: ConfigPath, segment: string): string | number => {
+  if (/^\d+$/.test(segment)) return Number(segment);
+  const last = parent[parent.length - 1];
+  const lower = parent[0] === "facets" || parent[0] === "tags" ||
+    (parent[0] === "job" && parent[1] === "owners") || last === "transports" ||
+    (typeof last === "string" && FREE_MAPS.has(last));
+  return lower
+    ? segment.toLowerCase()
     : segment.toLowerCase().replace(/_+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+};
 
 const parseValue = (raw: string): unknown => {
   const text = raw.trim();
@@ -110,17 +135,39 @@ const setAt = (root: Record<string, unknown>, path: ConfigPath, value: unknown) 
   });
 };
 
-/** Reads the `OPENLINEAGE__*` variables, in name order so that the outcome is stable. */
+const isPrefixOf = (prefix: ConfigPath, path: ConfigPath) =>
+  prefix.length < path.length && prefix.every((s, i) => s === path[i]);
+
+/**
+ * Reads the `OPENLINEAGE__*` variables as the official clients do: in reverse name order, so a
+ * variable for a whole section (`OPENLINEAGE__TRANSPORT='{…}'`) wins over the variables for its
+ * keys (`OPENLINEAGE__TRANSPORT__TYPE`); those are reported as replaced, not dropped in silence.
+ * JSON objects and lists are parsed; other values stay text (the schemas read numbers and booleans
+ * from text where a key expects one).
+ */
 export const envOverrides = (vars: Readonly<Record<string, string>>): EnvOverrides => {
   const value: Record<string, unknown> = {};
   const origins = new Map<string, string>();
-  for (const name of Object.keys(vars).filter((k) => k.startsWith("OPENLINEAGE__")).sort()) {
-    const path = name.slice("OPENLINEAGE__".length).split("__").filter((s) => s !== "").map(camel);
-    if (path.length === 0) continue;
+  const replaced: Array<{ variable: string; by: string }> = [];
+  const all = Object.keys(vars).filter((k) => k.startsWith("OPENLINEAGE__")).sort().flatMap(
+    (name) => {
+      const segments = name.slice("OPENLINEAGE__".length).split("__").filter((s) => s !== "");
+      const path: Array<string | number> = [];
+      for (const segment of segments) path.push(keyFor(path, segment));
+      return segments.length === 0 ? [] : [{ name, path }];
+    },
+  );
+  // Applied in name order (stable key order); one under another's section is left out.
+  for (const { name, path } of all) {
+    const by = all.find((o) => isPrefixOf(o.path, path));
+    if (by) {
+      replaced.push({ variable: name, by: by.name });
+      continue;
+    }
     setAt(value, path, parseValue(vars[name]));
     origins.set(pathKey(path), name);
   }
-  return { value, origins };
+  return { value, origins, replaced };
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -6,18 +6,22 @@
  * 1. the `--lineage` flag: a directory (JSONL files), an `http(s)://` Marquez URL, or
  *    `kafka://host:port/topic`;
  * 2. `OPENLINEAGE_DISABLED=true`: no sinks (events stay in the outbox);
- * 3. the environment: `OPENLINEAGE__*` variables (`OPENLINEAGE__TRANSPORT__TYPE=http`,
- *    `OPENLINEAGE__TRANSPORT__AUTH__API_KEY=…`: double underscores nest, `SNAKE_CASE` becomes
- *    `camelCase`, JSON objects are parsed), then the legacy `OPENLINEAGE_URL`,
- *    `OPENLINEAGE_ENDPOINT`, `OPENLINEAGE_API_KEY`; variables override the file key by key;
- * 4. the file: `OPENLINEAGE_CONFIG`, else `./openlineage.yml`, else
- *    `~/.openlineage/openlineage.yml`;
+ * 3. the configuration: the file (`OPENLINEAGE_CONFIG`, else `./openlineage.yml`, else
+ *    `~/.openlineage/openlineage.yml`) over the `OPENLINEAGE__*` variables, key by key (the file
+ *    wins, as in the official Python client; double underscores nest, JSON objects are parsed);
+ * 4. the legacy `OPENLINEAGE_URL` (+ `OPENLINEAGE_ENDPOINT`, `OPENLINEAGE_API_KEY`): an HTTP
+ *    transport when 3 configures none; added to a composite transport as its `default_http`
+ *    child; otherwise not used (and said so);
  * 5. the default: JSONL files in the store's lineage directory.
  *
- * `filters` (job names not to emit) come from the file and the variables, the namespace from
- * `OPENLINEAGE_NAMESPACE` (default `lineage-kit`), the parent run from `OPENLINEAGE_PARENT_ID`
- * or `OPENLINEAGE_CONTEXT`. Every problem is reported at once, at its `file:line:column` or
- * variable; secrets never appear in a message or in {@link describeLineageConfig}.
+ * The rest of the configuration: `filters` (job names not to emit), `facets` (facets to drop,
+ * variables to record, git coordinates), `tags`, `job` and `run` (tags and owners), `dataset`
+ * (namespace resolvers), `circuitBreaker` (when the relay holds events back) and `metrics` (kept
+ * for the metrics exposition). The namespace comes from `OPENLINEAGE_NAMESPACE` (else
+ * `job.namespace`, else `lineage-kit`), the parent run from `OPENLINEAGE_PARENT_ID` or
+ * `OPENLINEAGE_CONTEXT`. Every problem is reported at once, at its `file:line:column` or variable;
+ * every setting that loses to another is noted; secrets never appear in a message, in
+ * {@link describeLineageConfig} or in the settings.
  *
  * @module
  */
@@ -27,18 +31,19 @@ import { type ConfigProblem, LineageConfigError } from "./config_error.ts";
 import type { JobFilter } from "./job_filter.ts";
 import type { ParentRun } from "./parent_run.ts";
 import type { TransportConfig } from "./transport_config.ts";
-import {
-  type ConfigPath,
-  deepMerge,
-  envOverrides,
-  parseYamlFile,
-  pathKey,
-  type YamlFile,
-} from "./_config_sources.ts";
-import { decodeAt, type Where } from "./_config_issues.ts";
+import { parseYamlFile, type YamlFile } from "./_config_sources.ts";
+import { decodeAt } from "./_config_issues.ts";
 import { decodeTransport, topLevel } from "./_config_schema.ts";
 import { decodeFilters } from "./_config_filters.ts";
+import { type Merged, mergeSources } from "./_config_merge.ts";
+import { decodeFacets, decodeTagsAndOwners, type FacetSettings } from "./_config_facets.ts";
+import { decodeDataset } from "./_config_dataset.ts";
+import { decodeCircuitBreaker, decodeMetrics, type MetricsConfig } from "./_config_breaker.ts";
+import type { LineageBreakerConfig } from "./circuit_breaker.ts";
+import type { NamespaceResolver } from "./namespace_resolvers.ts";
+import { type ConfigSetting, leafSettings } from "./_config_settings.ts";
 import {
+  DEFAULT_NAMESPACE,
   type EnvSource,
   readDisabled,
   readNamespace,
@@ -61,9 +66,23 @@ export type {
   KafkaTransportConfig,
   TransportConfig,
 } from "./transport_config.ts";
+export type { ConfigTag, FacetSettings, SourceCodeSettings } from "./_config_facets.ts";
+export type { MetricsConfig } from "./_config_breaker.ts";
+export type {
+  LineageBreaker,
+  LineageBreakerConfig,
+  LineageBreakerState,
+} from "./circuit_breaker.ts";
+export type { NamespaceResolver } from "./namespace_resolvers.ts";
+export type { ConfigSetting } from "./_config_settings.ts";
 export { describeLineageConfig, sinksFor, type SinksOptions } from "./_config_sinks.ts";
+export { printConfig } from "./_config_print.ts";
 
-/** The resolved lineage configuration. */
+/**
+ * The resolved lineage configuration.
+ *
+ * @category models
+ */
 export interface LineageConfig {
   /** The OpenLineage namespace of the jobs (`OPENLINEAGE_NAMESPACE`). @default "lineage-kit" */
   readonly namespace: string;
@@ -73,13 +92,29 @@ export interface LineageConfig {
   readonly filters: ReadonlyArray<JobFilter>;
   /** The run this process's pipeline runs belong to, when another system started it. */
   readonly parent?: ParentRun;
-  /** Where the transports came from: `--lineage`, a variable, the file, or `default`. */
+  /** Where the transports came from: `--lineage`, variables, the file, or `default`. */
   readonly origin: string;
   /** The configuration file read, if any. */
   readonly configFile?: string;
+  /** Facets to drop, variables to record, git coordinates, tags and owners. */
+  readonly facets: FacetSettings;
+  /** Dataset namespace resolvers (`dataset.namespaceResolvers`), in the order written. */
+  readonly namespaceResolvers: ReadonlyArray<NamespaceResolver>;
+  /** When the relay holds events back (`circuitBreaker`); none when absent or `noop`. */
+  readonly circuitBreaker?: LineageBreakerConfig;
+  /** The `metrics` section, for the metrics exposition to read. */
+  readonly metrics?: MetricsConfig;
+  /** Every configured value with where it was written (secrets masked). */
+  readonly settings: ReadonlyArray<ConfigSetting>;
+  /** Settings that lost to others, or variables that were not set, in words. */
+  readonly notices: ReadonlyArray<string>;
 }
 
-/** Inputs of {@link resolveLineageConfig}. */
+/**
+ * Inputs of {@link resolveLineageConfig}.
+ *
+ * @category models
+ */
 export interface ResolveOptions {
   /** The environment variables to read, e.g. `Deno.env`. */
   readonly env: EnvSource;
@@ -103,10 +138,16 @@ const findConfigFile = (options: ResolveOptions, problems: ConfigProblem[]) =>
   Effect.gen(function* () {
     const explicit = options.env.get("OPENLINEAGE_CONFIG");
     const home = options.home ?? options.env.get("HOME");
-    const candidates = explicit ? [resolve(options.cwd, explicit)] : [
+    // As the official clients: OPENLINEAGE_CONFIG first, then the working directory, then home.
+    const candidates = [
+      ...(explicit ? [resolve(options.cwd, explicit)] : []),
       resolve(options.cwd, "openlineage.yml"),
       ...(home ? [resolve(home, ".openlineage", "openlineage.yml")] : []),
     ];
+    if (explicit && !(yield* exists(candidates[0]))) {
+      problems.push({ where: "OPENLINEAGE_CONFIG", message: `no file at ${candidates[0]}` });
+      return undefined;
+    }
     for (const path of candidates) {
       if (!(yield* exists(path))) continue;
       const text = yield* Effect.tryPromise(() => Deno.readTextFile(path)).pipe(
@@ -121,95 +162,12 @@ const findConfigFile = (options: ResolveOptions, problems: ConfigProblem[]) =>
       problems.push(...(parsed as ReadonlyArray<ConfigProblem>));
       return undefined;
     }
-    if (explicit) {
-      problems.push({ where: "OPENLINEAGE_CONFIG", message: `no file at ${candidates[0]}` });
-    }
     return undefined;
   });
-
-interface Merged {
-  readonly value: Record<string, unknown>;
-  readonly where: Where;
-  /** The variables that set the transport, if any did. */
-  readonly transportVars: ReadonlyArray<string>;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
-
-const legacyHttp = (env: EnvSource, base: unknown, origins: Map<string, string>) => {
-  const url = env.get("OPENLINEAGE_URL");
-  const endpoint = env.get("OPENLINEAGE_ENDPOINT");
-  const apiKey = env.get("OPENLINEAGE_API_KEY");
-  const transport: Record<string, unknown> = url
-    ? { type: "http", url }
-    : isObject(base) && base.type === "http"
-    ? { ...base }
-    : {};
-  if (transport.type !== "http") return { transport: base, replaced: [] as ConfigPath[] };
-  const replaced: ConfigPath[] = url ? [["transport"]] : [];
-  if (url) origins.set(pathKey(["transport"]), "OPENLINEAGE_URL");
-  if (endpoint) {
-    transport.endpoint = endpoint;
-    origins.set(pathKey(["transport", "endpoint"]), "OPENLINEAGE_ENDPOINT");
-    replaced.push(["transport", "endpoint"]);
-  }
-  if (apiKey) {
-    transport.auth = { type: "api_key", apiKey };
-    origins.set(pathKey(["transport", "auth"]), "OPENLINEAGE_API_KEY");
-    replaced.push(["transport", "auth"]);
-  }
-  return { transport, replaced };
-};
-
-const isPrefix = (prefix: ConfigPath, path: ConfigPath) =>
-  prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
-
-const mergeSources = (file: YamlFile | undefined, env: EnvSource): Merged => {
-  const { value: fromEnv, origins } = envOverrides(env.toObject?.() ?? {});
-  const fileValue = isObject(file?.value) ? file.value : {};
-  const replaced: ConfigPath[] = [];
-  const envTransport = fromEnv.transport;
-  const fileTransport = fileValue.transport;
-  // A transport of another type than the file's starts afresh: the file's keys are for the other.
-  const retyped = isObject(envTransport) && envTransport.type !== undefined &&
-    (!isObject(fileTransport) || fileTransport.type !== envTransport.type);
-  if (retyped) {
-    replaced.push(["transport"]);
-    origins.set(pathKey(["transport"]), origins.get(pathKey(["transport", "type"])) ?? "");
-  }
-  const value = deepMerge(
-    retyped ? { ...fileValue, transport: undefined } : fileValue,
-    fromEnv,
-  ) as Record<string, unknown>;
-  const transportVars = [...origins.entries()]
-    .filter(([k]) => k.startsWith(pathKey(["transport"]).slice(0, -1)))
-    .map(([, v]) => v);
-  if (envTransport === undefined) {
-    const legacy = legacyHttp(env, value.transport, origins);
-    value.transport = legacy.transport;
-    replaced.push(...legacy.replaced);
-    transportVars.push(...legacy.replaced.map((p) => origins.get(pathKey(p))!));
-  }
-  const where: Where = (path) => {
-    for (let n = path.length; n >= 0; n--) {
-      const prefix = path.slice(0, n);
-      const variable = origins.get(pathKey(prefix));
-      if (variable) return variable;
-      if (file && !replaced.some((r) => isPrefix(r, prefix))) {
-        const at = file.locate(prefix);
-        if (at) return at;
-      }
-    }
-    return file ? `${file.display}:1:1` : "environment";
-  };
-  return { value, where, transportVars: [...new Set(transportVars)] };
-};
 
 const chooseTransports = (
   options: ResolveOptions,
   merged: Merged,
-  file: YamlFile | undefined,
   disabled: boolean,
   problems: ConfigProblem[],
 ): { transports: ReadonlyArray<TransportConfig>; origin: string } => {
@@ -229,10 +187,7 @@ const chooseTransports = (
   if (disabled) return { transports: [], origin: "OPENLINEAGE_DISABLED" };
   if (!configured) return { transports: [{ type: "jsonl" }], origin: "default" };
   problems.push(...configured.problems);
-  const origin = merged.transportVars.length > 0
-    ? merged.transportVars.join(", ")
-    : file?.display ?? "environment";
-  return { transports: configured.transports, origin };
+  return { transports: configured.transports, origin: merged.transportOrigin ?? "environment" };
 };
 
 // Variables and flags first, as found; then the file's problems from top to bottom.
@@ -247,13 +202,100 @@ const inFileOrder = (problems: ReadonlyArray<ConfigProblem>): ReadonlyArray<Conf
   ) => p);
 };
 
-/** Resolves the lineage configuration from the flag, the environment and the file. */
+/** Each optional section decoded, or its default when absent. */
+const decodeSections = (merged: Merged, env: EnvSource, problems: ConfigProblem[]) => {
+  const { value, where } = merged;
+  const filters = value.filters === undefined
+    ? { filters: [], problems: [] }
+    : decodeFilters(value.filters, ["filters"], where);
+  const facets = value.facets === undefined
+    ? { value: { disabled: [], environmentVariables: [] }, problems: [] }
+    : decodeFacets(value.facets, ["facets"], where, env);
+  const owned = decodeTagsAndOwners(value, where);
+  const dataset = value.dataset === undefined
+    ? { resolvers: [], problems: [] }
+    : decodeDataset(value.dataset, ["dataset"], where);
+  const breaker = value.circuitBreaker === undefined
+    ? { problems: [] }
+    : decodeCircuitBreaker(value.circuitBreaker, ["circuitBreaker"], where);
+  const metrics = value.metrics === undefined
+    ? { problems: [] }
+    : decodeMetrics(value.metrics, ["metrics"], where);
+  for (const d of [filters, facets, owned, dataset, breaker, metrics]) problems.push(...d.problems);
+  return {
+    filters: filters.filters,
+    facets: { ...facets.value, ...owned.value } satisfies FacetSettings,
+    namespaceResolvers: dataset.resolvers,
+    ...(breaker.breaker ? { circuitBreaker: breaker.breaker } : {}),
+    ...(metrics.metrics ? { metrics: metrics.metrics } : {}),
+  };
+};
+
+/** The settings of the namespace, the switch, the file, the flag and every configured value. */
+const settingsOf = (
+  options: ResolveOptions,
+  merged: Merged,
+  file: YamlFile | undefined,
+  namespace: string,
+  disabled: boolean,
+): ConfigSetting[] => {
+  const env = options.env;
+  const jobNamespace = merged.value.job !== null && typeof merged.value.job === "object"
+    ? (merged.value.job as { namespace?: unknown }).namespace
+    : undefined;
+  const transportUnused = options.flag !== undefined
+    ? "--lineage wins"
+    : disabled
+    ? "OPENLINEAGE_DISABLED is true"
+    : undefined;
+  return [
+    {
+      key: "namespace",
+      value: namespace,
+      from: env.get("OPENLINEAGE_NAMESPACE")
+        ? "OPENLINEAGE_NAMESPACE"
+        : jobNamespace !== undefined
+        ? merged.where(["job", "namespace"])
+        : "default",
+    },
+    {
+      key: "disabled",
+      value: String(disabled),
+      from: env.get("OPENLINEAGE_DISABLED") ? "OPENLINEAGE_DISABLED" : "default",
+    },
+    {
+      key: "config file",
+      value: file?.display ?? "none",
+      from: env.get("OPENLINEAGE_CONFIG") ? "OPENLINEAGE_CONFIG" : "default",
+    },
+    ...(options.flag !== undefined
+      ? [{ key: "--lineage", value: options.flag.replace(/\?.*$/, "?…"), from: "--lineage" }]
+      : []),
+    ...leafSettings(
+      merged.value,
+      merged.where,
+      (path) => path[0] === "transport" ? transportUnused : undefined,
+    ),
+    ...(merged.value.transport === undefined && options.flag === undefined && !disabled
+      ? [{
+        key: "transport",
+        value: "jsonl files in the store's lineage directory",
+        from: "default",
+      }]
+      : []),
+  ];
+};
+
+/**
+ * Resolves the lineage configuration from the flag, the environment and the file.
+ *
+ * @category constructors
+ */
 export const resolveLineageConfig = (
   options: ResolveOptions,
 ): Effect.Effect<LineageConfig, LineageConfigError> =>
   Effect.gen(function* () {
     const problems: ConfigProblem[] = [];
-    const namespace = readNamespace(options.env, problems);
     const disabled = readDisabled(options.env, problems);
     const parent = readParent(options.env, problems);
     const file = yield* findConfigFile(options, problems);
@@ -264,20 +306,56 @@ export const resolveLineageConfig = (
     }
     const merged = mergeSources(file, options.env);
     problems.push(...decodeAt(topLevel, merged.value, [], merged.where).problems);
-    const filters = merged.value.filters === undefined
-      ? { filters: [], problems: [] }
-      : decodeFilters(merged.value.filters, ["filters"], merged.where);
-    problems.push(...filters.problems);
-    const { transports, origin } = chooseTransports(options, merged, file, disabled, problems);
+    const sections = decodeSections(merged, options.env, problems);
+    const namespace = readNamespace(options.env, problems, {
+      value: sections.facets.jobNamespace,
+      where: merged.where(["job", "namespace"]),
+    });
+    const { transports, origin } = chooseTransports(options, merged, disabled, problems);
     if (problems.length > 0) {
       return yield* Effect.fail(new LineageConfigError({ problems: inFileOrder(problems) }));
     }
+    const unset = sections.facets.environmentVariables.filter((v) => v.value === undefined)
+      .map((v) => `${v.name} is not set: the environmentVariables facet leaves it out`);
     return {
       namespace,
       transports,
-      filters: filters.filters,
+      filters: sections.filters,
       ...(parent ? { parent } : {}),
       origin,
       ...(file ? { configFile: file.display } : {}),
+      facets: sections.facets,
+      namespaceResolvers: sections.namespaceResolvers,
+      ...(sections.circuitBreaker ? { circuitBreaker: sections.circuitBreaker } : {}),
+      ...(sections.metrics ? { metrics: sections.metrics } : {}),
+      settings: settingsOf(options, merged, file, namespace, disabled),
+      notices: [
+        ...merged.notices,
+        ...unset,
+        ...(options.env.get("OPENLINEAGE_CLIENT_LOGGING")
+          ? ["OPENLINEAGE_CLIENT_LOGGING is not used: the kit logs through Effect's logger"]
+          : []),
+      ],
     } satisfies LineageConfig;
   });
+
+/**
+ * The configuration of a process that reads no file and no variable: the kit's defaults.
+ *
+ * @category constructors
+ */
+export const defaultLineageConfig: LineageConfig = {
+  namespace: DEFAULT_NAMESPACE,
+  transports: [{ type: "jsonl" }],
+  filters: [],
+  origin: "default",
+  facets: {
+    disabled: [],
+    environmentVariables: [],
+    tags: { job: [], run: [] },
+    owners: [],
+  },
+  namespaceResolvers: [],
+  settings: [],
+  notices: [],
+};

@@ -18,13 +18,15 @@
  *
  * @module
  */
+import { KIT_VERSION } from "./kit_version.ts";
 
 /**
- * The `_producer` (and event `producer`) of everything lineage-kit emits.
+ * The `_producer` (and event `producer`) of everything lineage-kit emits: the package's page on
+ * JSR at this version, so a consumer can tell which release wrote an event.
  *
  * @category models
  */
-export const PRODUCER = "https://jsr.io/@medkg/lineage-kit";
+export const PRODUCER: string = `https://jsr.io/@medkg/lineage-kit/${KIT_VERSION}`;
 
 /**
  * The core OpenLineage schema the kit's events follow.
@@ -69,11 +71,13 @@ export const LINEAGE_KIT_ATTEMPT_FACET_KEY = "lineageKit_attempt";
 export const LINEAGE_KIT_GPU_FACET_KEY = "lineageKit_gpu";
 
 /**
- * Base of the `$id`s of the kit's own facet schemas.
+ * Base of the `$id`s of the kit's own facet schemas: the `lineage/schemas/` folder of the package
+ * as JSR serves it at this version, so every `_schemaURL` the kit writes resolves to the file.
  *
  * @category schemas
  */
-export const LINEAGE_KIT_SCHEMA_BASE = "https://jsr.io/@medkg/lineage-kit/schemas/facets";
+export const LINEAGE_KIT_SCHEMA_BASE: string =
+  `https://jsr.io/@medkg/lineage-kit/${KIT_VERSION}/lineage/schemas`;
 
 /**
  * Names of the facet schemas the kit writes, standard (by their `$defs` name) and its own.
@@ -103,14 +107,14 @@ export type FacetSchemaName =
   | "ColumnLineageDatasetFacet"
   | "SymlinksDatasetFacet"
   | "StorageDatasetFacet"
+  | "EnvironmentVariablesRunFacet"
   | "LineageKitAttemptRunFacet"
   | "LineageKitGpuRunFacet";
 
 const standard = (version: string, name: string): string =>
   `https://openlineage.io/spec/facets/${version}/${name}.json#/$defs/${name}`;
 
-const own = (version: string, name: string): string =>
-  `${LINEAGE_KIT_SCHEMA_BASE}/${version}/${name}.json#/$defs/${name}`;
+const own = (name: string): string => `${LINEAGE_KIT_SCHEMA_BASE}/${name}.json#/$defs/${name}`;
 
 /**
  * The `_schemaURL` of each facet the kit writes, keyed by the facet's schema name.
@@ -140,6 +144,7 @@ export const FacetSchemaUrl: Readonly<Record<FacetSchemaName, string>> = {
   ColumnLineageDatasetFacet: standard("1-2-0", "ColumnLineageDatasetFacet"),
   SymlinksDatasetFacet: standard("1-0-1", "SymlinksDatasetFacet"),
   StorageDatasetFacet: standard("1-0-1", "StorageDatasetFacet"),
-  LineageKitAttemptRunFacet: own("1-0-0", "LineageKitAttemptRunFacet"),
-  LineageKitGpuRunFacet: own("1-0-0", "LineageKitGpuRunFacet"),
+  EnvironmentVariablesRunFacet: standard("1-0-0", "EnvironmentVariablesRunFacet"),
+  LineageKitAttemptRunFacet: own("LineageKitAttemptRunFacet"),
+  LineageKitGpuRunFacet: own("LineageKitGpuRunFacet"),
 };

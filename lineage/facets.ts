@@ -7,6 +7,8 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as Urls from "./facet_urls.ts";
+import type { DatasetSymlink } from "./datasets.ts";
+import type { GitSource } from "./git_source.ts";
 
 // Shipped pipeline files are named relative to the kit's folder.
 const kitRoot: string = fileURLToPath(new URL("..", import.meta.url));
@@ -40,13 +42,24 @@ export const jobDocumentation = (description: string): Facet => ({
   description,
 });
 
-/** `sourceCodeLocation`: where the pipeline is declared. */
-export const sourceCodeLocation = (path: string): Facet => ({
-  ...facet(Urls.FacetSchemaUrl.SourceCodeLocationJobFacet),
-  type: "file",
-  url: pathToFileURL(isAbsolute(path) ? path : resolve(kitRoot, path)).href,
-  path,
-});
+/**
+ * `sourceCodeLocation`: where the pipeline is declared. With git coordinates the facet is of type
+ * `git` and names the repository, the file's path in it and the revision; else of type `file`.
+ */
+export const sourceCodeLocation = (path: string, git?: GitSource): Facet => {
+  const absolute = isAbsolute(path) ? path : resolve(kitRoot, path);
+  const inRepo = git !== undefined && (git.repoUrl !== undefined || git.version !== undefined);
+  return {
+    ...facet(Urls.FacetSchemaUrl.SourceCodeLocationJobFacet),
+    type: inRepo ? "git" : "file",
+    url: pathToFileURL(absolute).href,
+    ...(inRepo && git.repoUrl ? { repoUrl: git.repoUrl } : {}),
+    path: inRepo && git.path ? git.path : path,
+    ...(inRepo && git.version ? { version: git.version } : {}),
+    ...(inRepo && git.tag ? { tag: git.tag } : {}),
+    ...(inRepo && git.branch ? { branch: git.branch } : {}),
+  };
+};
 
 /** `processing_engine`: this kit. */
 export const processingEngine = (version: string): Facet => ({
@@ -81,11 +94,11 @@ export const parent = (p: {
   },
 });
 
-/** `datasetType` for hand-off datasets. */
-export const datasetType = (type: string): Facet => ({
+/** `datasetType` of a dataset, e.g. `TABLE` with sub-type `CHECKPOINT`. */
+export const datasetType = (type: string, subType = ""): Facet => ({
   ...facet(Urls.FacetSchemaUrl.DatasetTypeDatasetFacet),
   datasetType: type,
-  subType: "",
+  subType,
 });
 
 /** `dataSource` naming the system a dataset lives in. */
@@ -179,14 +192,45 @@ export const datasetDocumentation = (description: string): Facet => ({
   description,
 });
 
+/** One input field an output field is derived from (`columnLineage`). */
+export interface ColumnLineageInput {
+  /** The input dataset's namespace. */
+  readonly namespace: string;
+  /** The input dataset's name. */
+  readonly name: string;
+  /** The input field. */
+  readonly field: string;
+  /** How the value was derived, e.g. `{type: "DIRECT", subtype: "IDENTITY"}`. */
+  readonly transformations?: ReadonlyArray<
+    { readonly type: string; readonly subtype?: string; readonly description?: string }
+  >;
+}
+
 /** `columnLineage`: which input fields each output field is derived from. */
 export const columnLineage = (
-  fields: Readonly<
-    Record<string, ReadonlyArray<{ namespace: string; name: string; field: string }>>
-  >,
+  fields: Readonly<Record<string, ReadonlyArray<ColumnLineageInput>>>,
 ): Facet => ({
   ...facet(Urls.FacetSchemaUrl.ColumnLineageDatasetFacet),
   fields: Object.fromEntries(
     Object.entries(fields).map(([out, inputs]) => [out, { inputFields: inputs }]),
   ),
+});
+
+/** `environmentVariables` of a run: the variables the configuration asks to record. */
+export const environmentVariables = (
+  variables: ReadonlyArray<{ readonly name: string; readonly value: string }>,
+): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.EnvironmentVariablesRunFacet),
+  environmentVariables: variables.map((v) => ({ name: v.name, value: v.value })),
+});
+
+/** `tags` of a run. */
+export const runTags = (
+  tags: ReadonlyArray<{ key: string; value: string; source?: string }>,
+): Facet => ({ ...facet(Urls.FacetSchemaUrl.TagsRunFacet), tags });
+
+/** `symlinks` of a dataset: its other identities (the API a record file was saved from). */
+export const symlinks = (identifiers: ReadonlyArray<DatasetSymlink>): Facet => ({
+  ...facet(Urls.FacetSchemaUrl.SymlinksDatasetFacet),
+  identifiers: identifiers.map((i) => ({ namespace: i.namespace, name: i.name, type: i.type })),
 });

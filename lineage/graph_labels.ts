@@ -83,6 +83,16 @@ const split = (n: GraphNode): { caption: string; name: string } => {
   if (/^https?:\/\//.test(n.namespace)) {
     return { caption: n.namespace.replace(/^https?:\/\//, ""), name: n.name };
   }
+  // A store's tables: what a stage handed on reads as that stage, a table as `schema.table`
+  // under the database (its folder or server).
+  const checkpoint = /(?:^|\.)lk_checkpoints\.(.+)$/.exec(n.name);
+  if (checkpoint) return { caption: "checkpoint", name: checkpoint[1] };
+  if (/^(postgres|file):\/\//.test(n.namespace)) {
+    return {
+      caption: keepEnd(n.namespace.replace(/^file:\/\//, ""), CAPTION_CHARS),
+      name: n.name.split(".").slice(-2).join("."),
+    };
+  }
   const slash = n.name.lastIndexOf("/");
   if (n.namespace === "file" && slash >= 0 && slash < n.name.length - 1) {
     return {

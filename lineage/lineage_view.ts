@@ -113,10 +113,19 @@ interface RunRecord {
   readonly outputs: Map<string, DatasetRef>;
 }
 
+// A record file saved from an API (a `symlinks` identity of type API) is shown as that API: one
+// node per source however many files a run read, as before they were named as files.
+const shownAs = (d: unknown): unknown => {
+  const symlinks = obj(obj(obj(d).facets).symlinks).identifiers;
+  const api = Array.isArray(symlinks) ? symlinks.find((i) => obj(i).type === "API") : undefined;
+  return api ?? d;
+};
+
 const datasetsOf = (u: unknown): DatasetRef[] =>
   (Array.isArray(u) ? u : []).flatMap((d) => {
-    const namespace = str(obj(d).namespace);
-    const name = str(obj(d).name);
+    const shown = shownAs(d);
+    const namespace = str(obj(shown).namespace);
+    const name = str(obj(shown).name);
     return namespace !== undefined && name !== undefined ? [{ namespace, name }] : [];
   });
 
@@ -324,10 +333,16 @@ export const matchRunId = (
     : { _tag: "Ambiguous", candidates };
 };
 
-/** The short label of a dataset: host and path for APIs, the file name for store tables. */
+/**
+ * The short label of a dataset: host and path for APIs, the file name for files, the stage for a
+ * checkpoint (`….lk_checkpoints.auto.parse` → `auto.parse`), the table for a store table.
+ */
 export const datasetLabel = (namespace: string, name: string): string => {
   if (/^https?:\/\//.test(namespace)) return `${namespace.replace(/^https?:\/\//, "")}${name}`;
+  const checkpoint = /(?:^|\.)lk_checkpoints\.(.+)$/.exec(name);
+  if (checkpoint) return checkpoint[1];
   if (namespace === "file") return name.slice(name.lastIndexOf("/") + 1);
+  if (/^(postgres|file):\/\//.test(namespace)) return name.split(".").slice(-2).join(".");
   return name;
 };
 

@@ -8,7 +8,11 @@
 import type { StageType } from "../stages/contracts.ts";
 import type { StageErrorRecord } from "../stages/errors.ts";
 import type { OutboxEvent } from "./outbox.ts";
-import { type DatasetId, HANDOFF_NAMESPACE } from "./datasets.ts";
+import type { DatasetId } from "./datasets.ts";
+import { declaredColumnLineage, inputDataset, outputDataset } from "./_event_datasets.ts";
+import { type GitSource, gitSourceOf } from "./git_source.ts";
+import { KIT_VERSION } from "./kit_version.ts";
+import type { ColumnLineageSpec } from "./column_lineage.ts";
 import { runIdFor } from "./run_ids.ts";
 import type { ParentRun } from "./parent_run.ts";
 import { assertValidCloudEvent } from "./cloudevent_types.ts";
@@ -17,8 +21,23 @@ import * as Facets from "./facets.ts";
 /** OpenLineage run transitions. */
 export type RunTransition = "START" | "RUNNING" | "COMPLETE" | "FAIL" | "ABORT";
 
-/** The kit's version, recorded in `processing_engine`. */
-export const KIT_VERSION = "0.1.0";
+export { KIT_VERSION } from "./kit_version.ts";
+
+/** An owner of a pipeline (`ownership` job facet): a URN such as `team:kg-ingest`, and a role. */
+export interface PipelineOwner {
+  /** Who owns it, as a URN: `team:kg-ingest`, `user:jdoe`. */
+  readonly name: string;
+  /** The kind of ownership, e.g. `MAINTAINER`. */
+  readonly type?: string;
+}
+
+/** A tag of a pipeline (`tags` job facet). */
+export interface PipelineTag {
+  /** The tag's key. */
+  readonly key: string;
+  /** The tag's value; `true` for a label without one. */
+  readonly value: string;
+}
 
 /** Everything that identifies one pipeline run of one job. */
 export interface PipelineRunScope {
@@ -31,6 +50,15 @@ export interface PipelineRunScope {
     readonly description: string;
     /** Absolute path of the pipeline YAML, for `sourceCodeLocation`. */
     readonly file?: string;
+    /**
+     * The git coordinates of the pipeline file (`sourceCodeLocation`). @default read from the
+     * `.git` folder around `file`, when there is one
+     */
+    readonly source?: GitSource;
+    /** Who owns the pipeline (its YAML's `owners:`), for the `ownership` job facet. */
+    readonly owners?: ReadonlyArray<PipelineOwner>;
+    /** The pipeline's tags (its YAML's `tags:`), for the `tags` job facet. */
+    readonly tags?: ReadonlyArray<PipelineTag>;
   };
   /** The job's id in the ledger. */
   readonly jobId: string;
@@ -52,6 +80,16 @@ export interface PipelineRunScope {
   readonly segment?: number;
   /** The run that started this pipeline run (`OPENLINEAGE_PARENT_ID` / `OPENLINEAGE_CONTEXT`). */
   readonly parent?: ParentRun;
+  /**
+   * The period a scheduled run covers (`nominalTime` run facet of the pipeline and stage runs):
+   * when the schedule meant it to start, and optionally when the next one starts.
+   */
+  readonly nominalTime?: { readonly start: Date; readonly end?: Date };
+  /**
+   * The run redoes work an earlier run finished (`run-pipeline --force`): the outputs its stages
+   * complete carry `lifecycleStateChange: OVERWRITE`. @default false
+   */
+  readonly force?: boolean;
 }
 
 /** The root of a scope's hierarchy: the outside parent's root, else the pipeline run itself. */
@@ -80,6 +118,11 @@ export interface StageAttempt {
   readonly inputs: ReadonlyArray<DatasetId>;
   /** The datasets the stage writes. */
   readonly outputs: ReadonlyArray<DatasetId>;
+  /**
+   * Column-level lineage the stage declares: each output field and the input fields it is derived
+   * from, recorded as the `columnLineage` facet of its outputs.
+   */
+  readonly columnLineage?: ColumnLineageSpec;
 }
 
 /** The OpenLineage run id of a pipeline run: deterministic, recomputable by any process. */
@@ -168,17 +211,6 @@ export const baseData = (scope: PipelineRunScope): {
   correlation_id: scope.correlationId,
 });
 
-const dataset = (d: DatasetId, facets: Record<string, unknown> = {}) => ({
-  namespace: d.namespace,
-  name: d.name,
-  facets: {
-    ...(d.namespace === HANDOFF_NAMESPACE
-      ? { datasetType: Facets.datasetType("JOB_OUTPUT") }
-      : { dataSource: Facets.dataSource(d.namespace) }),
-    ...facets,
-  },
-});
-
 /** An OpenLineage run event for the outbox. */
 export const runEvent = (input: {
   readonly transition: RunTransition;
@@ -204,14 +236,43 @@ export const runEvent = (input: {
   },
 });
 
+/** The facets every job of the scope's pipeline carries: its owners and tags. */
+const ownedJobFacets = (scope: PipelineRunScope): Record<string, Facets.Facet> => {
+  const { owners, tags } = scope.pipeline;
+  return {
+    ...(owners && owners.length > 0 ? { ownership: Facets.ownership(owners) } : {}),
+    ...(tags && tags.length > 0
+      ? { tags: Facets.jobTags(tags.map((t) => ({ ...t, source: "PIPELINE" }))) }
+      : {}),
+  };
+};
+
 /** The job facets of a pipeline's events. */
 export const pipelineJobFacets = (scope: PipelineRunScope): Record<string, Facets.Facet> => ({
   jobType: Facets.jobType("DAG"),
   documentation: Facets.jobDocumentation(scope.pipeline.description),
   ...(scope.pipeline.file
-    ? { sourceCodeLocation: Facets.sourceCodeLocation(scope.pipeline.file) }
+    ? {
+      sourceCodeLocation: Facets.sourceCodeLocation(
+        scope.pipeline.file,
+        scope.pipeline.source ?? gitSourceOf(scope.pipeline.file),
+      ),
+    }
     : {}),
+  ...ownedJobFacets(scope),
 });
+
+/** The job facets of a stage's events. */
+export const stageJobFacets = (scope: PipelineRunScope): Record<string, Facets.Facet> => ({
+  jobType: Facets.jobType("TASK"),
+  ...ownedJobFacets(scope),
+});
+
+/** The `nominalTime` run facet of a scheduled run, else nothing. */
+const nominal = (scope: PipelineRunScope): Record<string, Facets.Facet> =>
+  scope.nominalTime
+    ? { nominalTime: Facets.nominalTime(scope.nominalTime.start, scope.nominalTime.end) }
+    : {};
 
 /** Details of a pipeline transition. */
 export interface PipelineTransition {
@@ -249,6 +310,7 @@ export const pipelineEvents = (
       }
       : {}),
     processing_engine: Facets.processingEngine(KIT_VERSION),
+    ...nominal(scope),
     ...(t.error && t.transition === "FAIL"
       ? {
         errorMessage: Facets.errorMessage(`${t.error.stage}: ${t.error.type}: ${t.error.message}`),
@@ -334,6 +396,7 @@ export const stageRunFacets = (
     root: rootOf(scope),
   }),
   processing_engine: Facets.processingEngine(KIT_VERSION),
+  ...nominal(scope),
   lineageKit_attempt: Facets.attempt({
     attempt: a.attempt,
     maxAttempts: a.maxAttempts,
@@ -388,8 +451,15 @@ export const stageEvents = (
   t: StageTransition,
 ): ReadonlyArray<OutboxEvent> => {
   const runId = stageRunId(scope, a.stage, a.attempt);
-  const outputFacets = t.transition === "COMPLETE" && t.outputCount !== undefined
-    ? { outputStatistics: Facets.outputStatistics(t.outputCount) }
+  const complete = t.transition === "COMPLETE";
+  const terminal = complete || t.transition === "FAIL" || t.transition === "ABORT";
+  const columnLineage = complete ? declaredColumnLineage(a.columnLineage, a.inputs) : undefined;
+  const details = complete
+    ? {
+      ...(t.outputCount !== undefined ? { rowCount: t.outputCount } : {}),
+      facets: { ...t.outputFacets, ...(columnLineage ? { columnLineage } : {}) },
+      overwrite: scope.force === true,
+    }
     : undefined;
   return [
     runEvent({
@@ -398,12 +468,9 @@ export const stageEvents = (
       runId,
       runFacets: stageRunFacets(scope, a, t),
       job: { namespace: scope.namespace, name: `${scope.pipeline.name}.${a.stage}` },
-      jobFacets: { jobType: Facets.jobType("TASK") },
-      inputs: a.inputs.map((d) => dataset(d)),
-      outputs: a.outputs.map((d) => ({
-        ...dataset(d, t.transition === "COMPLETE" ? t.outputFacets : undefined),
-        ...(outputFacets ? { outputFacets } : {}),
-      })),
+      jobFacets: stageJobFacets(scope),
+      inputs: a.inputs.map((d) => inputDataset(d, terminal)),
+      outputs: a.outputs.map((d) => outputDataset(d, details)),
     }),
     cloudEvent({
       scope,

@@ -16,12 +16,18 @@ export interface JsonlTransportConfig {
   readonly dir?: string;
 }
 
-/** The official clients' `file` transport: OpenLineage events as JSON lines in one file. */
+/**
+ * The official clients' `file` transport: OpenLineage events as JSON lines appended to one file,
+ * or (the Python client's `log_file_path` without `append: true`) one file per event named
+ * `{path}-{YYYYMMDD-HHMMSS.ffffff}.json`.
+ */
 export interface FileTransportConfig {
   /** Selects this transport. */
   readonly type: "file";
-  /** The file OpenLineage events are appended to, one JSON line each. */
+  /** The file events are appended to, or the prefix of the per-event files. */
   readonly path: string;
+  /** Append JSON lines to `path`; false writes one file per event. @default true */
+  readonly append?: boolean;
   /** The relay's cursor name for this sink. @default `jsonl:openlineage:<absolute path>` */
   readonly name?: string;
 }

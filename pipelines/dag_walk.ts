@@ -9,6 +9,8 @@ import { Deferred, Effect } from "effect";
 import type { AnyStageDefinition, InputSchemas, StageInputs } from "../stages/contracts.ts";
 import { Permanent, type StageError } from "../stages/errors.ts";
 import { type DatasetId, sourceDatasets, stageOutputDatasets } from "../lineage/datasets.ts";
+import { recordInputDatasets } from "../lineage/dataset_naming.ts";
+import { columnLineageOf } from "../lineage/column_lineage.ts";
 import type { PipelineRunScope } from "../lineage/run_events.ts";
 import type { CompiledPipeline } from "./loader.ts";
 import { type Job, JobLedger } from "./ledger.ts";
@@ -17,20 +19,42 @@ import { runStage } from "./stage_attempts.ts";
 import { runGate } from "./gate_stage.ts";
 import { describeIssues } from "../stages/schema_issues.ts";
 
-/** Input datasets of a stage: its dependencies' outputs, or the source API for a first stage. */
+/**
+ * Input datasets of a stage: its dependencies' outputs with the rows they hold, or the record's
+ * file or source API for a first stage.
+ */
 const stageInputDatasets = (
   pipeline: CompiledPipeline,
   stage: string,
   job: Job,
   runtime: PipelineRuntimeShape,
   outputsOf: (name: string) => ReadonlyArray<DatasetId>,
+  finished: ReadonlyMap<string, unknown>,
 ): ReadonlyArray<DatasetId> => {
   const spec = pipeline.stage(stage);
   if (spec.dependsOn.length === 0) {
     const api = runtime.sources?.get(job.source)?.dataset ?? sourceDatasets[job.source];
-    return api ? [{ ...api, kind: "api" }] : [];
+    return recordInputDatasets(job.request.location, api);
   }
-  return spec.dependsOn.flatMap(outputsOf);
+  return spec.dependsOn.flatMap((dep) => {
+    const rows = rowsOf(pipeline, dep, finished);
+    return outputsOf(dep).map((d) => rows === undefined ? d : { ...d, rowCount: rows });
+  });
+};
+
+// The row count a finished stage reported for its output, as its definition counts it.
+const rowsOf = (
+  pipeline: CompiledPipeline,
+  stage: string,
+  finished: ReadonlyMap<string, unknown>,
+): number | undefined => {
+  if (!finished.has(stage)) return undefined;
+  try {
+    const n = pipeline.definitionOf(stage).outputCount(finished.get(stage) as never);
+    return Number.isInteger(n) && n >= 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 // A finished stage's output read as `type`: its own output, or what its definition provides
@@ -139,7 +163,7 @@ export const walkDag = (walk: Walk) =>
             type: spec.type,
             maxAttempts: policy.maxAttempts,
             policy: policy.name,
-            inputs: stageInputDatasets(pipeline, name, job, runtime, outputsOf),
+            inputs: stageInputDatasets(pipeline, name, job, runtime, outputsOf, outputs),
             outputs: outputsOf(name),
           };
           if (spec.type === "Gate") {
@@ -175,7 +199,11 @@ export const walkDag = (walk: Walk) =>
               inputs: inputsFor(pipeline, name, definition, job, outputs),
               context,
               ...(runtime.services === undefined ? {} : { services: runtime.services }),
-              attempt: { ...attempt, implementation: definition.implementation },
+              attempt: {
+                ...attempt,
+                implementation: definition.implementation,
+                ...columnLineageOf(definition),
+              },
             });
             outputs.set(name, output);
           }

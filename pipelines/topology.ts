@@ -93,6 +93,10 @@ export interface PipelineSpec {
   readonly applicableSources: ReadonlyArray<SourceName>;
   /** The stages in declaration order. */
   readonly stages: ReadonlyArray<StageSpec>;
+  /** Who owns the pipeline (`owners`), for the lineage `ownership` facet of its jobs. */
+  readonly owners?: ReadonlyArray<{ readonly name: string; readonly type?: string }>;
+  /** The pipeline's tags (`tags`), for the lineage `tags` facet of its jobs. */
+  readonly tags?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
 }
 
 /** The policy name of a gate written without one: one attempt, bounded by the gate's timeout. */
@@ -305,6 +309,52 @@ export const stageSchemaFor = (
     return misplaced ? z.NEVER : toStageSpec(decoded.data);
   });
 
+const fieldIssue = (
+  ctx: Ctx,
+  message: string,
+  input: unknown,
+  path: ReadonlyArray<string | number>,
+) => ctx.issues.push({ code: "custom", message, params: { field: true }, input, path: [...path] });
+
+const ownerMapping = strictMapping({ name: z.string().min(1), type: z.string().min(1).optional() });
+
+// An owner is a URN string (`team:kg-ingest`) or `{name, type}` (`type` e.g. MAINTAINER).
+const ownerSchema = z.unknown().transform((raw, ctx): { name: string; type?: string } => {
+  if (typeof raw === "string" && raw.trim() !== "") return { name: raw.trim() };
+  if (isRecord(raw)) {
+    const decoded = ownerMapping.safeParse(raw, { reportInput: true });
+    if (decoded.success) return decoded.data;
+    return report(ctx, decoded.error.issues, []), z.NEVER;
+  }
+  fieldIssue(ctx, "must be an owner such as team:kg-ingest, or {name, type}", raw, []);
+  return z.NEVER;
+});
+
+// Tags: a mapping of key to value, or a list of `key:value` strings and bare labels (`pii`).
+const tagsSchema = z.unknown().transform((raw, ctx): Array<{ key: string; value: string }> => {
+  if (isRecord(raw)) {
+    return Object.entries(raw).flatMap(([key, value]) => {
+      if (["string", "number", "boolean"].includes(typeof value)) {
+        return [{ key, value: String(value) }];
+      }
+      fieldIssue(ctx, "must be a string, number or boolean", value, [key]);
+      return [];
+    });
+  }
+  if (Array.isArray(raw)) {
+    return raw.flatMap((tag, i) => {
+      const m = typeof tag === "string"
+        ? /^\s*([^:\s][^:]*?)\s*(?::\s*([^:]*?)\s*)?$/.exec(tag)
+        : null;
+      if (m && (m[2] === undefined || m[2] !== "")) return [{ key: m[1], value: m[2] ?? "true" }];
+      fieldIssue(ctx, "must be a label or key:value", tag, [i]);
+      return [];
+    });
+  }
+  fieldIssue(ctx, "must be a mapping of key: value, or a list of key:value and labels", raw, []);
+  return z.NEVER;
+});
+
 /** A pipeline file as written in YAML (snake_case keys), with its stages decoded. */
 export interface PipelineYaml {
   /** The pipeline's version, e.g. `1.0.0`. */
@@ -317,6 +367,10 @@ export interface PipelineYaml {
   readonly applicable_sources: ReadonlyArray<SourceName>;
   /** The stages, decoded, in declaration order. */
   readonly stages: ReadonlyArray<StageSpec>;
+  /** Who owns the pipeline: URNs such as `team:kg-ingest`, or `{name, type}`. */
+  readonly owners?: ReadonlyArray<{ readonly name: string; readonly type?: string }>;
+  /** The pipeline's tags, decoded from a mapping or a list of `key:value` and labels. */
+  readonly tags?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
 }
 
 /**
@@ -333,6 +387,8 @@ export const pipelineSchemaFor = (
     description: z.string(),
     applicable_sources: z.array(z.string().min(1)),
     stages: z.array(stageSchemaFor(isKnownType)).min(1),
+    owners: z.array(ownerSchema).optional(),
+    tags: tagsSchema.optional(),
   }) as unknown as z.ZodType<PipelineYaml>;
 
 /** Turns a decoded pipeline file into a {@link PipelineSpec}. */
@@ -343,6 +399,8 @@ export const pipelineFromSpec = (file: string, spec: PipelineYaml): PipelineSpec
   description: spec.description,
   applicableSources: spec.applicable_sources,
   stages: spec.stages,
+  ...(spec.owners === undefined ? {} : { owners: spec.owners }),
+  ...(spec.tags === undefined ? {} : { tags: spec.tags }),
 });
 
 /**

@@ -112,6 +112,8 @@ interface Loaded {
 const MARQUEZ_NAMESPACE = /^[a-zA-Z:;=/0-9_\-\.@+]{1,1024}$/;
 const CORE_ID = /^https:\/\/openlineage\.io\/spec\/(\d+)-(\d+)-(\d+)\/OpenLineage\.json$/;
 const VERSIONED_ID = /\/(\d+)-(\d+)-(\d+)\/([^/]+)\.json$/;
+// A package file served at a release, as JSR does: `…/@medkg/lineage-kit/0.1.0/lineage/schemas/X.json`.
+const PACKAGE_VERSIONED_ID = /\/(\d+)\.(\d+)\.(\d+)\/(?:[^/]+\/)*([^/]+)\.json$/;
 const BASE_REF = /OpenLineage\.json#\/(?:\$defs|definitions)\/(\w+)$/;
 const BASES: Readonly<Record<string, FacetPosition>> = {
   RunFacet: "run",
@@ -381,7 +383,7 @@ function facetKeyMap(loaded: ReadonlyArray<Loaded>): Map<string, string[]> {
   const newest = new Map<string, { version: number[]; schema: Loaded["schema"] }>();
   for (const { schema } of loaded) {
     if (!isObject(schema.properties) || !isObject(schema.$defs)) continue;
-    const match = VERSIONED_ID.exec(schema.$id);
+    const match = VERSIONED_ID.exec(schema.$id) ?? PACKAGE_VERSIONED_ID.exec(schema.$id);
     const name = match?.[4] ?? schema.$id;
     const version = match ? match.slice(1, 4).map(Number) : [0, 0, 0];
     const seen = newest.get(name);

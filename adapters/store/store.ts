@@ -15,6 +15,8 @@ import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore } from "./sql_outbox.ts";
 import { dropLeases } from "./sql_leases.ts";
+import type { StoreLocation } from "../../lineage/datasets.ts";
+import { embeddedStoreLocation, serverStoreLocation } from "../../lineage/dataset_naming.ts";
 
 /** An open store. */
 export interface Store {
@@ -91,15 +93,13 @@ export const openStore = async (spec: string, options: OpenStoreOptions = {}): P
     ? storeFromClient(await openPostgres(spec), spec)
     : openEmbeddedStore(spec, options);
 
-/** Where a store's tables live, as OpenLineage dataset naming wants it. */
-export const storeDatasetLocation = (spec: string): { namespace: string; prefix: string } => {
-  if (!isServerStore(spec)) return { namespace: "file", prefix: embeddedDbDir(spec) };
-  const u = new URL(spec);
-  return {
-    namespace: `postgres://${u.hostname}:${u.port || "5432"}`,
-    prefix: u.pathname.slice(1) || "postgres",
-  };
-};
+/**
+ * Where a store's tables live, as the OpenLineage naming conventions want it: a server's
+ * `postgres://host:port` with its database's name, or the `file://` URI of the embedded
+ * database's folder with the database name `postgres`.
+ */
+export const storeDatasetLocation = (spec: string): StoreLocation =>
+  isServerStore(spec) ? serverStoreLocation(spec) : embeddedStoreLocation(embeddedDbDir(spec));
 
 /** Whether a store exists at `spec` (a server is assumed to; a directory must hold a database). */
 export const storeExists = async (spec: string): Promise<boolean> => {

@@ -24,13 +24,28 @@ for (const dir of dirs) {
     schemas.push(schema);
   }
 }
+// Written as `deno fmt` formats JSON, so a rebuild with unchanged schemas changes nothing.
+const formatted = async (json: string): Promise<string> => {
+  const fmt = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext", "json", "-"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = fmt.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(json));
+  await writer.close();
+  const { success, stdout } = await fmt.output();
+  if (!success) throw new Error("deno fmt could not format the bundle");
+  return new TextDecoder().decode(stdout);
+};
+
 const current = JSON.parse(await readFile(join(specDir, "spec", "OpenLineage.json"), "utf8")).$id;
 await writeFile(
   "testing/schemas/openlineage.json",
-  JSON.stringify({ current, schemas }) + "\n",
+  await formatted(JSON.stringify({ current, schemas })),
 );
 await writeFile(
   "testing/schemas/cloudevents.json",
-  await readFile("tests/fixtures/specs/cloudevents/cloudevents.json", "utf8"),
+  await formatted(await readFile("tests/fixtures/specs/cloudevents/cloudevents.json", "utf8")),
 );
 console.log(`${schemas.length} OpenLineage schemas (current core ${current})`);

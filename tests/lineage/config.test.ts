@@ -3,6 +3,7 @@ import { Effect, Redacted } from "effect";
 import { resolve } from "node:path";
 import {
   describeLineageConfig,
+  type LineageConfig,
   resolveLineageConfig,
   type ResolveOptions,
   sinksFor,
@@ -70,14 +71,36 @@ const httpFile = `transport:
     apiKey: ${KEY}
 `;
 
+/** The parts of a configuration the precedence tests compare. */
+const core = (c: LineageConfig) => ({
+  namespace: c.namespace,
+  transports: plain(c.transports),
+  filters: c.filters,
+  origin: c.origin,
+  ...(c.configFile ? { configFile: c.configFile } : {}),
+});
+
 describe("resolveLineageConfig() precedence", () => {
   it("defaults to JSONL files in the store's lineage directory and the lineage-kit namespace", async () => {
-    expect(await resolveWith()).toEqual({
+    const c = await resolveWith();
+    expect(core(c)).toEqual({
       namespace: "lineage-kit",
       transports: [{ type: "jsonl" }],
       filters: [],
       origin: "default",
     });
+    expect(c.facets).toEqual({
+      disabled: [],
+      environmentVariables: [],
+      tags: { job: [], run: [] },
+      owners: [],
+    });
+    expect([c.namespaceResolvers, c.circuitBreaker, c.metrics, c.notices]).toEqual([
+      [],
+      undefined,
+      undefined,
+      [],
+    ]);
   });
 
   it("reads ./openlineage.yml, else ~/.openlineage/openlineage.yml, the working directory first", async () => {
@@ -86,7 +109,7 @@ describe("resolveLineageConfig() precedence", () => {
     expect(fromHome.transports).toEqual([{ type: "console" }]);
     expect(fromHome.configFile).toBe(resolve(home, ".openlineage/openlineage.yml"));
     await write(resolve(cwd, "openlineage.yml"), httpFile);
-    expect(plain(await resolveWith())).toEqual({
+    expect(core(await resolveWith())).toEqual({
       namespace: "lineage-kit",
       transports: [{
         type: "http",
@@ -109,7 +132,7 @@ describe("resolveLineageConfig() precedence", () => {
     ]);
   });
 
-  it("OPENLINEAGE__ variables override the file key by key", async () => {
+  it("the file wins over OPENLINEAGE__ variables key by key; the variables fill what it leaves out", async () => {
     await write(resolve(cwd, "openlineage.yml"), httpFile);
     const c = await resolveWith({
       OPENLINEAGE__TRANSPORT__URL: "https://marquez.prod:443",
@@ -117,41 +140,76 @@ describe("resolveLineageConfig() precedence", () => {
     });
     expect(plain(c).transports).toEqual([{
       type: "http",
-      url: "https://marquez.prod:443",
+      url: "http://file-marquez:5000",
       apiKey: `key:${KEY}`,
       compression: "gzip",
     }]);
-    expect(c.origin).toBe("OPENLINEAGE__TRANSPORT__COMPRESSION, OPENLINEAGE__TRANSPORT__URL");
+    expect(c.origin).toBe("openlineage.yml");
+    expect(c.notices).toEqual([
+      "OPENLINEAGE__TRANSPORT__URL is not used: openlineage.yml:3:3 sets transport.url (the " +
+      "file wins over OPENLINEAGE__ variables, as in the official clients)",
+    ]);
+    expect(c.settings.filter((s) => s.key.startsWith("transport."))).toEqual([
+      { key: "transport.type", value: "http", from: "openlineage.yml:2:3" },
+      { key: "transport.url", value: "http://file-marquez:5000", from: "openlineage.yml:3:3" },
+      { key: "transport.auth.type", value: "api_key", from: "openlineage.yml:5:5" },
+      { key: "transport.auth.apiKey", value: "<redacted>", from: "openlineage.yml:6:5" },
+      { key: "transport.compression", value: "gzip", from: "OPENLINEAGE__TRANSPORT__COMPRESSION" },
+    ]);
   });
 
-  it("a variable that changes the transport type drops the file's keys for the other type", async () => {
+  it("a variable for another transport type than the file's is noted, and the file's type stays", async () => {
     await write(resolve(cwd, "openlineage.yml"), httpFile);
     const c = await resolveWith({ OPENLINEAGE__TRANSPORT__TYPE: "console" });
-    expect(c.transports).toEqual([{ type: "console" }]);
+    expect(c.transports.map((t) => t.type)).toEqual(["http"]);
+    expect(c.notices[0]).toMatch(/^OPENLINEAGE__TRANSPORT__TYPE is not used: openlineage\.yml:2:3/);
   });
 
-  it("the legacy OPENLINEAGE_URL, _ENDPOINT and _API_KEY make an HTTP transport over the file's", async () => {
-    await write(resolve(cwd, "openlineage.yml"), "transport:\n  type: console\n");
+  it("./openlineage.yml with transport file and OPENLINEAGE_URL set: events go to the file, and OPENLINEAGE_URL is noted as not used", async () => {
+    await write(
+      resolve(cwd, "openlineage.yml"),
+      "transport:\n  type: file\n  log_file_path: out/events.jsonl\n  append: true\n",
+    );
+    const c = await resolveWith({
+      OPENLINEAGE_URL: "http://legacy:5000",
+      OPENLINEAGE_API_KEY: KEY,
+    });
+    expect(c.transports).toEqual([{
+      type: "file",
+      path: resolve(cwd, "out/events.jsonl"),
+      append: true,
+    }]);
+    expect(c.notices).toEqual([
+      "OPENLINEAGE_URL, OPENLINEAGE_API_KEY are not used: openlineage.yml:2:3 configures a file " +
+      "transport (the official clients use OPENLINEAGE_URL only when no transport is configured, " +
+      "or add it to a composite one)",
+    ]);
+  });
+
+  it("the legacy OPENLINEAGE_URL, _ENDPOINT and _API_KEY make an HTTP transport when nothing configures one", async () => {
     const c = await resolveWith({
       OPENLINEAGE_URL: "http://legacy:5000",
       OPENLINEAGE_ENDPOINT: "/api/v1/lineage",
       OPENLINEAGE_API_KEY: KEY,
+      OPENLINEAGE__TRANSPORT__COMPRESSION: "gzip",
     });
     expect(plain(c).transports).toEqual([{
       type: "http",
       url: "http://legacy:5000",
       endpoint: "/api/v1/lineage",
       apiKey: `key:${KEY}`,
+      compression: "gzip",
     }]);
     expect(c.origin).toBe("OPENLINEAGE_URL, OPENLINEAGE_ENDPOINT, OPENLINEAGE_API_KEY");
   });
 
-  it("OPENLINEAGE__TRANSPORT__ variables win over the legacy ones", async () => {
+  it("OPENLINEAGE__TRANSPORT__ variables with a type win over the legacy ones", async () => {
     const c = await resolveWith({
       OPENLINEAGE_URL: "http://legacy:5000",
       OPENLINEAGE__TRANSPORT__TYPE: "console",
     });
     expect(c.transports).toEqual([{ type: "console" }]);
+    expect(c.notices[0]).toMatch(/^OPENLINEAGE_URL is not used: OPENLINEAGE__TRANSPORT__TYPE/);
   });
 
   it("OPENLINEAGE_DISABLED=true means no sinks, whatever the file and variables say", async () => {
@@ -239,7 +297,7 @@ describe("resolveLineageConfig() variables", () => {
     }).catch((e: LineageConfigError) => e.message);
     expect(c).toBe(
       'OPENLINEAGE__NAMESPACE_IS_NOT_A_KEY: unknown key "namespaceIsNotAKey" (allowed: ' +
-        "transport, filters, facets, tags, dataset, circuitBreaker, metrics)",
+        "transport, filters, facets, tags, dataset, circuitBreaker, metrics, job, run)",
     );
     const ok = await resolveWith({
       OPENLINEAGE__TRANSPORT__TYPE: "composite",
@@ -263,9 +321,9 @@ describe("resolveLineageConfig() variables", () => {
         OPENLINEAGE_DISABLED: "maybe",
       }),
     ).toEqual([
+      'OPENLINEAGE_DISABLED: expected true or false (got "maybe")',
       'OPENLINEAGE_NAMESPACE: "my namespace" is not a valid namespace (1 to 1024 letters, ' +
       "digits and _-.:/@+=; only)",
-      'OPENLINEAGE_DISABLED: expected true or false (got "maybe")',
       "OPENLINEAGE__TRANSPORT__TIMEOUT: transport.timeout must be a number (got a string)",
     ]);
   });
@@ -292,9 +350,10 @@ filters:
     expect(await problemsOf()).toEqual([
       "openlineage.yml:3:3: transport.url must be an http:// or https:// URL without credentials",
       "openlineage.yml:4:3: transport.timeout must be a number (got a string)",
-      'openlineage.yml:5:3: unknown key "compresion" in transport (allowed: type, name, url, ' +
-      "endpoint, timeout, timeoutInMillis, auth, compression, headers, customHeaders, " +
-      "custom_headers, urlParams, verify, retry, batch, batchEndpoint, maxBatch, concurrency)",
+      'openlineage.yml:5:3: unknown key "compresion" in transport (allowed: type, name, priority, ' +
+      "url, endpoint, timeout, timeoutInMillis, auth, compression, headers, customHeaders, " +
+      "custom_headers, urlParams, verify, retry, batch, batchEndpoint, maxBatch, concurrency, " +
+      "sslContextConfig)",
       'openlineage.yml:6:3: missing required key "apiKey" in transport.auth',
       "openlineage.yml:10:5: filters[0].regex is not a valid regular expression",
       'openlineage.yml:11:5: unknown filter type "prefix" (allowed: exact, regex)',
@@ -332,6 +391,7 @@ filters:
     expect(errors).toEqual([
       'openlineage.yml:5:5: transport.auth.type must be "api_key"',
     ]);
+    await Deno.remove(resolve(cwd, "openlineage.yml"));
     const config = await resolveWith({
       OPENLINEAGE_URL: "http://m:5000",
       OPENLINEAGE_API_KEY: KEY,

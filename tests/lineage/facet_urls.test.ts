@@ -10,6 +10,7 @@ import {
   PRODUCER,
   RUN_EVENT_SCHEMA_URL,
 } from "../../lineage/facet_urls.ts";
+import { KIT_VERSION } from "../../lineage/kit_version.ts";
 
 const mirror = new URL("../fixtures/specs/openlineage/website/static/spec/", import.meta.url);
 const kitSchemas = new URL("../../lineage/schemas/", import.meta.url);
@@ -20,8 +21,10 @@ type Schema = Record<string, unknown> & { $id: string };
 function schemaFileFor(base: string): URL {
   const official = "https://openlineage.io/spec/";
   if (base.startsWith(official)) return new URL(base.slice(official.length), mirror);
-  expect(base.startsWith(`${LINEAGE_KIT_SCHEMA_BASE}/1-0-0/`)).toBe(true);
-  return new URL(base.split("/").pop()!, kitSchemas);
+  // The kit's own: the package file JSR serves at this version, `lineage/schemas/<Facet>.json`.
+  expect(base.startsWith(`${LINEAGE_KIT_SCHEMA_BASE}/`)).toBe(true);
+  const packagePath = base.slice(`https://jsr.io/@medkg/lineage-kit/${KIT_VERSION}/`.length);
+  return new URL(`../../${packagePath}`, import.meta.url);
 }
 
 function load(url: URL): Schema {
@@ -88,7 +91,34 @@ describe("event schema URLs", () => {
     ]);
   });
 
-  it("PRODUCER is the kit's JSR page", () => {
-    expect(PRODUCER).toBe("https://jsr.io/@medkg/lineage-kit");
+  it("PRODUCER is the kit's JSR page at this version", () => {
+    expect(PRODUCER).toBe(`https://jsr.io/@medkg/lineage-kit/${KIT_VERSION}`);
+  });
+});
+
+describe("the kit's custom facet schemas", () => {
+  const own = Object.entries(FacetSchemaUrl).filter(([, url]) => url.startsWith("https://jsr.io/"));
+
+  it("every custom _schemaURL is the JSR file URL of a schema in lineage/schemas at this version", () => {
+    expect(own.map(([name]) => name).sort()).toEqual(
+      readdirSync(kitSchemas).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort(),
+    );
+    for (const [name, url] of own) {
+      expect(url).toBe(
+        `https://jsr.io/@medkg/lineage-kit/${KIT_VERSION}/lineage/schemas/${name}.json#/$defs/${name}`,
+      );
+      const file = new URL(`${name}.json`, kitSchemas);
+      expect(load(file).$id).toBe(url.split("#")[0]);
+    }
+  });
+
+  it("the shipped schema bundle holds each custom schema as it is in the repository", () => {
+    const bundle = JSON.parse(
+      readFileSync(new URL("../../testing/schemas/openlineage.json", import.meta.url), "utf8"),
+    ) as { schemas: Schema[] };
+    for (const [name] of own) {
+      const schema = load(new URL(`${name}.json`, kitSchemas));
+      expect(bundle.schemas.find((s) => s.$id === schema.$id)).toEqual(schema);
+    }
   });
 });

@@ -64,6 +64,19 @@ describe("nodeText()", () => {
     ]);
   });
 
+  it("shows a store's checkpoints as the stage that wrote them, its tables as schema.table", () => {
+    const nodes = [
+      node("dataset", "file:///tmp/lk-test-0a1b2c3d/store/db", "postgres.public.lk_chunks"),
+      node("dataset", "postgres://db:5432", "kg.public.lk_checkpoints.auto.parse"),
+      node("dataset", "file", "/srv/my store/db/postgres.public.lk_checkpoints.pdf.ingest"),
+    ];
+    expect(nodes.map((n) => [nodeText(n).caption, nodeText(n).name])).toEqual([
+      ["…/store/db", "public.lk_chunks"],
+      ["checkpoint", "auto.parse"],
+      ["checkpoint", "pdf.ingest"],
+    ]);
+  });
+
   it("keeps the end of a long folder path, where the folder nearest the file is", () => {
     const table = node("dataset", "file", "/tmp/lk-test-0a1b2c3d/store/db.public.lk_chunks");
     expect(nodeText(table)).toEqual({

@@ -5,6 +5,7 @@
  * pick runs, zoom and pan.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { main as lineageGraphCli } from "../../cli/lineage_graph.ts";
 import { kindWord, nodeText } from "../../lineage/graph_labels.ts";
@@ -87,10 +88,12 @@ describe("the runs the page offers", () => {
       const d = took(stage)!;
       return d < 1000 ? `${Math.round(d)}ms` : `${(d / 1000).toFixed(2)}s`;
     };
+    const checkpoints = `dataset:${pathToFileURL(resolve(dir, "store/db")).href}:` +
+      "postgres.public.lk_checkpoints.pdf-two-phase";
     const datasets = [
+      `${checkpoints}.download`,
+      `${checkpoints}.ingest`,
       "dataset:https://api.unpaywall.org:/v2",
-      "dataset:inmemory://lineage-kit:pdf-two-phase.download",
-      "dataset:inmemory://lineage-kit:pdf-two-phase.ingest",
     ];
     expect(run.datasets).toEqual(datasets);
     expect(runDatasets(events, "no-such-run")).toEqual([]);

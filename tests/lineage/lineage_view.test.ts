@@ -16,7 +16,10 @@ import {
   stageRunId,
 } from "../../lineage/run_events.ts";
 import { gateEvents } from "../../lineage/gate_events.ts";
-import { HANDOFF_NAMESPACE, sourceDatasets } from "../../lineage/datasets.ts";
+import { sourceDatasets } from "../../lineage/datasets.ts";
+
+// The graph is generic over dataset identities: these read as the older in-memory hand-offs.
+const HANDOFF_NAMESPACE = "inmemory://lineage-kit";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { openStore } from "../../adapters/store/store.ts";
@@ -41,7 +44,7 @@ const scopeOf = (docId: string, startMs: number): PipelineRunScope => ({
 const handoff = (name: string) => ({
   namespace: HANDOFF_NAMESPACE,
   name,
-  kind: "handoff" as const,
+  kind: "checkpoint" as const,
 });
 const ingest = (attempt = 1): StageAttempt => ({
   stage: "ingest",
@@ -377,14 +380,20 @@ describe("lineageGraph()", () => {
     ]);
   });
 
-  it("labels datasets: API host and path, store table file name, hand-off name", () => {
+  it("labels datasets: API host and path, file name, store table, checkpoint as its stage", () => {
     expect(datasetLabel("https://clinicaltrials.gov", "/api/v2/studies")).toBe(
       "clinicaltrials.gov/api/v2/studies",
     );
-    expect(datasetLabel("file", "/tmp/s/db.public.lk_chunks")).toBe("db.public.lk_chunks");
-    expect(datasetLabel("postgres://db:5432", "kit.public.lk_chunks")).toBe(
-      "kit.public.lk_chunks",
+    expect(datasetLabel("file", "/data/records/NCT06171568.json")).toBe("NCT06171568.json");
+    expect(datasetLabel("file:///tmp/s/db", "postgres.public.lk_chunks")).toBe("public.lk_chunks");
+    expect(datasetLabel("postgres://db:5432", "kit.public.lk_chunks")).toBe("public.lk_chunks");
+    expect(datasetLabel("postgres://db:5432", "kit.public.lk_checkpoints.auto.parse")).toBe(
+      "auto.parse",
     );
+    expect(datasetLabel("file", "/tmp/s/db/postgres.public.lk_checkpoints.pdf.ingest")).toBe(
+      "pdf.ingest",
+    );
+    expect(datasetLabel("inmemory://lineage-kit", "auto.parse")).toBe("auto.parse");
   });
 });
 
@@ -428,7 +437,7 @@ describe("the view of a real store after run-pipeline", () => {
     expect(t.stages[0].stage).toBe("ingest");
   });
 
-  it("has 8 jobs (auto and its 7 stages) and the datasets they read and write", () => {
+  it("has 8 jobs (auto and its 7 stages) and the datasets they read and write: source APIs (for their record files), checkpoints, store tables", () => {
     const graph = lineageGraph(events);
     const jobNames = graph.nodes.filter((n) => n.kind === "job").map((n) => n.name);
     expect(jobNames).toEqual([
@@ -451,9 +460,9 @@ describe("the view of a real store after run-pipeline", () => {
       "auto.ingest",
       "auto.parse",
       "clinicaltrials.gov/api/v2/studies",
-      "db.public.lk_chunks",
-      "db.public.lk_kg_edges",
-      "db.public.lk_kg_nodes",
+      "public.lk_chunks",
+      "public.lk_kg_edges",
+      "public.lk_kg_nodes",
     ]);
     expect(graph.edges.filter((e) => e.kind === "parent")).toHaveLength(7);
   });

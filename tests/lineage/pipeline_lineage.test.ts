@@ -7,6 +7,10 @@ import {
   makeOpenLineageValidator,
 } from "../../testing/openlineage_validator.ts";
 import { fixturesDir, readJsonl, runCli, tempDir } from "../_harness.ts";
+import { datasetNamingProblems } from "../../lineage/dataset_naming.ts";
+import { KIT_VERSION } from "../../lineage/kit_version.ts";
+import { gitSourceOf } from "../../lineage/git_source.ts";
+import { pathToFileURL } from "node:url";
 
 type Event = Record<string, any>;
 
@@ -15,6 +19,7 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
   let bad: string;
   let openlineage: Event[];
   let cloudevents: Event[];
+  const storeNamespace = () => pathToFileURL(resolve(store, "db")).href;
 
   beforeAll(async () => {
     store = await tempDir();
@@ -148,11 +153,76 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
       outputsOf.get("auto.parse"),
     );
     const ingest = completes.find((e) =>
-      e.job.name === "auto.ingest" && e.inputs[0].namespace === "https://clinicaltrials.gov"
+      e.job.name === "auto.ingest" &&
+      e.inputs[0].facets.symlinks?.identifiers[0].namespace === "https://clinicaltrials.gov"
     )!;
-    expect(ingest.inputs[0].name).toBe("/api/v2/studies");
+    expect(ingest.inputs[0].namespace).toBe("file");
+    expect(ingest.inputs[0].name).toMatch(/^\/.*\/data\/records\/clinicaltrials\/NCT\d+\.json$/);
+    expect(ingest.inputs[0].facets.symlinks.identifiers).toEqual([
+      { namespace: "https://clinicaltrials.gov", name: "/api/v2/studies", type: "API" },
+    ]);
+    expect(ingest.outputs.map((d: Event) => [d.namespace, d.name])).toEqual([
+      [storeNamespace(), "postgres.public.lk_checkpoints.auto.ingest"],
+    ]);
     const index = completes.find((e) => e.job.name === "auto.index")!;
-    expect(index.outputs[0].namespace).toBe("file");
-    expect(index.outputs[0].name).toMatch(/\/db\.public\.lk_chunks$/);
+    expect(index.outputs.map((d: Event) => [d.namespace, d.name])).toEqual([
+      [storeNamespace(), "postgres.public.lk_chunks"],
+    ]);
+  });
+
+  it("every dataset is named per the OpenLineage conventions: record files, the store's folder as a file URI, APIs; never inmemory://", () => {
+    const namespaces = new Set<string>();
+    for (const e of openlineage) {
+      for (const d of [...e.inputs, ...e.outputs]) {
+        namespaces.add(d.namespace);
+        expect(datasetNamingProblems(d)).toEqual([]);
+        if (d.namespace === storeNamespace()) {
+          expect(d.name).toMatch(/^postgres\.public\.lk_[a-z_]+(\.auto\.[a-z_]+)?$/);
+        }
+      }
+    }
+    expect([...namespaces].sort()).toEqual(["file", storeNamespace()]);
+  });
+
+  it("every event and facet names the versioned producer", () => {
+    const producers = new Set<string>();
+    const walk = (v: unknown) => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v !== null && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        if (typeof o._producer === "string") producers.add(o._producer);
+        Object.values(o).forEach(walk);
+      }
+    };
+    for (const e of openlineage) {
+      producers.add(e.producer);
+      walk(e);
+    }
+    expect([...producers]).toEqual([`https://jsr.io/@medkg/lineage-kit/${KIT_VERSION}`]);
+  });
+
+  it("completed stages carry inputStatistics and outputStatistics; the pipeline its source code location at the git revision", () => {
+    const completes = openlineage.filter((e) =>
+      e.eventType === "COMPLETE" && e.job.name.startsWith("auto.")
+    );
+    expect(completes.length).toBeGreaterThan(20);
+    for (const e of completes) {
+      expect(e.inputs.length).toBeGreaterThan(0);
+      for (const d of e.inputs) expect(d.inputFacets.inputStatistics.rowCount).toBeGreaterThan(0);
+      for (const d of e.outputs) {
+        expect(d.outputFacets.outputStatistics.rowCount).toBeGreaterThanOrEqual(0);
+      }
+    }
+    const start = openlineage.find((e) => e.job.name === "auto" && e.eventType === "START")!;
+    const scl = start.job.facets.sourceCodeLocation;
+    // A checkout names the commit; a copy without `.git` (a published package) the file alone.
+    const git = gitSourceOf(new URL("../../pipelines/auto.yaml", import.meta.url).pathname);
+    if (git?.version) {
+      expect(scl).toMatchObject({ type: "git", path: "pipelines/auto.yaml", version: git.version });
+      expect(scl.version).toMatch(/^[0-9a-f]{40}$/);
+    } else {
+      expect(scl).toMatchObject({ type: "file" });
+    }
+    expect(scl.url).toMatch(/^file:\/\/.*\/pipelines\/auto\.yaml$/);
   });
 });

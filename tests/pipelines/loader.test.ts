@@ -316,7 +316,7 @@ describe("parsePipeline()", () => {
     [
       "an unknown top-level key",
       `${valid}owner: me\n`,
-      [`23:1: unknown key "owner" (allowed: version, name, description, applicable_sources, stages)`],
+      [`23:1: unknown key "owner" (allowed: version, name, description, applicable_sources, stages, owners, tags)`],
     ],
     [
       "a stage that is not a mapping",
