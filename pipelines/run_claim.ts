@@ -23,6 +23,7 @@ export const runScope = (
   runNumber: number,
   at: Date,
   segment = 0,
+  options: { readonly force?: boolean } = {},
 ): PipelineRunScope => ({
   namespace: runtime.namespace,
   ...(runtime.parentRun ? { parent: runtime.parentRun } : {}),
@@ -31,7 +32,11 @@ export const runScope = (
     version: pipeline.version,
     description: pipeline.description,
     file: pipeline.file,
+    ...(pipeline.owners ? { owners: pipeline.owners } : {}),
+    ...(pipeline.tags ? { tags: pipeline.tags } : {}),
   },
+  // A forced re-run overwrites what an earlier run produced (`lifecycleStateChange: OVERWRITE`).
+  ...(options.force ? { force: true } : {}),
   jobId: job.jobId,
   tenantId: job.tenantId,
   docId: job.docId,
@@ -174,7 +179,8 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
     const from = claimableFrom(options);
     if (!from.includes(job.status)) return undefined;
     const runNumber = job.runNumber + 1;
-    const scope = runScope(job, pipeline, runtime, runNumber, at);
+    const overwrite = options.force === true && job.status !== "queued";
+    const scope = runScope(job, pipeline, runtime, runNumber, at, 0, { force: overwrite });
     const claimed = yield* ledger.beginRun(
       {
         jobId: job.jobId,

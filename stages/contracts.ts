@@ -129,6 +129,11 @@ export interface StageDefinition<
   /** Store tables the stage writes (lineage names them as its output datasets). */
   readonly writesTables?: ReadonlyArray<string>;
   /**
+   * Where each output field comes from: output field → the `<StageType>.<field>` inputs it is
+   * derived from (the `columnLineage` facet of the stage's outputs).
+   */
+  readonly columnLineage?: Readonly<Record<string, ReadonlyArray<string>>>;
+  /**
    * `gate` for the ledger gate: the runner evaluates its condition and pauses the job instead of
    * calling `run`.
    */
@@ -179,6 +184,8 @@ export interface StageDefinitionSpec<Out, Cfg, I extends InputSchemas, R> {
   readonly outputFields?: ReadonlyArray<OutputField>;
   /** Store tables the stage writes. */
   readonly writesTables?: ReadonlyArray<string>;
+  /** Where each output field comes from, for the `columnLineage` facet. */
+  readonly columnLineage?: Readonly<Record<string, ReadonlyArray<string>>>;
   /** `gate` for the ledger gate. */
   readonly control?: "gate";
 }

@@ -85,8 +85,9 @@ export const sourceQueryOf = (query: LiveQuery): SourceQuery => ({
  *   query: "melanoma",
  *   limit: 50,
  * });
- * const found = await Effect.runPromise(requests);
- * console.log(found.map((r) => r.docKey));
+ * // Lists up to 50 ClinicalTrials.gov studies matching "melanoma" (a live request when run):
+ * const run = (): Promise<ReadonlyArray<string>> =>
+ *   Effect.runPromise(Effect.map(requests, (found) => found.map((r) => r.docKey)));
  * ```
  *
  * @category constructors
