@@ -28,10 +28,15 @@ export interface OutboxRow extends OutboxEvent {
   readonly jobId: string | null;
 }
 
-/** The store failed; carries the operation that failed. */
+/**
+ * The store failed; carries the operation that failed. `dataFault` marks a write the database
+ * refused for the data in it (a NUL in JSON, a value nested past its stack limit): the same write
+ * fails again, so a retry cannot help, but the store itself is fine.
+ */
 export const StoreErrorBase: TaggedErrorClass<"StoreError", {
   readonly operation: string;
   readonly message: string;
+  readonly dataFault?: boolean;
 }> = taggedError("StoreError");
 // Named with an explicit type so the published declaration needs no inference (JSR).
 /** The store failed; `operation` names what it was doing. */

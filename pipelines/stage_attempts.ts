@@ -158,25 +158,70 @@ const attemptOnce = (
       const exit = yield* Effect.exit(restore(guarded(run, n)));
       const time = yield* now;
       const durationMs = time.getTime() - startedAt.getTime();
+      // Records a failed attempt (FAIL when no retry follows) and fails with what the retry needs.
+      const failAttempt = (error: StageError) =>
+        Effect.gen(function* () {
+          const record = toErrorRecord(error);
+          // The same rule as the policy's schedule: another attempt is left and retrying can help.
+          const final = !(isRetryable(error) && n < run.policy.maxAttempts);
+          if (final) {
+            yield* write(
+              { kind: "failed", stage: attempt.stage, attempt: n, error: record, willRetry: false },
+              {
+                transition: "FAIL",
+                event: "failed",
+                time,
+                durationMs,
+                error: record,
+                retryCount: n - 1,
+                reason: failureReason(error),
+              },
+            );
+          }
+          const failed: AttemptFailed = {
+            _tag: "AttemptFailed",
+            n,
+            error,
+            record,
+            time,
+            durationMs,
+            final,
+          };
+          return yield* Effect.fail(failed);
+        });
       if (Exit.isSuccess(exit)) {
         const output = exit.value;
         const { definition } = run;
         const outputCount = definition.outputCount(output);
         // Ledger facts a success sets (a stored PDF's `pdf_downloaded`), for gates and bridges.
         const effects = definition.ledgerEffects?.(output);
-        yield* write({ kind: "succeeded", stage: attempt.stage, attempt: n, output, effects }, {
-          transition: "COMPLETE",
-          event: "completed",
-          time,
-          durationMs,
-          outputCount,
-          retryCount: n - 1,
-          gpuUsed: definition.usesGpu === true,
-          ...(definition.outputFields === undefined
-            ? {}
-            : { outputFacets: { schema: Facets.schema(definition.outputFields) } }),
-        });
-        return output;
+        const stored = yield* Effect.exit(
+          write({ kind: "succeeded", stage: attempt.stage, attempt: n, output, effects }, {
+            transition: "COMPLETE",
+            event: "completed",
+            time,
+            durationMs,
+            outputCount,
+            retryCount: n - 1,
+            gpuUsed: definition.usesGpu === true,
+            ...(definition.outputFields === undefined
+              ? {}
+              : { outputFacets: { schema: Facets.schema(definition.outputFields) } }),
+          }),
+        );
+        if (Exit.isSuccess(stored)) return output;
+        // The store refused the checkpoint for its data (a NUL in the JSON, say): the same write
+        // would be refused again, so this document's stage fails for good; the store is fine and
+        // the other documents go on. Any other store failure ends the run as before.
+        const refused = Cause.findErrorOption(stored.cause);
+        if (!(refused._tag === "Some" && isRefusedData(refused.value))) {
+          return yield* Effect.failCause(stored.cause);
+        }
+        return yield* failAttempt(
+          new Permanent({
+            message: `${attempt.stage} output could not be stored: ${refused.value.message}`,
+          }),
+        );
       }
       if (Cause.hasInterrupts(exit.cause) && !Cause.hasFails(exit.cause)) {
         yield* Effect.ignore(write({ kind: "aborted", stage: attempt.stage, attempt: n }, {
@@ -190,36 +235,13 @@ const attemptOnce = (
         }));
         return yield* Effect.failCause(exit.cause as Cause.Cause<never>);
       }
-      const error = errorOf(exit.cause);
-      const record = toErrorRecord(error);
-      // The same rule as the policy's schedule: another attempt is left and retrying can help.
-      const final = !(isRetryable(error) && n < run.policy.maxAttempts);
-      if (final) {
-        yield* write(
-          { kind: "failed", stage: attempt.stage, attempt: n, error: record, willRetry: false },
-          {
-            transition: "FAIL",
-            event: "failed",
-            time,
-            durationMs,
-            error: record,
-            retryCount: n - 1,
-            reason: failureReason(error),
-          },
-        );
-      }
-      const failed: AttemptFailed = {
-        _tag: "AttemptFailed",
-        n,
-        error,
-        record,
-        time,
-        durationMs,
-        final,
-      };
-      return yield* Effect.fail(failed);
+      return yield* failAttempt(errorOf(exit.cause));
     })
   );
+
+/** A store write refused for the data in it, not for the store's own trouble. */
+const isRefusedData = (error: unknown): error is StoreError =>
+  (error as { _tag?: unknown })?._tag === "StoreError" && (error as StoreError).dataFault === true;
 
 /** The FAIL event of an attempt that will be retried after `delayMs`. */
 const writeRetrying = (

@@ -20,6 +20,10 @@ const dataFaults: ReadonlyArray<RegExp> = [
   /expected \d+ dimensions, not \d+/,
 ];
 
+/** Whether the database's message says it refused the data itself (so a retry cannot pass). */
+export const isDataFault = (reason: string): boolean =>
+  dataFaults.some((pattern) => pattern.test(reason));
+
 /**
  * The stage error for a failed write: `Permanent` when the database refused the data itself,
  * `Transient` otherwise.
@@ -27,9 +31,7 @@ const dataFaults: ReadonlyArray<RegExp> = [
 export const writeFailure = (what: string, cause: unknown): Permanent | Transient => {
   const reason = (cause as Error | null)?.message ?? String(cause);
   const message = `${what} failed: ${reason}`;
-  return dataFaults.some((pattern) => pattern.test(reason))
-    ? new Permanent({ message })
-    : new Transient({ message });
+  return isDataFault(reason) ? new Permanent({ message }) : new Transient({ message });
 };
 
 const encoder = new TextEncoder();

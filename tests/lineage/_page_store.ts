@@ -76,9 +76,8 @@ export const buildPageStore = async (
       "--json",
     ]);
     const jobs = lastJsonLine(pdf.stdout).jobs;
-    if (
-      JSON.stringify(jobs) !== JSON.stringify({ succeeded: 0, failed: 1, paused: 1, skipped: 0 })
-    ) {
+    const expected = { succeeded: 0, failed: 1, paused: 1, skipped: 0, held: 0, cancelled: 0 };
+    if (JSON.stringify(jobs) !== JSON.stringify(expected)) {
       throw new Error(`PDF runs ended ${JSON.stringify(jobs)}: ${pdf.stdout}\n${pdf.stderr}`);
     }
   } finally {

@@ -164,18 +164,20 @@ describe("checkStageLaws()", () => {
     );
   });
 
-  it("paired-lineage: a table name lineage cannot carry breaks it, with the invalid events", async () => {
-    const hashed = defineStage({
-      type: "Hashed",
+  it("paired-lineage: a schema field lineage cannot carry breaks it, with the invalid events", async () => {
+    // A plain JavaScript user can declare a field type that is not a string: the schema facet
+    // then breaks the OpenLineage schema.
+    const mistyped = defineStage({
+      type: "Mistyped",
       output: z.number(),
-      writesTables: ["notes#v2"],
+      outputFields: [{ name: "count", type: 1 as unknown as string, description: "a count" }],
       run: () => Effect.succeed(1),
     });
     const broken = await brokenLaw(
-      checkStageLaws(hashed, { arbitrary: fc.constant({}), store, ...small }),
+      checkStageLaws(mistyped, { arbitrary: fc.constant({}), store, ...small }),
     );
     expect(broken.law).toBe("paired-lineage");
-    expect(broken.message).toMatch(/invalid events: OpenLineage \/outputs\/0\/name: /);
+    expect(broken.message).toMatch(/invalid events: OpenLineage \/outputs\/0\/facets\/schema\//);
   });
 
   it("rejects with a TypeError when the arbitrary generates inputs the stage's schema rejects", async () => {
