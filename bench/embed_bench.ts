@@ -8,7 +8,7 @@
  *
  * Prints a table (median of `--runs`); with `--json` the last line is the result as JSON.
  *
- * Usage: deno run -A bench/embed_bench.ts [--docs N] [--concurrency N] [--chunks-per-doc K]
+ * Usage: deno task bench:embed [--docs N] [--concurrency N] [--chunks-per-doc K]
  *        [--words-per-chunk W] [--max-batch-size B] [--max-concurrent-requests M] [--runs R]
  *        [--json]
  *

@@ -23,8 +23,8 @@ export const flags: Readonly<Record<string, FlagSpec>> = {
 
 /** The flags' usage lines. */
 export const usage =
-  `  --metrics-port N  serve Prometheus metrics at http://HOST:N/metrics while running
-  --metrics-host H  the address the metrics endpoint listens on (default: 127.0.0.1)`;
+  `  --metrics-port N    serve Prometheus metrics at http://HOST:N/metrics while running
+  --metrics-host H    the address the metrics endpoint listens on (default: 127.0.0.1)`;
 
 /** Where a command serves its metrics; no port: it serves none. */
 export interface MetricsOptions {
