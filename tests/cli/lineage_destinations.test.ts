@@ -11,75 +11,8 @@ import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { main as mineruBridge } from "../../cli/mineru_bridge.ts";
 import { main as sensor } from "../../cli/sensor.ts";
 import { main as lineage } from "../../cli/lineage.ts";
-import { fixturesDir, lastJsonLine, readJsonl, runCli, tempDir } from "../_harness.ts";
-
-const papers = ["W2497721881", "W2162544110"];
-
-interface Recorder {
-  readonly url: string;
-  /** OpenLineage events the lineage endpoint took, in arrival order. */
-  readonly events: any[];
-  readonly close: () => Promise<void>;
-}
-
-const serve = async (): Promise<Recorder> => {
-  const events: any[] = [];
-  const pdfs = new Map<string, Uint8Array>();
-  const lists = new Map<number, unknown>();
-  for (const paper of papers) {
-    const bytes = await Deno.readFile(resolve(fixturesDir, `pdfs/${paper}.pdf`));
-    pdfs.set(paper, bytes);
-    lists.set(
-      bytes.length,
-      JSON.parse(
-        await Deno.readTextFile(resolve(
-          fixturesDir,
-          `mineru/mineru-2.5.4-pipeline/${paper}/${paper}_content_list.json`,
-        )),
-      ),
-    );
-  }
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const url = new URL(req.url);
-    const pdf = url.pathname.match(/^\/pdfs\/(W\d+)\.pdf$/);
-    if (req.method === "GET" && pdf && pdfs.has(pdf[1])) {
-      return new Response(pdfs.get(pdf[1])! as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": "application/pdf" },
-      });
-    }
-    if (req.method === "POST" && url.pathname === "/file_parse") {
-      const file = (await req.formData()).get("files") as File;
-      return Response.json({
-        backend: "pipeline",
-        version: "2.5.4",
-        results: { [file.name.replace(/\.pdf$/, "")]: { content_list: lists.get(file.size) } },
-      });
-    }
-    if (req.method === "POST" && url.pathname === "/api/v1/lineage") {
-      events.push(await req.json());
-      return new Response(null, { status: 201 });
-    }
-    return new Response("not found", { status: 404 });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    events,
-    close: () => server.shutdown(),
-  };
-};
-
-const record = (base: string, paper: string, i: number) => ({
-  doi: `10.5555/dest-${i}`,
-  title: `Paper ${i}`,
-  is_oa: true,
-  best_oa_location: {
-    url: `${base}/pdfs/${paper}.pdf`,
-    url_for_pdf: `${base}/pdfs/${paper}.pdf`,
-    is_best: true,
-    host_type: "repository",
-  },
-  oa_locations: [],
-});
+import { lastJsonLine, readJsonl, runCli, tempDir } from "../_harness.ts";
+import { papers, pdfRecord, type PdfServices, servePdfServices } from "../_fakes/pdf_services.ts";
 
 const TERMINAL = new Set(["COMPLETE", "FAIL", "ABORT"]);
 
@@ -88,16 +21,16 @@ const lastStates = (events: ReadonlyArray<any>): Map<string, string> =>
   new Map(events.map((e) => [e.run.runId, e.eventType]));
 
 describe("lineage destinations recorded with a job", () => {
-  let served: Recorder;
+  let served: PdfServices;
   let dir: string;
   beforeAll(async () => {
-    served = await serve();
+    served = await servePdfServices();
     dir = await tempDir();
     await Deno.mkdir(resolve(dir, "records"));
     for (const [i, paper] of papers.entries()) {
       await Deno.writeTextFile(
         resolve(dir, "records", `${i}.json`),
-        JSON.stringify(record(served.url, paper, i)),
+        JSON.stringify(pdfRecord(served.url, paper, i)),
       );
     }
   });
@@ -163,7 +96,7 @@ describe("lineage destinations recorded with a job", () => {
     await Deno.mkdir(resolve(dir, "records2"));
     await Deno.writeTextFile(
       resolve(dir, "records2", "0.json"),
-      JSON.stringify(record(served.url, papers[0], 7)),
+      JSON.stringify(pdfRecord(served.url, papers[0], 7)),
     );
     const before = served.events.length;
     const paused = await runCli(runPipeline, [
