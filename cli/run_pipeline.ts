@@ -238,7 +238,7 @@ const isCloudEventsSink = (r: SinkReport): boolean => r.sink.includes("cloudeven
 // so `pending` counts what waits for the sink, this run's events and any left before).
 const sinkLine = (r: SinkReport, flushHint: string): string => {
   const what = isCloudEventsSink(r) ? "CloudEvents" : "OpenLineage";
-  const where = r.sink.replace(/^jsonl:(openlineage|cloudevents):/, "");
+  const where = r.sink.replace(/^jsonl:(openlineage|cloudevents):|^http:(?=https?:\/\/)/, "");
   const dead = r.deadLettered > 0 ? `, ${r.deadLettered} dead-lettered` : "";
   return r.pending === 0
     ? `  ${what} → ${where}: all delivered${dead}`
