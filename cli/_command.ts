@@ -16,11 +16,13 @@ import {
   type Store,
   storeExists,
 } from "../adapters/store/store.ts";
-import { UsageError } from "./_args.ts";
+import { type FlagSpec, UsageError } from "./_args.ts";
 import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { flushWithDeadline } from "../lineage/relay.ts";
-import { resolveLineageConfig } from "../lineage/config.ts";
-import { commandSinks } from "../kit/lineage_sinks.ts";
+import { type CommandSinks, destinationSinks, destinationsOf } from "../kit/lineage_sinks.ts";
+import { eventsSinkFor } from "../kit/events_sink.ts";
+import type { JobDestinations } from "../pipelines/ledger.ts";
+import { recordedDestinations, storeNow } from "../adapters/store/sql_job_destinations.ts";
 import { storeSpecOf } from "../kit/run_pipeline.ts";
 
 /** The `--store` value as a path or URL. */
@@ -108,23 +110,75 @@ export const withUsage = async (
 
 export { defaultLineageDir } from "../kit/run_pipeline.ts";
 
+/** `--lineage` and `--events` of the commands that work on jobs another run started. */
+export const destinationFlags: Readonly<Record<string, FlagSpec>> = {
+  lineage: { type: "string" },
+  events: { type: "string" },
+};
+
+/** Usage lines of {@link destinationFlags}. */
+export const destinationUsage =
+  `  --lineage DIR|URL   where lineage goes: a directory (JSONL), an http(s):// Marquez URL or
+                      kafka://host:port/topic (default: where each job's run was told to send
+                      it, else the OPENLINEAGE_* settings, else <store>/lineage)
+  --events DIR|kafka://host:port[/topic]
+                      where CloudEvents go (default: where each job's run was told, else beside
+                      the OpenLineage files)`;
+
+/** The destinations `--lineage` / `--events` name (what overrides those recorded with jobs). */
+export const destinationsFromFlags = (
+  flags: Readonly<Record<string, unknown>>,
+): JobDestinations => {
+  // Checked now so a bad target is a usage error before any work.
+  if (typeof flags.events === "string") eventsSinkFor(flags.events, Deno.env.toObject());
+  return destinationsOf({
+    ...(typeof flags.lineage === "string" ? { lineage: flags.lineage } : {}),
+    ...(typeof flags.events === "string" ? { events: flags.events } : {}),
+  });
+};
+
+/** Where a command that works on jobs delivers lineage, and since when it works. */
+export interface WorkDestinations {
+  /** The store's lineage directory (the default JSONL destination). */
+  readonly lineageDir: string;
+  /** `--lineage` / `--events`: they replace what the jobs recorded. */
+  readonly given: JobDestinations;
+  /** When the command started, by the store's clock: jobs changed since are its jobs too. */
+  readonly since: Date;
+}
+
+/** The start of a command's work by the store's clock (see {@link WorkDestinations}). */
+export const workStart = (store: Store): Promise<Date> => storeNow(store.client);
+
 /**
- * Delivers what the command wrote to the outbox to the configured sinks (as run-pipeline does,
- * from `OPENLINEAGE_*` / openlineage.yml, else JSONL), with a bounded wait; says what is left.
+ * The sinks of the jobs a command works on: the destinations recorded with the jobs not
+ * finished and those it finished, each value replaced by `--lineage` / `--events` when given.
  */
-export const flushLineage = async (store: Store, lineageDir: string): Promise<void> => {
-  const config = await Effect.runPromise(
-    Effect.result(resolveLineageConfig({ env: Deno.env, cwd: Deno.cwd() })),
+export const workSinks = async (store: Store, work: WorkDestinations): Promise<CommandSinks> => {
+  const recorded = await recordedDestinations(store.client, work.since);
+  return await destinationSinks(
+    (recorded.length === 0 ? [{}] : recorded).map((d) => ({ ...d, ...work.given })),
+    { lineageDir: work.lineageDir },
   );
-  if (config._tag === "Failure") {
-    for (const p of config.failure.problems) console.error(`lineage: ${p.where}: ${p.message}`);
+};
+
+/**
+ * Delivers what the command wrote to the outbox to where its jobs' lineage goes (see
+ * {@link workSinks}), with a bounded wait; says what is left.
+ */
+export const flushLineage = async (store: Store, work: WorkDestinations): Promise<void> => {
+  let sinks: CommandSinks;
+  try {
+    sinks = await workSinks(store, work);
+  } catch (e) {
+    if (!(e instanceof SetupError)) throw e;
+    for (const line of e.message.split("\n")) console.error(`lineage: ${line}`);
     console.error("lineage events stay in the outbox; `deno task lineage flush` delivers them");
     return;
   }
-  const { sinks, close } = commandSinks(config.success, { lineageDir });
   try {
     const reports = await Effect.runPromise(
-      flushWithDeadline(sinks, { maxWaitMs: 30_000 }).pipe(Effect.provide(store.layer)),
+      flushWithDeadline(sinks.sinks, { maxWaitMs: 30_000 }).pipe(Effect.provide(store.layer)),
     );
     for (const r of reports) {
       if (r.pending > 0) {
@@ -136,6 +190,6 @@ export const flushLineage = async (store: Store, lineageDir: string): Promise<vo
       }
     }
   } finally {
-    await close();
+    await sinks.close();
   }
 };

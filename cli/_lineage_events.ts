@@ -15,15 +15,20 @@ interface EventRow {
   payload: unknown;
 }
 
-/** Every OpenLineage event the outbox holds, oldest first. */
+/**
+ * The OpenLineage events the outbox holds, oldest first: every one, or those of one tenant's jobs
+ * (events written outside any job belong to no tenant and are left out then).
+ */
 export const readLineageEvents = async (
   db: SqlExecutor,
+  tenant?: string,
 ): Promise<ReadonlyArray<LineageEvent>> => {
   const rows = await db.query<EventRow>(
     `select o.seq, o.job_id, j.doc_key as doc_id, o.payload
      from lk_outbox o left join lk_jobs j on j.job_id = o.job_id
-     where o.channel = 'openlineage'
+     where o.channel = 'openlineage' and ($1::text is null or j.tenant_id = $1)
      order by o.seq`,
+    [tenant ?? null],
   );
   return rows.map((r) => ({
     seq: Number(r.seq),
@@ -33,16 +38,37 @@ export const readLineageEvents = async (
   }));
 };
 
-/** The events of the store a `--store` value names, and where it is; exit 2 when there is none. */
+/** The `--tenant` flag of the lineage viewer commands, with its usage line. */
+export { tenantFlag, tenantOf } from "./_tenant.ts";
+export const tenantUsage = "  --tenant ID       only this tenant's runs (default: default)";
+
+/**
+ * The events of one tenant in the store a `--store` value names, and where it is; exit 2 when
+ * there is none. With `others`, also every tenant's events (to tell a run of another tenant from
+ * no run at all).
+ */
 export const loadLineageEvents = async (
   command: string,
   flag: string | undefined,
-): Promise<{ events: ReadonlyArray<LineageEvent>; location: string } | number> => {
+  tenant: string,
+  options: { readonly others?: boolean } = {},
+): Promise<
+  | {
+    events: ReadonlyArray<LineageEvent>;
+    location: string;
+    others: ReadonlyArray<LineageEvent>;
+  }
+  | number
+> => {
   const spec = storeSpec(flag);
   const store = await openExistingStore(command, spec, { keepLeases: true });
   if (typeof store === "number") return store;
   try {
-    return { events: await readLineageEvents(store.client), location: store.client.location };
+    return {
+      events: await readLineageEvents(store.client, tenant),
+      location: store.client.location,
+      others: options.others ? await readLineageEvents(store.client) : [],
+    };
   } finally {
     await store.close();
   }

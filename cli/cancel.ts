@@ -1,7 +1,8 @@
 /**
  * `deno task cancel JOB_ID [--reason TEXT] [--tenant ID] [--store DIR|URL]`: cancels a queued,
  * paused or running job. Its open runs end with ABORT (and their CloudEvents), delivered like
- * every command's lineage. Exit 0 when cancelled, 1 when the job had ended already, 2 for usage
+ * every command's lineage (where the job's run was told to send it, unless `--lineage` /
+ * `--events` say otherwise). Exit 0 when cancelled, 1 when the job had ended already, 2 for usage
  * errors or a job of another tenant.
  *
  * @module
@@ -12,12 +13,16 @@ import { cancelJob } from "../pipelines/cancel.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import {
   defaultLineageDir,
+  destinationFlags,
+  destinationsFromFlags,
+  destinationUsage,
   flushLineage,
   namespaceFromEnv,
   openForCommand,
   storeSpec,
   wantsHelp,
   withUsage,
+  workStart,
 } from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
 import { jobOfTenant, tenantFlag, tenantOf } from "./_tenant.ts";
@@ -29,7 +34,8 @@ const USAGE = `usage: deno task cancel JOB_ID [--reason TEXT] [--tenant ID] [--s
   cancelled job again.
 
   --reason TEXT   why, recorded in the job's history and error (default: "cancelled by operator")
-  --tenant ID     the tenant the job belongs to (default: default)`;
+  --tenant ID     the tenant the job belongs to (default: default)
+${destinationUsage}`;
 
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
@@ -42,7 +48,9 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       reason: { type: "string" },
       store: { type: "string" },
       ...tenantFlag,
+      ...destinationFlags,
     });
+    const given = destinationsFromFlags(flags);
     if (positional.length !== 1) throw new UsageError("expected exactly one JOB_ID");
     const jobId = positional[0];
     const reason = (flags.reason as string | undefined) ?? "cancelled by operator";
@@ -50,6 +58,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     const opened = await openForCommand("cancel", spec);
     if (typeof opened === "number") return opened;
     const { store, config } = opened;
+    const since = await workStart(store);
     try {
       return await Effect.runPromise(
         Effect.gen(function* () {
@@ -78,7 +87,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
         ),
       );
     } finally {
-      await flushLineage(store, defaultLineageDir(spec));
+      await flushLineage(store, { lineageDir: defaultLineageDir(spec), given, since });
       await store.close();
     }
   });

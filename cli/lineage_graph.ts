@@ -13,7 +13,7 @@ import { lineageGraph, runDatasets, runTimeline, summarizeRuns } from "../lineag
 import type { LineageEvent } from "../lineage/lineage_view.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { withUsage } from "./_command.ts";
-import { loadLineageEvents } from "./_lineage_events.ts";
+import { loadLineageEvents, tenantFlag, tenantOf, tenantUsage } from "./_lineage_events.ts";
 
 const USAGE = `usage: deno task lineage graph [options]
 
@@ -22,6 +22,7 @@ const USAGE = `usage: deno task lineage graph [options]
   --runs N          html: how many of the latest pipeline runs to offer in the run picker
                     (default: 5)
   --store DIR|URL   the store: a directory (default: .lineage-kit) or postgres:// URL
+${tenantUsage}
   --help            this text`;
 
 const FORMATS = ["mermaid", "dot", "json", "html"] as const;
@@ -29,6 +30,7 @@ type Format = typeof FORMATS[number];
 
 const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   store: { type: "string" },
+  ...tenantFlag,
   format: { type: "string" },
   out: { type: "string" },
   runs: { type: "integer", min: 0 },
@@ -62,7 +64,11 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     if (!(FORMATS as ReadonlyArray<string>).includes(format)) {
       throw new UsageError(`--format: expected one of ${FORMATS.join(", ")}, got "${format}"`);
     }
-    const loaded = await loadLineageEvents("lineage graph", flags.store as string | undefined);
+    const loaded = await loadLineageEvents(
+      "lineage graph",
+      flags.store as string | undefined,
+      tenantOf(flags),
+    );
     if (typeof loaded === "number") return loaded;
     const text = render(format as Format, loaded.events, {
       location: loaded.location,

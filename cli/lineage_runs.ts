@@ -10,18 +10,20 @@ import { formatDuration } from "../lineage/graph_render.ts";
 import { type PipelineRunSummary, summarizeRuns } from "../lineage/lineage_view.ts";
 import { type FlagSpec, parseArgs } from "./_args.ts";
 import { withUsage } from "./_command.ts";
-import { loadLineageEvents } from "./_lineage_events.ts";
+import { loadLineageEvents, tenantFlag, tenantOf, tenantUsage } from "./_lineage_events.ts";
 import { table } from "./_output.ts";
 
 const USAGE = `usage: deno task lineage runs [options]
 
   --store DIR|URL   the store: a directory (default: .lineage-kit) or postgres:// URL
+${tenantUsage}
   --limit N         show the N newest runs (default: 20)
   --json            print {"total": N, "runs": [...]} instead of a table
   --help            this text`;
 
 const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   store: { type: "string" },
+  ...tenantFlag,
   limit: { type: "integer", min: 1 },
   json: { type: "boolean" },
   help: { type: "boolean" },
@@ -50,7 +52,11 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       console.error(`lineage runs: unexpected argument "${positional[0]}"\n${USAGE}`);
       return 2;
     }
-    const loaded = await loadLineageEvents("lineage runs", flags.store as string | undefined);
+    const loaded = await loadLineageEvents(
+      "lineage runs",
+      flags.store as string | undefined,
+      tenantOf(flags),
+    );
     if (typeof loaded === "number") return loaded;
     const all = summarizeRuns(loaded.events);
     const runs = all.slice(0, (flags.limit as number | undefined) ?? 20);

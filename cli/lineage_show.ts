@@ -16,18 +16,20 @@ import {
 } from "../lineage/lineage_view.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { withUsage } from "./_command.ts";
-import { loadLineageEvents } from "./_lineage_events.ts";
+import { loadLineageEvents, tenantFlag, tenantOf, tenantUsage } from "./_lineage_events.ts";
 import { table } from "./_output.ts";
 
 const USAGE = `usage: deno task lineage show RUN_ID [options]
 
   RUN_ID            a pipeline run id, or a unique prefix or suffix of one (8 characters or more)
   --store DIR|URL   the store: a directory (default: .lineage-kit) or postgres:// URL
+${tenantUsage}
   --json            print {"run": {...}, "stages": [...]} instead of text
   --help            this text`;
 
 const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   store: { type: "string" },
+  ...tenantFlag,
   json: { type: "boolean" },
   help: { type: "boolean" },
 };
@@ -69,10 +71,22 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     if (positional.length !== 1) {
       throw new UsageError(positional.length === 0 ? "a RUN_ID is required" : "one RUN_ID only");
     }
-    const loaded = await loadLineageEvents("lineage show", flags.store as string | undefined);
+    const loaded = await loadLineageEvents(
+      "lineage show",
+      flags.store as string | undefined,
+      tenantOf(flags),
+      { others: true },
+    );
     if (typeof loaded === "number") return loaded;
     const match = matchRunId(summarizeRuns(loaded.events), positional[0]);
     if (match._tag === "NotFound") {
+      // A run of another tenant is refused as if it did not exist, with the usage exit status.
+      if (matchRunId(summarizeRuns(loaded.others), positional[0])._tag !== "NotFound") {
+        console.error(
+          `lineage show: no pipeline run "${positional[0]}" in tenant "${tenantOf(flags)}"`,
+        );
+        return 2;
+      }
       console.error(
         `lineage show: no pipeline run "${positional[0]}" in ${loaded.location}` +
           " (`deno task lineage runs` lists them; a prefix or suffix needs 8 characters or more)",

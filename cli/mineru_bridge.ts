@@ -2,6 +2,8 @@
  * `deno task mineru-bridge [--mineru-url URL] [--once] [--store DIR|URL]`: sends the PDFs of jobs
  * paused at their gate to MinerU, stores the parsed documents and sets `pdf_ir_ready` (the sensor
  * then resumes them). GPU failures fail the job at once. The URL may come from `MINERU_URL`.
+ * Lineage goes where each job's run was told to send it, unless `--lineage` / `--events` say
+ * otherwise.
  *
  * @module
  */
@@ -13,7 +15,7 @@ import {
   type MineruQueuePort,
   requestTick,
 } from "../pipelines/mineru_queue_bridge.ts";
-import type { Job } from "../pipelines/ledger.ts";
+import type { Job, JobDestinations } from "../pipelines/ledger.ts";
 import type { Document } from "../stages/ir.ts";
 import { Transient } from "../stages/errors.ts";
 import { kafkaConfigFromEnv } from "../adapters/kafka/kafka_client.ts";
@@ -28,12 +30,16 @@ import { pollIntervalMs } from "../pipelines/sensor.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import {
   defaultLineageDir,
+  destinationFlags,
+  destinationsFromFlags,
+  destinationUsage,
   flushLineage,
   namespaceFromEnv,
   openForCommand,
   storeSpec,
   wantsHelp,
   withUsage,
+  workStart,
 } from "./_command.ts";
 import { mineruUrlFrom, parserLayer, runtimeLayer } from "./_runtime.ts";
 import * as CommandMetrics from "./_metrics.ts";
@@ -42,6 +48,7 @@ const USAGE =
   "usage: deno task mineru-bridge [--mineru-url URL] [--via http|kafka] [--once] [--store DIR|URL] [--json]\n" +
   "  --via kafka publishes requests to mineru.queue.v1 and applies answers from mineru.results.v1\n" +
   "  (brokers from KAFKA_BROKERS); --once then only sends what is ready\n" +
+  `${destinationUsage}\n` +
   CommandMetrics.usage;
 
 const describe = (r: BridgeReport): string =>
@@ -95,6 +102,7 @@ const viaKafka = async (
   once: boolean,
   storeFlag: string | undefined,
   metrics: CommandMetrics.MetricsOptions,
+  given: JobDestinations,
 ): Promise<number> => {
   const kafka = kafkaConfigFromEnv(Deno.env.toObject());
   if (Result.isFailure(kafka)) throw new UsageError(`--via kafka: ${kafka.failure.message}`);
@@ -102,6 +110,7 @@ const viaKafka = async (
   const opened = await openForCommand("mineru-bridge", spec);
   if (typeof opened === "number") return opened;
   const { store, config } = opened;
+  const since = await workStart(store);
   let metered: CommandMetrics.Endpoint | undefined;
   try {
     metered = await CommandMetrics.start("mineru-bridge", metrics);
@@ -150,7 +159,7 @@ const viaKafka = async (
     await metered?.close();
     await Effect.runPromise(consumer.close());
     await Effect.runPromise(producer.close());
-    await flushLineage(store, defaultLineageDir(spec));
+    await flushLineage(store, { lineageDir: defaultLineageDir(spec), given, since });
     await store.close();
   }
 };
@@ -168,8 +177,10 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       once: { type: "boolean" },
       store: { type: "string" },
       json: { type: "boolean" },
+      ...destinationFlags,
       ...CommandMetrics.flags,
     });
+    const given = destinationsFromFlags(flags);
     const via = (flags.via as string | undefined) ?? "http";
     if (via !== "http" && via !== "kafka") {
       throw new UsageError(`--via: expected http or kafka, got "${via}"`);
@@ -179,6 +190,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
         flags.once === true,
         flags.store as string | undefined,
         CommandMetrics.optionsFrom(flags),
+        given,
       );
     }
     const mineruUrl = mineruUrlFrom(
@@ -192,6 +204,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
     const opened = await openForCommand("mineru-bridge", spec);
     if (typeof opened === "number") return opened;
     const { store, config } = opened;
+    const since = await workStart(store);
     let failed = 0;
     let metered: CommandMetrics.Endpoint | undefined;
     const pass = bridgeTick(config).pipe(
@@ -217,7 +230,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       return failed > 0 ? 1 : 0;
     } finally {
       await metered?.close();
-      await flushLineage(store, defaultLineageDir(spec));
+      await flushLineage(store, { lineageDir: defaultLineageDir(spec), given, since });
       await store.close();
     }
   });

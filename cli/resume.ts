@@ -1,6 +1,8 @@
 /**
- * `deno task resume JOB_ID [--force] [--store DIR|URL]`: continues a job paused at a gate. It
- * refuses, saying why, when the gate's condition does not hold, unless `--force`.
+ * `deno task resume JOB_ID [--force] [--store DIR|URL] [--tenant ID] [--lineage …] [--events …]`:
+ * continues a job paused at a gate. It refuses, saying why, when the gate's condition does not
+ * hold, unless `--force`. Lineage goes where the job's run was told to send it, unless
+ * `--lineage` / `--events` say otherwise.
  *
  * @module
  */
@@ -12,12 +14,16 @@ import { describeCondition } from "../pipelines/gate.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import {
   defaultLineageDir,
+  destinationFlags,
+  destinationsFromFlags,
+  destinationUsage,
   flushLineage,
   namespaceFromEnv,
   openForCommand,
   storeSpec,
   wantsHelp,
   withUsage,
+  workStart,
 } from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
 import { jobOfTenant, tenantFlag, tenantOf } from "./_tenant.ts";
@@ -25,7 +31,8 @@ import { jobOfTenant, tenantFlag, tenantOf } from "./_tenant.ts";
 const USAGE = `usage: deno task resume JOB_ID [--force] [--store DIR|URL] [--tenant ID]
 
   --force       open the gate even if its condition does not hold
-  --tenant ID   the tenant the job belongs to (default: default); another tenant's job is refused`;
+  --tenant ID   the tenant the job belongs to (default: default); another tenant's job is refused
+${destinationUsage}`;
 
 /** Runs the command; returns its exit status. */
 export const main = (args: ReadonlyArray<string>): Promise<number> =>
@@ -38,13 +45,16 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       force: { type: "boolean" },
       store: { type: "string" },
       ...tenantFlag,
+      ...destinationFlags,
     });
     if (positional.length !== 1) throw new UsageError("expected exactly one JOB_ID");
     const jobId = positional[0];
+    const given = destinationsFromFlags(flags);
     const spec = storeSpec(flags.store as string | undefined);
     const opened = await openForCommand("resume", spec);
     if (typeof opened === "number") return opened;
     const { store, config } = opened;
+    const since = await workStart(store);
     try {
       return await Effect.runPromise(
         Effect.gen(function* () {
@@ -97,7 +107,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
         ),
       );
     } finally {
-      await flushLineage(store, defaultLineageDir(spec));
+      await flushLineage(store, { lineageDir: defaultLineageDir(spec), given, since });
       await store.close();
     }
   });

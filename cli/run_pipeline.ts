@@ -22,6 +22,7 @@ import {
   type RunPipelineOptions,
   type RunSummary,
 } from "../kit/run_pipeline.ts";
+import type { SinkReport } from "../lineage/relay.ts";
 import { SetupError } from "../kit/setup_error.ts";
 import type { StageShortcuts } from "../kit/stage_overrides.ts";
 import { stageFlagsFrom, stageFlagSpecs, stageFlagsUsage } from "./_stage_flags.ts";
@@ -230,6 +231,21 @@ const printQueued = (s: RunSummary, options: RunOptions) => {
   }
 };
 
+// The CloudEvents sinks are named `jsonl:cloudevents:<file>` and `kafka:cloudevents:<topic>`.
+const isCloudEventsSink = (r: SinkReport): boolean => r.sink.includes("cloudevents:");
+
+// One line per sink: everything delivered, or how much still waits (all sinks share the outbox,
+// so `pending` counts what waits for the sink, this run's events and any left before).
+const sinkLine = (r: SinkReport, flushHint: string): string => {
+  const what = isCloudEventsSink(r) ? "CloudEvents" : "OpenLineage";
+  const where = r.sink.replace(/^jsonl:(openlineage|cloudevents):|^http:(?=https?:\/\/)/, "");
+  const dead = r.deadLettered > 0 ? `, ${r.deadLettered} dead-lettered` : "";
+  return r.pending === 0
+    ? `  ${what} → ${where}: all delivered${dead}`
+    : `  ${what} → ${where}: ${r.pending} pending${dead}${r.error ? ` (${r.error})` : ""}; ` +
+      flushHint;
+};
+
 const printSummary = (s: RunSummary, options: RunOptions) => {
   const { lineage } = s;
   const rows = s.outcomes.map((o) => [
@@ -250,28 +266,14 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
       ` in ${s.seconds.toFixed(2)}s`,
   );
   console.log(
-    `${s.events.openlineage} OpenLineage events (namespace ${lineage.namespace}) → ${
-      s.sinks.filter((r) => !r.sink.startsWith("jsonl:cloudevents:")).map((r) =>
-        r.sink.replace(/^jsonl:openlineage:/, "")
-      ).join(", ") || "nowhere (lineage disabled)"
-    }`,
+    `${s.events.openlineage} OpenLineage events (namespace ${lineage.namespace}) and ` +
+      `${s.events.cloudevents} CloudEvents written by this run` +
+      (s.sinks.some((r) => !isCloudEventsSink(r)) ? "" : " (OpenLineage delivery disabled)"),
   );
-  console.log(
-    `${s.events.cloudevents} CloudEvents → ${
-      (s.sinks.find((r) => r.sink.includes("cloudevents")) ?? { sink: "" }).sink
-        .replace(/^jsonl:cloudevents:/, "")
-    }`,
-  );
-  for (const r of s.sinks) {
-    if (r.pending > 0 || r.deadLettered > 0) {
-      console.log(
-        `lineage sink ${r.sink}: ${r.pending} pending, ${r.deadLettered} dead-lettered` +
-          `${r.error ? ` (${r.error})` : ""}; \`deno task lineage flush${storeArg(options)}${
-            options.lineageFlag ? ` --lineage ${options.lineageFlag}` : ""
-          }\` delivers the rest`,
-      );
-    }
-  }
+  const flushHint = `\`deno task lineage flush${storeArg(options)}${
+    options.lineageFlag ? ` --lineage ${options.lineageFlag}` : ""
+  }${options.events ? ` --events ${options.events}` : ""}\` delivers the rest`;
+  for (const r of s.sinks) console.log(sinkLine(r, flushHint));
   for (const b of s.resilience.breakers) {
     if (b.opens === 0 && b.fastFailed === 0) continue;
     console.log(

@@ -1,7 +1,9 @@
 /**
- * `deno task sensor [--once] [--store DIR|URL] [--json]`: resumes paused jobs whose gate
- * condition holds (exactly once, even with several sensors) and fails jobs past their gate
- * timeout. Without `--once` it keeps watching: LISTEN/NOTIFY on PostgreSQL, polling as the floor.
+ * `deno task sensor [--once] [--store DIR|URL] [--lineage DIR|URL] [--events DIR|URL] [--json]`:
+ * resumes paused jobs whose gate condition holds (exactly once, even with several sensors) and
+ * fails jobs past their gate timeout. Without `--once` it keeps watching: LISTEN/NOTIFY on
+ * PostgreSQL, polling as the floor. Lineage goes where each job's run was told to send it,
+ * unless `--lineage` / `--events` say otherwise.
  *
  * @module
  */
@@ -10,17 +12,23 @@ import { runSensor, type SensorReport } from "../pipelines/sensor.ts";
 import { parseArgs } from "./_args.ts";
 import {
   defaultLineageDir,
+  destinationFlags,
+  destinationsFromFlags,
+  destinationUsage,
   flushLineage,
   namespaceFromEnv,
   openForCommand,
   storeSpec,
   wantsHelp,
   withUsage,
+  workStart,
 } from "./_command.ts";
 import { runtimeLayer } from "./_runtime.ts";
 import * as CommandMetrics from "./_metrics.ts";
 
 const USAGE = `usage: deno task sensor [--once] [--store DIR|URL] [--json]
+
+${destinationUsage}
 ${CommandMetrics.usage}`;
 
 const describe = (r: SensorReport): string =>
@@ -41,12 +49,15 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       once: { type: "boolean" },
       store: { type: "string" },
       json: { type: "boolean" },
+      ...destinationFlags,
       ...CommandMetrics.flags,
     });
+    const given = destinationsFromFlags(flags);
     const spec = storeSpec(flags.store as string | undefined);
     const opened = await openForCommand("sensor", spec);
     if (typeof opened === "number") return opened;
     const { store, config } = opened;
+    const since = await workStart(store);
     let failed = 0;
     let metered: CommandMetrics.Endpoint | undefined;
     try {
@@ -69,7 +80,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       return failed > 0 ? 1 : 0;
     } finally {
       await metered?.close();
-      await flushLineage(store, defaultLineageDir(spec));
+      await flushLineage(store, { lineageDir: defaultLineageDir(spec), given, since });
       await store.close();
     }
   });

@@ -1,10 +1,11 @@
 /**
- * `deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
- * [--allow-private-network] [--json]`: runs queued jobs (`run-pipeline --enqueue-only`) and jobs
- * a dead process left running, next to any number of other workers on the same PostgreSQL store.
+ * `deno task worker [--store DIR|URL] [--tenant ID] [--concurrency N] [--once] [--poll SECONDS]
+ * [--lineage DIR|URL] [--events DIR|URL] [--allow-private-network] [--json]`: runs one tenant's
+ * queued jobs (`run-pipeline --enqueue-only`) and jobs a dead process left running, next to any
+ * number of other workers on the same PostgreSQL store.
  * Without `--once` it keeps looking every `--poll` seconds until interrupted (the first Ctrl-C
- * lets the jobs in flight finish, a second interrupts them). Lineage is delivered to the
- * configured sinks while it works.
+ * lets the jobs in flight finish, a second interrupts them). Lineage is delivered while it works,
+ * where each job's run was told to send it unless `--lineage` / `--events` say otherwise.
  *
  * @module
  */
@@ -14,8 +15,20 @@ import type { JobOutcome } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay } from "../lineage/relay.ts";
 import { resolveLineageConfig } from "../lineage/config.ts";
 import { parseArgs } from "./_args.ts";
-import { defaultLineageDir, openForCommand, storeSpec, wantsHelp, withUsage } from "./_command.ts";
-import { commandSinks } from "../kit/lineage_sinks.ts";
+import {
+  defaultLineageDir,
+  destinationFlags,
+  destinationsFromFlags,
+  destinationUsage,
+  openForCommand,
+  storeSpec,
+  wantsHelp,
+  withUsage,
+  workSinks,
+  workStart,
+} from "./_command.ts";
+import type { CommandSinks } from "../kit/lineage_sinks.ts";
+import { tenantFlag, tenantOf } from "./_tenant.ts";
 import { runtimeLayer } from "./_runtime.ts";
 import { stageFlagsFrom, stageFlagSpecs, stageFlagsUsage } from "./_stage_flags.ts";
 import { checkServices } from "../kit/load_kit.ts";
@@ -23,12 +36,14 @@ import { SetupError } from "../kit/setup_error.ts";
 import { httpIngestOptionsFromEnv } from "../adapters/sources/http_ingest.ts";
 import * as CommandMetrics from "./_metrics.ts";
 
-const USAGE = `usage: deno task worker [--store DIR|URL] [--concurrency N] [--once] [--poll SECONDS]
-                        [--allow-private-network] [--json]
+const USAGE = `usage: deno task worker [--store DIR|URL] [--tenant ID] [--concurrency N] [--once]
+                        [--poll SECONDS] [--allow-private-network] [--json]
 
+  --tenant ID       run this tenant's jobs only (default: default)
   --concurrency N   jobs run at once (default: 4)
   --once            stop when no job is left to run (default: keep looking until interrupted)
   --poll SECONDS    how often to look for new jobs when there are none (default: 2)
+${destinationUsage}
 ${stageFlagsUsage}
 ${CommandMetrics.usage}`;
 
@@ -51,9 +66,12 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       poll: { type: "integer", min: 1 },
       "allow-private-network": { type: "boolean" },
       json: { type: "boolean" },
+      ...tenantFlag,
+      ...destinationFlags,
       ...stageFlagSpecs,
       ...CommandMetrics.flags,
     });
+    const given = destinationsFromFlags(flags);
     const spec = storeSpec(flags.store as string | undefined);
     const lineage = await Effect.runPromise(
       Effect.result(resolveLineageConfig({ env: Deno.env, cwd: Deno.cwd() })),
@@ -76,7 +94,20 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       }
       throw e;
     }
-    const sinks = commandSinks(lineage.success, { lineageDir: defaultLineageDir(spec) });
+    // Where the lineage of the jobs it finds goes: recorded with them, unless the flags say.
+    const work = { lineageDir: defaultLineageDir(spec), given, since: await workStart(store) };
+    let sinks: CommandSinks;
+    try {
+      sinks = await workSinks(store, work);
+    } catch (e) {
+      await store.close();
+      if (e instanceof SetupError) {
+        for (const l of e.message.split("\n")) console.error(`worker: ${l}`);
+        return 2;
+      }
+      throw e;
+    }
+    let finalSinks: CommandSinks | undefined;
     // The first Ctrl-C lets the jobs in flight finish; a second interrupts them (their runs end
     // with ABORT).
     const stop = new AbortController();
@@ -106,13 +137,27 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
             once: flags.once === true,
             pollInterval: `${(flags.poll as number | undefined) ?? 2} seconds`,
             signal: stop.signal,
+            tenantId: tenantOf(flags),
             onDone: (o) => {
               if (!flags.json) console.log(line(o));
             },
           });
           stopRelay.abort();
           yield* Fiber.join(relay);
-          const delivered = yield* flushWithDeadline(sinks.sinks, { maxWaitMs: 30_000 });
+          // Jobs queued after it started may name destinations of their own.
+          const final = yield* Effect.tryPromise({
+            try: () => workSinks(store, work),
+            catch: (e) => (e instanceof Error ? e : new Error(String(e))),
+          }).pipe(
+            Effect.catch((e) =>
+              Effect.sync(() => {
+                console.error(`worker: ${e.message}; delivering where the jobs found first go`);
+                return sinks;
+              })
+            ),
+          );
+          if (final !== sinks) finalSinks = final;
+          const delivered = yield* flushWithDeadline(final.sinks, { maxWaitMs: 30_000 });
           return { ...report, delivered };
         }).pipe(
           Effect.provide(CommandMetrics.layer(metered, sinks.sinks)),
@@ -158,6 +203,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       await metered?.close();
       Deno.removeSignalListener("SIGINT", onSignal);
       Deno.removeSignalListener("SIGTERM", onSignal);
+      await finalSinks?.close();
       await sinks.close();
       await store.close();
     }

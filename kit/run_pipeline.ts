@@ -19,14 +19,16 @@ import type { PdfParser } from "../pipelines/pdf_parser.ts";
 import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
 import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
 import { type LineageConfig, resolveLineageConfig } from "../lineage/config.ts";
-import { OutboxStore, type StoreError } from "../lineage/outbox.ts";
+import { StoreError as StoreErrorClass } from "../lineage/outbox.ts";
+import type { StoreError } from "../lineage/outbox.ts";
 import type { LineageSink } from "../lineage/sink.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
 import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
 import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { layer as mineruLayer } from "../adapters/mineru/mineru_pdf_parser.ts";
 import { kitLayer } from "./kit_layer.ts";
-import { commandSinks } from "./lineage_sinks.ts";
+import { commandSinks, destinationsOf } from "./lineage_sinks.ts";
+import { jobEventCounts, outboxHead } from "../adapters/store/sql_job_events.ts";
 import { checkServices, type Kit, loadKit } from "./load_kit.ts";
 import type { StageShortcuts } from "./stage_overrides.ts";
 import { httpIngestOptionsFromEnv } from "../adapters/sources/http_ingest.ts";
@@ -156,7 +158,7 @@ export interface JobCounts {
 export interface RunSummary {
   /** Jobs by outcome. */
   readonly jobs: JobCounts;
-  /** Events this run wrote to the outbox, by channel. */
+  /** Events this run's jobs wrote to the outbox, by channel (not other processes' events). */
   readonly events: { readonly openlineage: number; readonly cloudevents: number };
   /** Wall time of the run (after loading), in seconds. */
   readonly seconds: number;
@@ -389,10 +391,14 @@ export const executeRun = (
   const metered = layerRunMetrics(options.metrics, { sinks });
   return Effect.gen(function* () {
     const ledger = yield* JobLedger;
-    const outbox = yield* OutboxStore;
-    const before = yield* outbox.totals();
+    const before = yield* storeRead("outbox head", () => outboxHead(store.client));
     const started = performance.now();
     const jobs: Array<{ job: Job; pipeline: CompiledPipeline }> = [];
+    // Recorded with each job, so the processes that continue it after a pause deliver there.
+    const destinations = destinationsOf({
+      ...(options.lineage === undefined ? {} : { lineage: options.lineage }),
+      ...(options.events === undefined ? {} : { events: options.events }),
+    });
     for (const p of planned) {
       if (!p.pipeline) continue;
       const { job } = yield* ledger.enqueue({
@@ -400,6 +406,9 @@ export const executeRun = (
         request: p.request,
         pipeline: p.pipeline.name,
         pipelineVersion: p.pipeline.version,
+        destinations,
+        // A forced re-run reads the input it was given now, not the one stored before.
+        replaceRequest: options.force === true,
       });
       jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
     }
@@ -438,15 +447,18 @@ export const executeRun = (
     stopRelay.abort();
     yield* Fiber.join(relay);
     const reports = yield* flushWithDeadline(sinks, { maxWaitMs: 30_000 });
-    const after = yield* outbox.totals();
+    // This run's events: those of the jobs it ran, not those another process wrote meanwhile
+    // (jobs held by another process are that process's).
+    const ran = finished.filter((o) => o.status !== "held").map((o) => o.jobId);
+    const events = yield* storeRead(
+      "event counts",
+      () => jobEventCounts(store.client, ran, before),
+    );
     return {
       ...base,
       jobs: countsOf(finished, unrouted.length),
       outcomes: finished,
-      events: {
-        openlineage: after.openlineage - before.openlineage,
-        cloudevents: after.cloudevents - before.cloudevents,
-      },
+      events,
       sinks: reports,
       resilience: yield* resilienceSummary(),
       seconds: (performance.now() - started) / 1000,
@@ -463,6 +475,14 @@ export const executeRun = (
     })),
   );
 };
+
+// A read outside the ledger port (outbox counts), failing as the store's error.
+const storeRead = <A>(operation: string, read: () => Promise<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({
+    try: read,
+    catch: (e) =>
+      new StoreErrorClass({ operation, message: e instanceof Error ? e.message : String(e) }),
+  });
 
 /** Where a store's JSONL lineage goes by default: inside it, or `./.lineage-kit/lineage`. */
 export const defaultLineageDir = (storeSpec: string): string =>

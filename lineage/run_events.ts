@@ -172,6 +172,13 @@ export interface CloudEventInput {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+// What an id says of its type: `stage.started` for orchestration types, `mineru.requested` for
+// the others of the kit, so two types of one run never share an id.
+const eventKind = (type: string): string =>
+  type.startsWith(`${CE_PREFIX}.`)
+    ? type.slice(CE_PREFIX.length + 1)
+    : type.replace(/^org\.medicalkg\./, "");
+
 /** A CloudEvent (structured JSON) for the outbox, paired with an OpenLineage run event. */
 export const cloudEvent = (e: CloudEventInput): OutboxEvent => {
   const payload = {
@@ -179,9 +186,7 @@ export const cloudEvent = (e: CloudEventInput): OutboxEvent => {
     // Deterministic: the same transition of the same run (in the same segment: a run may pause
     // more than once) always has the same id, so a consumer can drop duplicates after a
     // redelivery.
-    id: `${e.runId}:${e.type.slice(CE_PREFIX.length + 1)}${
-      (e.scope.segment ?? 0) > 0 ? `:${e.scope.segment}` : ""
-    }`,
+    id: `${e.runId}:${eventKind(e.type)}${(e.scope.segment ?? 0) > 0 ? `:${e.scope.segment}` : ""}`,
     source: `/lineage-kit/${e.scope.pipeline.name}/${e.stage}`,
     type: e.type,
     subject: e.scope.docId,

@@ -91,6 +91,20 @@ export interface Job {
   readonly leaseOwner: string | null;
   /** When that lease ends unless renewed: past it, the job is another process's to take over. */
   readonly leaseExpiresAt: Date | null;
+  /** Where the job's lineage goes, as the run that started it was told. */
+  readonly destinations: JobDestinations;
+}
+
+/**
+ * Where a job's lineage goes: the `--lineage` and `--events` values its run was started with.
+ * An absent value means the default of whichever process delivers (its `OPENLINEAGE_*`
+ * settings, then the store's lineage directory).
+ */
+export interface JobDestinations {
+  /** A directory, an http(s):// Marquez URL or `kafka://host:port/topic`. */
+  readonly lineage?: string;
+  /** A directory or `kafka://host:port[/topic]`. */
+  readonly events?: string;
 }
 
 /** Ledger fields a stage's success sets besides its checkpoint. */
@@ -111,6 +125,16 @@ export interface EnqueueInput {
   readonly pipeline: string;
   /** That pipeline's version. */
   readonly pipelineVersion: string;
+  /**
+   * Where the job's lineage goes; recorded with a new job, and replaces what an existing job
+   * recorded unless another process runs it now. @default the delivering process's defaults
+   */
+  readonly destinations?: JobDestinations;
+  /**
+   * Replace an existing job's request with `request` (a forced re-run given a new input path),
+   * unless another process runs it now. @default false
+   */
+  readonly replaceRequest?: boolean;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface WorkerOptions {
   readonly signal?: AbortSignal;
   /** Sees each job's outcome as it ends. */
   readonly onDone?: (outcome: JobOutcome) => void;
+  /** Only this tenant's jobs. @default every tenant's */
+  readonly tenantId?: string;
 }
 
 /** What a worker did. */
@@ -69,6 +71,7 @@ export const runWorker = (
         pipelines,
         limit: Math.max(1, options.concurrency),
         exclude: [...skipped.keys()],
+        ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
       }));
       if (listed._tag === "Failure") {
         // The store is unreachable: try again after a pause rather than giving up.

@@ -253,6 +253,16 @@ export const migrations: ReadonlyArray<Migration> = [
       drop index if exists lk_kg_edges_doc;
       create index lk_kg_edges_doc on lk_kg_edges (tenant_id, doc_id);`,
   },
+  {
+    version: 13,
+    name: "lineage destinations of a job",
+    // Where the job's lineage goes (`--lineage`) and its CloudEvents (`--events`), as the run
+    // that started it was told: every process that later works on the job (the MinerU bridge,
+    // the sensor, resume, a worker) delivers there. Null: that process's own default.
+    sql: `
+      alter table lk_jobs add column if not exists lineage_target text;
+      alter table lk_jobs add column if not exists events_target text;`,
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order. Returns the versions it applied. */

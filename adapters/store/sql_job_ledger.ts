@@ -56,6 +56,8 @@ interface JobRow {
   pdf: Job["pdf"];
   lease_owner: string | null;
   lease_expires_at: Date | null;
+  lineage_target: string | null;
+  events_target: string | null;
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -84,6 +86,10 @@ const toJob = (r: JobRow): Job => ({
   pdf: r.pdf,
   leaseOwner: r.lease_owner,
   leaseExpiresAt: r.lease_expires_at,
+  destinations: {
+    ...(r.lineage_target === null ? {} : { lineage: r.lineage_target }),
+    ...(r.events_target === null ? {} : { events: r.events_target }),
+  },
 });
 
 const history = (
@@ -110,8 +116,8 @@ const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
     return await db.transaction(async (tx) => {
       const inserted = await tx.query<JobRow>(
         `insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline, pipeline_version,
-           request, status, correlation_id)
-         values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8)
+           request, status, correlation_id, lineage_target, events_target)
+         values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $9, $10)
          on conflict (tenant_id, doc_key) do nothing
          returning *`,
         [
@@ -123,12 +129,31 @@ const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
           input.pipelineVersion,
           JSON.stringify(input.request),
           crypto.randomUUID(),
+          input.destinations?.lineage ?? null,
+          input.destinations?.events ?? null,
         ],
       );
       if (inserted[0]) {
         await history(tx, { jobId, runNumber: 0, from: null, to: "queued", reason: "enqueued" });
         return { job: toJob(inserted[0]), created: true };
       }
+      // A new run of a known job records where this run sends lineage (and, when forced with a
+      // new input, what it reads), unless another process runs the job now: that run keeps its
+      // own.
+      const [updated] = await tx.query<JobRow>(
+        `update lk_jobs set lineage_target = $2, events_target = $3,
+           request = case when $4 then $5::jsonb else request end
+         where job_id = $1 and status <> 'running'
+         returning *`,
+        [
+          jobId,
+          input.destinations?.lineage ?? null,
+          input.destinations?.events ?? null,
+          input.replaceRequest === true,
+          JSON.stringify(input.request),
+        ],
+      );
+      if (updated) return { job: toJob(updated), created: false };
       const [existing] = await tx.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
       return { job: toJob(existing), created: false };
     });

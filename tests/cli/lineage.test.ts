@@ -88,7 +88,21 @@ describe("deno task lineage", () => {
         "1",
       ]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`http:${MARQUEZ}/api/v1/lineage  0          2        0`);
+      // The CloudEvents go to their JSONL default beside the store meanwhile.
+      const rows = r.stdout.split("\n").map((l) => l.trim().split(/\s{2,}/));
+      expect(rows).toContainEqual([
+        `http:${MARQUEZ}/api/v1/lineage`,
+        "0",
+        "2",
+        "0",
+        expect.any(String),
+      ]);
+      expect(rows).toContainEqual([
+        `jsonl:cloudevents:${dir}/lineage/cloudevents.jsonl`,
+        "1",
+        "0",
+        "0",
+      ]);
       expect(r.stdout).toContain("not finished within 1000 ms");
     } finally {
       await Deno.remove(dir, { recursive: true });
