@@ -27,4 +27,6 @@ export * from "./builtin_stages.ts";
 export type { Store as OpenStore } from "./store/store.ts";
 export type { HttpIngestOptions } from "./sources/http_ingest.ts";
 export type { InputLimits, InputLimitsOptions } from "./sources/input_limits.ts";
+export type { LiveQuery } from "./sources/live_requests.ts";
+export type { PageProgress } from "./sources/live_settings.ts";
 export type { SqlClient, SqlExecutor } from "./store/sql_client.ts";

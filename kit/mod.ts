@@ -21,3 +21,7 @@ export * from "./setup_error.ts";
 export * from "./lineage_sinks.ts";
 export * from "./events_sink.ts";
 export * from "./finish_paused.ts";
+// Types that `runPipeline`'s options and plan name.
+export type { Kit, LoadKitOptions } from "./load_kit.ts";
+export type { ProjectConfig } from "./project_config.ts";
+export type { StageShortcuts } from "./stage_overrides.ts";
