@@ -25,6 +25,7 @@ import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { insertOutbox } from "./sql_outbox.ts";
 import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
+import { makeStageWriter } from "./sql_stage_writes.ts";
 
 /** The job id of a (tenant, document): stable across processes and runs. */
 export const jobIdFor = (tenantId: string, docId: string): string =>
@@ -223,105 +224,16 @@ const LEASE_SET = `lease_owner = $4,
 const leaseParams = (lease: JobLease | undefined) =>
   lease ? [lease.owner, Math.round(lease.ttlMs)] : [null, null];
 
-const bump = (field: "attempts" | "retries") =>
-  `${field} = jsonb_set(${field}, array[$2::text], to_jsonb(coalesce((${field}->>$2)::int, 0) + 1))`;
-
-// The outbox insert as the last part of a single statement ($job and $events are parameters),
-// made only where `guard` holds.
-const outboxInsert = (job: string, events: string, guard = "true") =>
-  `insert into lk_outbox (channel, run_id, job_id, payload)
-   select e.value->>'channel', e.value->>'run_id', ${job}, e.value->'payload'
-   from jsonb_array_elements(${events}::jsonb) with ordinality as e(value, n)
-   where ${guard} order by e.n`;
-
-const outboxJson = (events: ReadonlyArray<OutboxEvent>) =>
-  JSON.stringify(events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload })));
-
-// The run (run number in parameter $n) still owns the job: a run that lost it (another process
-// took the job over) changes nothing and adds no event. The row is locked (and, after waiting
-// for a concurrent take-over, read again) before the check, so a take-over that commits while
-// this statement waits is seen.
-const ownerCte = (n: number) =>
-  `o as (select 1 from lk_jobs where job_id = $1 and run_number = $${n} and status = 'running'
-         for update)`;
-const OWNED = "exists (select 1 from o)";
-
-// Each stage transition is ONE statement: the ledger change and its events in data-modifying
-// CTEs, atomic without an explicit transaction, and one round trip instead of four.
-// The events' insert as a data-modifying CTE, so the statement can end by saying whether the
-// run still owned the job.
-const OUTBOX_CTE = (insert: string) => `ob as (${insert})`;
-const SELECT_OWNED = `select ${OWNED} as owned`;
-
-const stageStatement = (
-  jobId: string,
-  runNumber: number,
-  change: StageChange,
-  events: string,
-): { sql: string; params: unknown[] } => {
-  switch (change.kind) {
-    case "started":
-      return {
-        sql: `with ${ownerCte(4)},
-              j as (update lk_jobs set current_stage = $2, ${bump("attempts")},
-                updated_at = now() where job_id = $1 and ${OWNED}),
-              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [jobId, change.stage, events, runNumber],
-      };
-    case "succeeded":
-      return {
-        sql: `with ${ownerCte(6)},
-              e as (update lk_jobs set pdf_downloaded = coalesce($4::boolean, pdf_downloaded),
-                pdf = coalesce($5::jsonb, pdf), updated_at = now()
-                where job_id = $1 and ($4::boolean is not null or $5::jsonb is not null)
-                  and ${OWNED}),
-              c as (insert into lk_checkpoints (job_id, stage, run_number, output)
-                select $1, $2, $6, $7::jsonb where ${OWNED}
-                on conflict (job_id, stage) do update set output = excluded.output,
-                  run_number = excluded.run_number, created_at = now()),
-              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [
-          jobId,
-          change.stage,
-          events,
-          change.effects?.pdfDownloaded ?? null,
-          change.effects?.pdf ? JSON.stringify(change.effects.pdf) : null,
-          runNumber,
-          JSON.stringify(change.output),
-        ],
-      };
-    case "failed":
-      return {
-        sql: `with ${ownerCte(5)},
-              r as (update lk_jobs set ${bump("retries")}, updated_at = now()
-                where job_id = $1 and $4::boolean and ${OWNED}),
-              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [jobId, change.stage, events, change.willRetry, runNumber],
-      };
-    case "aborted":
-      return {
-        sql: `with ${ownerCte(3)}, ${OUTBOX_CTE(outboxInsert("$1", "$2", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [jobId, events, runNumber],
-      };
-  }
+// Stage transitions go through the store's group commit (see sql_stage_writes.ts).
+const recordStage = (db: SqlClient) => {
+  const write = makeStageWriter(db);
+  return (
+    jobId: string,
+    runNumber: number,
+    change: StageChange,
+    events: ReadonlyArray<OutboxEvent>,
+  ) => storeOp(`recordStage(${change.kind})`, () => write({ jobId, runNumber, change, events }));
 };
-
-const recordStage = (db: SqlClient) =>
-(
-  jobId: string,
-  runNumber: number,
-  change: StageChange,
-  events: ReadonlyArray<OutboxEvent>,
-) =>
-  storeOp(`recordStage(${change.kind})`, async () => {
-    const { sql, params } = stageStatement(jobId, runNumber, change, outboxJson(events));
-    const [row] = await db.query<{ owned: boolean }>(sql, params);
-    return row?.owned === true;
-  });
 
 const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<OutboxEvent>) =>
   storeOp("finishRun", () =>
