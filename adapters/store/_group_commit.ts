@@ -82,3 +82,22 @@ export const makeGroupCommit = <W, R>(
       }
     });
 };
+
+/**
+ * Splits a batch into rounds in which each key (a job) appears at most once, its writes in the
+ * order they were handed in: one statement changes a row once, so two writes of one job in the
+ * same batch need two statements. Returns the indexes of each round's writes.
+ */
+export const rounds = <W>(
+  writes: ReadonlyArray<W>,
+  keyOf: (write: W) => string,
+): Array<Array<number>> => {
+  const out: Array<Array<number>> = [];
+  const seen = new Map<string, number>();
+  writes.forEach((w, i) => {
+    const round = seen.get(keyOf(w)) ?? 0;
+    seen.set(keyOf(w), round + 1);
+    (out[round] ??= []).push(i);
+  });
+  return out;
+};

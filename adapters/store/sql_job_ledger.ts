@@ -26,6 +26,7 @@ import { insertOutbox } from "./sql_outbox.ts";
 import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
 import { makeStageWriter } from "./sql_stage_writes.ts";
+import { makeBeginWriter, makeFinishWriter } from "./sql_run_writes.ts";
 
 /** The job id of a (tenant, document): stable across processes and runs. */
 export const jobIdFor = (tenantId: string, docId: string): string =>
@@ -160,51 +161,68 @@ const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
     });
   });
 
-const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<OutboxEvent>) =>
-  storeOp("beginRun", () =>
-    db.transaction(async (tx) => {
-      // The row lock plus the run-number check make the claim a compare-and-set: of two
-      // processes racing for the same job, exactly one sees the expected run number.
-      const [prev] = await tx.query<JobRow & { lease_held: boolean }>(
-        `select *, ${LEASE_HELD} as lease_held from lk_jobs where job_id = $1 for update`,
-        [input.jobId],
-      );
-      if (
-        !prev || prev.run_number !== input.runNumber - 1 || !input.from.includes(prev.status)
-      ) return false;
-      // A running job is another process's until its lease runs out.
-      if (prev.status === "running" && prev.lease_held) return false;
-      // Taken over: the runs its process left open end first, as the locked row describes them.
-      const orphaned = prev.status === "running" && input.orphanEvents
-        ? input.orphanEvents(toJob(prev), await checkpointedStages(tx, input.jobId))
-        : [];
-      await tx.query(
-        `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
+// A claim on its own, in the caller's transaction: what the group commit's statement leaves (a
+// fresh re-run, a take-over of a running job whose lease ran out).
+const beginAlone = async (
+  tx: SqlExecutor,
+  input: BeginRun,
+  events: ReadonlyArray<OutboxEvent>,
+): Promise<boolean> => {
+  // The row lock plus the run-number check make the claim a compare-and-set: of two
+  // processes racing for the same job, exactly one sees the expected run number.
+  const [prev] = await tx.query<JobRow & { lease_held: boolean }>(
+    `select *, ${LEASE_HELD} as lease_held from lk_jobs where job_id = $1 for update`,
+    [input.jobId],
+  );
+  if (
+    !prev || prev.run_number !== input.runNumber - 1 || !input.from.includes(prev.status)
+  ) return false;
+  // A running job is another process's until its lease runs out.
+  if (prev.status === "running" && prev.lease_held) return false;
+  // Taken over: the runs its process left open end first, as the locked row describes them.
+  const orphaned = prev.status === "running" && input.orphanEvents
+    ? input.orphanEvents(toJob(prev), await checkpointedStages(tx, input.jobId))
+    : [];
+  await tx.query(
+    `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
            resumes = 0, current_stage = null, attempts = '{}'::jsonb, retries = '{}'::jsonb,
            error = null, finished_at = null, updated_at = now(), ${LEASE_SET}
          where job_id = $1`,
-        [input.jobId, input.runNumber, input.at, ...leaseParams(input.lease)],
-      );
-      if (input.fresh) {
-        // From scratch means from scratch: no checkpoint, no earlier PDF, no earlier parse.
-        await tx.query("delete from lk_checkpoints where job_id = $1", [input.jobId]);
-        await tx.query("delete from lk_artifacts where job_id = $1", [input.jobId]);
-        await tx.query(
-          `update lk_jobs set pdf_downloaded = false, pdf_ir_ready = false, pdf = null
+    [input.jobId, input.runNumber, input.at, ...leaseParams(input.lease)],
+  );
+  if (input.fresh) {
+    // From scratch means from scratch: no checkpoint, no earlier PDF, no earlier parse.
+    await tx.query("delete from lk_checkpoints where job_id = $1", [input.jobId]);
+    await tx.query("delete from lk_artifacts where job_id = $1", [input.jobId]);
+    await tx.query(
+      `update lk_jobs set pdf_downloaded = false, pdf_ir_ready = false, pdf = null
            where job_id = $1`,
-          [input.jobId],
-        );
-      }
-      await history(tx, {
-        jobId: input.jobId,
-        runNumber: input.runNumber,
-        from: prev.status,
-        to: "running",
-        reason: input.reason,
-      });
-      await insertOutbox(tx, input.jobId, [...orphaned, ...events]);
-      return true;
-    }));
+      [input.jobId],
+    );
+  }
+  await history(tx, {
+    jobId: input.jobId,
+    runNumber: input.runNumber,
+    from: prev.status,
+    to: "running",
+    reason: input.reason,
+  });
+  await insertOutbox(tx, input.jobId, [...orphaned, ...events]);
+  return true;
+};
+
+// Claims and ends of runs go through the store's group commits (see sql_run_writes.ts).
+const beginRun = (db: SqlClient) => {
+  const write = makeBeginWriter(db, beginAlone);
+  return (input: BeginRun, events: ReadonlyArray<OutboxEvent>) =>
+    storeOp("beginRun", () => write({ input, events }));
+};
+
+const finishRun = (db: SqlClient) => {
+  const write = makeFinishWriter(db);
+  return (input: FinishRun, events: ReadonlyArray<OutboxEvent>) =>
+    storeOp("finishRun", () => write({ input, events }));
+};
 
 const checkpointedStages = async (tx: SqlExecutor, jobId: string) =>
   new Set(
@@ -234,46 +252,6 @@ const recordStage = (db: SqlClient) => {
     events: ReadonlyArray<OutboxEvent>,
   ) => storeOp(`recordStage(${change.kind})`, () => write({ jobId, runNumber, change, events }));
 };
-
-const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<OutboxEvent>) =>
-  storeOp("finishRun", () =>
-    db.transaction(async (tx) => {
-      const terminal = input.status !== "paused";
-      const [prev] = await tx.query<{ status: JobStatus; run_number: number }>(
-        "select status, run_number from lk_jobs where job_id = $1 for update",
-        [input.jobId],
-      );
-      // A run that no longer owns the job (another process re-claimed it) must not overwrite it.
-      if (!prev || prev.run_number !== input.runNumber) return false;
-      if (input.from && !input.from.includes(prev.status)) return false;
-      // Paused or ended, the job holds no lease.
-      await tx.query(
-        `update lk_jobs set status = $2, error = $3::jsonb, updated_at = now(),
-           lease_owner = null, lease_expires_at = null,
-           finished_at = case when $4 then $6::timestamptz else null end,
-           paused_at = case when $4 then paused_at else $6::timestamptz end,
-           current_stage = coalesce($5, current_stage)
-         where job_id = $1`,
-        [
-          input.jobId,
-          input.status,
-          input.error ? JSON.stringify(input.error) : null,
-          terminal,
-          input.stage ?? null,
-          input.at,
-        ],
-      );
-      await history(tx, {
-        jobId: input.jobId,
-        runNumber: input.runNumber,
-        from: prev?.status ?? null,
-        to: input.status,
-        stage: input.stage,
-        reason: input.reason,
-      });
-      await insertOutbox(tx, input.jobId, events);
-      return true;
-    }));
 
 // A per-stage counter kept for the stages that finished (checkpointed) and the paused gate.
 const keptCounts = (field: "attempts" | "retries") =>

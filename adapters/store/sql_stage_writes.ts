@@ -10,7 +10,7 @@
 import type { StageChange } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+import { type GroupCommit, makeGroupCommit, rounds } from "./_group_commit.ts";
 
 /** One stage transition of one run. */
 export interface StageWrite {
@@ -163,27 +163,12 @@ const BATCH_SQL = `with b as (
     order by o.i, e.n)
   select i from o`;
 
-/**
- * Splits a batch into rounds in which each job appears at most once, its writes in the order they
- * were handed in (a statement changes a row once: two writes of one job need two statements).
- */
-const rounds = (writes: ReadonlyArray<StageWrite>): Array<Array<number>> => {
-  const out: Array<Array<number>> = [];
-  const seen = new Map<string, number>();
-  writes.forEach((w, i) => {
-    const round = seen.get(w.jobId) ?? 0;
-    seen.set(w.jobId, round + 1);
-    (out[round] ??= []).push(i);
-  });
-  return out;
-};
-
 const writeBatch = async (
   tx: SqlExecutor,
   writes: ReadonlyArray<StageWrite>,
 ): Promise<ReadonlyArray<boolean>> => {
   const owned = new Array<boolean>(writes.length).fill(false);
-  for (const round of rounds(writes)) {
+  for (const round of rounds(writes, (w) => w.jobId)) {
     const rows = await tx.query<{ i: number }>(BATCH_SQL, [
       JSON.stringify(round.map((i) => batchRow(writes[i], i))),
     ]);
