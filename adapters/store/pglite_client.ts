@@ -18,6 +18,20 @@ const executor = (db: {
   },
 });
 
+// PGlite runs with fsync off (its default `-F`), so a full page image in the WAL protects
+// against nothing a process crash can do (a page the database wrote is in the operating system's
+// hands either way), and nothing replicates the WAL: both only multiply the bytes every commit
+// writes, which in memory are copied again each time a file grows.
+const walSettings = [
+  ...PGlite.defaultStartParams,
+  "-c",
+  "full_page_writes=off",
+  "-c",
+  "wal_level=minimal",
+  "-c",
+  "max_wal_senders=0",
+];
+
 /**
  * Opens (creating when missing) a PGlite database. `dir` undefined keeps it in memory.
  *
@@ -26,7 +40,7 @@ const executor = (db: {
  */
 export const openPglite = async (dir?: string): Promise<SqlClient> => {
   if (dir) await Deno.mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir, { extensions: { vector } });
+  const db = await PGlite.create(dir, { extensions: { vector }, startParams: walSettings });
   await db.exec("create extension if not exists vector");
   const base = executor(db);
   return {
