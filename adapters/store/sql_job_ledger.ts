@@ -111,17 +111,22 @@ const history = (
     [e.jobId, e.runNumber, e.from, e.to, e.stage ?? null, e.reason],
   );
 
+// The channel a new job is announced on, with its tenant as the payload.
+const QUEUED_CHANNEL = "lk_jobs_queued";
+
 const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
   storeOp("enqueue", async () => {
     const docId = `${input.request.source}:${input.request.docKey}`;
     const jobId = jobIdFor(input.tenantId, docId);
     return await db.transaction(async (tx) => {
+      // A new job notifies waiting workers (delivered at commit) in the same statement.
       const inserted = await tx.query<JobRow>(
-        `insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline, pipeline_version,
-           request, status, correlation_id, lineage_target, events_target)
+        `with ins as (insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline,
+           pipeline_version, request, status, correlation_id, lineage_target, events_target)
          values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $9, $10)
          on conflict (tenant_id, doc_key) do nothing
-         returning *`,
+         returning *)
+         select ins.*, pg_notify('${QUEUED_CHANNEL}', ins.tenant_id) from ins`,
         [
           jobId,
           input.tenantId,
@@ -381,6 +386,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
   cancel: cancel(db),
   setFields: setFields(db),
   watch: (onChange) => storeOp("watch", () => db.listen("lk_ledger", onChange)),
+  watchQueued: (onQueued) => storeOp("watchQueued", () => db.listen(QUEUED_CHANNEL, onQueued)),
   renewLease: (jobId, runNumber, lease) =>
     storeOp("renewLease", async () => {
       const rows = await db.query<{ job_id: string }>(
