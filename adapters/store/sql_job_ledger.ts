@@ -1,6 +1,8 @@
 /**
  * The job ledger in SQL (PGlite or PostgreSQL). Every write and the outbox events that describe
- * it commit in one transaction.
+ * it commit in one transaction. The writes every job makes (claims, stage transitions, ends of
+ * runs) go through group commits: those of all the jobs in flight share transactions and
+ * multi-row statements, and each caller resumes once its own write is durable.
  *
  * @module
  */
