@@ -3,7 +3,9 @@
  * [--lineage DIR|URL] [--events DIR|URL] [--allow-private-network] [--json]`: runs one tenant's
  * queued jobs (`run-pipeline --enqueue-only`) and jobs a dead process left running, next to any
  * number of other workers on the same PostgreSQL store.
- * Without `--once` it keeps looking every `--poll` seconds until interrupted (the first Ctrl-C
+ * A new job starts as soon as one ends. Without `--once` it keeps waiting for work until
+ * interrupted, woken at once when a job is enqueued (the store's notification) and looking again
+ * every `--poll` seconds in any case (the first Ctrl-C
  * lets the jobs in flight finish, a second interrupts them). Lineage is delivered while it works,
  * where each job's run was told to send it unless `--lineage` / `--events` say otherwise.
  *
@@ -42,7 +44,8 @@ const USAGE = `usage: deno task worker [--store DIR|URL] [--tenant ID] [--concur
   --tenant ID       run this tenant's jobs only (default: default)
   --concurrency N   jobs run at once (default: 4)
   --once            stop when no job is left to run (default: keep looking until interrupted)
-  --poll SECONDS    how often to look for new jobs when there are none (default: 2)
+  --poll SECONDS    how often to look for new jobs when there are none; an enqueued job
+                    wakes the worker at once (default: 2)
 ${destinationUsage}
 ${stageFlagsUsage}
 ${CommandMetrics.usage}`;

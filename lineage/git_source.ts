@@ -116,6 +116,9 @@ export const originUrl = (config: string): string | undefined => {
 };
 
 const cache = new Map<string, GitSource | undefined>();
+// Every event of a pipeline names its file: its coordinates are looked up once per file, not
+// once per event (finding the repository reads the file system up to its root).
+const byFile = new Map<string, GitSource | undefined>();
 
 /**
  * The git coordinates of `file`, or undefined when it is not in a git work tree.
@@ -123,7 +126,13 @@ const cache = new Map<string, GitSource | undefined>();
  * @category constructors
  */
 export const gitSourceOf = (file: string): GitSource | undefined => {
-  const repo = findRepository(dirname(resolve(file)));
+  const path = resolve(file);
+  if (!byFile.has(path)) byFile.set(path, lookUp(path));
+  return byFile.get(path);
+};
+
+const lookUp = (file: string): GitSource | undefined => {
+  const repo = findRepository(dirname(file));
   if (repo === undefined) return undefined;
   let found = cache.get(repo.gitDir);
   if (!cache.has(repo.gitDir)) {
@@ -144,5 +153,5 @@ export const gitSourceOf = (file: string): GitSource | undefined => {
     };
     cache.set(repo.gitDir, found);
   }
-  return found && { ...found, path: relative(repo.workTree, resolve(file)).replaceAll("\\", "/") };
+  return found && { ...found, path: relative(repo.workTree, file).replaceAll("\\", "/") };
 };

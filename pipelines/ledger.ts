@@ -307,6 +307,13 @@ export interface JobLedgerShape {
   readonly watch: (
     onChange: (jobId: string) => void,
   ) => Effect.Effect<() => Promise<void>, StoreError>;
+  /**
+   * Calls `onQueued` with the tenant whenever a new job is enqueued, in any process that shares
+   * the store (workers wake on it instead of waiting for their next poll).
+   */
+  readonly watchQueued: (
+    onQueued: (tenantId: string) => void,
+  ) => Effect.Effect<() => Promise<void>, StoreError>;
   /** Claims a paused job to continue its current run (paused → running). False if not paused. */
   readonly resumeRun: (
     input: ResumeRun,

@@ -148,20 +148,22 @@ export const runJob = (
     const durationMs = endMs - startMs;
     const runNumber = scope.runNumber;
     // Another process has the job now (it ends the runs this one left open), or it was cancelled
-    // (the cancellation ended them).
-    const lost = yield* Effect.map(
+    // (the cancellation ended them). Read only when the run turns out to have lost the job.
+    const lost = Effect.map(
       ledger.get(job.jobId),
       (now) =>
         now?.status === "cancelled"
           ? { ...base, status: "cancelled", durationMs } satisfies JobOutcome
           : { ...base, status: "held", durationMs } satisfies JobOutcome,
     );
-    if (Exit.isFailure(exit) && superseded(exit.cause)) return lost;
+    if (Exit.isFailure(exit) && superseded(exit.cause)) return yield* lost;
     if (Exit.isSuccess(exit) && exit.value === "lost") {
       // Unless nobody took it (the lease lapsed while the store was unreachable): then this run
       // ends it, so it is not left running. A job another process owns is left alone.
       const error = yield* closeRun(job, scope, "ABORT", "the run lost its lease on the job");
-      return error ? { ...base, status: "failed", error, durationMs } satisfies JobOutcome : lost;
+      return error
+        ? { ...base, status: "failed", error, durationMs } satisfies JobOutcome
+        : yield* lost;
     }
     if (Exit.isSuccess(exit)) {
       const ended = yield* ledger.finishRun(
@@ -180,7 +182,7 @@ export const runJob = (
           stageCount: pipeline.order.length,
         }),
       );
-      if (!ended) return lost;
+      if (!ended) return yield* lost;
       return { ...base, status: "succeeded", durationMs } satisfies JobOutcome;
     }
     const error = jobErrorOf(exit.cause);
@@ -206,7 +208,7 @@ export const runJob = (
           reason: `waiting at gate ${error.gate}`,
         }),
       );
-      if (!ended) return lost;
+      if (!ended) return yield* lost;
       return { ...base, status: "paused", gate: error.gate, durationMs } satisfies JobOutcome;
     }
     const ended = yield* ledger.finishRun(
@@ -228,7 +230,7 @@ export const runJob = (
         reason: "stage_failed",
       }),
     );
-    if (!ended) return lost;
+    if (!ended) return yield* lost;
     return { ...base, status: "failed", error, durationMs } satisfies JobOutcome;
   }).pipe(observeJob(pipeline.name));
 

@@ -18,6 +18,28 @@ const executor = (db: {
   },
 });
 
+// PGlite runs with fsync off (its default `-F`), so a full page image in the WAL protects
+// against nothing a process crash can do (a page the database wrote is in the operating system's
+// hands either way), and nothing replicates the WAL: both only multiply the bytes every commit
+// writes. In memory, every file that grows is copied again, so a new WAL segment is not
+// zero-filled page by page, and a small WAL is recycled (after a checkpoint) rather than kept
+// growing: that also bounds the memory an in-memory store holds.
+const walSettings = [
+  ...PGlite.defaultStartParams,
+  "-c",
+  "full_page_writes=off",
+  "-c",
+  "wal_level=minimal",
+  "-c",
+  "max_wal_senders=0",
+  "-c",
+  "wal_init_zero=off",
+  "-c",
+  "max_wal_size=64MB",
+  "-c",
+  "min_wal_size=48MB",
+];
+
 /**
  * Opens (creating when missing) a PGlite database. `dir` undefined keeps it in memory.
  *
@@ -26,7 +48,7 @@ const executor = (db: {
  */
 export const openPglite = async (dir?: string): Promise<SqlClient> => {
   if (dir) await Deno.mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir, { extensions: { vector } });
+  const db = await PGlite.create(dir, { extensions: { vector }, startParams: walSettings });
   await db.exec("create extension if not exists vector");
   const base = executor(db);
   return {

@@ -1,6 +1,8 @@
 /**
  * The job ledger in SQL (PGlite or PostgreSQL). Every write and the outbox events that describe
- * it commit in one transaction.
+ * it commit in one transaction. The writes every job makes (claims, stage transitions, ends of
+ * runs) go through group commits: those of all the jobs in flight share transactions and
+ * multi-row statements, and each caller resumes once its own write is durable.
  *
  * @module
  */
@@ -25,6 +27,8 @@ import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { insertOutbox } from "./sql_outbox.ts";
 import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
+import { makeStageWriter } from "./sql_stage_writes.ts";
+import { makeBeginWriter, makeFinishWriter } from "./sql_run_writes.ts";
 
 /** The job id of a (tenant, document): stable across processes and runs. */
 export const jobIdFor = (tenantId: string, docId: string): string =>
@@ -109,17 +113,22 @@ const history = (
     [e.jobId, e.runNumber, e.from, e.to, e.stage ?? null, e.reason],
   );
 
+// The channel a new job is announced on, with its tenant as the payload.
+const QUEUED_CHANNEL = "lk_jobs_queued";
+
 const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
   storeOp("enqueue", async () => {
     const docId = `${input.request.source}:${input.request.docKey}`;
     const jobId = jobIdFor(input.tenantId, docId);
     return await db.transaction(async (tx) => {
+      // A new job notifies waiting workers (delivered at commit) in the same statement.
       const inserted = await tx.query<JobRow>(
-        `insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline, pipeline_version,
-           request, status, correlation_id, lineage_target, events_target)
+        `with ins as (insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline,
+           pipeline_version, request, status, correlation_id, lineage_target, events_target)
          values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $9, $10)
          on conflict (tenant_id, doc_key) do nothing
-         returning *`,
+         returning *)
+         select ins.*, pg_notify('${QUEUED_CHANNEL}', ins.tenant_id) from ins`,
         [
           jobId,
           input.tenantId,
@@ -159,51 +168,68 @@ const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
     });
   });
 
-const beginRun = (db: SqlClient) => (input: BeginRun, events: ReadonlyArray<OutboxEvent>) =>
-  storeOp("beginRun", () =>
-    db.transaction(async (tx) => {
-      // The row lock plus the run-number check make the claim a compare-and-set: of two
-      // processes racing for the same job, exactly one sees the expected run number.
-      const [prev] = await tx.query<JobRow & { lease_held: boolean }>(
-        `select *, ${LEASE_HELD} as lease_held from lk_jobs where job_id = $1 for update`,
-        [input.jobId],
-      );
-      if (
-        !prev || prev.run_number !== input.runNumber - 1 || !input.from.includes(prev.status)
-      ) return false;
-      // A running job is another process's until its lease runs out.
-      if (prev.status === "running" && prev.lease_held) return false;
-      // Taken over: the runs its process left open end first, as the locked row describes them.
-      const orphaned = prev.status === "running" && input.orphanEvents
-        ? input.orphanEvents(toJob(prev), await checkpointedStages(tx, input.jobId))
-        : [];
-      await tx.query(
-        `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
+// A claim on its own, in the caller's transaction: what the group commit's statement leaves (a
+// fresh re-run, a take-over of a running job whose lease ran out).
+const beginAlone = async (
+  tx: SqlExecutor,
+  input: BeginRun,
+  events: ReadonlyArray<OutboxEvent>,
+): Promise<boolean> => {
+  // The row lock plus the run-number check make the claim a compare-and-set: of two
+  // processes racing for the same job, exactly one sees the expected run number.
+  const [prev] = await tx.query<JobRow & { lease_held: boolean }>(
+    `select *, ${LEASE_HELD} as lease_held from lk_jobs where job_id = $1 for update`,
+    [input.jobId],
+  );
+  if (
+    !prev || prev.run_number !== input.runNumber - 1 || !input.from.includes(prev.status)
+  ) return false;
+  // A running job is another process's until its lease runs out.
+  if (prev.status === "running" && prev.lease_held) return false;
+  // Taken over: the runs its process left open end first, as the locked row describes them.
+  const orphaned = prev.status === "running" && input.orphanEvents
+    ? input.orphanEvents(toJob(prev), await checkpointedStages(tx, input.jobId))
+    : [];
+  await tx.query(
+    `update lk_jobs set status = 'running', run_number = $2, run_created_at = $3,
            resumes = 0, current_stage = null, attempts = '{}'::jsonb, retries = '{}'::jsonb,
            error = null, finished_at = null, updated_at = now(), ${LEASE_SET}
          where job_id = $1`,
-        [input.jobId, input.runNumber, input.at, ...leaseParams(input.lease)],
-      );
-      if (input.fresh) {
-        // From scratch means from scratch: no checkpoint, no earlier PDF, no earlier parse.
-        await tx.query("delete from lk_checkpoints where job_id = $1", [input.jobId]);
-        await tx.query("delete from lk_artifacts where job_id = $1", [input.jobId]);
-        await tx.query(
-          `update lk_jobs set pdf_downloaded = false, pdf_ir_ready = false, pdf = null
+    [input.jobId, input.runNumber, input.at, ...leaseParams(input.lease)],
+  );
+  if (input.fresh) {
+    // From scratch means from scratch: no checkpoint, no earlier PDF, no earlier parse.
+    await tx.query("delete from lk_checkpoints where job_id = $1", [input.jobId]);
+    await tx.query("delete from lk_artifacts where job_id = $1", [input.jobId]);
+    await tx.query(
+      `update lk_jobs set pdf_downloaded = false, pdf_ir_ready = false, pdf = null
            where job_id = $1`,
-          [input.jobId],
-        );
-      }
-      await history(tx, {
-        jobId: input.jobId,
-        runNumber: input.runNumber,
-        from: prev.status,
-        to: "running",
-        reason: input.reason,
-      });
-      await insertOutbox(tx, input.jobId, [...orphaned, ...events]);
-      return true;
-    }));
+      [input.jobId],
+    );
+  }
+  await history(tx, {
+    jobId: input.jobId,
+    runNumber: input.runNumber,
+    from: prev.status,
+    to: "running",
+    reason: input.reason,
+  });
+  await insertOutbox(tx, input.jobId, [...orphaned, ...events]);
+  return true;
+};
+
+// Claims and ends of runs go through the store's group commits (see sql_run_writes.ts).
+const beginRun = (db: SqlClient) => {
+  const write = makeBeginWriter(db, beginAlone);
+  return (input: BeginRun, events: ReadonlyArray<OutboxEvent>) =>
+    storeOp("beginRun", () => write({ input, events }));
+};
+
+const finishRun = (db: SqlClient) => {
+  const write = makeFinishWriter(db);
+  return (input: FinishRun, events: ReadonlyArray<OutboxEvent>) =>
+    storeOp("finishRun", () => write({ input, events }));
+};
 
 const checkpointedStages = async (tx: SqlExecutor, jobId: string) =>
   new Set(
@@ -223,145 +249,16 @@ const LEASE_SET = `lease_owner = $4,
 const leaseParams = (lease: JobLease | undefined) =>
   lease ? [lease.owner, Math.round(lease.ttlMs)] : [null, null];
 
-const bump = (field: "attempts" | "retries") =>
-  `${field} = jsonb_set(${field}, array[$2::text], to_jsonb(coalesce((${field}->>$2)::int, 0) + 1))`;
-
-// The outbox insert as the last part of a single statement ($job and $events are parameters),
-// made only where `guard` holds.
-const outboxInsert = (job: string, events: string, guard = "true") =>
-  `insert into lk_outbox (channel, run_id, job_id, payload)
-   select e.value->>'channel', e.value->>'run_id', ${job}, e.value->'payload'
-   from jsonb_array_elements(${events}::jsonb) with ordinality as e(value, n)
-   where ${guard} order by e.n`;
-
-const outboxJson = (events: ReadonlyArray<OutboxEvent>) =>
-  JSON.stringify(events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload })));
-
-// The run (run number in parameter $n) still owns the job: a run that lost it (another process
-// took the job over) changes nothing and adds no event. The row is locked (and, after waiting
-// for a concurrent take-over, read again) before the check, so a take-over that commits while
-// this statement waits is seen.
-const ownerCte = (n: number) =>
-  `o as (select 1 from lk_jobs where job_id = $1 and run_number = $${n} and status = 'running'
-         for update)`;
-const OWNED = "exists (select 1 from o)";
-
-// Each stage transition is ONE statement: the ledger change and its events in data-modifying
-// CTEs, atomic without an explicit transaction, and one round trip instead of four.
-// The events' insert as a data-modifying CTE, so the statement can end by saying whether the
-// run still owned the job.
-const OUTBOX_CTE = (insert: string) => `ob as (${insert})`;
-const SELECT_OWNED = `select ${OWNED} as owned`;
-
-const stageStatement = (
-  jobId: string,
-  runNumber: number,
-  change: StageChange,
-  events: string,
-): { sql: string; params: unknown[] } => {
-  switch (change.kind) {
-    case "started":
-      return {
-        sql: `with ${ownerCte(4)},
-              j as (update lk_jobs set current_stage = $2, ${bump("attempts")},
-                updated_at = now() where job_id = $1 and ${OWNED}),
-              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [jobId, change.stage, events, runNumber],
-      };
-    case "succeeded":
-      return {
-        sql: `with ${ownerCte(6)},
-              e as (update lk_jobs set pdf_downloaded = coalesce($4::boolean, pdf_downloaded),
-                pdf = coalesce($5::jsonb, pdf), updated_at = now()
-                where job_id = $1 and ($4::boolean is not null or $5::jsonb is not null)
-                  and ${OWNED}),
-              c as (insert into lk_checkpoints (job_id, stage, run_number, output)
-                select $1, $2, $6, $7::jsonb where ${OWNED}
-                on conflict (job_id, stage) do update set output = excluded.output,
-                  run_number = excluded.run_number, created_at = now()),
-              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [
-          jobId,
-          change.stage,
-          events,
-          change.effects?.pdfDownloaded ?? null,
-          change.effects?.pdf ? JSON.stringify(change.effects.pdf) : null,
-          runNumber,
-          JSON.stringify(change.output),
-        ],
-      };
-    case "failed":
-      return {
-        sql: `with ${ownerCte(5)},
-              r as (update lk_jobs set ${bump("retries")}, updated_at = now()
-                where job_id = $1 and $4::boolean and ${OWNED}),
-              ${OUTBOX_CTE(outboxInsert("$1", "$3", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [jobId, change.stage, events, change.willRetry, runNumber],
-      };
-    case "aborted":
-      return {
-        sql: `with ${ownerCte(3)}, ${OUTBOX_CTE(outboxInsert("$1", "$2", OWNED))}
-              ${SELECT_OWNED}`,
-        params: [jobId, events, runNumber],
-      };
-  }
+// Stage transitions go through the store's group commit (see sql_stage_writes.ts).
+const recordStage = (db: SqlClient) => {
+  const write = makeStageWriter(db);
+  return (
+    jobId: string,
+    runNumber: number,
+    change: StageChange,
+    events: ReadonlyArray<OutboxEvent>,
+  ) => storeOp(`recordStage(${change.kind})`, () => write({ jobId, runNumber, change, events }));
 };
-
-const recordStage = (db: SqlClient) =>
-(
-  jobId: string,
-  runNumber: number,
-  change: StageChange,
-  events: ReadonlyArray<OutboxEvent>,
-) =>
-  storeOp(`recordStage(${change.kind})`, async () => {
-    const { sql, params } = stageStatement(jobId, runNumber, change, outboxJson(events));
-    const [row] = await db.query<{ owned: boolean }>(sql, params);
-    return row?.owned === true;
-  });
-
-const finishRun = (db: SqlClient) => (input: FinishRun, events: ReadonlyArray<OutboxEvent>) =>
-  storeOp("finishRun", () =>
-    db.transaction(async (tx) => {
-      const terminal = input.status !== "paused";
-      const [prev] = await tx.query<{ status: JobStatus; run_number: number }>(
-        "select status, run_number from lk_jobs where job_id = $1 for update",
-        [input.jobId],
-      );
-      // A run that no longer owns the job (another process re-claimed it) must not overwrite it.
-      if (!prev || prev.run_number !== input.runNumber) return false;
-      if (input.from && !input.from.includes(prev.status)) return false;
-      // Paused or ended, the job holds no lease.
-      await tx.query(
-        `update lk_jobs set status = $2, error = $3::jsonb, updated_at = now(),
-           lease_owner = null, lease_expires_at = null,
-           finished_at = case when $4 then $6::timestamptz else null end,
-           paused_at = case when $4 then paused_at else $6::timestamptz end,
-           current_stage = coalesce($5, current_stage)
-         where job_id = $1`,
-        [
-          input.jobId,
-          input.status,
-          input.error ? JSON.stringify(input.error) : null,
-          terminal,
-          input.stage ?? null,
-          input.at,
-        ],
-      );
-      await history(tx, {
-        jobId: input.jobId,
-        runNumber: input.runNumber,
-        from: prev?.status ?? null,
-        to: input.status,
-        stage: input.stage,
-        reason: input.reason,
-      });
-      await insertOutbox(tx, input.jobId, events);
-      return true;
-    }));
 
 // A per-stage counter kept for the stages that finished (checkpointed) and the paused gate.
 const keptCounts = (field: "attempts" | "retries") =>
@@ -491,6 +388,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
   cancel: cancel(db),
   setFields: setFields(db),
   watch: (onChange) => storeOp("watch", () => db.listen("lk_ledger", onChange)),
+  watchQueued: (onQueued) => storeOp("watchQueued", () => db.listen(QUEUED_CHANNEL, onQueued)),
   renewLease: (jobId, runNumber, lease) =>
     storeOp("renewLease", async () => {
       const rows = await db.query<{ job_id: string }>(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { it } from "@effect/vitest";
-import { Effect, Layer } from "effect";
+import { Effect, Fiber, Layer } from "effect";
+import { TestClock } from "effect/testing";
 import { StoreError } from "../../lineage/outbox.ts";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { type Job, JobLedger } from "../../pipelines/ledger.ts";
@@ -73,5 +74,26 @@ describe("runWorker()", () => {
         outcomes: [],
         storeFailures: ["listing runnable jobs: runnable: connection refused"],
       });
+    }));
+
+  it.effect("runs a job enqueued while it sleeps: the store's notification wakes it, not its poll", () =>
+    Effect.gen(function* () {
+      const { registry } = scriptedStages({});
+      yield* Effect.gen(function* () {
+        const stop = new AbortController();
+        // The test clock never moves: only the notification can end the hour-long sleep.
+        const worker = yield* Effect.forkChild(runWorker(config, {
+          concurrency: 2,
+          pollInterval: "1 hour",
+          signal: stop.signal,
+          onDone: () => stop.abort(),
+        }));
+        yield* TestClock.withLive(Effect.sleep("100 millis"));
+        const job = yield* enqueue("WAKE1", pipeline);
+        const report = yield* Fiber.join(worker);
+        expect(report.outcomes.map((o) => [o.jobId, o.status])).toEqual([
+          [job.jobId, "succeeded"],
+        ]);
+      }).pipe(Effect.provide(runnerLayer(store, registry)));
     }));
 });

@@ -1,0 +1,103 @@
+/**
+ * Group commit: writes handed in by many concurrent jobs are committed together, in one
+ * transaction, instead of one round trip (and one commit) each. Each caller still waits for its
+ * own write to be durable, so a stage's next step starts only after its transition committed.
+ *
+ * A batch is flushed at once when no flush is in flight; writes that arrive while one is in
+ * flight wait for it and go together in the next (up to `maxBatch`). So a lone job pays no
+ * linger, and under load the batch grows with the number of jobs waiting.
+ *
+ * @module
+ */
+import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+
+interface Pending<W, R> {
+  readonly write: W;
+  readonly resolve: (result: R) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** How a group commit writes its batches, and each write alone. */
+export interface GroupCommitSpec<W, R> {
+  /** Commits many writes in the caller's transaction; returns their results in order. */
+  readonly batch: (tx: SqlExecutor, writes: ReadonlyArray<W>) => Promise<ReadonlyArray<R>>;
+  /** Commits one write on its own (a batch of one, and each write of a batch that failed). */
+  readonly single: (db: SqlClient, write: W) => Promise<R>;
+  /** The most writes one batch takes. @default 512 */
+  readonly maxBatch?: number;
+}
+
+/** Hands a write to the group commit; resolves once it committed, with its result. */
+export type GroupCommit<W, R> = (write: W) => Promise<R>;
+
+/**
+ * A group commit over `db`. A batch that fails (one write's data refused, a deadlock, a lost
+ * connection) is rolled back and each of its writes is tried again alone, so a write fails only
+ * for what is wrong with it, never for its neighbours.
+ */
+export const makeGroupCommit = <W, R>(
+  db: SqlClient,
+  spec: GroupCommitSpec<W, R>,
+): GroupCommit<W, R> => {
+  const maxBatch = spec.maxBatch ?? 512;
+  const queue: Array<Pending<W, R>> = [];
+  let flushing = false;
+
+  const settleAlone = async (p: Pending<W, R>) => {
+    try {
+      p.resolve(await spec.single(db, p.write));
+    } catch (e) {
+      p.reject(e);
+    }
+  };
+
+  const commit = async (batch: ReadonlyArray<Pending<W, R>>) => {
+    if (batch.length === 1) return await settleAlone(batch[0]);
+    let results: ReadonlyArray<R>;
+    try {
+      results = await db.transaction((tx) => spec.batch(tx, batch.map((p) => p.write)));
+    } catch {
+      for (const p of batch) await settleAlone(p);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]));
+  };
+
+  const flush = async () => {
+    flushing = true;
+    try {
+      while (queue.length > 0) await commit(queue.splice(0, maxBatch));
+    } finally {
+      flushing = false;
+    }
+  };
+
+  return (write) =>
+    new Promise<R>((resolve, reject) => {
+      queue.push({ write, resolve, reject });
+      // Started on a microtask, so writes handed in by the same turn share the first batch.
+      if (!flushing) {
+        flushing = true;
+        queueMicrotask(() => void flush());
+      }
+    });
+};
+
+/**
+ * Splits a batch into rounds in which each key (a job) appears at most once, its writes in the
+ * order they were handed in: one statement changes a row once, so two writes of one job in the
+ * same batch need two statements. Returns the indexes of each round's writes.
+ */
+export const rounds = <W>(
+  writes: ReadonlyArray<W>,
+  keyOf: (write: W) => string,
+): Array<Array<number>> => {
+  const out: Array<Array<number>> = [];
+  const seen = new Map<string, number>();
+  writes.forEach((w, i) => {
+    const round = seen.get(keyOf(w)) ?? 0;
+    seen.set(keyOf(w), round + 1);
+    (out[round] ??= []).push(i);
+  });
+  return out;
+};

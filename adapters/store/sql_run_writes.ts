@@ -1,0 +1,163 @@
+/**
+ * The start and the end of runs in SQL, through the store's group commit like stage transitions:
+ * the claims and the ends of many jobs' runs share a transaction and one multi-row statement.
+ *
+ * Each stays a compare-and-set on the job's locked row: a claim applies only when the job is at
+ * the expected run number in a status it may be claimed from, an end only while the run still
+ * owns the job; a write that does not apply changes nothing and adds no event.
+ *
+ * @module
+ */
+import type { BeginRun, FinishRun } from "../../pipelines/ledger.ts";
+import type { OutboxEvent } from "../../lineage/outbox.ts";
+import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+import { type GroupCommit, makeGroupCommit, rounds } from "./_group_commit.ts";
+
+/** A run's start or end, with the events that describe it. */
+export interface RunWrite<I> {
+  readonly input: I;
+  readonly events: ReadonlyArray<OutboxEvent>;
+}
+
+const outboxRecords = (events: ReadonlyArray<OutboxEvent>) =>
+  events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload }));
+
+// The events of the rows in `p`, in the order of the batch and then of each write.
+const OUTBOX_FROM_P = `ob as (insert into lk_outbox (channel, run_id, job_id, payload, created_at)
+    select e.value->>'channel', e.value->>'run_id', p.job_id, e.value->'payload',
+      clock_timestamp()
+    from p cross join lateral jsonb_array_elements(p.events) with ordinality as e(value, n)
+    order by p.i, e.n)`;
+
+const HISTORY_FROM_P = (to: string, stage: string) =>
+  `h as (insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)
+    select p.job_id, p.run_number, p.prev_status, ${to}, ${stage}, p.reason from p order by p.i)`;
+
+// A claim of a job that is not running: the row is locked (in job order, so two batches never
+// wait on each other in a cycle) and checked, then the run begins. A running job (its lease ran
+// out: a take-over) needs the events of the runs its process left open, which are made from the
+// locked row: those are left to the caller, one by one.
+const BEGIN_SQL = `with b as (
+    select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, run_number int,
+      at timestamptz, from_statuses jsonb, lease_owner text, lease_ms int, reason text,
+      events jsonb)),
+  p as (select b.*, j.status as prev_status from b join lk_jobs j on j.job_id = b.job_id
+          and j.run_number = b.run_number - 1 and j.status <> 'running'
+          and b.from_statuses @> to_jsonb(j.status)
+        order by j.job_id for update of j),
+  u as (update lk_jobs t set status = 'running', run_number = p.run_number,
+      run_created_at = p.at, resumes = 0, current_stage = null, attempts = '{}'::jsonb,
+      retries = '{}'::jsonb, error = null, finished_at = null, updated_at = now(),
+      lease_owner = p.lease_owner,
+      lease_expires_at = now() + p.lease_ms * interval '1 millisecond'
+    from p where t.job_id = p.job_id),
+  ${HISTORY_FROM_P("'running'", "null")},
+  ${OUTBOX_FROM_P}
+  select i from p`;
+
+const beginRow = ({ input, events }: RunWrite<BeginRun>, i: number) => ({
+  i,
+  job_id: input.jobId,
+  run_number: input.runNumber,
+  at: input.at.toISOString(),
+  from_statuses: input.from,
+  lease_owner: input.lease?.owner ?? null,
+  lease_ms: input.lease ? Math.round(input.lease.ttlMs) : null,
+  reason: input.reason,
+  events: outboxRecords(events),
+});
+
+/** A claim done alone in the caller's transaction (a fresh re-run, a take-over). */
+export type BeginAlone = (
+  tx: SqlExecutor,
+  input: BeginRun,
+  events: ReadonlyArray<OutboxEvent>,
+) => Promise<boolean>;
+
+// A fresh re-run clears the job's checkpoints and artifacts first: it goes alone.
+const batchable = ({ input }: RunWrite<BeginRun>) => !input.fresh;
+
+const beginBatch = (alone: BeginAlone) =>
+async (
+  tx: SqlExecutor,
+  writes: ReadonlyArray<RunWrite<BeginRun>>,
+): Promise<ReadonlyArray<boolean>> => {
+  const begun = new Array<boolean>(writes.length).fill(false);
+  const inBatch = writes.flatMap((w, i) => batchable(w) ? [i] : []);
+  for (const round of rounds(inBatch, (i) => writes[i].input.jobId)) {
+    const rows = await tx.query<{ i: number }>(BEGIN_SQL, [
+      JSON.stringify(round.map((r) => beginRow(writes[inBatch[r]], inBatch[r]))),
+    ]);
+    for (const { i } of rows) begun[i] = true;
+  }
+  // What the statement left: fresh re-runs, and claims that may take over a running job.
+  for (const [i, w] of writes.entries()) {
+    if (begun[i] || (batchable(w) && !w.input.from.includes("running"))) continue;
+    begun[i] = await alone(tx, w.input, w.events);
+  }
+  return begun;
+};
+
+/** The run claims of one store; `alone` claims what the batch statement leaves. */
+export const makeBeginWriter = (
+  db: SqlClient,
+  alone: BeginAlone,
+): GroupCommit<RunWrite<BeginRun>, boolean> =>
+  makeGroupCommit(db, {
+    batch: beginBatch(alone),
+    single: (db, w) => db.transaction((tx) => beginBatch(alone)(tx, [w]).then(([r]) => r)),
+  });
+
+// The end of runs that still own their jobs (and, with `from`, are in one of those statuses).
+// Paused or ended, the job holds no lease.
+const FINISH_SQL = `with b as (
+    select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, run_number int,
+      status text, error jsonb, stage text, reason text, at timestamptz, from_statuses jsonb,
+      events jsonb)),
+  p as (select b.*, j.status as prev_status from b join lk_jobs j on j.job_id = b.job_id
+          and j.run_number = b.run_number
+          and (b.from_statuses is null or b.from_statuses @> to_jsonb(j.status))
+        order by j.job_id for update of j),
+  u as (update lk_jobs t set status = p.status, error = p.error, updated_at = now(),
+      lease_owner = null, lease_expires_at = null,
+      finished_at = case when p.status <> 'paused' then p.at else null end,
+      paused_at = case when p.status <> 'paused' then t.paused_at else p.at end,
+      current_stage = coalesce(p.stage, t.current_stage)
+    from p where t.job_id = p.job_id),
+  ${HISTORY_FROM_P("p.status", "p.stage")},
+  ${OUTBOX_FROM_P}
+  select i from p`;
+
+const finishRow = ({ input, events }: RunWrite<FinishRun>, i: number) => ({
+  i,
+  job_id: input.jobId,
+  run_number: input.runNumber,
+  status: input.status,
+  error: input.error ?? null,
+  stage: input.stage ?? null,
+  reason: input.reason,
+  at: input.at.toISOString(),
+  from_statuses: input.from ?? null,
+  events: outboxRecords(events),
+});
+
+const finishBatch = async (
+  tx: SqlExecutor,
+  writes: ReadonlyArray<RunWrite<FinishRun>>,
+): Promise<ReadonlyArray<boolean>> => {
+  const ended = new Array<boolean>(writes.length).fill(false);
+  for (const round of rounds(writes, (w) => w.input.jobId)) {
+    const rows = await tx.query<{ i: number }>(FINISH_SQL, [
+      JSON.stringify(round.map((i) => finishRow(writes[i], i))),
+    ]);
+    for (const { i } of rows) ended[i] = true;
+  }
+  return ended;
+};
+
+/** The ends of runs of one store; a lone one is a single statement. */
+export const makeFinishWriter = (db: SqlClient): GroupCommit<RunWrite<FinishRun>, boolean> =>
+  makeGroupCommit(db, {
+    batch: finishBatch,
+    single: (db, w) => finishBatch(db, [w]).then(([r]) => r),
+  });

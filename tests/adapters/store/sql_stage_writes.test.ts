@@ -1,0 +1,102 @@
+/**
+ * Stage transitions handed in together are committed together, and each still answers for itself:
+ * a write the database refuses for its data fails alone, a write of a run that lost its job is
+ * refused alone, and two writes of one job in the same batch both apply, in order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Effect, Exit } from "effect";
+import type { Store } from "../../../adapters/store/store.ts";
+import { backends } from "../../_stores.ts";
+import type { OutboxEvent } from "../../../lineage/outbox.ts";
+
+const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e);
+const event = (runId: string, n: number): OutboxEvent => ({
+  channel: "openlineage",
+  runId,
+  payload: { n },
+});
+
+describe.each(backends)("SqlJobLedger.recordStage() in a group commit on $name", (backend) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await backend.open();
+  });
+  afterAll(() => store.close());
+
+  const runningJob = async (docKey: string) => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId: "batch",
+      request: {
+        source: "clinicaltrials",
+        docKey,
+        location: { kind: "file", file: "x", pointer: "" },
+      },
+      pipeline: "auto",
+      pipelineVersion: "1",
+    }));
+    const begun = await run(store.ledger.beginRun({
+      jobId: job.jobId,
+      runNumber: 1,
+      at: new Date(),
+      from: ["queued"],
+      fresh: false,
+      reason: "run",
+    }, []));
+    expect(begun).toBe(true);
+    return job.jobId;
+  };
+
+  it("fails only the refused write, refuses only the stale run, applies the rest", async () => {
+    const jobs = await Promise.all(["B1", "B2", "B3", "B4"].map(runningJob));
+    const [ok, poisoned, twice, stale] = jobs;
+    const writes = await Promise.all([
+      Effect.runPromiseExit(store.ledger.recordStage(ok, 1, {
+        kind: "succeeded",
+        stage: "parse",
+        attempt: 1,
+        output: { fine: true },
+      }, [event("r-ok", 1)])),
+      Effect.runPromiseExit(store.ledger.recordStage(poisoned, 1, {
+        kind: "succeeded",
+        stage: "parse",
+        attempt: 1,
+        output: { text: "nul\u0000here" },
+      }, [event("r-poisoned", 1)])),
+      Effect.runPromiseExit(
+        store.ledger.recordStage(twice, 1, { kind: "started", stage: "a", attempt: 1 }, [
+          event("r-twice", 1),
+        ]),
+      ),
+      Effect.runPromiseExit(
+        store.ledger.recordStage(twice, 1, { kind: "started", stage: "b", attempt: 1 }, [
+          event("r-twice", 2),
+        ]),
+      ),
+      Effect.runPromiseExit(
+        store.ledger.recordStage(stale, 2, { kind: "started", stage: "a", attempt: 1 }, [
+          event("r-stale", 1),
+        ]),
+      ),
+    ]);
+    expect(writes.map((w) => Exit.isSuccess(w) ? w.value : "failed")).toEqual([
+      true,
+      "failed",
+      true,
+      true,
+      false,
+    ]);
+    const refused = writes[1];
+    expect(Exit.isFailure(refused) && JSON.stringify(refused.cause)).toMatch(/dataFault/);
+    expect([...(await run(store.ledger.checkpoints(ok))).keys()]).toEqual(["parse"]);
+    expect((await run(store.ledger.checkpoints(poisoned))).size).toBe(0);
+    const both = await run(store.ledger.get(twice));
+    expect(both).toMatchObject({ currentStage: "b", attempts: { a: 1, b: 1 } });
+    expect((await run(store.ledger.get(stale)))?.attempts).toEqual({});
+    const events = await run(store.outbox.pending("test-sink", 100));
+    expect(events.map((e) => [e.runId, (e.payload as { n: number }).n])).toEqual([
+      ["r-ok", 1],
+      ["r-twice", 1],
+      ["r-twice", 2],
+    ]);
+  });
+});
