@@ -265,8 +265,31 @@ export const migrations: ReadonlyArray<Migration> = [
   },
 ];
 
-/** Applies the migrations not yet recorded, in order. Returns the versions it applied. */
-export const migrate = (client: SqlClient): Promise<number[]> =>
+const wanted = (client: SqlClient): ReadonlyArray<Migration> =>
+  migrations.filter((m) => m.needsVector === undefined || m.needsVector === client.hasVector);
+
+/** Whether every migration this database needs is recorded, read without taking the lock. */
+const upToDate = async (client: SqlClient): Promise<boolean> => {
+  const [{ exists }] = await client.query<{ exists: boolean }>(
+    "select to_regclass('lk_migrations') is not null as exists",
+  );
+  if (!exists) return false;
+  const done = new Set(
+    (await client.query<{ version: number }>("select version from lk_migrations")).map((r) =>
+      r.version
+    ),
+  );
+  return wanted(client).every((m) => done.has(m.version));
+};
+
+/**
+ * Applies the migrations not yet recorded, in order. Returns the versions it applied. A schema
+ * already current costs two reads and no lock, so opening a store stays cheap.
+ */
+export const migrate = async (client: SqlClient): Promise<number[]> =>
+  await upToDate(client) ? [] : applyMissing(client);
+
+const applyMissing = (client: SqlClient): Promise<number[]> =>
   // One transaction under an advisory lock: processes starting together on one server take
   // turns, and the second finds the first's migrations done.
   client.transaction(async (tx) => {
@@ -280,9 +303,8 @@ export const migrate = (client: SqlClient): Promise<number[]> =>
       ),
     );
     const applied: number[] = [];
-    for (const m of migrations) {
-      const fits = m.needsVector === undefined || m.needsVector === client.hasVector;
-      if (done.has(m.version) || !fits) continue;
+    for (const m of wanted(client)) {
+      if (done.has(m.version)) continue;
       await tx.exec(m.sql);
       await tx.query("insert into lk_migrations (version, name) values ($1, $2)", [
         m.version,

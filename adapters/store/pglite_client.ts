@@ -7,6 +7,14 @@ import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 
+/**
+ * Postgres settings of the embedded database. PGlite keeps server defaults sized for a machine
+ * of its own: 128 MB of shared buffers, all touched at start inside the WebAssembly heap. One
+ * process writing one store at a time does not need them, and 16 MB takes about 130 MB off the
+ * resident size of every command that opens the store.
+ */
+export const pgliteSettings: ReadonlyArray<string> = ["-c", "shared_buffers=16MB"];
+
 const executor = (db: {
   query: PGlite["query"];
   exec: PGlite["exec"];
@@ -26,7 +34,10 @@ const executor = (db: {
  */
 export const openPglite = async (dir?: string): Promise<SqlClient> => {
   if (dir) await Deno.mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir, { extensions: { vector } });
+  const db = await PGlite.create(dir, {
+    extensions: { vector },
+    startParams: [...PGlite.defaultStartParams, ...pgliteSettings],
+  });
   await db.exec("create extension if not exists vector");
   const base = executor(db);
   return {

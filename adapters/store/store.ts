@@ -11,6 +11,7 @@ import { OutboxStore, type OutboxStoreShape } from "../../lineage/outbox.ts";
 import { migrate } from "./migrations.ts";
 import { openPglite } from "./pglite_client.ts";
 import { openPostgres } from "./postgres_client.ts";
+import { prepareDataDir, templateCacheDir } from "./store_template.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore } from "./sql_outbox.ts";
@@ -76,6 +77,8 @@ export const openEmbeddedStore = async (
   storeDir?: string,
   options: OpenStoreOptions = {},
 ): Promise<Store> => {
+  // A new store starts from the cached template instead of running initdb and migrations.
+  if (storeDir) await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir());
   const store = await storeFromClient(
     await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined),
     storeDir ?? "memory",
