@@ -67,6 +67,15 @@ const digestFile = async (
   source: string,
   target?: string,
 ): Promise<{ size: number; sha256: string }> => {
+  if ((await Deno.stat(source)).size < CHUNK) {
+    // Most of a database's thousand files are small: one read and one write each.
+    const data = await Deno.readFile(source);
+    if (target) await Deno.writeFile(target, data);
+    return {
+      size: data.length,
+      sha256: await sha256(new TextEncoder().encode(data.length ? await sha256(data) : "")),
+    };
+  }
   using input = await Deno.open(source);
   using output = target
     ? await Deno.open(target, { write: true, create: true, truncate: true })
@@ -161,6 +170,20 @@ export const publishTemplate = async (
   }
 };
 
+// Files copied at once: the per-file cost is waiting on the file system, not the CPU.
+const PARALLEL = 16;
+
+const inParallel = async <A>(
+  items: ReadonlyArray<A>,
+  f: (item: A) => Promise<void>,
+): Promise<void> => {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await f(items[next++]);
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+};
+
 /** What {@link restoreTemplate} found. */
 export type RestoreOutcome = "restored" | "missing" | "corrupt";
 
@@ -189,16 +212,15 @@ export const restoreTemplate = async (
   try {
     if (manifest.key !== key || manifest.files.length === 0) throw new Error("bad manifest");
     for (const file of manifest.files) {
-      if (file.size === undefined) {
-        await Deno.mkdir(join(dataDir, file.path), { recursive: true });
-        continue;
-      }
-      await Deno.mkdir(dirname(join(dataDir, file.path)), { recursive: true });
+      const dir = file.size === undefined ? file.path : dirname(file.path);
+      await Deno.mkdir(join(dataDir, dir), { recursive: true });
+    }
+    await inParallel(manifest.files.filter((f) => f.size !== undefined), async (file) => {
       const copied = await digestFile(join(source, file.path), join(dataDir, file.path));
       if (copied.size !== file.size || copied.sha256 !== file.sha256) {
         throw new Error(`${file.path} differs from the manifest`);
       }
-    }
+    });
     return "restored";
   } catch {
     await Deno.remove(source, { recursive: true }).catch(() => {});
