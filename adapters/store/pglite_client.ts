@@ -6,6 +6,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+import { makeWalCheckpoints } from "./wal_checkpoints.ts";
 
 /**
  * Postgres settings of the embedded database. PGlite keeps server defaults sized for a machine
@@ -13,7 +14,15 @@ import type { SqlClient, SqlExecutor } from "./sql_client.ts";
  * process writing one store at a time does not need them, and 16 MB takes about 130 MB off the
  * resident size of every command that opens the store.
  */
-export const pgliteSettings: ReadonlyArray<string> = ["-c", "shared_buffers=16MB"];
+export const pgliteSettings: ReadonlyArray<string> = [
+  "-c",
+  "shared_buffers=16MB",
+  // At a checkpoint (wal_checkpoints.ts) WAL segments past these are deleted, not kept for reuse.
+  "-c",
+  "min_wal_size=32MB",
+  "-c",
+  "max_wal_size=64MB",
+];
 
 const executor = (db: {
   query: PGlite["query"];
@@ -40,16 +49,26 @@ export const openPglite = async (dir?: string): Promise<SqlClient> => {
   });
   await db.exec("create extension if not exists vector");
   const base = executor(db);
+  const checkpoints = makeWalCheckpoints(base);
   return {
     dialect: "pglite",
     location: dir ?? "memory",
     hasVector: true,
     ...base,
-    transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
+    transaction: async (fn) => {
+      const result = await db.transaction((tx) => fn(executor(tx)));
+      // A failed checkpoint is tried again later; the transaction has committed either way.
+      if (dir) await checkpoints.committed().catch(() => undefined);
+      return result;
+    },
     listen: async (channel, onNotify) => {
       const stop = await db.listen(channel, onNotify);
       return () => stop();
     },
-    close: () => db.close(),
+    close: async () => {
+      // Leaves the folder with its WAL recycled and nothing to replay on the next open.
+      if (dir && !db.closed) await checkpoints.checkpoint().catch(() => undefined);
+      await db.close();
+    },
   };
 };
