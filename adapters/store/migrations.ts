@@ -254,6 +254,22 @@ export const migrations: ReadonlyArray<Migration> = [
       create index lk_kg_edges_doc on lk_kg_edges (tenant_id, doc_id);`,
   },
   {
+    version: 12,
+    name: "outbox retention",
+    // `delivered_at`: when every sink the store knows that takes the event's channel had it
+    // (delivered or skipped; a dead-lettered event stays undelivered). A sink's channels are
+    // recorded with its cursor. The partial index keeps the relay's scan for
+    // undelivered events proportional to them, not to the outbox; the other one lets retention
+    // find delivered events by age.
+    sql: `
+      alter table lk_outbox add column if not exists delivered_at timestamptz;
+      alter table lk_outbox_cursors add column if not exists channels jsonb;
+      create index if not exists lk_outbox_undelivered on lk_outbox (seq)
+        where delivered_at is null;
+      create index if not exists lk_outbox_delivered on lk_outbox (delivered_at)
+        where delivered_at is not null;`,
+  },
+  {
     version: 13,
     name: "lineage destinations of a job",
     // Where the job's lineage goes (`--lineage`) and its CloudEvents (`--events`), as the run
