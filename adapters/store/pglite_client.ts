@@ -21,7 +21,7 @@ export const pgliteSettings: ReadonlyArray<string> = [
   "-c",
   "min_wal_size=32MB",
   "-c",
-  "max_wal_size=64MB",
+  "max_wal_size=32MB",
 ];
 
 const executor = (db: {

@@ -139,6 +139,9 @@ const markDelivered = (tx: SqlExecutor): Promise<unknown> =>
 
 /**
  * Deletes delivered events older than `olderThanMs` (never an undelivered one); returns how many.
+ * `db` must not be inside a transaction: the outbox is vacuumed after a prune that deleted rows,
+ * since PGlite has no autovacuum and the table would otherwise keep their space (and that of the
+ * row versions dating them delivered) for good.
  */
 export const pruneOutbox = async (db: SqlExecutor, olderThanMs: number): Promise<number> => {
   const rows = await db.query<{ n: number }>(
@@ -150,6 +153,7 @@ export const pruneOutbox = async (db: SqlExecutor, olderThanMs: number): Promise
      select count(*)::int as n from gone`,
     [Math.max(0, Math.floor(olderThanMs))],
   );
+  if (rows[0].n > 0) await db.exec("vacuum lk_outbox");
   return rows[0].n;
 };
 
