@@ -57,6 +57,11 @@ const CURSOR = "coalesce((select last_seq from lk_outbox_cursors where sink = $1
 const UNSETTLED =
   "not exists (select 1 from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq)";
 const IN_CHANNELS = "o.channel in (select jsonb_array_elements_text($2::jsonb))";
+// The same test as UNSETTLED, as a subquery per row: PostgreSQL would turn NOT EXISTS into an
+// anti-join that reads every settled record of the sink, when only the few undelivered events
+// need looking up.
+const UNSETTLED_PER_ROW =
+  "(select s.seq from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq) is null";
 
 interface RawRow {
   seq: string | number;
@@ -165,8 +170,8 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
         .length > 0;
       const rows = await db.query<RawRow>(
         `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
-         where ${known ? "o.delivered_at is null and" : ""}
-           o.seq > ${CURSOR} and ${IN_CHANNELS} and ${UNSETTLED}
+         where ${known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED}
+           and o.seq > ${CURSOR} and ${IN_CHANNELS}
          order by o.seq limit $3`,
         [sink, JSON.stringify(channels), limit],
       );
