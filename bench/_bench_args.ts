@@ -21,6 +21,8 @@ export const benchUsage = `usage: deno task bench [--docs N] [--concurrency N] [
   --peer-runtime R  run the LangGraph.js peers under deno (the kit's runtime) or node
                     (default: deno)
   --skip-peers      measure only the bare chain and the kit
+  --startup         measure run-pipeline's start instead: a first store (initdb), a new store
+                    from the cached template (cold) and a re-run (warm); see --startup --help
   --help            this text
 
 The LangGraph.js peers are installed into bench/peers/node_modules (npm ci) on first use. The

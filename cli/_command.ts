@@ -5,6 +5,7 @@
  * @module
  */
 import { Effect } from "effect";
+import { outboxRetentionMsOf } from "../kit/project_config.ts";
 import type { Config } from "../pipelines/loader.ts";
 import { type Kit, loadKit } from "../kit/load_kit.ts";
 import { SetupError } from "../kit/setup_error.ts";
@@ -83,7 +84,9 @@ export const openForCommand = async (
     }
     return 2;
   }
-  const store = await openExistingStore(name, spec);
+  const store = await openExistingStore(name, spec, {
+    outboxRetentionMs: outboxRetentionMsOf(kit.project),
+  });
   return typeof store === "number" ? store : { store, config: kit.config, kit };
 };
 

@@ -11,6 +11,7 @@ import { main as graph } from "./lineage_graph.ts";
 import { main as runs } from "./lineage_runs.ts";
 import { main as show } from "./lineage_show.ts";
 import { main as config } from "./lineage_config.ts";
+import { main as prune } from "./lineage_prune.ts";
 
 /** A `lineage` command. */
 export interface LineageCommand {
@@ -31,6 +32,10 @@ export const commands: Readonly<Record<string, LineageCommand>> = {
   config: {
     summary: "the lineage configuration and where each value came from (--print-config)",
     main: config,
+  },
+  prune: {
+    summary: "delete delivered events older than the outbox retention (never pending ones)",
+    main: prune,
   },
 };
 

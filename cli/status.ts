@@ -2,7 +2,8 @@
  * `deno task status [--store DIR|URL] [--json]`: what the store holds: jobs by status, indexed
  * chunks and embeddings, knowledge-graph nodes and edges, lineage events written, the jobs
  * running with the process holding each (its lease), and the jobs paused at a gate with how long
- * they waited and have left.
+ * they waited and have left; and for the whole store, its database and WAL sizes and the outbox's
+ * pending and delivered events.
  *
  * @module
  */
@@ -11,9 +12,12 @@ import type { Store } from "../adapters/store/store.ts";
 import { loadPipelines } from "../kit/load_pipelines.ts";
 import { gateTimeLeftMs } from "../pipelines/gate.ts";
 import { storeStats } from "../adapters/store/store_stats.ts";
+import { storeFootprint } from "../adapters/store/store_footprint.ts";
 import { openExistingStore, storeSpec, wantsHelp } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
+
+const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 const USAGE = `usage: deno task status [--store DIR|URL] [--tenant ID] [--json]
 
@@ -110,10 +114,11 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   try {
     const tenant = (flags.tenant as string | undefined) ?? "default";
     const stats = await Effect.runPromise(storeStats(store.client, tenant));
+    const footprint = await Effect.runPromise(storeFootprint(store.client));
     const paused = await pausedJobs(store, tenant);
     const running = await runningJobs(store, tenant);
     if (flags.json) {
-      console.log(JSON.stringify({ tenant, ...stats, running, paused }));
+      console.log(JSON.stringify({ tenant, ...stats, footprint, running, paused }));
       return 0;
     }
     console.log(`store: ${store.client.location}\ntenant: ${tenant}\n`);
@@ -129,6 +134,13 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       ["kg edges", String(stats.kg.edges)],
       ["openlineage events", String(stats.outbox.openlineage)],
       ["cloudevents", String(stats.outbox.cloudevents)],
+    ]));
+    console.log();
+    console.log(table(["store (every tenant)", "size"], [
+      ["database", megabytes(footprint.databaseBytes)],
+      ["WAL", footprint.walBytes === null ? "-" : megabytes(footprint.walBytes)],
+      ["outbox events pending", String(footprint.outbox.pending)],
+      ["outbox events delivered", String(footprint.outbox.delivered)],
     ]));
     if (running.length > 0) {
       console.log();

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Effect, Fiber } from "effect";
+import { Duration, Effect, Fiber } from "effect";
 import { runWorker } from "../pipelines/worker.ts";
 import type { JobOutcome } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay } from "../lineage/relay.ts";
@@ -133,7 +133,11 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
           const stopRelay = new AbortController();
           // The relay runs beside the jobs, as in run-pipeline: a slow sink holds no stage back.
           const relay = yield* Effect.forkChild(
-            runRelay(sinks.sinks, { interval: "2 seconds", signal: stopRelay.signal }),
+            runRelay(sinks.sinks, {
+              interval: "2 seconds",
+              signal: stopRelay.signal,
+              retention: Duration.millis(store.outboxRetentionMs),
+            }),
           );
           const report = yield* runWorker(config, {
             concurrency: (flags.concurrency as number | undefined) ?? 4,

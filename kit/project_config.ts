@@ -10,11 +10,13 @@
  *   embed: { impl: vllm, url: http://gpu-1:8000, model: BAAI/bge-m3, max_batch_size: 64 }
  *   index: { impl: opensearch, url: https://search-1:9200, index: lk-chunks }
  * input_limits: { max_bytes: 67108864, max_depth: 64 }
+ * outbox: { retention_days: 7 }      # delivered lineage events are pruned after this many days
  * ```
  *
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
+import { daysToMs, defaultOutboxRetentionDays } from "../lineage/outbox.ts";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import type { AnyStageDefinition } from "../stages/contracts.ts";
@@ -50,7 +52,18 @@ export interface ProjectConfig {
   readonly stages: ReadonlyArray<AnyStageDefinition>;
   /** Source definitions the plugins export. */
   readonly sources: ReadonlyArray<SourceDefinition>;
+  /** `outbox.retention_days`: days delivered lineage events are kept. */
+  readonly outboxRetentionDays?: number;
 }
+
+/**
+ * How long the project keeps delivered lineage events in the outbox, in milliseconds:
+ * `outbox.retention_days`, else 7 days.
+ *
+ * @category constructors
+ */
+export const outboxRetentionMsOf = (project: ProjectConfig): number =>
+  daysToMs(project.outboxRetentionDays ?? defaultOutboxRetentionDays);
 
 /** An empty project: no file. */
 export const emptyProject: ProjectConfig = {
@@ -68,6 +81,7 @@ const topLevel = strictMapping({
       Object.values(inputLimitKeys).map((key) => [key, z.number().optional()]),
     ) as Record<string, z.ZodOptional<z.ZodNumber>>,
   ).optional(),
+  outbox: strictMapping({ retention_days: z.number().min(0).optional() }).optional(),
 });
 
 type TopLevel = z.infer<typeof topLevel>;
@@ -275,6 +289,9 @@ export const loadProjectConfig = async (
       inputLimits: limits.limits,
       stages: plugins.stages,
       sources: plugins.sources,
+      ...(decoded.data.outbox?.retention_days === undefined
+        ? {}
+        : { outboxRetentionDays: decoded.data.outbox.retention_days }),
     },
     problems: [],
   };

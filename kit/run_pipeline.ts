@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { Effect, Fiber, type Layer } from "effect";
+import { Duration, Effect, Fiber, type Layer } from "effect";
+import { outboxRetentionMsOf } from "./project_config.ts";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AnyStageDefinition } from "../stages/contracts.ts";
@@ -430,7 +431,11 @@ export const executeRun = (
     const stopRelay = new AbortController();
     // The relay runs beside the jobs: a slow or dead sink never holds a stage back.
     const relay = yield* Effect.forkChild(
-      runRelay(sinks, { interval: "2 seconds", signal: stopRelay.signal }),
+      runRelay(sinks, {
+        interval: "2 seconds",
+        signal: stopRelay.signal,
+        retention: Duration.millis(store.outboxRetentionMs),
+      }),
     );
     const outcomes = yield* runJobs(jobs, {
       concurrency: options.concurrency ?? 4,
@@ -552,7 +557,8 @@ export const runPipeline = async (options: RunPipelineOptions = {}): Promise<Run
   });
   let store: Store;
   try {
-    store = given ?? await openStore(storeSpec);
+    store = given ??
+      await openStore(storeSpec, { outboxRetentionMs: outboxRetentionMsOf(kit.project) });
   } catch (e) {
     await sinks.close();
     throw new SetupError(

@@ -32,14 +32,20 @@ export const datasetFacets = (d: DatasetId): Record<string, Facets.Facet> => ({
 });
 
 /**
- * An input of a run event; `final` (a terminal event) adds `inputStatistics` when known.
+ * An input of a run event; `final` (a terminal event) adds `inputStatistics` when known. The
+ * dataset's own facets, which do not change within a run, come only with `described` (the START
+ * event): OpenLineage consumers merge a run's events, so repeating them is bulk.
  *
  * @category constructors
  */
-export const inputDataset = (d: DatasetId, final: boolean): Record<string, unknown> => ({
+export const inputDataset = (
+  d: DatasetId,
+  final: boolean,
+  described = true,
+): Record<string, unknown> => ({
   namespace: d.namespace,
   name: d.name,
-  facets: datasetFacets(d),
+  ...(described ? { facets: datasetFacets(d) } : {}),
   ...(final && d.rowCount !== undefined
     ? { inputFacets: { inputStatistics: Facets.inputStatistics(d.rowCount) } }
     : {}),
@@ -60,15 +66,20 @@ export interface OutputDetails {
 }
 
 /**
- * An output of a run event; details only on a COMPLETE event.
+ * An output of a run event; details only on a COMPLETE event, the dataset's own facets only with
+ * `described` (the START event), as for {@link inputDataset}.
  *
  * @category constructors
  */
-export const outputDataset = (d: DatasetId, details?: OutputDetails): Record<string, unknown> => ({
+export const outputDataset = (
+  d: DatasetId,
+  details?: OutputDetails,
+  described = true,
+): Record<string, unknown> => ({
   namespace: d.namespace,
   name: d.name,
   facets: {
-    ...datasetFacets(d),
+    ...(described ? datasetFacets(d) : {}),
     ...(details?.overwrite
       ? { lifecycleStateChange: Facets.lifecycleStateChange("OVERWRITE") }
       : {}),

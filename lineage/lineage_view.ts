@@ -111,6 +111,8 @@ interface RunRecord {
   readonly transitions: Array<{ type: string; time: string }>;
   readonly inputs: Map<string, DatasetRef>;
   readonly outputs: Map<string, DatasetRef>;
+  /** What each dataset of the run is shown as, learnt from the event that carried its facets. */
+  readonly shown: Map<string, DatasetRef>;
 }
 
 // A record file saved from an API (a `symlinks` identity of type API) is shown as that API: one
@@ -121,12 +123,17 @@ const shownAs = (d: unknown): unknown => {
   return api ?? d;
 };
 
-const datasetsOf = (u: unknown): DatasetRef[] =>
+// A dataset's facets come with the START event of a run only (they do not change within it):
+// the later events name the dataset as written, and `known` says what START showed it as.
+const datasetsOf = (u: unknown, known: Map<string, DatasetRef>): DatasetRef[] =>
   (Array.isArray(u) ? u : []).flatMap((d) => {
-    const shown = shownAs(d);
+    const key = `${str(obj(d).namespace)}\n${str(obj(d).name)}`;
+    const shown = obj(d).facets === undefined ? known.get(key) ?? d : shownAs(d);
     const namespace = str(obj(shown).namespace);
     const name = str(obj(shown).name);
-    return namespace !== undefined && name !== undefined ? [{ namespace, name }] : [];
+    if (namespace === undefined || name === undefined) return [];
+    known.set(key, { namespace, name });
+    return [{ namespace, name }];
   });
 
 // A driver may hand jsonb back as text; anything that does not parse is skipped like any other
@@ -159,6 +166,7 @@ const addEvent = (runs: Map<string, RunRecord>, e: LineageEvent): void => {
       transitions: [],
       inputs: new Map(),
       outputs: new Map(),
+      shown: new Map(),
     };
     runs.set(runId, r);
   }
@@ -175,8 +183,8 @@ const addEvent = (runs: Map<string, RunRecord>, e: LineageEvent): void => {
   r.jobId ??= e.jobId;
   r.docId ??= e.docId;
   r.transitions.push({ type, time: str(p.eventTime) ?? "" });
-  for (const d of datasetsOf(p.inputs)) r.inputs.set(`${d.namespace}\n${d.name}`, d);
-  for (const d of datasetsOf(p.outputs)) r.outputs.set(`${d.namespace}\n${d.name}`, d);
+  for (const d of datasetsOf(p.inputs, r.shown)) r.inputs.set(`${d.namespace}\n${d.name}`, d);
+  for (const d of datasetsOf(p.outputs, r.shown)) r.outputs.set(`${d.namespace}\n${d.name}`, d);
 };
 
 /** Groups events by OpenLineage run, in outbox order; malformed events are skipped. */

@@ -59,7 +59,18 @@ export interface OutboxStoreShape {
   readonly backlog: (sink: string) => Effect.Effect<number, StoreError>;
   /** How many events of each channel the outbox holds. */
   readonly totals: () => Effect.Effect<Readonly<Record<OutboxChannel, number>>, StoreError>;
+  /**
+   * Deletes events every sink had, delivered more than `olderThanMs` ago; never an undelivered
+   * one. Resolves to how many went. Absent: the outbox keeps everything.
+   */
+  readonly prune?: (olderThanMs: number) => Effect.Effect<number, StoreError>;
 }
+
+/** How long delivered events stay in the outbox when nothing else is configured, in days. */
+export const defaultOutboxRetentionDays = 7;
+
+/** Days as milliseconds. */
+export const daysToMs = (days: number): number => days * 24 * 60 * 60 * 1000;
 
 /** The outbox as a service. */
 export const OutboxStoreBase: Context.ServiceClass<

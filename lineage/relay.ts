@@ -22,7 +22,7 @@
  * @module
  */
 import { Clock, Duration, Effect, Latch } from "effect";
-import type { OutboxStore, StoreError } from "./outbox.ts";
+import { daysToMs, defaultOutboxRetentionDays, OutboxStore, type StoreError } from "./outbox.ts";
 import type { LineageSink } from "./sink.ts";
 import { flushSink, reportOf, type Tally } from "./_relay_sink.ts";
 import { whenAborted } from "./abort_signal.ts";
@@ -99,7 +99,14 @@ export interface RelayLoopOptions extends FlushOptions {
   readonly until?: Effect.Effect<unknown>;
   /** Sees the reports of each flush. */
   readonly onFlush?: (reports: ReadonlyArray<SinkReport>) => Effect.Effect<void>;
+  /**
+   * Delivered events older than this are pruned from the outbox, at most once a minute.
+   * @default 7 days
+   */
+  readonly retention?: Duration.Input;
 }
+
+const PRUNE_EVERY_MS = 60_000;
 
 interface Backoff {
   failures: number;
@@ -125,6 +132,11 @@ export const runRelay = (
     const halt = Effect.andThen(Effect.sync(() => (stopped = true)), stop.open);
     if (options.signal) yield* Effect.forkChild(Effect.andThen(whenAborted(options.signal), halt));
     if (options.until) yield* Effect.forkChild(Effect.andThen(options.until, halt));
+    const outbox = yield* OutboxStore;
+    const retentionMs = options.retention === undefined
+      ? daysToMs(defaultOutboxRetentionDays)
+      : Duration.toMillis(Duration.fromInputUnsafe(options.retention));
+    let prunedAt = Number.NEGATIVE_INFINITY;
     const backoff = new Map<string, Backoff>(
       sinks.map((s) => [s.name, { failures: 0, nextAtMs: 0 }]),
     );
@@ -154,6 +166,12 @@ export const runRelay = (
           : now + Math.min(maxBackoffMs, intervalMs * 2 ** (b.failures - 1));
       }
       if (options.onFlush) yield* options.onFlush(reports);
+      if (outbox.prune && now - prunedAt >= PRUNE_EVERY_MS) {
+        prunedAt = now;
+        yield* outbox.prune(retentionMs).pipe(
+          Effect.catch((e) => Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)),
+        );
+      }
       if (!stopped) yield* Effect.raceFirst(Effect.sleep(Duration.millis(intervalMs)), stop.await);
     }
   });

@@ -314,7 +314,10 @@ export const pipelineEvents = (
         }),
       }
       : {}),
-    processing_engine: Facets.processingEngine(KIT_VERSION),
+    // Sent once per run, with its START: the engine does not change within the run.
+    ...(t.transition === "START"
+      ? { processing_engine: Facets.processingEngine(KIT_VERSION) }
+      : {}),
     ...nominal(scope),
     ...(t.error && t.transition === "FAIL"
       ? {
@@ -400,7 +403,7 @@ export const stageRunFacets = (
     runId: pipelineRunId(scope),
     root: rootOf(scope),
   }),
-  processing_engine: Facets.processingEngine(KIT_VERSION),
+  ...(t.transition === "START" ? { processing_engine: Facets.processingEngine(KIT_VERSION) } : {}),
   ...nominal(scope),
   lineageKit_attempt: Facets.attempt({
     attempt: a.attempt,
@@ -458,6 +461,8 @@ export const stageEvents = (
   const runId = stageRunId(scope, a.stage, a.attempt);
   const complete = t.transition === "COMPLETE";
   const terminal = complete || t.transition === "FAIL" || t.transition === "ABORT";
+  // Facets that cannot change within the run (the datasets' own, the engine) go on START only.
+  const start = t.transition === "START";
   const columnLineage = complete ? declaredColumnLineage(a.columnLineage, a.inputs) : undefined;
   const details = complete
     ? {
@@ -474,8 +479,8 @@ export const stageEvents = (
       runFacets: stageRunFacets(scope, a, t),
       job: { namespace: scope.namespace, name: `${scope.pipeline.name}.${a.stage}` },
       jobFacets: stageJobFacets(scope),
-      inputs: a.inputs.map((d) => inputDataset(d, terminal)),
-      outputs: a.outputs.map((d) => outputDataset(d, details)),
+      inputs: a.inputs.map((d) => inputDataset(d, terminal, start)),
+      outputs: a.outputs.map((d) => outputDataset(d, details, start)),
     }),
     cloudEvent({
       scope,

@@ -16,14 +16,13 @@
  */
 import { taggedError, type TaggedErrorClass } from "../../stages/errors.ts";
 import { Result } from "effect";
-import {
-  type Consumer,
-  type ConsumerConfig,
+import type {
+  Consumer,
+  ConsumerConfig,
   Kafka,
-  logLevel,
-  Partitioners,
-  type ProducerRecord,
-  type SASLOptions,
+  Producer,
+  ProducerRecord,
+  SASLOptions,
 } from "kafkajs";
 
 /**
@@ -188,14 +187,18 @@ export type KafkaConsumerFactory = (
   groupId: string,
 ) => KafkaConsumerLike;
 
-const kafkaOf = (config: KafkaClientConfig): Kafka =>
-  new Kafka({
+// kafkajs is loaded when a producer or consumer first connects, so commands that never speak
+// Kafka do not load it.
+const kafkaOf = async (config: KafkaClientConfig): Promise<Kafka> => {
+  const { Kafka, logLevel } = await import("kafkajs");
+  return new Kafka({
     clientId: config.clientId ?? "lineage-kit",
     brokers: [...config.brokers],
     ssl: config.ssl ?? false,
     ...(config.sasl ? { sasl: { ...config.sasl } as SASLOptions } : {}),
     logLevel: logLevel.ERROR,
   });
+};
 
 /**
  * The kafkajs producer: `acks` are set per send; one request in flight so a retried request
@@ -203,21 +206,52 @@ const kafkaOf = (config: KafkaClientConfig): Kafka =>
  *
  * @category constructors
  */
-export const kafkajsProducer: KafkaProducerFactory = (config): KafkaProducerLike =>
-  kafkaOf(config).producer({
-    idempotent: config.idempotent ?? true,
-    maxInFlightRequests: 1,
-    // Java-compatible murmur2 partitioning, so other clients put a key on the same partition.
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+export const kafkajsProducer: KafkaProducerFactory = (config): KafkaProducerLike => {
+  let producer: Producer | undefined;
+  return {
+    connect: async () => {
+      const { Partitioners } = await import("kafkajs");
+      producer = (await kafkaOf(config)).producer({
+        idempotent: config.idempotent ?? true,
+        maxInFlightRequests: 1,
+        // Java-compatible murmur2 partitioning, so other clients put a key on the same partition.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+    },
+    send: (record) => {
+      if (!producer) return Promise.reject(new Error("Kafka producer is not connected"));
+      return producer.send(record);
+    },
+    disconnect: async () => {
+      await producer?.disconnect();
+    },
+  };
+};
 
 /**
  * The kafkajs consumer of a group.
  *
  * @category constructors
  */
-export const kafkajsConsumer: KafkaConsumerFactory = (config, groupId): KafkaConsumerLike =>
-  kafkaOf(config).consumer({ groupId } satisfies ConsumerConfig);
+export const kafkajsConsumer: KafkaConsumerFactory = (config, groupId): KafkaConsumerLike => {
+  let consumer: Consumer | undefined;
+  const connected = (): Consumer => {
+    if (!consumer) throw new Error("Kafka consumer is not connected");
+    return consumer;
+  };
+  return {
+    connect: async () => {
+      consumer = (await kafkaOf(config)).consumer({ groupId } satisfies ConsumerConfig);
+      await consumer.connect();
+    },
+    subscribe: (subscription) => connected().subscribe(subscription),
+    run: (config) => connected().run(config),
+    disconnect: async () => {
+      await consumer?.disconnect();
+    },
+  };
+};
 
 /**
  * A producer made on first use and reused; a failed connect is forgotten so the next use tries

@@ -21,7 +21,7 @@
  * @module
  */
 import { Effect, Result } from "effect";
-import { CompressionTypes, type Message } from "kafkajs";
+import type { CompressionTypes, Message } from "kafkajs";
 import type { OutboxRow } from "../../lineage/outbox.ts";
 import { SinkError } from "../../lineage/sink.ts";
 import {
@@ -84,9 +84,10 @@ export interface KafkaSink extends RelaySink {
   readonly close: () => Effect.Effect<void>;
 }
 
+// kafkajs's CompressionTypes values, written out so this module needs only its types.
 const COMPRESSION: Readonly<Record<KafkaCompression, CompressionTypes>> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
+  none: 0 as CompressionTypes.None,
+  gzip: 1 as CompressionTypes.GZIP,
 };
 
 type Send = (messages: Array<Message>) => Effect.Effect<void, SinkError>;

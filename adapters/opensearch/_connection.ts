@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ApiResponse, Client } from "@opensearch-project/opensearch";
+import type { ApiResponse, Client } from "@opensearch-project/opensearch";
 import { Clock, Effect } from "effect";
 import type { StageError } from "../../stages/errors.ts";
 import {
@@ -21,7 +21,10 @@ import {
 
 /** A configured client and the options it was built from. */
 export interface OpenSearchConnection {
-  readonly client: Client;
+  /** The client, made (and the client library loaded) on first use. */
+  readonly client: () => Promise<Client>;
+  /** Closes the client, if one was made. */
+  readonly close: () => Promise<void>;
   readonly options: OpenSearchOptions;
   /** The search pipeline the hybrid query runs through. */
   readonly searchPipeline: string;
@@ -38,7 +41,32 @@ export interface SentResponse {
 /** Opens a client for valid options (see `validateOpenSearchOptions`). */
 export const openConnection = (options: OpenSearchOptions): OpenSearchConnection => {
   const timeoutMs = options.timeoutMs ?? defaultOpenSearchTimeoutMs;
-  const client = new Client({
+  let made: Promise<Client> | undefined;
+  const client = () =>
+    made ??= loadSdk().then(({ Client }) => makeClient(Client, options, timeoutMs));
+  return {
+    client,
+    close: async () => {
+      if (made) await (await made).close();
+    },
+    options,
+    searchPipeline: searchPipelineOf(options),
+    timeoutMs,
+  };
+};
+
+type Sdk = typeof import("@opensearch-project/opensearch");
+
+// The client library is loaded only when a stage first talks to OpenSearch, so commands and
+// pipelines that never do (the default ones) do not pay for it.
+const loadSdk = (): Promise<Sdk> => import("@opensearch-project/opensearch");
+
+const makeClient = (
+  ClientClass: Sdk["Client"],
+  options: OpenSearchOptions,
+  timeoutMs: number,
+): Client =>
+  new ClientClass({
     node: options.url,
     ...(options.username !== undefined && options.password !== undefined
       ? { auth: { username: options.username, password: options.password } }
@@ -52,8 +80,6 @@ export const openConnection = (options: OpenSearchOptions): OpenSearchConnection
     resurrectStrategy: "none",
     ...(options.rejectUnauthorized === false ? { ssl: { rejectUnauthorized: false } } : {}),
   });
-  return { client, options, searchPipeline: searchPipelineOf(options), timeoutMs };
-};
 
 /** What `send` calls: one client API call, given the client. */
 export type ClientCall = (client: Client) => Promise<ApiResponse> & { abort: () => void };
@@ -67,8 +93,9 @@ export const send = (
   call: ClientCall,
 ): Effect.Effect<SentResponse, StageError> =>
   Effect.tryPromise({
-    try: (signal) => {
-      const pending = call(connection.client);
+    try: async (signal) => {
+      const pending = call(await connection.client());
+      if (signal.aborted) pending.abort();
       signal.addEventListener("abort", () => pending.abort(), { once: true });
       return pending.then((response): SentResponse => ({
         request: requestOf(connection.options.url, response) ??
@@ -80,13 +107,17 @@ export const send = (
     catch: (cause) => cause,
   }).pipe(
     Effect.catch((cause) =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs) =>
-        Effect.fail(
+      Effect.gen(function* () {
+        const { errors } = yield* Effect.promise(loadSdk);
+        const nowMs = yield* Clock.currentTimeMillis;
+        return yield* Effect.fail(
           classifyOpenSearchFailure(
             cause,
             { url: connection.options.url, timeoutMs: connection.timeoutMs },
             nowMs,
+            errors,
           ),
-        ))
+        );
+      })
     ),
   );

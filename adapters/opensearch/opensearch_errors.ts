@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { errors } from "@opensearch-project/opensearch";
+import type { errors } from "@opensearch-project/opensearch";
 import { Permanent, RateLimited, type StageError, Transient } from "../../stages/errors.ts";
 import { defaultRetryAfterMs, parseRetryAfter, redactUrl } from "../http/http_errors.ts";
 
@@ -146,7 +146,8 @@ export const requestOf = (baseUrl: string, meta: unknown): OpenSearchRequest | u
  * Maps whatever the OpenSearch client rejected with to a stage error: a `ResponseError` by its
  * status; a refused connection, unknown host, timeout, dropped or aborted request to `Transient`
  * naming the cluster's URL; anything else (a body that is not JSON, a client misconfiguration)
- * to `Permanent`.
+ * to `Permanent`. `sdkErrors` is the client's `errors` namespace, passed in so that this module
+ * does not load the client.
  *
  * @category errors
  */
@@ -154,12 +155,13 @@ export const classifyOpenSearchFailure = (
   cause: unknown,
   target: OpenSearchTarget,
   nowMs: number,
+  sdkErrors: typeof errors,
 ): StageError => {
   const request = requestOf(target.url, (cause as { meta?: unknown } | null)?.meta) ??
     { method: "request to", url: target.url };
   const where = `${request.method} ${redactUrl(request.url)}`;
   const url = redactUrl(target.url);
-  if (cause instanceof errors.ResponseError) {
+  if (cause instanceof sdkErrors.ResponseError) {
     return classifyOpenSearchStatus(
       request,
       cause.meta.statusCode ?? cause.statusCode,
@@ -168,15 +170,18 @@ export const classifyOpenSearchFailure = (
       nowMs,
     );
   }
-  if (cause instanceof errors.TimeoutError) {
+  if (cause instanceof sdkErrors.TimeoutError) {
     return new Transient({ message: `${where}: no response within ${target.timeoutMs} ms` });
   }
-  if (cause instanceof errors.ConnectionError || cause instanceof errors.NoLivingConnectionsError) {
+  if (
+    cause instanceof sdkErrors.ConnectionError ||
+    cause instanceof sdkErrors.NoLivingConnectionsError
+  ) {
     return new Transient({
       message: `${where}: cannot reach OpenSearch at ${url}: ${cause.message}`,
     });
   }
-  if (cause instanceof errors.RequestAbortedError) {
+  if (cause instanceof sdkErrors.RequestAbortedError) {
     return new Transient({ message: `${where}: request aborted: ${cause.message}` });
   }
   const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);

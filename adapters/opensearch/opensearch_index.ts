@@ -83,6 +83,6 @@ export const makeOpenSearchIndex = (options: OpenSearchOptions): OpenSearchIndex
     writeChunks: (write) => withConnection((c) => writeChunks(c, write)),
     search: (query) => withConnection((c) => searchChunks(c, query)),
     checkHealth: () => withConnection(checkClusterHealth),
-    close: () => connection?.client.close() ?? Promise.resolve(),
+    close: () => connection?.close() ?? Promise.resolve(),
   };
 };

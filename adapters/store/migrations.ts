@@ -254,6 +254,22 @@ export const migrations: ReadonlyArray<Migration> = [
       create index lk_kg_edges_doc on lk_kg_edges (tenant_id, doc_id);`,
   },
   {
+    version: 12,
+    name: "outbox retention",
+    // `delivered_at`: when every sink the store knows that takes the event's channel had it
+    // (delivered or skipped; a dead-lettered event stays undelivered). A sink's channels are
+    // recorded with its cursor. The partial index keeps the relay's scan for
+    // undelivered events proportional to them, not to the outbox; the other one lets retention
+    // find delivered events by age.
+    sql: `
+      alter table lk_outbox add column if not exists delivered_at timestamptz;
+      alter table lk_outbox_cursors add column if not exists channels jsonb;
+      create index if not exists lk_outbox_undelivered on lk_outbox (seq)
+        where delivered_at is null;
+      create index if not exists lk_outbox_delivered on lk_outbox (delivered_at)
+        where delivered_at is not null;`,
+  },
+  {
     version: 13,
     name: "lineage destinations of a job",
     // Where the job's lineage goes (`--lineage`) and its CloudEvents (`--events`), as the run
@@ -265,8 +281,31 @@ export const migrations: ReadonlyArray<Migration> = [
   },
 ];
 
-/** Applies the migrations not yet recorded, in order. Returns the versions it applied. */
-export const migrate = (client: SqlClient): Promise<number[]> =>
+const wanted = (client: SqlClient): ReadonlyArray<Migration> =>
+  migrations.filter((m) => m.needsVector === undefined || m.needsVector === client.hasVector);
+
+/** Whether every migration this database needs is recorded, read without taking the lock. */
+const upToDate = async (client: SqlClient): Promise<boolean> => {
+  const [{ exists }] = await client.query<{ exists: boolean }>(
+    "select to_regclass('lk_migrations') is not null as exists",
+  );
+  if (!exists) return false;
+  const done = new Set(
+    (await client.query<{ version: number }>("select version from lk_migrations")).map((r) =>
+      r.version
+    ),
+  );
+  return wanted(client).every((m) => done.has(m.version));
+};
+
+/**
+ * Applies the migrations not yet recorded, in order. Returns the versions it applied. A schema
+ * already current costs two reads and no lock, so opening a store stays cheap.
+ */
+export const migrate = async (client: SqlClient): Promise<number[]> =>
+  await upToDate(client) ? [] : applyMissing(client);
+
+const applyMissing = (client: SqlClient): Promise<number[]> =>
   // One transaction under an advisory lock: processes starting together on one server take
   // turns, and the second finds the first's migrations done.
   client.transaction(async (tx) => {
@@ -280,9 +319,8 @@ export const migrate = (client: SqlClient): Promise<number[]> =>
       ),
     );
     const applied: number[] = [];
-    for (const m of migrations) {
-      const fits = m.needsVector === undefined || m.needsVector === client.hasVector;
-      if (done.has(m.version) || !fits) continue;
+    for (const m of wanted(client)) {
+      if (done.has(m.version)) continue;
       await tx.exec(m.sql);
       await tx.query("insert into lk_migrations (version, name) values ($1, $2)", [
         m.version,

@@ -6,6 +6,38 @@
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+import { makeWalCheckpoints } from "./wal_checkpoints.ts";
+
+/**
+ * Postgres settings of the embedded database, on top of PGlite's own start parameters.
+ *
+ * PGlite keeps server defaults sized for a machine of its own: 128 MB of shared buffers, all
+ * touched at start inside the WebAssembly heap. One process writing one store at a time does not
+ * need them, and 16 MB takes about 130 MB off the resident size of every command that opens it.
+ *
+ * PGlite runs with fsync off (its default `-F`), so a full page image in the WAL protects
+ * against nothing a process crash can do (a page the database wrote is in the operating system's
+ * hands either way), and nothing replicates the WAL: both only multiply the bytes every commit
+ * writes. In memory, every file that grows is copied again, so a new WAL segment is not
+ * zero-filled page by page.
+ */
+export const pgliteSettings: ReadonlyArray<string> = [
+  "-c",
+  "shared_buffers=16MB",
+  "-c",
+  "full_page_writes=off",
+  "-c",
+  "wal_level=minimal",
+  "-c",
+  "max_wal_senders=0",
+  "-c",
+  "wal_init_zero=off",
+  // At a checkpoint (wal_checkpoints.ts) WAL segments past these are deleted, not kept for reuse.
+  "-c",
+  "min_wal_size=32MB",
+  "-c",
+  "max_wal_size=32MB",
+];
 
 const executor = (db: {
   query: PGlite["query"];
@@ -18,28 +50,6 @@ const executor = (db: {
   },
 });
 
-// PGlite runs with fsync off (its default `-F`), so a full page image in the WAL protects
-// against nothing a process crash can do (a page the database wrote is in the operating system's
-// hands either way), and nothing replicates the WAL: both only multiply the bytes every commit
-// writes. In memory, every file that grows is copied again, so a new WAL segment is not
-// zero-filled page by page, and a small WAL is recycled (after a checkpoint) rather than kept
-// growing: that also bounds the memory an in-memory store holds.
-const walSettings = [
-  ...PGlite.defaultStartParams,
-  "-c",
-  "full_page_writes=off",
-  "-c",
-  "wal_level=minimal",
-  "-c",
-  "max_wal_senders=0",
-  "-c",
-  "wal_init_zero=off",
-  "-c",
-  "max_wal_size=64MB",
-  "-c",
-  "min_wal_size=48MB",
-];
-
 /**
  * Opens (creating when missing) a PGlite database. `dir` undefined keeps it in memory.
  *
@@ -48,19 +58,32 @@ const walSettings = [
  */
 export const openPglite = async (dir?: string): Promise<SqlClient> => {
   if (dir) await Deno.mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir, { extensions: { vector }, startParams: walSettings });
+  const db = await PGlite.create(dir, {
+    extensions: { vector },
+    startParams: [...PGlite.defaultStartParams, ...pgliteSettings],
+  });
   await db.exec("create extension if not exists vector");
   const base = executor(db);
+  const checkpoints = makeWalCheckpoints(base);
   return {
     dialect: "pglite",
     location: dir ?? "memory",
     hasVector: true,
     ...base,
-    transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
+    transaction: async (fn) => {
+      const result = await db.transaction((tx) => fn(executor(tx)));
+      // A failed checkpoint is tried again later; the transaction has committed either way.
+      if (dir) await checkpoints.committed().catch(() => undefined);
+      return result;
+    },
     listen: async (channel, onNotify) => {
       const stop = await db.listen(channel, onNotify);
       return () => stop();
     },
-    close: () => db.close(),
+    close: async () => {
+      // Leaves the folder with its WAL recycled and nothing to replay on the next open.
+      if (dir && !db.closed) await checkpoints.checkpoint().catch(() => undefined);
+      await db.close();
+    },
   };
 };

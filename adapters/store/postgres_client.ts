@@ -4,7 +4,7 @@
  *
  * @module
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { MIGRATION_LOCK } from "./migrations.ts";
 
@@ -36,7 +36,9 @@ export const openPostgres = async (
   url: string,
   options: { readonly max?: number } = {},
 ): Promise<SqlClient> => {
-  const sql = postgres(url, {
+  // The driver is loaded only when a command opens a server store.
+  const { default: connect } = await import("postgres");
+  const sql = connect(url, {
     max: options.max ?? 10,
     onnotice: () => {},
     // Arrays and jsonb are passed as JSON text with explicit casts in the SQL.

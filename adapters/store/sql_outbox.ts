@@ -57,6 +57,11 @@ const CURSOR = "coalesce((select last_seq from lk_outbox_cursors where sink = $1
 const UNSETTLED =
   "not exists (select 1 from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq)";
 const IN_CHANNELS = "o.channel in (select jsonb_array_elements_text($2::jsonb))";
+// The same test as UNSETTLED, as a subquery per row: PostgreSQL would turn NOT EXISTS into an
+// anti-join that reads every settled record of the sink, when only the few undelivered events
+// need looking up.
+const UNSETTLED_PER_ROW =
+  "(select s.seq from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq) is null";
 
 interface RawRow {
   seq: string | number;
@@ -80,7 +85,20 @@ const settledRows = (record: SettleRecord) => [
   ...(record.skipped ?? []).map((seq) => ({ seq, outcome: "skipped" })),
 ];
 
+/**
+ * Makes `sink` known to the store. A sink seen for the first time has had none of the events
+ * dated delivered (they were delivered to the sinks known then): they become undelivered again,
+ * so its scan for undelivered events finds them.
+ */
+const knowSink = async (tx: SqlExecutor, sink: string): Promise<void> => {
+  const known = await tx.query("select 1 from lk_outbox_cursors where sink = $1", [sink]);
+  if (known.length > 0) return;
+  await tx.query("insert into lk_outbox_cursors (sink) values ($1) on conflict do nothing", [sink]);
+  await tx.query("update lk_outbox set delivered_at = null where delivered_at is not null");
+};
+
 const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord) => {
+  await knowSink(tx, sink);
   await tx.query(
     `insert into lk_outbox_settled (sink, seq, outcome)
      select $1, (e->>'seq')::bigint, e->>'outcome' from jsonb_array_elements($2::jsonb) e
@@ -104,12 +122,56 @@ const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord)
   );
 };
 
+/**
+ * Dates the undelivered events every known sink has handled: past its cursor, of a channel it
+ * does not take, or settled as delivered or skipped. A dead-lettered event stays undelivered, so retention keeps its payload.
+ * Scans only undelivered events (the partial index of migration 12).
+ */
+const markDelivered = (tx: SqlExecutor): Promise<unknown> =>
+  tx.query(
+    `update lk_outbox o set delivered_at = now()
+     where o.delivered_at is null
+       and exists (select 1 from lk_outbox_cursors)
+       and not exists (select 1 from lk_outbox_dead_letters d where d.seq = o.seq)
+       and not exists (
+         select 1 from lk_outbox_cursors c
+         where c.last_seq < o.seq
+           and (c.channels is null or c.channels ? o.channel)
+           and not exists (
+           select 1 from lk_outbox_settled s
+           where s.sink = c.sink and s.seq = o.seq and s.outcome <> 'dead_letter'))`,
+  );
+
+/**
+ * Deletes delivered events older than `olderThanMs` (never an undelivered one); returns how many.
+ * `db` must not be inside a transaction: the outbox is vacuumed after a prune that deleted rows,
+ * since PGlite has no autovacuum and the table would otherwise keep their space (and that of the
+ * row versions dating them delivered) for good.
+ */
+export const pruneOutbox = async (db: SqlExecutor, olderThanMs: number): Promise<number> => {
+  const rows = await db.query<{ n: number }>(
+    `with gone as (
+       delete from lk_outbox
+       where delivered_at is not null
+         and delivered_at <= now() - ($1::bigint * interval '1 millisecond')
+       returning 1)
+     select count(*)::int as n from gone`,
+    [Math.max(0, Math.floor(olderThanMs))],
+  );
+  if (rows[0].n > 0) await db.exec("vacuum lk_outbox");
+  return rows[0].n;
+};
+
 const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => ({
   pendingFor: (sink, channels, limit) =>
     storeOp("outbox.pendingFor", async () => {
+      // A sink the store knows had every delivered event: only undelivered ones are looked at.
+      const known = (await db.query("select 1 from lk_outbox_cursors where sink = $1", [sink]))
+        .length > 0;
       const rows = await db.query<RawRow>(
         `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
-         where o.seq > ${CURSOR} and ${IN_CHANNELS} and ${UNSETTLED}
+         where ${known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED}
+           and o.seq > ${CURSOR} and ${IN_CHANNELS}
          order by o.seq limit $3`,
         [sink, JSON.stringify(channels), limit],
       );
@@ -137,6 +199,12 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
   compact: (sink, channels) =>
     storeOp("outbox.compact", async () => {
       await db.transaction(async (tx) => {
+        // A sink becomes known on its first round, even one that could deliver nothing yet.
+        await knowSink(tx, sink);
+        await tx.query(
+          "update lk_outbox_cursors set channels = $2::jsonb where sink = $1",
+          [sink, JSON.stringify(channels)],
+        );
         // The cursor may move over every event before the sink's first unsettled one, as far as
         // the newest event older than the horizon; events of other channels never block it.
         await tx.query(
@@ -151,6 +219,7 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
            from target t where c.sink = $1 and t.seq is not null and t.seq > c.last_seq`,
           [sink, JSON.stringify(channels), horizonMs],
         );
+        await markDelivered(tx);
         await tx.query(
           `delete from lk_outbox_settled
            where sink = $1 and seq <= ${CURSOR}`,
@@ -179,12 +248,14 @@ export const makeSqlOutboxStore = (
   acknowledge: (sink, seq, count) =>
     storeOp("outbox.acknowledge", async () => {
       await db.transaction(async (tx) => {
+        await knowSink(tx, sink);
         await tx.query(
           `insert into lk_outbox_cursors (sink, last_seq, delivered) values ($1, $2, $3)
            on conflict (sink) do update set last_seq = greatest(lk_outbox_cursors.last_seq, $2),
              delivered = lk_outbox_cursors.delivered + $3, updated_at = now()`,
           [sink, seq, count],
         );
+        await markDelivered(tx);
         await tx.query("delete from lk_outbox_settled where sink = $1 and seq <= $2", [sink, seq]);
       });
     }),
@@ -196,6 +267,7 @@ export const makeSqlOutboxStore = (
       );
       return r.n;
     }),
+  prune: (olderThanMs) => storeOp("outbox.prune", () => pruneOutbox(db, olderThanMs)),
   totals: () =>
     storeOp("outbox.totals", async () => {
       const rows = await db.query<{ channel: OutboxChannel; n: number }>(

@@ -7,13 +7,19 @@
 import { Layer } from "effect";
 import { resolve } from "node:path";
 import { JobLedger, type JobLedgerShape } from "../../pipelines/ledger.ts";
-import { OutboxStore, type OutboxStoreShape } from "../../lineage/outbox.ts";
+import {
+  daysToMs,
+  defaultOutboxRetentionDays,
+  OutboxStore,
+  type OutboxStoreShape,
+} from "../../lineage/outbox.ts";
 import { migrate } from "./migrations.ts";
 import { openPglite } from "./pglite_client.ts";
 import { openPostgres } from "./postgres_client.ts";
+import { prepareDataDir, templateCacheDir } from "./store_template.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
-import { makeSqlOutboxStore } from "./sql_outbox.ts";
+import { makeSqlOutboxStore, pruneOutbox } from "./sql_outbox.ts";
 import { dropLeases } from "./sql_leases.ts";
 import type { StoreLocation } from "../../lineage/datasets.ts";
 import { embeddedStoreLocation, serverStoreLocation } from "../../lineage/dataset_naming.ts";
@@ -30,7 +36,14 @@ export interface Store {
   readonly outbox: OutboxStoreShape;
   /** Ledger and outbox as layers, for `Effect.provide`. */
   readonly layer: Layer.Layer<JobLedger | OutboxStore>;
-  /** Closes the database connection. */
+  /**
+   * Deletes outbox events every sink had, delivered more than `olderThanMs` ago (default: the
+   * store's retention); resolves to how many went.
+   */
+  readonly prune: (olderThanMs?: number) => Promise<number>;
+  /** How long delivered outbox events are kept (the relay prunes older ones). */
+  readonly outboxRetentionMs: number;
+  /** Prunes the outbox (its retention), then closes the database connection. */
   readonly close: () => Promise<void>;
 }
 
@@ -43,17 +56,26 @@ export const embeddedDbDir = (storeDir: string): string => resolve(storeDir, "db
 export const storeFromClient = async (
   client: SqlClient,
   spec: string = client.location,
+  options: Pick<OpenStoreOptions, "outboxRetentionMs"> = {},
 ): Promise<Store> => {
   await migrate(client);
   const ledger = makeSqlJobLedger(client);
   const outbox = makeSqlOutboxStore(client);
+  const retentionMs = options.outboxRetentionMs ?? daysToMs(defaultOutboxRetentionDays);
+  const prune = (olderThanMs = retentionMs) => pruneOutbox(client, olderThanMs);
   return {
     spec,
     client,
     ledger,
     outbox,
     layer: Layer.mergeAll(Layer.succeed(JobLedger, ledger), Layer.succeed(OutboxStore, outbox)),
-    close: () => client.close(),
+    prune,
+    outboxRetentionMs: retentionMs,
+    close: async () => {
+      // Retention is upkeep: a store that cannot prune now still closes, and prunes next time.
+      await prune().catch(() => undefined);
+      await client.close();
+    },
   };
 };
 
@@ -64,6 +86,11 @@ export interface OpenStoreOptions {
    * @default false
    */
   readonly keepLeases?: boolean;
+  /**
+   * How long delivered outbox events are kept; older ones are pruned when the store closes.
+   * @default 7 days
+   */
+  readonly outboxRetentionMs?: number;
 }
 
 /**
@@ -76,9 +103,12 @@ export const openEmbeddedStore = async (
   storeDir?: string,
   options: OpenStoreOptions = {},
 ): Promise<Store> => {
+  // A new store starts from the cached template instead of running initdb and migrations.
+  if (storeDir) await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir());
   const store = await storeFromClient(
     await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined),
     storeDir ?? "memory",
+    options,
   );
   if (!options.keepLeases) await dropLeases(store.client);
   return store;
@@ -90,7 +120,7 @@ export const isServerStore = (spec: string): boolean => /^postgres(ql)?:\/\//.te
 /** Opens the store a `--store` value names: a `postgres://` URL or an embedded directory. */
 export const openStore = async (spec: string, options: OpenStoreOptions = {}): Promise<Store> =>
   isServerStore(spec)
-    ? storeFromClient(await openPostgres(spec), spec)
+    ? storeFromClient(await openPostgres(spec), spec, options)
     : openEmbeddedStore(spec, options);
 
 /**

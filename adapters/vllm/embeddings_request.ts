@@ -17,7 +17,7 @@ import { Permanent } from "../../stages/errors.ts";
 import { parseJsonBody, type TextResponse } from "../http/fetch_json.ts";
 import { type HttpOutcome, redactUrl } from "../http/http_errors.ts";
 import { sdkOutcome } from "./sdk_outcome.ts";
-import { defaultVllmTimeoutMs, embeddingsUrl } from "./vllm_client.ts";
+import { defaultVllmTimeoutMs, embeddingsUrl } from "./vllm_urls.ts";
 import type { EmbeddingInput, EmbedRequest } from "./embedding_input.ts";
 import { vllmFailure } from "./vllm_errors.ts";
 

@@ -18,7 +18,7 @@ import {
   defaultMaxBatchSize,
   defaultMaxConcurrentRequests,
 } from "./embedding_batcher.ts";
-import { defaultVllmTimeoutMs, serverRoot } from "./vllm_client.ts";
+import { defaultVllmTimeoutMs, serverRoot } from "./vllm_urls.ts";
 import {
   makeVllmEmbeddingBatcher,
   validateVllmEmbedderOptions,

@@ -30,34 +30,8 @@ export interface VllmConnection {
   readonly fetch?: typeof fetch;
 }
 
-/**
- * Milliseconds a vLLM request may take when `timeoutMs` is not set.
- *
- * @category constructors
- */
-export const defaultVllmTimeoutMs = 60_000;
-
-/**
- * The server's root URL: `baseUrl` without trailing slashes and without a trailing `/v1`.
- *
- * @category combinators
- */
-export const serverRoot = (baseUrl: string): string =>
-  baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
-
-/**
- * The embeddings endpoint of a vLLM server: `{baseUrl}/v1/embeddings`.
- *
- * @category combinators
- */
-export const embeddingsUrl = (baseUrl: string): string => `${serverRoot(baseUrl)}/v1/embeddings`;
-
-/**
- * The models endpoint of a vLLM server: `{baseUrl}/v1/models`.
- *
- * @category combinators
- */
-export const modelsUrl = (baseUrl: string): string => `${serverRoot(baseUrl)}/v1/models`;
+export { defaultVllmTimeoutMs, embeddingsUrl, modelsUrl, serverRoot } from "./vllm_urls.ts";
+import { defaultVllmTimeoutMs, serverRoot } from "./vllm_urls.ts";
 
 // The SDK refuses to start without a key; vLLM started without `--api-key` ignores it, and the
 // header carrying it is removed below, so this value never leaves the process.

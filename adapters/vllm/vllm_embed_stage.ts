@@ -13,9 +13,8 @@ import { Permanent } from "../../stages/errors.ts";
 import type { EmbeddingBatch } from "../../stages/ir.ts";
 import { chunkSetSchema, embeddingBatchSchema } from "../../stages/ir_schemas.ts";
 import { dependencyOf } from "../http/fetch_json.ts";
-import { embeddingsUrl } from "./vllm_client.ts";
+import { embeddingsUrl } from "./vllm_urls.ts";
 import { embedWith, type VllmEmbedderOptions } from "./vllm_embedder.ts";
-import { checkVllmHealth } from "./vllm_health.ts";
 import { sharedVllmBatcher } from "./shared_batcher.ts";
 
 /**
@@ -134,10 +133,13 @@ export const vllmEmbedStage: StageDefinition<
   // The server answers /health and lists the model, or the run does not start.
   check: (config) =>
     Effect.flatMap(vllmOptionsFrom(config), (options) =>
-      checkVllmHealth(options.baseUrl, {
-        model: options.model,
-        ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
-      })),
+      // Loaded here: the health check brings the `openai` client library, which pipelines
+      // without a vLLM stage never need.
+      Effect.flatMap(Effect.promise(() => import("./vllm_health.ts")), ({ checkVllmHealth }) =>
+        checkVllmHealth(options.baseUrl, {
+          model: options.model,
+          ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+        }))),
   dependency: (_ctx, _inputs, config) => dependencyOf(embeddingsUrl(config.url)),
   run: (_ctx, { Chunk: { docId, chunks } }, config) =>
     Effect.flatMap(

@@ -23,8 +23,9 @@ import {
   makeEmbeddingBatcher,
   validateBatchingOptions,
 } from "./embedding_batcher.ts";
-import { makeEmbedRequest } from "./embeddings_request.ts";
-import { embeddingsUrl, makeVllmClient, type VllmConnection } from "./vllm_client.ts";
+import type { EmbedRequest } from "./embedding_input.ts";
+import type { VllmConnection } from "./vllm_client.ts";
+import { embeddingsUrl } from "./vllm_urls.ts";
 
 /**
  * How the vLLM Embed stage reaches its server, shapes its requests and batches them.
@@ -111,11 +112,28 @@ export const makeVllmEmbeddingBatcher = (
   if (problems.length > 0) {
     return Effect.succeed({ options, embed: () => Effect.fail(invalidOptions(problems)) });
   }
-  const send = makeEmbedRequest(makeVllmClient(options), options);
+  const send = lazyEmbedRequest(options);
   return Effect.map(makeEmbeddingBatcher({ ...options, send }), (batcher) => ({
     options,
     embed: batcher.embed,
   }));
+};
+
+/**
+ * Sends through an `openai` client made on the first batch: the client library is loaded only
+ * by runs that embed with vLLM.
+ */
+const lazyEmbedRequest = (options: VllmEmbedderOptions): EmbedRequest => {
+  let request: Promise<EmbedRequest> | undefined;
+  const load = async (): Promise<EmbedRequest> => {
+    const [{ makeEmbedRequest }, { makeVllmClient }] = await Promise.all([
+      import("./embeddings_request.ts"),
+      import("./vllm_client.ts"),
+    ]);
+    return makeEmbedRequest(makeVllmClient(options), options);
+  };
+  return (inputs) =>
+    Effect.flatMap(Effect.promise(() => request ??= load()), (send) => send(inputs));
 };
 
 const characterCount = (text: string): number => {

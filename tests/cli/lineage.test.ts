@@ -29,12 +29,12 @@ describe("deno task lineage", () => {
     const none = await runCli(main, []);
     expect(none.code).toBe(2);
     expect(none.stderr.split("\n")[0]).toBe(
-      "lineage: a command is required (known: flush, runs, show, graph, config)",
+      "lineage: a command is required (known: flush, runs, show, graph, config, prune)",
     );
     const unknown = await runCli(main, ["grapf"]);
     expect([unknown.code, unknown.stderr.split("\n")[0]]).toEqual([
       2,
-      'lineage: unknown command "grapf" (known: flush, runs, show, graph, config)',
+      'lineage: unknown command "grapf" (known: flush, runs, show, graph, config, prune)',
     ]);
   });
 

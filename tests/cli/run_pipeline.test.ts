@@ -43,7 +43,12 @@ describe("deno task run-pipeline on the bundled records", () => {
       jobs: { succeeded: firstSummary.jobs.succeeded, skipped: 0 },
     });
     const statsAfterForce = JSON.parse((await runCli(status, ["--store", store, "--json"])).stdout);
-    expect({ ...statsAfterForce, outbox: null }).toEqual({ ...statsAfterFirst, outbox: null });
+    // The outbox and the store's size grow with every run; what the store holds does not.
+    expect({ ...statsAfterForce, outbox: null, footprint: null }).toEqual({
+      ...statsAfterFirst,
+      outbox: null,
+      footprint: null,
+    });
   });
 });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Effect } from "effect";
 import { main as status } from "../../cli/status.ts";
+import { main as prune } from "../../cli/lineage_prune.ts";
+import { insertOutbox, makeSqlOutboxStore } from "../../adapters/store/sql_outbox.ts";
 import { openStore, type Store } from "../../adapters/store/store.ts";
 import { databaseUrl, throwawayDatabase } from "../_stores.ts";
 import { runCli, tempDir } from "../_harness.ts";
@@ -70,6 +72,37 @@ describe("deno task status: running jobs", () => {
       } finally {
         await reopened.close();
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+describe("deno task status and lineage prune: the store's footprint", () => {
+  it("status shows the outbox's pending and delivered events; prune deletes only delivered ones", async () => {
+    const dir = await tempDir();
+    try {
+      const store = await openStore(dir);
+      await insertOutbox(store.client, null, [
+        { channel: "openlineage", runId: "r", payload: { n: 1 } },
+        { channel: "openlineage", runId: "r", payload: { n: 2 } },
+      ]);
+      const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+      const [first] = await Effect.runPromise(outbox.pendingFor("s", ["openlineage"], 1));
+      await Effect.runPromise(outbox.settle("s", { delivered: [first.seq] }));
+      await Effect.runPromise(outbox.compact("s", ["openlineage"]));
+      await store.close();
+      const before = JSON.parse((await runCli(status, ["--store", dir, "--json"])).stdout);
+      expect(before.footprint.outbox).toEqual({ pending: 1, delivered: 1 });
+      expect(before.footprint.databaseBytes).toBeGreaterThan(0);
+      expect(before.footprint.walBytes).toBeGreaterThan(0);
+      const pruned = await runCli(prune, ["--store", dir, "--older-than-days", "0", "--json"]);
+      expect({ code: pruned.code, out: JSON.parse(pruned.stdout) }).toEqual({
+        code: 0,
+        out: { pruned: 1 },
+      });
+      const after = JSON.parse((await runCli(status, ["--store", dir, "--json"])).stdout);
+      expect(after.footprint.outbox).toEqual({ pending: 1, delivered: 0 });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -96,7 +96,7 @@ colour: blue
 `,
     );
     expect(await problemsOf(cwd)).toEqual([
-      `lineage-kit.yaml:10:1: unknown key "colour" (allowed: plugins, stages, input_limits)`,
+      `lineage-kit.yaml:10:1: unknown key "colour" (allowed: plugins, stages, input_limits, outbox)`,
     ]);
     await Deno.writeTextFile(
       join(cwd, "lineage-kit.yaml"),

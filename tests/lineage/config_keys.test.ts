@@ -560,7 +560,9 @@ describe("README lineage configuration table", () => {
     const events = await delivered(await resolveWith());
     const complete = events.find((e) => e.eventType === "COMPLETE" && e.job.name === "auto.ingest");
     expect(complete.outputs[0].namespace).toBe("postgres://pg-prod:5432");
-    expect(complete.outputs[0].facets.dataSource).toMatchObject({
+    // The dataset's facets come with the run's START event only.
+    const start = events.find((e) => e.eventType === "START" && e.job.name === "auto.ingest");
+    expect(start.outputs[0].facets.dataSource).toMatchObject({
       name: "postgres://pg-prod:5432",
       uri: "postgres://pg-prod:5432",
     });

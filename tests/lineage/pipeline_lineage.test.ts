@@ -152,13 +152,17 @@ describe("lineage of run-pipeline (bundled records plus bad input)", () => {
     expect(chunk.inputs.map((d: Event) => `${d.namespace}|${d.name}`)).toEqual(
       outputsOf.get("auto.parse"),
     );
-    // One trial record's ingest (jobs finish in any order; a search-result file is another kind).
-    const ingest = completes.find((e) =>
-      e.job.name === "auto.ingest" && /\/NCT\d+\.json$/.test(e.inputs[0]?.name ?? "")
+    // A dataset's facets come with its run's START only; COMPLETE names the same datasets.
+    const ingestStart = openlineage.find((e) =>
+      e.eventType === "START" && e.job.name === "auto.ingest" &&
+      e.inputs[0].facets.symlinks?.identifiers[0].namespace === "https://clinicaltrials.gov"
     )!;
+    const ingest = completes.find((e) => e.run.runId === ingestStart.run.runId)!;
+    expect(ingest.inputs[0].facets).toBeUndefined();
     expect(ingest.inputs[0].namespace).toBe("file");
     expect(ingest.inputs[0].name).toMatch(/^\/.*\/data\/records\/clinicaltrials\/NCT\d+\.json$/);
-    expect(ingest.inputs[0].facets.symlinks.identifiers).toEqual([
+    expect(ingestStart.inputs[0].name).toBe(ingest.inputs[0].name);
+    expect(ingestStart.inputs[0].facets.symlinks.identifiers).toEqual([
       { namespace: "https://clinicaltrials.gov", name: "/api/v2/studies", type: "API" },
     ]);
     expect(ingest.outputs.map((d: Event) => [d.namespace, d.name])).toEqual([

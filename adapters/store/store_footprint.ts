@@ -1,0 +1,50 @@
+/**
+ * How much room the store takes, for `deno task status`: the database's size, its WAL, and the
+ * outbox's events still waiting for a sink against those every sink had (which retention prunes).
+ *
+ * @module
+ */
+import type { Effect } from "effect";
+import type { StoreError } from "../../lineage/outbox.ts";
+import type { SqlClient } from "./sql_client.ts";
+import { storeOp } from "./store_op.ts";
+
+/** The store's size on disk and its outbox's state. */
+export interface StoreFootprint {
+  /** The database's size in bytes (tables, indexes; without WAL). */
+  readonly databaseBytes: number;
+  /** The WAL's size in bytes; null where the server does not let this user read it. */
+  readonly walBytes: number | null;
+  /** Outbox events some sink has not had yet, and events every sink had. */
+  readonly outbox: { readonly pending: number; readonly delivered: number };
+}
+
+const walBytes = async (db: SqlClient): Promise<number | null> => {
+  try {
+    const [row] = await db.query<{ n: string | number }>(
+      "select coalesce(sum(size), 0)::bigint as n from pg_ls_waldir()",
+    );
+    return Number(row.n);
+  } catch {
+    // pg_ls_waldir() needs superuser or pg_monitor on a server.
+    return null;
+  }
+};
+
+/** Reads the store's footprint (the whole store: sizes are not kept per tenant). */
+export const storeFootprint = (db: SqlClient): Effect.Effect<StoreFootprint, StoreError> =>
+  storeOp("footprint", async () => {
+    const [size] = await db.query<{ n: string | number }>(
+      "select pg_database_size(current_database())::bigint as n",
+    );
+    const [outbox] = await db.query<{ pending: number; delivered: number }>(
+      `select count(*) filter (where delivered_at is null)::int as pending,
+              count(*) filter (where delivered_at is not null)::int as delivered
+       from lk_outbox`,
+    );
+    return {
+      databaseBytes: Number(size.n),
+      walBytes: await walBytes(db),
+      outbox: { pending: outbox.pending, delivered: outbox.delivered },
+    };
+  });

@@ -1,0 +1,284 @@
+/**
+ * A cached, pre-initialised embedded database: the data folder PGlite leaves after initdb,
+ * `create extension vector` and every migration. Creating a database costs seconds of
+ * WebAssembly work; copying the template costs a fraction of one. The cache holds one template
+ * per PGlite build and schema, so a new kit version or migration builds a new one.
+ *
+ * Each template folder carries a manifest with every file's size and SHA-256; a restore checks
+ * them all and refuses a template that differs (a damaged or half-written cache), so the caller
+ * falls back to initdb instead of opening a broken database.
+ *
+ * @module
+ */
+import { dirname, join, relative } from "node:path";
+import { homedir } from "node:os";
+import { migrate, migrations } from "./migrations.ts";
+import { PGlite } from "@electric-sql/pglite";
+import { openPglite, pgliteSettings } from "./pglite_client.ts";
+
+/** The manifest's name inside a template folder. */
+const MANIFEST = "lineage-kit-template.json";
+
+interface ManifestEntry {
+  readonly path: string;
+  /** Absent for a folder. */
+  readonly size?: number;
+  readonly sha256?: string;
+}
+
+interface Manifest {
+  readonly key: string;
+  readonly files: ReadonlyArray<ManifestEntry>;
+}
+
+/**
+ * The folder templates are cached in: `LINEAGE_KIT_CACHE_DIR`, else `$XDG_CACHE_HOME/lineage-kit`,
+ * else `~/.cache/lineage-kit`. `LINEAGE_KIT_CACHE_DIR=none` turns the cache off (undefined).
+ */
+export const templateCacheDir = (
+  env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+): string | undefined => {
+  const override = env.LINEAGE_KIT_CACHE_DIR;
+  if (override === "none") return undefined;
+  if (override) return join(override, "store-templates");
+  const base = env.XDG_CACHE_HOME || (() => {
+    try {
+      return join(homedir(), ".cache");
+    } catch {
+      return undefined;
+    }
+  })();
+  return base ? join(base, "lineage-kit", "store-templates") : undefined;
+};
+
+const hex = (bytes: ArrayBuffer): string =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+const sha256 = async (data: Uint8Array<ArrayBuffer>): Promise<string> =>
+  hex(await crypto.subtle.digest("SHA-256", data));
+
+const CHUNK = 1 << 20;
+
+/**
+ * Streams `source` in 1 MB pieces, copying each to `target` when given, and returns the SHA-256
+ * of the pieces' SHA-256 digests with the size: no file (a 16 MB WAL segment) is ever held whole.
+ */
+const digestFile = async (
+  source: string,
+  target?: string,
+): Promise<{ size: number; sha256: string }> => {
+  if ((await Deno.stat(source)).size < CHUNK) {
+    // Most of a database's thousand files are small: one read and one write each.
+    const data = await Deno.readFile(source);
+    if (target) await Deno.writeFile(target, data);
+    return {
+      size: data.length,
+      sha256: await sha256(new TextEncoder().encode(data.length ? await sha256(data) : "")),
+    };
+  }
+  using input = await Deno.open(source);
+  using output = target
+    ? await Deno.open(target, { write: true, create: true, truncate: true })
+    : undefined;
+  const buffer = new Uint8Array(CHUNK);
+  const digests: string[] = [];
+  let size = 0;
+  for (;;) {
+    let filled = 0;
+    while (filled < CHUNK) {
+      const n = await input.read(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    if (filled === 0) break;
+    const piece = buffer.slice(0, filled);
+    size += filled;
+    digests.push(await sha256(piece));
+    if (output) {
+      for (let written = 0; written < filled;) {
+        written += await output.write(piece.subarray(written));
+      }
+    }
+    if (filled < CHUNK) break;
+  }
+  return { size, sha256: await sha256(new TextEncoder().encode(digests.join(""))) };
+};
+
+/**
+ * Names the PGlite and pgvector builds: their resolved module URLs carry their versions. Where
+ * `import.meta.resolve` cannot resolve them (a test runner's module transform), the PGlite
+ * class's own source stands in.
+ */
+const buildsOf = (): unknown => {
+  try {
+    return [
+      import.meta.resolve("@electric-sql/pglite"),
+      import.meta.resolve("@electric-sql/pglite-pgvector"),
+    ];
+  } catch {
+    return String(PGlite);
+  }
+};
+
+/**
+ * The template's key: the PGlite and pgvector builds, the database settings and a digest of
+ * every migration, so a changed schema or build never restores an old template.
+ */
+export const templateKey = async (): Promise<string> => {
+  const parts = JSON.stringify({ builds: buildsOf(), settings: pgliteSettings, migrations });
+  const schema = Math.max(...migrations.map((m) => m.version));
+  const digest = await sha256(new TextEncoder().encode(parts));
+  return `schema-${schema}-${digest.slice(0, 16)}`;
+};
+
+/** Every file and folder under `root`, folders first; Postgres needs its empty folders too. */
+const walk = async (root: string, dir = root): Promise<{ path: string; isDir: boolean }[]> => {
+  const out: { path: string; isDir: boolean }[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) {
+      out.push({ path: relative(root, path), isDir: true }, ...await walk(root, path));
+    } else if (entry.isFile) out.push({ path: relative(root, path), isDir: false });
+  }
+  return out;
+};
+
+/**
+ * Publishes the closed database folder `dataDir` as the template `key` under `cacheDir`. The
+ * folder is written beside its final name and renamed into place with its manifest, so a reader
+ * never sees half a template; when another process published first, its template is kept.
+ */
+export const publishTemplate = async (
+  cacheDir: string,
+  key: string,
+  dataDir: string,
+): Promise<void> => {
+  const files: ManifestEntry[] = [];
+  for (const { path, isDir } of await walk(dataDir)) {
+    if (isDir) {
+      files.push({ path });
+      continue;
+    }
+    files.push({ path, ...await digestFile(join(dataDir, path)) });
+  }
+  const manifest: Manifest = { key, files };
+  await Deno.writeTextFile(join(dataDir, MANIFEST), JSON.stringify(manifest));
+  try {
+    await Deno.rename(dataDir, join(cacheDir, key));
+  } catch {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+};
+
+// Files copied at once: the per-file cost is waiting on the file system, not the CPU.
+const PARALLEL = 16;
+
+const inParallel = async <A>(
+  items: ReadonlyArray<A>,
+  f: (item: A) => Promise<void>,
+): Promise<void> => {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await f(items[next++]);
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+};
+
+/** What {@link restoreTemplate} found. */
+export type RestoreOutcome = "restored" | "missing" | "corrupt";
+
+const readManifest = async (dir: string): Promise<Manifest | undefined> => {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, MANIFEST))) as Manifest;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    return { key: "", files: [] };
+  }
+};
+
+/**
+ * Copies the template `key` into the empty folder `dataDir`, checking each file against the
+ * manifest. A template that fails the check is removed from the cache and `dataDir` is emptied
+ * again: `"corrupt"`. No template: `"missing"`.
+ */
+export const restoreTemplate = async (
+  cacheDir: string,
+  key: string,
+  dataDir: string,
+): Promise<RestoreOutcome> => {
+  const source = join(cacheDir, key);
+  const manifest = await readManifest(source);
+  if (!manifest) return "missing";
+  try {
+    if (manifest.key !== key || manifest.files.length === 0) throw new Error("bad manifest");
+    for (const file of manifest.files) {
+      const dir = file.size === undefined ? file.path : dirname(file.path);
+      await Deno.mkdir(join(dataDir, dir), { recursive: true });
+    }
+    await inParallel(manifest.files.filter((f) => f.size !== undefined), async (file) => {
+      const copied = await digestFile(join(source, file.path), join(dataDir, file.path));
+      if (copied.size !== file.size || copied.sha256 !== file.sha256) {
+        throw new Error(`${file.path} differs from the manifest`);
+      }
+    });
+    return "restored";
+  } catch {
+    await Deno.remove(source, { recursive: true }).catch(() => {});
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(dataDir, { recursive: true });
+    return "corrupt";
+  }
+};
+
+const isEmptyOrMissing = async (dir: string): Promise<boolean> => {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return true;
+    throw e;
+  }
+};
+
+/** Builds the template `key` in the cache: initdb, the vector extension, every migration. */
+const buildTemplate = async (cacheDir: string, key: string): Promise<void> => {
+  await Deno.mkdir(cacheDir, { recursive: true });
+  const dir = join(cacheDir, `${key}.tmp-${crypto.randomUUID()}`);
+  try {
+    const client = await openPglite(dir);
+    await migrate(client);
+    // Written out now, so the template's WAL holds nothing to replay.
+    await client.exec("checkpoint");
+    await client.close();
+    await publishTemplate(cacheDir, key, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+};
+
+/** How {@link prepareDataDir} left an embedded database folder. */
+export type PrepareOutcome = "existing" | "restored" | "uncached";
+
+/**
+ * Fills a new embedded database folder from the template cache in `cacheDir` (see
+ * {@link templateCacheDir}), building the template first
+ * when the cache lacks it; a folder that already holds a database is left alone. Without a
+ * cache, or when building it fails (a read-only home, a full disk), the folder stays empty and
+ * PGlite runs initdb in it as before: `"uncached"`.
+ */
+export const prepareDataDir = async (
+  dataDir: string,
+  cacheDir: string | undefined,
+): Promise<PrepareOutcome> => {
+  if (!await isEmptyOrMissing(dataDir)) return "existing";
+  if (!cacheDir) return "uncached";
+  await Deno.mkdir(dataDir, { recursive: true });
+  const key = await templateKey();
+  if (await restoreTemplate(cacheDir, key, dataDir) === "restored") return "restored";
+  try {
+    await buildTemplate(cacheDir, key);
+  } catch {
+    return "uncached";
+  }
+  return await restoreTemplate(cacheDir, key, dataDir) === "restored" ? "restored" : "uncached";
+};

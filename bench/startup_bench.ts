@@ -1,0 +1,118 @@
+/**
+ * `deno task bench --startup`: how long `run-pipeline` takes from a new process to its exit, and
+ * its peak memory, on the bundled records: with an empty template cache (initdb and migrations),
+ * on a new store from the cached template (cold), and again on the same store where every job is
+ * done (warm: the process, the store's opening, the skip). Each is its own `deno` process, as a
+ * user starts it; the template cache lives in a temporary folder.
+ *
+ * Usage: deno task bench --startup [--repeat N] [--json]
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs, UsageError } from "../cli/_args.ts";
+import { median } from "./_bench_report.ts";
+
+const usage = `usage: deno task bench --startup [--repeat N] [--json]
+
+  --repeat N   cold and warm starts measured N times each; medians are reported (default: 3)
+  --json       end with one line of JSON
+  --help       this text
+
+Peak memory is read with /usr/bin/time -f %M where it is installed.`;
+
+interface Sample {
+  readonly seconds: number;
+  /** Peak resident set size in MB; undefined without /usr/bin/time. */
+  readonly peakMb?: number;
+}
+
+const timeBinary = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => undefined);
+
+// The flags the run-pipeline task gives Deno (deno.json).
+const denoFlags = ["run", "-A", "--v8-flags=--max-semi-space-size=4", "cli/run_pipeline.ts"];
+
+const runOnce = async (store: string, cache: string, scratch: string): Promise<Sample> => {
+  const rssFile = join(scratch, "rss");
+  const args = [...denoFlags, "--store", store, "--json"];
+  const [cmd, cmdArgs] = timeBinary
+    ? [timeBinary, ["-f", "%M", "-o", rssFile, Deno.execPath(), ...args]]
+    : [Deno.execPath(), args];
+  const started = performance.now();
+  const out = await new Deno.Command(cmd, {
+    args: cmdArgs,
+    env: { LINEAGE_KIT_CACHE_DIR: cache },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - started) / 1000;
+  if (!out.success) {
+    throw new Error(`run-pipeline failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  }
+  if (!timeBinary) return { seconds };
+  const kb = Number((await Deno.readTextFile(rssFile)).trim().split("\n").at(-1));
+  return { seconds, peakMb: Math.round(kb / 1024) };
+};
+
+const summary = (samples: ReadonlyArray<Sample>) => ({
+  seconds: Number(median(samples.map((s) => s.seconds)).toFixed(2)),
+  ...(samples[0]?.peakMb === undefined
+    ? {}
+    : { peak_mb: median(samples.map((s) => s.peakMb ?? 0)) }),
+});
+
+/** Runs the startup bench; returns the exit status. */
+export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  let repeat: number;
+  let json: boolean;
+  try {
+    const { flags } = parseArgs(args.filter((a) => a !== "--startup"), {
+      repeat: { type: "integer", min: 1 },
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    });
+    if (flags.help) {
+      console.log(usage);
+      return 0;
+    }
+    repeat = (flags.repeat as number | undefined) ?? 3;
+    json = flags.json === true;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`bench: ${e.message}\n${usage}`);
+    return 2;
+  }
+  const scratch = await Deno.makeTempDir({ prefix: "lk-startup-" });
+  try {
+    const cache = join(scratch, "cache");
+    const first = await runOnce(join(scratch, "first"), cache, scratch);
+    const cold: Sample[] = [];
+    const warm: Sample[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const store = join(scratch, `store-${i}`);
+      cold.push(await runOnce(store, cache, scratch));
+      warm.push(await runOnce(store, cache, scratch));
+    }
+    const result = {
+      first_store: summary([first]),
+      cold: summary(cold),
+      warm: summary(warm),
+      cold_over_warm: Number((summary(cold).seconds / summary(warm).seconds).toFixed(2)),
+    };
+    const line = (name: string, s: ReturnType<typeof summary>) =>
+      `${name.padEnd(44)}${s.seconds.toFixed(2)} s${
+        s.peak_mb === undefined ? "" : `   peak ${s.peak_mb} MB`
+      }`;
+    console.log(`run-pipeline on the bundled records, median of ${repeat}`);
+    console.log(line("first store (empty template cache: initdb)", result.first_store));
+    console.log(line("cold (new store from the cached template)", result.cold));
+    console.log(line("warm (same store again, every job done)", result.warm));
+    console.log(`cold / warm: ${result.cold_over_warm}`);
+    if (json) console.log(JSON.stringify(result));
+    return 0;
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+};
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

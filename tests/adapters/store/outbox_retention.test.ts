@@ -1,0 +1,80 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Effect } from "effect";
+import {
+  insertOutbox,
+  makeSqlOutboxStore,
+  pruneOutbox,
+} from "../../../adapters/store/sql_outbox.ts";
+import type { Store } from "../../../adapters/store/store.ts";
+import type { OutboxEvent } from "../../../lineage/outbox.ts";
+import { backends } from "../../_stores.ts";
+
+const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect);
+
+const events = (n: number, channel: OutboxEvent["channel"] = "openlineage") =>
+  Array.from({ length: n }, (_, i): OutboxEvent => ({ channel, runId: "r", payload: { n: i } }));
+
+describe.each(backends)("outbox retention on $name", (backend) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await backend.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const remaining = async () =>
+    (await store.client.query<{ seq: string | number }>("select seq from lk_outbox order by seq"))
+      .map((r) => Number(r.seq));
+
+  it("prunes only what every sink had: never a pending or dead-lettered event", async () => {
+    await insertOutbox(store.client, null, [...events(4), ...events(1, "cloudevents")]);
+    const [a, b, c, d, e] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    // Sink "ol" takes OpenLineage events: two delivered, one dead-lettered, one still pending.
+    await run(outbox.settle("ol", {
+      delivered: [a, b],
+      deadLetters: [{ seq: c, runId: "r", jobId: null, status: 400, reason: "refused" }],
+    }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    // Sink "ce" takes CloudEvents and has not had its event yet.
+    await run(outbox.compact("ce", ["cloudevents"]));
+    expect(await pruneOutbox(store.client, 0)).toBe(2);
+    expect(await remaining()).toEqual([c, d, e]);
+    // The pending events are still handed out.
+    expect((await run(outbox.pendingFor("ol", ["openlineage"], 10))).map((r) => r.seq)).toEqual(
+      [d],
+    );
+    expect((await run(outbox.pendingFor("ce", ["cloudevents"], 10))).map((r) => r.seq)).toEqual(
+      [e],
+    );
+  });
+
+  it("keeps delivered events younger than the retention", async () => {
+    await insertOutbox(store.client, null, events(2));
+    const [a, b] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(outbox.settle("ol", { delivered: [a, b] }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    expect(await run(outbox.prune!(60_000))).toBe(0);
+    expect(await remaining()).toEqual([a, b]);
+    expect(await store.prune(0)).toBe(2);
+  });
+
+  it("a sink seen for the first time still gets the events the others had", async () => {
+    await insertOutbox(store.client, null, events(3));
+    const [a, b, c] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(outbox.settle("old", { delivered: [a, b, c] }));
+    await run(outbox.compact("old", ["openlineage"]));
+    // The new sink takes one event per scan: after its first, the others stay pending for it.
+    expect((await run(outbox.pendingFor("new", ["openlineage"], 1))).map((r) => r.seq)).toEqual(
+      [a],
+    );
+    await run(outbox.settle("new", { delivered: [a] }));
+    expect((await run(outbox.pendingFor("new", ["openlineage"], 10))).map((r) => r.seq)).toEqual(
+      [b, c],
+    );
+    expect(await pruneOutbox(store.client, 0)).toBe(0);
+  });
+});

@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import {
+  prepareDataDir,
+  templateCacheDir,
+  templateKey,
+} from "../../../adapters/store/store_template.ts";
+import { openEmbeddedStore } from "../../../adapters/store/store.ts";
+import { migrations } from "../../../adapters/store/migrations.ts";
+
+const root = await Deno.makeTempDir({ prefix: "lk-template-" });
+const cache = join(root, "cache");
+afterAll(() => Deno.remove(root, { recursive: true }));
+
+const versions = async (storeDir: string) => {
+  const store = await openEmbeddedStore(storeDir);
+  try {
+    return (await store.client.query<{ version: number }>(
+      "select version from lk_migrations order by version",
+    )).map((r) => r.version);
+  } finally {
+    await store.close();
+  }
+};
+
+const everyVersion = migrations.filter((m) => m.needsVector !== false).map((m) => m.version);
+
+describe("templateCacheDir()", () => {
+  it("prefers LINEAGE_KIT_CACHE_DIR, then XDG_CACHE_HOME, and is off for none", () => {
+    expect(templateCacheDir({ LINEAGE_KIT_CACHE_DIR: "/c", XDG_CACHE_HOME: "/x" })).toEqual(
+      "/c/store-templates",
+    );
+    expect(templateCacheDir({ XDG_CACHE_HOME: "/x" })).toEqual("/x/lineage-kit/store-templates");
+    expect(templateCacheDir({ LINEAGE_KIT_CACHE_DIR: "none" })).toBeUndefined();
+  });
+});
+
+describe("prepareDataDir()", () => {
+  it("builds the template once, then restores it into new stores with every migration", async () => {
+    expect(await prepareDataDir(join(root, "a", "db"), cache)).toEqual("restored");
+    expect(await versions(join(root, "a"))).toEqual(everyVersion);
+    expect(await prepareDataDir(join(root, "b", "db"), cache)).toEqual("restored");
+    expect(await versions(join(root, "b"))).toEqual(everyVersion);
+    expect(await prepareDataDir(join(root, "b", "db"), cache)).toEqual("existing");
+  });
+
+  it("detects a damaged template, drops it and leaves the folder empty for initdb", async () => {
+    const key = await templateKey();
+    await prepareDataDir(join(root, "c", "db"), cache);
+    await Deno.writeTextFile(join(cache, key, "PG_VERSION"), "damaged\n");
+    const dir = join(root, "d", "db");
+    // The damaged template is refused and a new one is built and restored in its place.
+    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    expect(await Deno.readTextFile(join(dir, "PG_VERSION"))).not.toEqual("damaged\n");
+    expect(await versions(join(root, "d"))).toEqual(everyVersion);
+  });
+
+  it("without a cache leaves the folder to initdb, which still gets every migration", async () => {
+    expect(await prepareDataDir(join(root, "e", "db"), undefined)).toEqual("uncached");
+    expect(await versions(join(root, "e"))).toEqual(everyVersion);
+  });
+});
