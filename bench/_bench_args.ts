@@ -10,14 +10,15 @@ import { type PeerRuntime, peerRuntimes } from "./_peers.ts";
 
 /** The bench's usage text. */
 export const benchUsage = `usage: deno task bench [--docs N] [--concurrency N] [--repeat N] [--json]
-                       [--store postgres://…] [--peer-runtime deno|node] [--skip-peers]
+                       [--store memory|postgres://…] [--peer-runtime deno|node] [--skip-peers]
 
   --docs N          synthetic documents per run (default: 300)
   --concurrency N   jobs in flight at once, on every side (default: 8)
   --repeat N        measured runs of each side; the median is reported (default: 3)
   --json            end with one line of JSON: rates, ranges, ratios, statements and events
-  --store URL       run the kit on this PostgreSQL server, in a fresh schema per run that is
-                    dropped afterwards (default: in-memory PGlite)
+  --store S         where the kit's store lives: \`memory\` (PGlite in memory), or a postgres://
+                    URL (a fresh schema per run on that server, dropped afterwards); default: a
+                    fresh embedded store in a temporary folder, on disk as run-pipeline keeps it
   --peer-runtime R  run the LangGraph.js peers under deno (the kit's runtime) or node
                     (default: deno)
   --skip-peers      measure only the bare chain and the kit
@@ -35,7 +36,7 @@ export interface BenchOptions {
   readonly repeat: number;
   /** End with one line of JSON. */
   readonly json: boolean;
-  /** The PostgreSQL server the kit runs on; undefined: in-memory PGlite. */
+  /** `memory`, or the PostgreSQL server the kit runs on; undefined: an embedded store on disk. */
   readonly store?: string;
   readonly peerRuntime: PeerRuntime;
   readonly skipPeers: boolean;
@@ -53,8 +54,8 @@ const runtimeOf = (value: string | undefined): PeerRuntime => {
 };
 
 const storeOf = (value: string | undefined): string | undefined => {
-  if (value !== undefined && !isServerStore(value)) {
-    throw new UsageError(`--store: expected a postgres:// URL, got "${value}"`);
+  if (value !== undefined && value !== "memory" && !isServerStore(value)) {
+    throw new UsageError(`--store: expected memory or a postgres:// URL, got "${value}"`);
   }
   return value;
 };

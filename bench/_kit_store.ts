@@ -1,6 +1,7 @@
 /**
- * The store one measured kit run writes to: a fresh in-memory PGlite, or, for `--store
- * postgres://…`, a schema of its own on that server (created for the run, put first on the
+ * The store one measured kit run writes to: a fresh embedded store in a temporary folder (on disk,
+ * as `run-pipeline` keeps it; removed afterwards), PGlite in memory for `--store memory`, or, for
+ * `--store postgres://…`, a schema of its own on that server (created for the run, put first on the
  * connection's search_path, dropped afterwards), so each run starts from empty tables and a
  * user's own kit tables in that database are never read or cleaned. Its statements are counted.
  *
@@ -46,18 +47,30 @@ const freshSchema = async (url: string) => {
   };
 };
 
+// A fresh embedded store in a temporary folder, removed with it.
+const freshFolder = async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lk-bench-" });
+  return { dir, remove: () => Deno.remove(dir, { recursive: true }) };
+};
+
 /**
- * Opens the store for one kit run: in memory when `spec` is undefined, else in a fresh schema on
- * the server `spec` names. The store is rebuilt over a counting wrapper of its client (the
- * migrations, already applied, are only checked again), and the counter starts at zero.
+ * Opens the store for one kit run: a fresh embedded store on disk when `spec` is undefined, in
+ * memory for `memory`, else in a fresh schema on the server `spec` names. The store is rebuilt
+ * over a counting wrapper of its client (the migrations, already applied, are only checked
+ * again), and the counter starts at zero.
  */
 export const openBenchStore = async (spec?: string): Promise<BenchStore> => {
-  if (spec !== undefined && !isServerStore(spec)) {
-    throw new Error(`--store: expected a postgres:// URL, got "${spec}"`);
+  if (spec !== undefined && spec !== "memory" && !isServerStore(spec)) {
+    throw new Error(`--store: expected memory or a postgres:// URL, got "${spec}"`);
   }
-  const schema = spec ? await freshSchema(spec) : undefined;
+  const schema = spec && spec !== "memory" ? await freshSchema(spec) : undefined;
+  const folder = spec === undefined ? await freshFolder() : undefined;
+  const cleanUp = async () => {
+    await schema?.drop();
+    await folder?.remove();
+  };
   try {
-    const opened = schema ? await openStore(schema.url) : await openEmbeddedStore();
+    const opened = schema ? await openStore(schema.url) : await openEmbeddedStore(folder?.dir);
     const counter = countStatements(opened.client);
     const store = await storeFromClient(counter.client, opened.spec);
     counter.reset();
@@ -68,12 +81,12 @@ export const openBenchStore = async (spec?: string): Promise<BenchStore> => {
         try {
           await store.close();
         } finally {
-          await schema?.drop();
+          await cleanUp();
         }
       },
     };
   } catch (e) {
-    await schema?.drop();
+    await cleanUp();
     throw e;
   }
 };

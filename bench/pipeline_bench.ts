@@ -3,13 +3,13 @@
  *
  * Every side pushes N synthetic documents through the auto pipeline's seven steps with trivial
  * stage bodies, so what is measured is the orchestration itself: the kit with the full ledger,
- * checkpoints and paired lineage in the outbox (in-memory PGlite, or a PostgreSQL server with
- * `--store`); the floor: seven awaited function calls per document; and the in-process peer,
+ * checkpoints and paired lineage in the outbox (a fresh embedded store on disk, PGlite in memory
+ * with `--store memory`, or a PostgreSQL server with `--store postgres://…`); the floor: seven awaited function calls per document; and the in-process peer,
  * LangGraph.js running the same DAG (bench/peers/) with no persistence, with its MemorySaver, and
  * with its Postgres checkpointer when a server is at hand. All use the same job concurrency.
  * Prints a table, writes JSON to `bench/results/`, and with `--json` ends with a one-line summary.
  *
- * Usage: deno task bench [--docs N] [--concurrency N] [--repeat N] [--json] [--store URL] …
+ * Usage: deno task bench [--docs N] [--concurrency N] [--repeat N] [--json] [--store memory|URL] …
  *
  * @module
  */
@@ -198,7 +198,11 @@ const summary = {
   docs,
   concurrency,
   repeat,
-  kit_store: options.store ? "postgres" : "pglite-memory",
+  kit_store: options.store === undefined
+    ? "pglite-disk"
+    : options.store === "memory"
+    ? "pglite-memory"
+    : "postgres",
   kit_docs_per_s: Number(kitRate.toFixed(1)),
   langgraph_docs_per_s: rateFor("langgraph") === undefined
     ? null

@@ -24,7 +24,7 @@ describe("benchOptionsFrom()", () => {
         "--peer-runtime, --skip-peers)",
     );
     expect((await run(["--store", ".lineage-kit"])).stderr.split("\n")[0]).toBe(
-      'bench: --store: expected a postgres:// URL, got ".lineage-kit"',
+      'bench: --store: expected memory or a postgres:// URL, got ".lineage-kit"',
     );
     expect((await run(["--peer-runtime", "bun"])).stderr.split("\n")[0]).toBe(
       'bench: --peer-runtime: expected one of deno, node, got "bun"',

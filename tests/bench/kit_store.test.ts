@@ -26,14 +26,34 @@ const enqueueOne = (store: Awaited<ReturnType<typeof openBenchStore>>["store"]) 
 
 describe("openBenchStore()", () => {
   it("opens an empty in-memory store whose counter starts at zero after set-up", async () => {
-    const { store, counter, close } = await openBenchStore();
+    const { store, counter, close } = await openBenchStore("memory");
     try {
+      expect(store.spec).toBe("memory");
       expect({ ...counter.counts }).toEqual({ statements: 0, transactions: 0 });
       await enqueueOne(store);
       expect(counter.counts.statements).toBeGreaterThan(0);
     } finally {
       await close();
     }
+  });
+
+  it("by default opens a fresh embedded store on disk and removes its folder on close", async () => {
+    const first = await openBenchStore();
+    const second = await openBenchStore();
+    try {
+      expect(first.store.spec).not.toBe("memory");
+      expect((await Deno.stat(first.store.spec)).isDirectory).toBe(true);
+      expect(first.store.spec).not.toBe(second.store.spec);
+      expect({ ...first.counter.counts }).toEqual({ statements: 0, transactions: 0 });
+      expect((await enqueueOne(first.store)).created).toBe(true);
+      // The second store is another folder: the first one's job is not there.
+      expect((await enqueueOne(second.store)).created).toBe(true);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+    await expect(Deno.stat(first.store.spec)).rejects.toThrow(Deno.errors.NotFound);
+    await expect(Deno.stat(second.store.spec)).rejects.toThrow(Deno.errors.NotFound);
   });
 
   if (!databaseUrl) {
