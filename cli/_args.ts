@@ -11,6 +11,8 @@ export interface FlagSpec {
   readonly repeatable?: boolean;
   /** For integers and numbers: the smallest accepted value. */
   readonly min?: number;
+  /** For integers and numbers: the largest accepted value. */
+  readonly max?: number;
 }
 
 /** Parsed flags and positional arguments. */
@@ -27,10 +29,16 @@ const parseValue = (name: string, spec: FlagSpec, raw: string): string | number 
   if (spec.type !== "integer" && spec.type !== "number") return raw;
   const n = raw.trim() === "" ? Number.NaN : Number(raw);
   const valid = spec.type === "integer" ? Number.isInteger(n) : Number.isFinite(n);
-  if (!valid || (spec.min !== undefined && n < spec.min)) {
+  if (
+    !valid || (spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)
+  ) {
+    const bounds = [
+      ...(spec.min !== undefined ? [`>= ${spec.min}`] : []),
+      ...(spec.max !== undefined ? [`<= ${spec.max}`] : []),
+    ];
     throw new UsageError(
       `--${name}: expected ${spec.type === "integer" ? "an integer" : "a number"}${
-        spec.min !== undefined ? ` >= ${spec.min}` : ""
+        bounds.length > 0 ? ` ${bounds.join(" and ")}` : ""
       }, got "${raw}"`,
     );
   }

@@ -10,21 +10,22 @@
 import { type FlagSpec, parseArgs } from "./_args.ts";
 import { openExistingStore, storeSpec, withUsage } from "./_command.ts";
 import { loadProjectConfig, outboxRetentionMsOf } from "../kit/project_config.ts";
-import { daysToMs } from "../lineage/outbox.ts";
+import { daysToMs, maxOutboxRetentionDays } from "../lineage/outbox.ts";
 import { kitRegistry } from "../kit/load_pipelines.ts";
 
 const USAGE = `usage: deno task lineage prune [options]
 
   --store DIR|URL         the store: a directory (default: .lineage-kit) or postgres:// URL
-  --older-than-days N     keep delivered events younger than N days; 0 deletes every delivered
-                          event (default: outbox.retention_days of lineage-kit.yaml, else 7)
+  --older-than-days N     keep delivered events younger than N days, 0 to 36500; 0 deletes every
+                          delivered event (default: outbox.retention_days of lineage-kit.yaml,
+                          else 7)
   --config FILE           the project file (default: ./lineage-kit.yaml when present)
   --json                  print {"pruned": N} instead of a sentence
   --help                  this text`;
 
 const flagSpecs: Readonly<Record<string, FlagSpec>> = {
   store: { type: "string" },
-  "older-than-days": { type: "integer", min: 0 },
+  "older-than-days": { type: "integer", min: 0, max: maxOutboxRetentionDays },
   config: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean" },

@@ -16,7 +16,7 @@
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
-import { daysToMs, defaultOutboxRetentionDays } from "../lineage/outbox.ts";
+import { daysToMs, defaultOutboxRetentionDays, maxOutboxRetentionDays } from "../lineage/outbox.ts";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import type { AnyStageDefinition } from "../stages/contracts.ts";
@@ -81,7 +81,9 @@ const topLevel = strictMapping({
       Object.values(inputLimitKeys).map((key) => [key, z.number().optional()]),
     ) as Record<string, z.ZodOptional<z.ZodNumber>>,
   ).optional(),
-  outbox: strictMapping({ retention_days: z.number().min(0).optional() }).optional(),
+  outbox: strictMapping({
+    retention_days: z.number().min(0).max(maxOutboxRetentionDays).optional(),
+  }).optional(),
 });
 
 type TopLevel = z.infer<typeof topLevel>;

@@ -69,6 +69,12 @@ export interface OutboxStoreShape {
 /** How long delivered events stay in the outbox when nothing else is configured, in days. */
 export const defaultOutboxRetentionDays = 7;
 
+/**
+ * The longest retention accepted (100 years): "keep for good" in practice, and far from the
+ * range where the database's interval arithmetic overflows.
+ */
+export const maxOutboxRetentionDays = 36_500;
+
 /** Days as milliseconds. */
 export const daysToMs = (days: number): number => days * 24 * 60 * 60 * 1000;
 

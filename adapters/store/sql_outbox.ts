@@ -86,15 +86,54 @@ const settledRows = (record: SettleRecord) => [
 ];
 
 /**
+ * Serialises what dates events delivered with what makes a sink known or widens its channels,
+ * until the transaction ends. Without it, on a server, a sink's first round (its cursor row not
+ * yet committed) and another sink's dating could overlap: the dating would not see the new sink
+ * and date events it never had, which its scan then skips and retention deletes.
+ */
+const lockDelivery = (tx: SqlExecutor): Promise<unknown> =>
+  tx.query("select pg_advisory_xact_lock(hashtext('lk_outbox_delivery'))");
+
+/**
  * Makes `sink` known to the store. A sink seen for the first time has had none of the events
  * dated delivered (they were delivered to the sinks known then): they become undelivered again,
  * so its scan for undelivered events finds them.
  */
 const knowSink = async (tx: SqlExecutor, sink: string): Promise<void> => {
+  await lockDelivery(tx);
   const known = await tx.query("select 1 from lk_outbox_cursors where sink = $1", [sink]);
   if (known.length > 0) return;
   await tx.query("insert into lk_outbox_cursors (sink) values ($1) on conflict do nothing", [sink]);
   await tx.query("update lk_outbox set delivered_at = null where delivered_at is not null");
+};
+
+/**
+ * Records the channels `sink` takes. A channel it did not take before had its events dated
+ * delivered without it: they become undelivered again, so its scan finds them (under the same
+ * lock as `knowSink`, for the same reason).
+ */
+const takeChannels = async (
+  tx: SqlExecutor,
+  sink: string,
+  channels: ReadonlyArray<string>,
+): Promise<void> => {
+  const [row] = await tx.query<{ channels: ReadonlyArray<string> | null }>(
+    "select channels from lk_outbox_cursors where sink = $1",
+    [sink],
+  );
+  const before = row?.channels;
+  const added = before ? channels.filter((c) => !before.includes(c)) : [];
+  if (added.length > 0) {
+    await tx.query(
+      `update lk_outbox set delivered_at = null
+       where delivered_at is not null and channel in (select jsonb_array_elements_text($1::jsonb))`,
+      [JSON.stringify(added)],
+    );
+  }
+  await tx.query("update lk_outbox_cursors set channels = $2::jsonb where sink = $1", [
+    sink,
+    JSON.stringify(channels),
+  ]);
 };
 
 const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord) => {
@@ -127,8 +166,9 @@ const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord)
  * does not take, or settled as delivered or skipped. A dead-lettered event stays undelivered, so retention keeps its payload.
  * Scans only undelivered events (the partial index of migration 12).
  */
-const markDelivered = (tx: SqlExecutor): Promise<unknown> =>
-  tx.query(
+const markDelivered = async (tx: SqlExecutor): Promise<unknown> => {
+  await lockDelivery(tx);
+  return await tx.query(
     `update lk_outbox o set delivered_at = now()
      where o.delivered_at is null
        and exists (select 1 from lk_outbox_cursors)
@@ -141,6 +181,7 @@ const markDelivered = (tx: SqlExecutor): Promise<unknown> =>
            select 1 from lk_outbox_settled s
            where s.sink = c.sink and s.seq = o.seq and s.outcome <> 'dead_letter'))`,
   );
+};
 
 /**
  * Deletes delivered events older than `olderThanMs` (never an undelivered one); returns how many.
@@ -201,10 +242,7 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
       await db.transaction(async (tx) => {
         // A sink becomes known on its first round, even one that could deliver nothing yet.
         await knowSink(tx, sink);
-        await tx.query(
-          "update lk_outbox_cursors set channels = $2::jsonb where sink = $1",
-          [sink, JSON.stringify(channels)],
-        );
+        await takeChannels(tx, sink, channels);
         // The cursor may move over every event before the sink's first unsettled one, as far as
         // the newest event older than the horizon; events of other channels never block it.
         await tx.query(

@@ -72,8 +72,10 @@ export const storeFromClient = async (
     prune,
     outboxRetentionMs: retentionMs,
     close: async () => {
+      // Only a store opened with the project's retention prunes: a command that opened it with
+      // the default (a viewer such as `status`) must not apply 7 days to a store kept longer.
       // Retention is upkeep: a store that cannot prune now still closes, and prunes next time.
-      await prune().catch(() => undefined);
+      if (options.outboxRetentionMs !== undefined) await prune().catch(() => undefined);
       await client.close();
     },
   };
@@ -87,7 +89,8 @@ export interface OpenStoreOptions {
    */
   readonly keepLeases?: boolean;
   /**
-   * How long delivered outbox events are kept; older ones are pruned when the store closes.
+   * How long delivered outbox events are kept; when given, older ones are pruned when the store
+   * closes (without it, closing prunes nothing and the relay keeps 7 days).
    * @default 7 days
    */
   readonly outboxRetentionMs?: number;

@@ -38,6 +38,56 @@ describe("deno task lineage", () => {
     ]);
   });
 
+  it("prune keeps what the retention keeps; closing a store opened without one prunes nothing", async () => {
+    const dir = await seededStore();
+    try {
+      const flushed = await runCli(main, ["flush", "--store", dir, "--lineage", resolve(dir, "l")]);
+      expect(flushed.code).toBe(0);
+      const outboxRows = async (age?: string) => {
+        const store = await openEmbeddedStore(dir);
+        try {
+          if (age) {
+            await store.client.exec(
+              `update lk_outbox set delivered_at = now() - interval '${age}'`,
+            );
+          }
+          return (await store.client.query("select 1 from lk_outbox")).length;
+        } finally {
+          await store.close();
+        }
+      };
+      // Delivered 30 days ago, past the 7-day default: a store opened by a viewer (no retention
+      // of the project's) leaves them to `prune` and to the commands that run jobs.
+      expect(await outboxRows("30 days")).toBe(3);
+      expect(await outboxRows()).toBe(3);
+      const kept = await runCli(main, [
+        "prune",
+        "--store",
+        dir,
+        "--older-than-days",
+        "40",
+        "--json",
+      ]);
+      expect([kept.code, kept.stdout.trim()]).toEqual([0, '{"pruned":0}']);
+      const pruned = await runCli(main, [
+        "prune",
+        "--store",
+        dir,
+        "--older-than-days",
+        "10",
+        "--json",
+      ]);
+      expect([pruned.code, pruned.stdout.trim()]).toEqual([0, '{"pruned":3}']);
+      const tooLong = await runCli(main, ["prune", "--store", dir, "--older-than-days", "36501"]);
+      expect([tooLong.code, tooLong.stderr.split("\n")[0]]).toEqual([
+        2,
+        'lineage prune: --older-than-days: expected an integer >= 0 and <= 36500, got "36501"',
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
   it("flush delivers what is pending to a --lineage directory and prints per-sink counts (exit 0)", async () => {
     const dir = await seededStore();
     try {

@@ -61,6 +61,26 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     expect(await store.prune(0)).toBe(2);
   });
 
+  it("a sink that starts taking another channel gets that channel's events the others had", async () => {
+    await insertOutbox(store.client, null, [...events(2), ...events(2, "cloudevents")]);
+    const [a, b, c, d] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(outbox.settle("all", { delivered: [a, b, c, d] }));
+    await run(outbox.compact("all", ["openlineage", "cloudevents"]));
+    await run(outbox.settle("ol", { delivered: [a] }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    // Every sink had the CloudEvents or does not take them: they are dated delivered.
+    expect((await run(outbox.pendingFor("ol", ["openlineage"], 10))).map((r) => r.seq)).toEqual(
+      [b],
+    );
+    await run(outbox.compact("ol", ["openlineage", "cloudevents"]));
+    expect(
+      (await run(outbox.pendingFor("ol", ["openlineage", "cloudevents"], 10))).map((r) => r.seq),
+    ).toEqual([b, c, d]);
+    expect(await pruneOutbox(store.client, 0)).toBe(1);
+    expect(await remaining()).toEqual([b, c, d]);
+  });
+
   it("a sink seen for the first time still gets the events the others had", async () => {
     await insertOutbox(store.client, null, events(3));
     const [a, b, c] = await remaining();
