@@ -173,33 +173,50 @@ export const publishTemplate = async (
 // Files copied at once: the per-file cost is waiting on the file system, not the CPU.
 const PARALLEL = 16;
 
+// Stops taking items at the first failure and returns (rejects) only once every copy in flight
+// has ended, so the caller's clean-up never races a copy still writing.
 const inParallel = async <A>(
   items: ReadonlyArray<A>,
   f: (item: A) => Promise<void>,
 ): Promise<void> => {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) await f(items[next++]);
+    while (!failed && next < items.length) {
+      try {
+        await f(items[next++]);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  const ends = await Promise.allSettled(Array.from({ length: PARALLEL }, worker));
+  const failure = ends.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
 };
 
 /** What {@link restoreTemplate} found. */
 export type RestoreOutcome = "restored" | "missing" | "corrupt";
 
+// A template folder appears whole (renamed into place with its manifest), so one without a
+// manifest is what an interrupted removal left: it reads as damaged, and is removed.
 const readManifest = async (dir: string): Promise<Manifest | undefined> => {
+  const damaged = { key: "", files: [] };
   try {
     return JSON.parse(await Deno.readTextFile(join(dir, MANIFEST))) as Manifest;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    return { key: "", files: [] };
+    if (!(e instanceof Deno.errors.NotFound)) return damaged;
+    return await Deno.stat(dir).then(() => damaged, () => undefined);
   }
 };
 
 /**
- * Copies the template `key` into the empty folder `dataDir`, checking each file against the
- * manifest. A template that fails the check is removed from the cache and `dataDir` is emptied
- * again: `"corrupt"`. No template: `"missing"`.
+ * Copies the template `key` into `dataDir` (missing or empty), checking each file against the
+ * manifest. The copy is made in a folder beside it and renamed into place once whole, so an
+ * interrupted restore never leaves a half-filled database folder. A template that fails the
+ * check is removed from the cache and `dataDir` is left as it was: `"corrupt"`. No template:
+ * `"missing"`.
  */
 export const restoreTemplate = async (
   cacheDir: string,
@@ -209,25 +226,35 @@ export const restoreTemplate = async (
   const source = join(cacheDir, key);
   const manifest = await readManifest(source);
   if (!manifest) return "missing";
+  const staging = `${dataDir}.restore-${crypto.randomUUID()}`;
   try {
     if (manifest.key !== key || manifest.files.length === 0) throw new Error("bad manifest");
     for (const file of manifest.files) {
       const dir = file.size === undefined ? file.path : dirname(file.path);
-      await Deno.mkdir(join(dataDir, dir), { recursive: true });
+      await Deno.mkdir(join(staging, dir), { recursive: true });
     }
     await inParallel(manifest.files.filter((f) => f.size !== undefined), async (file) => {
-      const copied = await digestFile(join(source, file.path), join(dataDir, file.path));
+      const copied = await digestFile(join(source, file.path), join(staging, file.path));
       if (copied.size !== file.size || copied.sha256 !== file.sha256) {
         throw new Error(`${file.path} differs from the manifest`);
       }
     });
-    return "restored";
   } catch {
     await Deno.remove(source, { recursive: true }).catch(() => {});
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    await Deno.mkdir(dataDir, { recursive: true });
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
     return "corrupt";
   }
+  try {
+    // Only an empty folder is removed (not recursive): a database that appeared meanwhile stays.
+    await Deno.remove(dataDir).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+    await Deno.rename(staging, dataDir);
+  } catch (e) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  return "restored";
 };
 
 const isEmptyOrMissing = async (dir: string): Promise<boolean> => {
@@ -272,7 +299,7 @@ export const prepareDataDir = async (
 ): Promise<PrepareOutcome> => {
   if (!await isEmptyOrMissing(dataDir)) return "existing";
   if (!cacheDir) return "uncached";
-  await Deno.mkdir(dataDir, { recursive: true });
+  await Deno.mkdir(dirname(dataDir), { recursive: true });
   const key = await templateKey();
   if (await restoreTemplate(cacheDir, key, dataDir) === "restored") return "restored";
   try {

@@ -55,6 +55,26 @@ describe("prepareDataDir()", () => {
     expect(await versions(join(root, "d"))).toEqual(everyVersion);
   });
 
+  it("restores through a folder beside the store's, leaving nothing else behind", async () => {
+    const dir = join(root, "f", "db");
+    await Deno.mkdir(dir, { recursive: true }); // an empty folder is a new store's too
+    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    expect((await Array.fromAsync(Deno.readDir(join(root, "f")))).map((e) => e.name)).toEqual([
+      "db",
+    ]);
+    expect(await versions(join(root, "f"))).toEqual(everyVersion);
+  });
+
+  it("takes a template folder without its manifest (an interrupted removal) for damaged", async () => {
+    const key = await templateKey();
+    await prepareDataDir(join(root, "g", "db"), cache);
+    await Deno.remove(join(cache, key, "lineage-kit-template.json"));
+    const dir = join(root, "h", "db");
+    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    expect(await Deno.stat(join(cache, key, "lineage-kit-template.json"))).toBeTruthy();
+    expect(await versions(join(root, "h"))).toEqual(everyVersion);
+  });
+
   it("without a cache leaves the folder to initdb, which still gets every migration", async () => {
     expect(await prepareDataDir(join(root, "e", "db"), undefined)).toEqual("uncached");
     expect(await versions(join(root, "e"))).toEqual(everyVersion);
