@@ -88,7 +88,7 @@ export const makeGroupCommit = <W, R>(
  * order they were handed in: one statement changes a row once, so two writes of one job in the
  * same batch need two statements. Returns the indexes of each round's writes.
  */
-export const rounds = <W>(
+const rounds = <W>(
   writes: ReadonlyArray<W>,
   keyOf: (write: W) => string,
 ): Array<Array<number>> => {
@@ -100,4 +100,26 @@ export const rounds = <W>(
     (out[round] ??= []).push(i);
   });
   return out;
+};
+
+/**
+ * Runs `sql`, one multi-row statement over the JSON recordset in `$1`, once per round of `writes`
+ * (each key at most once per statement), with `rowOf` giving each write's row. The statement
+ * returns the `i` of the rows it applied; so does this, as a set.
+ */
+export const applyInRounds = async <W>(
+  tx: SqlExecutor,
+  sql: string,
+  writes: ReadonlyArray<W>,
+  keyOf: (write: W) => string,
+  rowOf: (write: W) => { readonly i: number },
+): Promise<ReadonlySet<number>> => {
+  const applied = new Set<number>();
+  for (const round of rounds(writes, keyOf)) {
+    const rows = await tx.query<{ i: number }>(sql, [
+      JSON.stringify(round.map((r) => rowOf(writes[r]))),
+    ]);
+    for (const { i } of rows) applied.add(i);
+  }
+  return applied;
 };

@@ -20,6 +20,25 @@ import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
 
+/** Events as the outbox statements take them in a JSON parameter. */
+export const outboxRecords = (
+  events: ReadonlyArray<OutboxEvent>,
+): Array<{ channel: string; run_id: string; payload: unknown }> =>
+  events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload }));
+
+/**
+ * The outbox insert of a multi-row statement: the events of every row of `rows` (a CTE with `i`,
+ * `job_id` and `events` columns), in the order of the rows' `i` and then of each row's events.
+ * Dated by `clock_timestamp()` as in {@link insertOutbox}.
+ */
+export const outboxInsertFrom = (rows: string): string =>
+  `insert into lk_outbox (channel, run_id, job_id, payload, created_at)
+    select e.value->>'channel', e.value->>'run_id', ${rows}.job_id, e.value->'payload',
+      clock_timestamp()
+    from ${rows} cross join lateral jsonb_array_elements(${rows}.events)
+      with ordinality as e(value, n)
+    order by ${rows}.i, e.n`;
+
 /** Appends events to the outbox inside the caller's transaction, keeping their order. */
 export const insertOutbox = async (
   tx: SqlExecutor,
@@ -35,12 +54,7 @@ export const insertOutbox = async (
      select e.value->>'channel', e.value->>'run_id', $1, e.value->'payload', clock_timestamp()
      from jsonb_array_elements($2::jsonb) with ordinality as e(value, n)
      order by e.n`,
-    [
-      jobId,
-      JSON.stringify(
-        events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload })),
-      ),
-    ],
+    [jobId, JSON.stringify(outboxRecords(events))],
   );
 };
 

@@ -11,7 +11,8 @@
 import type { BeginRun, FinishRun } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { type GroupCommit, makeGroupCommit, rounds } from "./_group_commit.ts";
+import { applyInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+import { outboxInsertFrom, outboxRecords } from "./sql_outbox.ts";
 
 /** A run's start or end, with the events that describe it. */
 export interface RunWrite<I> {
@@ -19,15 +20,8 @@ export interface RunWrite<I> {
   readonly events: ReadonlyArray<OutboxEvent>;
 }
 
-const outboxRecords = (events: ReadonlyArray<OutboxEvent>) =>
-  events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload }));
-
 // The events of the rows in `p`, in the order of the batch and then of each write.
-const OUTBOX_FROM_P = `ob as (insert into lk_outbox (channel, run_id, job_id, payload, created_at)
-    select e.value->>'channel', e.value->>'run_id', p.job_id, e.value->'payload',
-      clock_timestamp()
-    from p cross join lateral jsonb_array_elements(p.events) with ordinality as e(value, n)
-    order by p.i, e.n)`;
+const OUTBOX_FROM_P = `ob as (${outboxInsertFrom("p")})`;
 
 const HISTORY_FROM_P = (to: string, stage: string) =>
   `h as (insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)
@@ -82,14 +76,15 @@ async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<BeginRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
-  const begun = new Array<boolean>(writes.length).fill(false);
   const inBatch = writes.flatMap((w, i) => batchable(w) ? [i] : []);
-  for (const round of rounds(inBatch, (i) => writes[i].input.jobId)) {
-    const rows = await tx.query<{ i: number }>(BEGIN_SQL, [
-      JSON.stringify(round.map((r) => beginRow(writes[inBatch[r]], inBatch[r]))),
-    ]);
-    for (const { i } of rows) begun[i] = true;
-  }
+  const applied = await applyInRounds(
+    tx,
+    BEGIN_SQL,
+    inBatch,
+    (i) => writes[i].input.jobId,
+    (i) => beginRow(writes[i], i),
+  );
+  const begun = writes.map((_, i) => applied.has(i));
   // What the statement left: fresh re-runs, and claims that may take over a running job.
   for (const [i, w] of writes.entries()) {
     if (begun[i] || (batchable(w) && !w.input.from.includes("running"))) continue;
@@ -145,14 +140,14 @@ const finishBatch = async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<FinishRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
-  const ended = new Array<boolean>(writes.length).fill(false);
-  for (const round of rounds(writes, (w) => w.input.jobId)) {
-    const rows = await tx.query<{ i: number }>(FINISH_SQL, [
-      JSON.stringify(round.map((i) => finishRow(writes[i], i))),
-    ]);
-    for (const { i } of rows) ended[i] = true;
-  }
-  return ended;
+  const ended = await applyInRounds(
+    tx,
+    FINISH_SQL,
+    writes.map((w, i) => ({ w, i })),
+    ({ w }) => w.input.jobId,
+    ({ w, i }) => finishRow(w, i),
+  );
+  return writes.map((_, i) => ended.has(i));
 };
 
 /** The ends of runs of one store; a lone one is a single statement. */

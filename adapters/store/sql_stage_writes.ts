@@ -10,7 +10,8 @@
 import type { StageChange } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { type GroupCommit, makeGroupCommit, rounds } from "./_group_commit.ts";
+import { applyInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+import { outboxInsertFrom, outboxRecords } from "./sql_outbox.ts";
 
 /** One stage transition of one run. */
 export interface StageWrite {
@@ -31,9 +32,6 @@ const outboxInsert = (job: string, events: string, guard = "true") =>
    select e.value->>'channel', e.value->>'run_id', ${job}, e.value->'payload', clock_timestamp()
    from jsonb_array_elements(${events}::jsonb) with ordinality as e(value, n)
    where ${guard} order by e.n`;
-
-const outboxRecords = (events: ReadonlyArray<OutboxEvent>) =>
-  events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload }));
 
 // The run (run number in parameter $n) still owns the job: a run that lost it (another process
 // took the job over) changes nothing and adds no event. The row is locked (and, after waiting
@@ -156,25 +154,21 @@ const BATCH_SQL = `with b as (
     select o.job_id, o.stage, o.run_number, o.output from o where o.kind = 'succeeded'
     on conflict (job_id, stage) do update set output = excluded.output,
       run_number = excluded.run_number, created_at = now()),
-  ob as (insert into lk_outbox (channel, run_id, job_id, payload, created_at)
-    select e.value->>'channel', e.value->>'run_id', o.job_id, e.value->'payload',
-      clock_timestamp()
-    from o cross join lateral jsonb_array_elements(o.events) with ordinality as e(value, n)
-    order by o.i, e.n)
+  ob as (${outboxInsertFrom("o")})
   select i from o`;
 
 const writeBatch = async (
   tx: SqlExecutor,
   writes: ReadonlyArray<StageWrite>,
 ): Promise<ReadonlyArray<boolean>> => {
-  const owned = new Array<boolean>(writes.length).fill(false);
-  for (const round of rounds(writes, (w) => w.jobId)) {
-    const rows = await tx.query<{ i: number }>(BATCH_SQL, [
-      JSON.stringify(round.map((i) => batchRow(writes[i], i))),
-    ]);
-    for (const { i } of rows) owned[i] = true;
-  }
-  return owned;
+  const owned = await applyInRounds(
+    tx,
+    BATCH_SQL,
+    writes.map((w, i) => ({ w, i })),
+    ({ w }) => w.jobId,
+    ({ w, i }) => batchRow(w, i),
+  );
+  return writes.map((_, i) => owned.has(i));
 };
 
 /**
