@@ -52,12 +52,12 @@ const chunks = (rows: ReadonlyArray<OutboxRow>, size: number): OutboxRow[][] => 
 };
 
 const record = (
-  log: OutboxWithDeliveryLog,
-  sink: string,
+  round: Round,
   rows: ReadonlyArray<OutboxRow>,
   settlement: Settlement,
-  tally: Tally,
 ): Effect.Effect<void, StoreError> => {
+  const { log, tally } = round;
+  const sink = round.sink.name;
   const bySeq = new Map(rows.map((r) => [r.seq, r]));
   const delivered: number[] = [];
   const deadLetters: DeadLetter[] = [];
@@ -81,6 +81,8 @@ const record = (
       Effect.sync(() => {
         tally.delivered += delivered.length;
         tally.deadLettered += deadLetters.length;
+        for (const seq of delivered) round.settledSeqs.add(seq);
+        for (const { seq } of deadLetters) round.settledSeqs.add(seq);
       })
     ),
     Effect.tap(() => countSettled(sink, delivered.length, deadLetters.length)),
@@ -92,6 +94,8 @@ interface Round {
   readonly sink: RelaySink;
   readonly settle: (events: ReadonlyArray<OutboxRow>) => Effect.Effect<Settlement>;
   readonly tally: Tally;
+  /** The events of the page in hand that this flush settled. */
+  readonly settledSeqs: Set<number>;
   stopped: boolean;
 }
 
@@ -116,7 +120,7 @@ const deliverPartition = (round: Round, rows: ReadonlyArray<OutboxRow>) =>
               })
             ),
           );
-          yield* record(round.log, round.sink.name, chunk, settlement, round.tally);
+          yield* record(round, chunk, settlement);
           if (settlement.error) {
             round.stopped = true;
             round.tally.error = settlement.error.message;
@@ -184,6 +188,7 @@ export const flushSink = (
       sink: relaySink,
       settle: settleWith(relaySink),
       tally,
+      settledSeqs: new Set(),
       stopped: false,
     };
     const holder = crypto.randomUUID();
@@ -206,17 +211,26 @@ const deliverPending = (
   Effect.gen(function* () {
     const { log, sink } = round;
     const concurrency = sink.concurrency ?? 1;
+    // Each page is read after the last event before which this flush settled everything: its
+    // settled events stay undelivered until `compact`, and reading them again page after page
+    // would make a long flush quadratic. An event left unsettled is read again first, so a
+    // run's events still reach the sink in order.
+    let after = 0;
     while (!round.stopped) {
-      const rows = yield* log.pendingFor(sink.name, sink.channels, batchSize);
+      const rows = yield* log.pendingFor(sink.name, sink.channels, batchSize, after);
       if (rows.length === 0) break;
       const accepts = sink.accepts ?? (() => true);
       const refused = rows.filter((r) => !accepts(r)).map((r) => r.seq);
       if (refused.length > 0) yield* log.settle(sink.name, { skipped: refused });
+      round.settledSeqs.clear();
+      for (const seq of refused) round.settledSeqs.add(seq);
       yield* Effect.forEach(
         partitions(rows.filter(accepts), concurrency),
         (rows) => deliverPartition(round, rows),
         { concurrency, discard: true },
       );
+      const open = rows.find((r) => !round.settledSeqs.has(r.seq));
+      after = open ? Math.max(after, open.seq - 1) : rows.at(-1)!.seq;
       if (rows.length < batchSize) break;
     }
     yield* log.compact(sink.name, sink.channels);

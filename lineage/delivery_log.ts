@@ -39,11 +39,16 @@ export interface SinkCounts {
 
 /** Per-event delivery records, alongside the outbox. */
 export interface DeliveryLogShape {
-  /** The oldest events of `channels` the sink has not settled, in outbox order. */
+  /**
+   * The oldest events of `channels` the sink has not settled, in outbox order; past `after`
+   * when given (a flush reading page after page starts each page after the last one it
+   * settled, so it never reads its own settled events again).
+   */
   readonly pendingFor: (
     sink: string,
     channels: ReadonlyArray<OutboxChannel>,
     limit: number,
+    after?: number,
   ) => Effect.Effect<ReadonlyArray<OutboxRow>, StoreError>;
   /** Records settled events, in one transaction. */
   readonly settle: (sink: string, record: SettleRecord) => Effect.Effect<void, StoreError>;

@@ -100,13 +100,18 @@ export interface RelayLoopOptions extends FlushOptions {
   /** Sees the reports of each flush. */
   readonly onFlush?: (reports: ReadonlyArray<SinkReport>) => Effect.Effect<void>;
   /**
-   * Delivered events older than this are pruned from the outbox, at most once a minute.
+   * Delivered events older than this are pruned from the outbox, once a minute, or as often as
+   * this when shorter (at most once a second).
    * @default 7 days
    */
   readonly retention?: Duration.Input;
 }
 
-const PRUNE_EVERY_MS = 60_000;
+/**
+ * How often the relay prunes: once a minute, or as often as the retention when that is shorter
+ * (at most once a second), so a short retention keeps the outbox as small as it promises.
+ */
+const pruneEveryMs = (retentionMs: number) => Math.min(60_000, Math.max(1_000, retentionMs));
 
 interface Backoff {
   failures: number;
@@ -166,7 +171,7 @@ export const runRelay = (
           : now + Math.min(maxBackoffMs, intervalMs * 2 ** (b.failures - 1));
       }
       if (options.onFlush) yield* options.onFlush(reports);
-      if (outbox.prune && now - prunedAt >= PRUNE_EVERY_MS) {
+      if (outbox.prune && now - prunedAt >= pruneEveryMs(retentionMs)) {
         prunedAt = now;
         yield* outbox.prune(retentionMs).pipe(
           Effect.catch((e) => Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)),

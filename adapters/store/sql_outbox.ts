@@ -218,7 +218,7 @@ export const pruneOutbox = async (db: SqlExecutor, olderThanMs: number): Promise
 };
 
 const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => ({
-  pendingFor: (sink, channels, limit) =>
+  pendingFor: (sink, channels, limit, after = 0) =>
     storeOp("outbox.pendingFor", async () => {
       // A sink the store knows had every delivered event: only undelivered ones are looked at.
       const known = (await db.query("select 1 from lk_outbox_cursors where sink = $1", [sink]))
@@ -226,9 +226,9 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
       const rows = await db.query<RawRow>(
         `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
          where ${known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED}
-           and o.seq > ${CURSOR} and ${IN_CHANNELS}
+           and o.seq > greatest(${CURSOR}, $4::bigint) and ${IN_CHANNELS}
          order by o.seq limit $3`,
-        [sink, JSON.stringify(channels), limit],
+        [sink, JSON.stringify(channels), limit, after],
       );
       return rows.map(toRow);
     }),

@@ -199,7 +199,8 @@ export const memoryOutbox = (
         openlineage: rows.filter((r) => r.channel === "openlineage").length,
         cloudevents: rows.filter((r) => r.channel === "cloudevents").length,
       })),
-    pendingFor: (sink, channels, limit) => Effect.sync(() => open(sink, channels).slice(0, limit)),
+    pendingFor: (sink, channels, limit, after = 0) =>
+      Effect.sync(() => open(sink, channels).filter((r) => r.seq > after).slice(0, limit)),
     settle: (sink, record) =>
       Effect.sync(() => {
         const seqs = [

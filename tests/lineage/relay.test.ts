@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-explicit-any -- events are parsed JSON
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Effect, Fiber, Redacted } from "effect";
+import { Duration, Effect, Fiber, Layer, Redacted } from "effect";
 import { TestClock } from "effect/testing";
 import { setupServer } from "msw/node";
 import { resolve } from "node:path";
@@ -9,7 +9,9 @@ import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { insertOutbox } from "../../adapters/store/sql_outbox.ts";
 import { type HttpTransportConfig, makeHttpSink } from "../../lineage/http_transport.ts";
 import { makeJsonlSink } from "../../lineage/jsonl_sink.ts";
-import type { OutboxEvent } from "../../lineage/outbox.ts";
+import { type OutboxEvent, OutboxStore } from "../../lineage/outbox.ts";
+import { delivered, type RelaySink } from "../../lineage/settlement.ts";
+import type { OutboxWithDeliveryLog } from "../../lineage/delivery_log.ts";
 import { flush, flushWithDeadline, runRelay, type SinkReport } from "../../lineage/relay.ts";
 import type { LineageSink } from "../../lineage/sink.ts";
 import { makeFakeMarquez, MARQUEZ } from "../_fakes/marquez.ts";
@@ -258,6 +260,54 @@ describe("flush() with a sink that is down", () => {
   });
 });
 
+describe("flush() reading page after page", () => {
+  // The store's outbox, recording where each page read started.
+  const recordingPages = (store: Store, starts: Array<number | undefined>) => {
+    const outbox = store.outbox as OutboxWithDeliveryLog;
+    const recording: OutboxWithDeliveryLog = {
+      ...outbox,
+      pendingFor: (sink, channels, limit, after) => {
+        starts.push(after);
+        return outbox.pendingFor(sink, channels, limit, after);
+      },
+    };
+    return Layer.succeed(OutboxStore, recording);
+  };
+
+  it("starts each page after the last event it settled, and again at the first one it did not", async () => {
+    const store = await seed(4, 2); // 4 jobs × 6 OpenLineage events, a CloudEvent after each job
+    try {
+      const ol = await store.client.query<{ seq: number }>(
+        "select seq::int from lk_outbox where channel = 'openlineage' order by seq",
+      );
+      const seqs = ol.map((r) => r.seq);
+      // A sink that settles only the first 4 of each hand-over, without an error.
+      const accepted: number[] = [];
+      const partial: RelaySink = {
+        name: "partial",
+        channels: ["openlineage"],
+        deliver: () => Effect.void,
+        settle: (events) =>
+          Effect.sync(() => {
+            const taken = events.slice(0, 4).map((e) => e.seq);
+            accepted.push(...taken);
+            return { settled: taken.map((seq) => ({ seq, outcome: delivered })) };
+          }),
+      };
+      const starts: Array<number | undefined> = [];
+      const [result] = await runTest(
+        flush([partial], { batchSize: 6 }).pipe(Effect.provide(recordingPages(store, starts))),
+      );
+      expect(result.delivered).toBe(24);
+      expect(accepted).toEqual(seqs); // each event once, in outbox order
+      // Pages of 6 with 4 settled: the next page starts just before the first unsettled event.
+      expect(starts.slice(0, 3)).toEqual([0, seqs[3], seqs[7]]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("flushWithDeadline()", () => {
   it("gives up at the deadline on the Clock; what was not delivered stays pending", async () => {
     const store = await seed(2);
@@ -320,6 +370,50 @@ describe("runRelay()", () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("prunes as often as a short retention asks, at most once a second; a long one once a minute", async () => {
+    const prunesAt = async (retention: Duration.Input) => {
+      const store = await seed(1);
+      try {
+        withFake();
+        const at: number[] = [];
+        const outbox: OutboxWithDeliveryLog = {
+          ...(store.outbox as OutboxWithDeliveryLog),
+          prune: (olderThanMs) =>
+            Effect.andThen(
+              Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (t) =>
+                Effect.sync(() => void at.push(t))),
+              store.outbox.prune!(olderThanMs),
+            ),
+        };
+        const stop = new AbortController();
+        let rounds = 0;
+        await runTest(Effect.gen(function* () {
+          const fiber = yield* Effect.forkChild(
+            runRelay([marquezSink()], {
+              interval: "250 millis",
+              retention,
+              signal: stop.signal,
+              onFlush: () => Effect.sync(() => void rounds++),
+            }).pipe(Effect.provide(Layer.succeed(OutboxStore, outbox))),
+          );
+          // 3 seconds of flushes, every 250 ms.
+          for (let round = 1; round <= 12; round++) {
+            yield* eventually(() => rounds === round, `flush ${round}`);
+            yield* TestClock.adjust(250);
+          }
+          stop.abort();
+          yield* Fiber.join(fiber);
+        }));
+        return at.map((t) => t - at[0]);
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await prunesAt(Duration.zero)).toEqual([0, 1000, 2000, 3000]);
+    expect(await prunesAt(Duration.millis(1500))).toEqual([0, 1500, 3000]);
+    expect(await prunesAt(Duration.days(7))).toEqual([0]);
   });
 
   it("backs off from a failing sink: retried after 1, 2, 4 intervals, capped at maxBackoff", async () => {
