@@ -6,7 +6,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { makeWalCheckpoints } from "./wal_checkpoints.ts";
+import { makeEmbeddedUpkeep } from "./embedded_upkeep.ts";
 
 /**
  * Postgres settings of the embedded database, on top of PGlite's own start parameters.
@@ -32,7 +32,7 @@ export const pgliteSettings: ReadonlyArray<string> = [
   "max_wal_senders=0",
   "-c",
   "wal_init_zero=off",
-  // At a checkpoint (wal_checkpoints.ts) WAL segments past these are deleted, not kept for reuse.
+  // At a checkpoint (embedded_upkeep.ts) WAL segments past these are deleted, not kept for reuse.
   "-c",
   "min_wal_size=32MB",
   "-c",
@@ -64,25 +64,28 @@ export const openPglite = async (dir?: string): Promise<SqlClient> => {
   });
   await db.exec("create extension if not exists vector");
   const base = executor(db);
-  const checkpoints = makeWalCheckpoints(base);
+  const upkeep = makeEmbeddedUpkeep(base);
+  // A failed upkeep is tried again later; the write has committed either way.
+  const afterWrite = async <T>(result: T): Promise<T> => {
+    await upkeep.wrote().catch(() => undefined);
+    return result;
+  };
   return {
     dialect: "pglite",
     location: dir ?? "memory",
     hasVector: true,
-    ...base,
-    transaction: async (fn) => {
-      const result = await db.transaction((tx) => fn(executor(tx)));
-      // A failed checkpoint is tried again later; the transaction has committed either way.
-      if (dir) await checkpoints.committed().catch(() => undefined);
-      return result;
-    },
+    // Every statement outside a transaction is one (a lone group-commit write is one), so each
+    // counts towards the upkeep as a transaction does.
+    query: async (sql, params) => await afterWrite(await base.query(sql, params)),
+    exec: async (sql) => await afterWrite(await base.exec(sql)),
+    transaction: async (fn) => await afterWrite(await db.transaction((tx) => fn(executor(tx)))),
     listen: async (channel, onNotify) => {
       const stop = await db.listen(channel, onNotify);
       return () => stop();
     },
     close: async () => {
       // Leaves the folder with its WAL recycled and nothing to replay on the next open.
-      if (dir && !db.closed) await checkpoints.checkpoint().catch(() => undefined);
+      if (dir && !db.closed) await upkeep.checkpoint().catch(() => undefined);
       await db.close();
     },
   };

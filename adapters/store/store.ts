@@ -60,7 +60,10 @@ export const storeFromClient = async (
 ): Promise<Store> => {
   await migrate(client);
   const ledger = makeSqlJobLedger(client);
-  const outbox = makeSqlOutboxStore(client);
+  // The horizon guards against a writer committing a lower sequence number after a higher one
+  // is visible: on a server, transactions commit concurrently. PGlite runs one transaction at a
+  // time, so numbers become visible in order and settled events fold into the cursor at once.
+  const outbox = makeSqlOutboxStore(client, client.dialect === "pglite" ? { horizonMs: 0 } : {});
   const retentionMs = options.outboxRetentionMs ?? daysToMs(defaultOutboxRetentionDays);
   const prune = (olderThanMs = retentionMs) => pruneOutbox(client, olderThanMs);
   return {

@@ -1,0 +1,59 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { openPglite } from "../../../adapters/store/pglite_client.ts";
+import { makeEmbeddedUpkeep, walSinceCheckpoint } from "../../../adapters/store/embedded_upkeep.ts";
+
+const root = await Deno.makeTempDir({ prefix: "lk-upkeep-" });
+afterAll(() => Deno.remove(root, { recursive: true }));
+
+// Pages a vacuum found all visible (only a vacuum sets this; PGlite keeps no statistics).
+const vacuumedPages = async (db: Awaited<ReturnType<typeof openPglite>>, table: string) => {
+  const [row] = await db.query<{ n: number }>(
+    "select relallvisible::int as n from pg_class where relname = $1",
+    [table],
+  );
+  return row.n;
+};
+
+describe("makeEmbeddedUpkeep()", () => {
+  it("vacuums the churning tables and checkpoints once enough WAL was written, and only then", async () => {
+    const db = await openPglite(`${root}/db`);
+    try {
+      await db.exec("create table lk_jobs (x text); create table t (x text)");
+      const upkeep = makeEmbeddedUpkeep(db, { everyWrites: 2, walBytes: 64 * 1024 });
+      await db.exec("checkpoint");
+      for (const table of ["lk_jobs", "t"]) {
+        await db.query(
+          `insert into ${table} select repeat('x', 1000) from generate_series(1, 500)`,
+        );
+        await db.query(`update ${table} set x = 'y'`);
+      }
+      const before = await walSinceCheckpoint(db);
+      expect(before).toBeGreaterThan(64 * 1024);
+      await upkeep.wrote(); // the first write: not looked at yet
+      expect(await walSinceCheckpoint(db)).toBeGreaterThanOrEqual(before);
+      expect(await vacuumedPages(db, "lk_jobs")).toBe(0);
+      await upkeep.wrote(); // the second: past the limit, so a vacuum and a checkpoint
+      expect(await walSinceCheckpoint(db)).toBeLessThan(before);
+      expect(await vacuumedPages(db, "lk_jobs")).toBeGreaterThan(0);
+      expect(await vacuumedPages(db, "t")).toBe(0); // not one of the kit's churning tables
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("a store's own writes outside transactions count towards the upkeep", async () => {
+    const db = await openPglite(`${root}/db2`);
+    try {
+      await db.exec("create table lk_jobs (x text)");
+      await db.exec("checkpoint");
+      // 200 lone statements (each its own transaction), with more than 32 MB of WAL among them.
+      for (let i = 0; i < 200; i++) {
+        await db.query("insert into lk_jobs select repeat(md5(random()::text), 6000)");
+        if (i === 0) await db.query("insert into lk_jobs select repeat('z', 40000000)");
+      }
+      expect(await walSinceCheckpoint(db)).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      await db.close();
+    }
+  });
+});
