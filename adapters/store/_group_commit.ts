@@ -5,7 +5,8 @@
  *
  * A batch is flushed at once when no flush is in flight; writes that arrive while one is in
  * flight wait for it and go together in the next (up to `maxBatch`). So a lone job pays no
- * linger, and under load the batch grows with the number of jobs waiting.
+ * linger, and under load the batch grows with the number of jobs waiting. Reads that every job
+ * makes at the same point (its checkpoints when its run starts) batch the same way.
  *
  * @module
  */

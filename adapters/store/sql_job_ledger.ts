@@ -29,6 +29,7 @@ import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
 import { makeStageWriter } from "./sql_stage_writes.ts";
 import { makeBeginWriter, makeFinishWriter } from "./sql_run_writes.ts";
+import { makeCheckpointReader } from "./sql_checkpoint_reads.ts";
 
 /** The job id of a (tenant, document): stable across processes and runs. */
 export const jobIdFor = (tenantId: string, docId: string): string =>
@@ -249,6 +250,12 @@ const LEASE_SET = `lease_owner = $4,
 const leaseParams = (lease: JobLease | undefined) =>
   lease ? [lease.owner, Math.round(lease.ttlMs)] : [null, null];
 
+// Runs that start together read their checkpoints together (see sql_checkpoint_reads.ts).
+const readCheckpoints = (db: SqlClient) => {
+  const read = makeCheckpointReader(db);
+  return (jobId: string) => storeOp("checkpoints", () => read(jobId));
+};
+
 // Stage transitions go through the store's group commit (see sql_stage_writes.ts).
 const recordStage = (db: SqlClient) => {
   const write = makeStageWriter(db);
@@ -413,14 +420,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
       );
       return new Map(rows.map((r) => [r.name, r.payload]));
     }),
-  checkpoints: (jobId) =>
-    storeOp("checkpoints", async () => {
-      const rows = await db.query<{ stage: string; output: unknown }>(
-        "select stage, output from lk_checkpoints where job_id = $1",
-        [jobId],
-      );
-      return new Map(rows.map((r) => [r.stage, r.output]));
-    }),
+  checkpoints: readCheckpoints(db),
   get: (jobId) =>
     storeOp("get", async () => {
       const [row] = await db.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
