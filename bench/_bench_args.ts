@@ -24,6 +24,8 @@ export const benchUsage = `usage: deno task bench [--docs N] [--concurrency N] [
   --skip-peers      measure only the bare chain and the kit
   --startup         measure run-pipeline's start instead: a first store (initdb), a new store
                     from the cached template (cold) and a re-run (warm); see --startup --help
+  --footprint       measure a long run's footprint instead: store size per document and memory
+                    with a live sink and retention 0; see --footprint --help
   --help            this text
 
 The LangGraph.js peers are installed into bench/peers/node_modules (npm ci) on first use. The
