@@ -144,21 +144,20 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       );
       for (let done = 0; done < options.docs;) {
         const size = Math.min(options.wave, options.docs - done);
-        const jobs = [];
-        for (let i = done; i < done + size; i++) {
-          const request: IngestRequest = {
-            source: "clinicaltrials",
-            docKey: `SYN${String(i).padStart(7, "0")}`,
-            location: { kind: "file", file: "synthetic", pointer: "" },
-          };
-          const { job } = await Effect.runPromise(store.ledger.enqueue({
-            tenantId: "bench",
-            request,
-            pipeline: pipeline.name,
-            pipelineVersion: pipeline.version,
-          }));
-          jobs.push({ job, pipeline });
-        }
+        const requests: IngestRequest[] = Array.from({ length: size }, (_, i) => ({
+          source: "clinicaltrials",
+          docKey: `SYN${String(done + i).padStart(7, "0")}`,
+          location: { kind: "file", file: "synthetic", pointer: "" },
+        }));
+        const jobs = await Effect.runPromise(
+          Effect.forEach(requests, (request) =>
+            store.ledger.enqueue({
+              tenantId: "bench",
+              request,
+              pipeline: pipeline.name,
+              pipelineVersion: pipeline.version,
+            }).pipe(Effect.map(({ job }) => ({ job, pipeline }))), { concurrency: 256 }),
+        );
         const outcomes = await Effect.runPromise(
           runJobs(jobs, { concurrency: options.concurrency }).pipe(Effect.provide(layer)),
         );

@@ -76,17 +76,15 @@ const kitRun = async (): Promise<KitRun> => {
   try {
     const program = Effect.gen(function* () {
       const ledger = yield* JobLedger;
-      const jobs = [];
       const enqueueStart = performance.now();
-      for (const request of requests) {
-        const { job } = yield* ledger.enqueue({
+      // As run-pipeline enqueues: many at a time, so the store makes them jobs in batches.
+      const jobs = yield* Effect.forEach(requests, (request) =>
+        ledger.enqueue({
           tenantId: "bench",
           request,
           pipeline: pipeline.name,
           pipelineVersion: pipeline.version,
-        });
-        jobs.push({ job, pipeline });
-      }
+        }).pipe(Effect.map(({ job }) => ({ job, pipeline }))), { concurrency: 256 });
       const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
       const enqueueStatements = counter.counts.statements;
       const start = performance.now();

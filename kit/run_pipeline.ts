@@ -188,6 +188,10 @@ export interface Planned {
   readonly pipeline?: CompiledPipeline;
 }
 
+// Documents in flight to the store's enqueue at once: its group commit makes them jobs in
+// batches of up to this many.
+const ENQUEUE_CONCURRENCY = 256;
+
 const isRecordInputs = (
   records: RunPipelineOptions["records"],
 ): records is ReadonlyArray<RecordInput> =>
@@ -394,25 +398,28 @@ export const executeRun = (
     const ledger = yield* JobLedger;
     const before = yield* storeRead("outbox head", () => outboxHead(store.client));
     const started = performance.now();
-    const jobs: Array<{ job: Job; pipeline: CompiledPipeline }> = [];
     // Recorded with each job, so the processes that continue it after a pause deliver there.
     const destinations = destinationsOf({
       ...(options.lineage === undefined ? {} : { lineage: options.lineage }),
       ...(options.events === undefined ? {} : { events: options.events }),
     });
-    for (const p of planned) {
-      if (!p.pipeline) continue;
-      const { job } = yield* ledger.enqueue({
-        tenantId: options.tenant ?? "default",
-        request: p.request,
-        pipeline: p.pipeline.name,
-        pipelineVersion: p.pipeline.version,
-        destinations,
-        // A forced re-run reads the input it was given now, not the one stored before.
-        replaceRequest: options.force === true,
-      });
-      jobs.push({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline });
-    }
+    // Enqueued many at a time, so the store makes them jobs in batches; in the input's order.
+    const jobs: Array<{ job: Job; pipeline: CompiledPipeline }> = yield* Effect.forEach(
+      planned.flatMap((p) => p.pipeline ? [{ request: p.request, pipeline: p.pipeline }] : []),
+      (p) =>
+        ledger.enqueue({
+          tenantId: options.tenant ?? "default",
+          request: p.request,
+          pipeline: p.pipeline.name,
+          pipelineVersion: p.pipeline.version,
+          destinations,
+          // A forced re-run reads the input it was given now, not the one stored before.
+          replaceRequest: options.force === true,
+        }).pipe(
+          Effect.map(({ job }) => ({ job, pipeline: config.pipeline(job.pipeline) ?? p.pipeline })),
+        ),
+      { concurrency: ENQUEUE_CONCURRENCY },
+    );
     const base = { unrouted, lineage, known: 0 };
     if (options.enqueueOnly) {
       const queued = jobs.filter((j) => j.job.status === "queued").length;

@@ -106,21 +106,21 @@ const rounds = <W>(
 /**
  * Runs `sql`, one multi-row statement over the JSON recordset in `$1`, once per round of `writes`
  * (each key at most once per statement), with `rowOf` giving each write's row. The statement
- * returns the `i` of the rows it applied; so does this, as a set.
+ * returns a row with the `i` of each write it applied; so does this, by `i`.
  */
-export const applyInRounds = async <W>(
+export const applyInRounds = async <W, Row extends { readonly i: number } = { readonly i: number }>(
   tx: SqlExecutor,
   sql: string,
   writes: ReadonlyArray<W>,
   keyOf: (write: W) => string,
   rowOf: (write: W) => { readonly i: number },
-): Promise<ReadonlySet<number>> => {
-  const applied = new Set<number>();
+): Promise<ReadonlyMap<number, Row>> => {
+  const applied = new Map<number, Row>();
   for (const round of rounds(writes, keyOf)) {
-    const rows = await tx.query<{ i: number }>(sql, [
+    const rows = await tx.query<Row>(sql, [
       JSON.stringify(round.map((r) => rowOf(writes[r]))),
     ]);
-    for (const { i } of rows) applied.add(i);
+    for (const row of rows) applied.set(row.i, row);
   }
   return applied;
 };

@@ -30,10 +30,13 @@ import { claimLease, releaseLease } from "./sql_leases.ts";
 import { makeStageWriter } from "./sql_stage_writes.ts";
 import { makeBeginWriter, makeFinishWriter } from "./sql_run_writes.ts";
 import { makeCheckpointReader } from "./sql_checkpoint_reads.ts";
+import { type EnqueueWrite, makeEnqueueWriter, QUEUED_CHANNEL } from "./sql_enqueue.ts";
 
 /** The job id of a (tenant, document): stable across processes and runs. */
 export const jobIdFor = (tenantId: string, docId: string): string =>
   "job-" + createHash("sha256").update(`${tenantId}\u0000${docId}`).digest("hex").slice(0, 16);
+
+type Enqueued = { readonly job: Job; readonly created: boolean };
 
 interface JobRow {
   job_id: string;
@@ -114,60 +117,75 @@ const history = (
     [e.jobId, e.runNumber, e.from, e.to, e.stage ?? null, e.reason],
   );
 
-// The channel a new job is announced on, with its tenant as the payload.
-const QUEUED_CHANNEL = "lk_jobs_queued";
+// A document enqueued alone, in the caller's transaction: a batch of one, or a document whose
+// job exists already (see sql_enqueue.ts).
+const enqueueAlone = async (
+  tx: SqlExecutor,
+  { input, jobId, docId, correlationId }: EnqueueWrite,
+): Promise<Enqueued> => {
+  // A new job notifies waiting workers (delivered at commit) in the same statement.
+  const inserted = await tx.query<JobRow>(
+    `with ins as (insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline,
+       pipeline_version, request, status, correlation_id, lineage_target, events_target)
+     values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $9, $10)
+     on conflict (tenant_id, doc_key) do nothing
+     returning *)
+     select ins.*, pg_notify('${QUEUED_CHANNEL}', ins.tenant_id) from ins`,
+    [
+      jobId,
+      input.tenantId,
+      docId,
+      input.request.source,
+      input.pipeline,
+      input.pipelineVersion,
+      JSON.stringify(input.request),
+      correlationId,
+      input.destinations?.lineage ?? null,
+      input.destinations?.events ?? null,
+    ],
+  );
+  if (inserted[0]) {
+    await history(tx, { jobId, runNumber: 0, from: null, to: "queued", reason: "enqueued" });
+    return { job: toJob(inserted[0]), created: true };
+  }
+  // A new run of a known job records where this run sends lineage (and, when forced with a
+  // new input, what it reads), unless another process runs the job now: that run keeps its
+  // own.
+  const [updated] = await tx.query<JobRow>(
+    `update lk_jobs set lineage_target = $2, events_target = $3,
+       request = case when $4 then $5::jsonb else request end
+     where job_id = $1 and status <> 'running'
+     returning *`,
+    [
+      jobId,
+      input.destinations?.lineage ?? null,
+      input.destinations?.events ?? null,
+      input.replaceRequest === true,
+      JSON.stringify(input.request),
+    ],
+  );
+  if (updated) return { job: toJob(updated), created: false };
+  const [existing] = await tx.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
+  return { job: toJob(existing), created: false };
+};
 
-const enqueue = (db: SqlClient) => (input: EnqueueInput) =>
-  storeOp("enqueue", async () => {
-    const docId = `${input.request.source}:${input.request.docKey}`;
-    const jobId = jobIdFor(input.tenantId, docId);
-    return await db.transaction(async (tx) => {
-      // A new job notifies waiting workers (delivered at commit) in the same statement.
-      const inserted = await tx.query<JobRow>(
-        `with ins as (insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline,
-           pipeline_version, request, status, correlation_id, lineage_target, events_target)
-         values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $9, $10)
-         on conflict (tenant_id, doc_key) do nothing
-         returning *)
-         select ins.*, pg_notify('${QUEUED_CHANNEL}', ins.tenant_id) from ins`,
-        [
-          jobId,
-          input.tenantId,
-          docId,
-          input.request.source,
-          input.pipeline,
-          input.pipelineVersion,
-          JSON.stringify(input.request),
-          crypto.randomUUID(),
-          input.destinations?.lineage ?? null,
-          input.destinations?.events ?? null,
-        ],
-      );
-      if (inserted[0]) {
-        await history(tx, { jobId, runNumber: 0, from: null, to: "queued", reason: "enqueued" });
-        return { job: toJob(inserted[0]), created: true };
-      }
-      // A new run of a known job records where this run sends lineage (and, when forced with a
-      // new input, what it reads), unless another process runs the job now: that run keeps its
-      // own.
-      const [updated] = await tx.query<JobRow>(
-        `update lk_jobs set lineage_target = $2, events_target = $3,
-           request = case when $4 then $5::jsonb else request end
-         where job_id = $1 and status <> 'running'
-         returning *`,
-        [
-          jobId,
-          input.destinations?.lineage ?? null,
-          input.destinations?.events ?? null,
-          input.replaceRequest === true,
-          JSON.stringify(input.request),
-        ],
-      );
-      if (updated) return { job: toJob(updated), created: false };
-      const [existing] = await tx.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
-      return { job: toJob(existing), created: false };
-    });
+// Documents enqueued together become jobs together (see sql_enqueue.ts).
+const enqueue = (db: SqlClient) => {
+  const write = makeEnqueueWriter<JobRow, Enqueued>(db, {
+    created: (row) => ({ job: toJob(row), created: true }),
+    alone: enqueueAlone,
   });
+  return (input: EnqueueInput) =>
+    storeOp("enqueue", () => {
+      const docId = `${input.request.source}:${input.request.docKey}`;
+      return write({
+        input,
+        jobId: jobIdFor(input.tenantId, docId),
+        docId,
+        correlationId: crypto.randomUUID(),
+      });
+    });
+};
 
 // A claim on its own, in the caller's transaction: what the group commit's statement leaves (a
 // fresh re-run, a take-over of a running job whose lease ran out).

@@ -47,6 +47,43 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     expect(other.job.jobId).not.toBe(first.job.jobId);
   });
 
+  it("enqueue() called together: one job per document, results in the order handed in, known jobs kept", async () => {
+    const input = (docKey: string, tenantId = "batch") => ({
+      tenantId,
+      request: request(docKey),
+      pipeline: "auto",
+      pipelineVersion: "1",
+      destinations: { lineage: "/tmp/lineage-batch" },
+    });
+    const known = await run(store.ledger.enqueue(input("B-known")));
+    const keys = ["B-1", "B-2", "B-known", "B-3", "B-2", "B-4"];
+    const results = await run(
+      Effect.forEach(keys, (k) => store.ledger.enqueue(input(k)), { concurrency: "unbounded" }),
+    );
+    expect(results.map((r) => [r.job.docId, r.created])).toEqual([
+      ["clinicaltrials:B-1", true],
+      ["clinicaltrials:B-2", true],
+      ["clinicaltrials:B-known", false],
+      ["clinicaltrials:B-3", true],
+      ["clinicaltrials:B-2", false], // the same document again: the job the batch just made
+      ["clinicaltrials:B-4", true],
+    ]);
+    expect(results[2].job.jobId).toBe(known.job.jobId);
+    expect(results[4].job.jobId).toBe(results[1].job.jobId);
+    for (const { job } of results) {
+      expect(job).toMatchObject({ status: "queued", runNumber: 0, tenantId: "batch" });
+      expect(job.destinations).toEqual({ lineage: "/tmp/lineage-batch" });
+    }
+    const queued = await run(store.ledger.list({ statuses: ["queued"], tenantId: "batch" }));
+    expect(queued.map((j) => j.docId).sort()).toEqual(
+      ["B-1", "B-2", "B-3", "B-4", "B-known"].map((k) => `clinicaltrials:${k}`),
+    );
+    for (const { job } of results) {
+      const history = await run(store.ledger.history(job.jobId));
+      expect(history.map((h) => [h.toStatus, h.reason])).toEqual([["queued", "enqueued"]]);
+    }
+  });
+
   it("beginRun() is a compare-and-set: one of two claims for the same run wins", async () => {
     const { job } = await run(store.ledger.enqueue({
       tenantId: "t1",

@@ -1,0 +1,86 @@
+/**
+ * Enqueueing through the store's group commit: the documents of a run, enqueued together, become
+ * jobs in one multi-row statement per batch (the job rows, their history and the notification
+ * that wakes workers) instead of a transaction of two statements each.
+ *
+ * A document whose job exists already (a re-run) is left to the caller, one by one in the same
+ * transaction: what happens to it depends on the job's state.
+ *
+ * @module
+ */
+import type { EnqueueInput } from "../../pipelines/ledger.ts";
+import type { SqlClient, SqlExecutor } from "./sql_client.ts";
+import { applyInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+
+/** One document to enqueue, with the ids its job gets. */
+export interface EnqueueWrite {
+  readonly input: EnqueueInput;
+  readonly jobId: string;
+  readonly docId: string;
+  readonly correlationId: string;
+}
+
+/** The channel a new job is announced on, with its tenant as the payload. */
+export const QUEUED_CHANNEL = "lk_jobs_queued";
+
+/** New jobs and their history. The notification is delivered at commit, once per tenant. */
+const ENQUEUE_SQL = `with b as (
+    select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, tenant_id text,
+      doc_key text, source text, pipeline text, pipeline_version text, request jsonb,
+      correlation_id text, lineage_target text, events_target text)),
+  ins as (insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline, pipeline_version,
+      request, status, correlation_id, lineage_target, events_target)
+    select job_id, tenant_id, doc_key, source, pipeline, pipeline_version, request, 'queued',
+      correlation_id, lineage_target, events_target
+    from b order by b.i
+    on conflict (tenant_id, doc_key) do nothing
+    returning *),
+  h as (insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)
+    select job_id, 0, null, 'queued', null, 'enqueued' from ins)
+  select b.i, ins.*, pg_notify('${QUEUED_CHANNEL}', ins.tenant_id)
+  from ins join b on b.job_id = ins.job_id`;
+
+const rowOf = ({ input, jobId, docId, correlationId }: EnqueueWrite, i: number) => ({
+  i,
+  job_id: jobId,
+  tenant_id: input.tenantId,
+  doc_key: docId,
+  source: input.request.source,
+  pipeline: input.pipeline,
+  pipeline_version: input.pipelineVersion,
+  request: input.request,
+  correlation_id: correlationId,
+  lineage_target: input.destinations?.lineage ?? null,
+  events_target: input.destinations?.events ?? null,
+});
+
+/** How the writer turns a new job's row into its result, and enqueues a known job alone. */
+export interface EnqueueSpec<Row, R> {
+  readonly created: (row: Row) => R;
+  /** Enqueues one document in the caller's transaction (a known job, or a batch of one). */
+  readonly alone: (tx: SqlExecutor, write: EnqueueWrite) => Promise<R>;
+}
+
+/** The enqueue writer of one store. */
+export const makeEnqueueWriter = <Row, R>(
+  db: SqlClient,
+  spec: EnqueueSpec<Row, R>,
+): GroupCommit<EnqueueWrite, R> =>
+  makeGroupCommit(db, {
+    batch: async (tx, writes) => {
+      const inserted = await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(
+        tx,
+        ENQUEUE_SQL,
+        writes.map((w, i) => ({ w, i })),
+        ({ w }) => w.jobId,
+        ({ w, i }) => rowOf(w, i),
+      );
+      const results: R[] = [];
+      for (const [i, write] of writes.entries()) {
+        const row = inserted.get(i);
+        results.push(row ? spec.created(row) : await spec.alone(tx, write));
+      }
+      return results;
+    },
+    single: (db, write) => db.transaction((tx) => spec.alone(tx, write)),
+  });
