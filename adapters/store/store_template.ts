@@ -254,6 +254,9 @@ export const restoreTemplate = async (
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     throw e;
   }
+  // Dated as used, so the cache keeps the templates in use (see pruneTemplateCache).
+  const now = new Date();
+  await Deno.utime(join(source, MANIFEST), now, now).catch(() => {});
   return "restored";
 };
 
@@ -264,6 +267,39 @@ const isEmptyOrMissing = async (dir: string): Promise<boolean> => {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return true;
     throw e;
+  }
+};
+
+/** Templates kept in the cache: the ones restored most recently. */
+const KEEP_TEMPLATES = 3;
+
+// A template folder of another process still being built, or left by one that died building it.
+const BUILD_ABANDONED_MS = 60 * 60 * 1000;
+
+/**
+ * Removes what the cache no longer needs: every template but the `KEEP_TEMPLATES` restored most
+ * recently (a restore touches its manifest), so each kit version or schema a machine ran does not
+ * keep its 40 MB for good, and build folders abandoned for an hour. A template removed while
+ * another process restores it fails that restore's check and is built again.
+ */
+export const pruneTemplateCache = async (cacheDir: string, keep: string): Promise<void> => {
+  const templates: Array<{ name: string; usedAt: number }> = [];
+  for await (const entry of Deno.readDir(cacheDir)) {
+    if (!entry.isDirectory || entry.name === keep) continue;
+    const dir = join(cacheDir, entry.name);
+    if (entry.name.includes(".tmp-")) {
+      const { mtime } = await Deno.stat(dir);
+      if (Date.now() - (mtime?.getTime() ?? 0) > BUILD_ABANDONED_MS) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+      continue;
+    }
+    const manifest = await Deno.stat(join(dir, MANIFEST)).catch(() => undefined);
+    templates.push({ name: entry.name, usedAt: manifest?.mtime?.getTime() ?? 0 });
+  }
+  templates.sort((a, b) => b.usedAt - a.usedAt);
+  for (const { name } of templates.slice(KEEP_TEMPLATES - 1)) {
+    await Deno.remove(join(cacheDir, name), { recursive: true }).catch(() => {});
   }
 };
 
@@ -278,6 +314,7 @@ const buildTemplate = async (cacheDir: string, key: string): Promise<void> => {
     await client.exec("checkpoint");
     await client.close();
     await publishTemplate(cacheDir, key, dir);
+    await pruneTemplateCache(cacheDir, key).catch(() => {});
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

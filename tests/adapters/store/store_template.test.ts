@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import {
   prepareDataDir,
+  pruneTemplateCache,
   templateCacheDir,
   templateKey,
 } from "../../../adapters/store/store_template.ts";
@@ -78,5 +79,45 @@ describe("prepareDataDir()", () => {
   it("without a cache leaves the folder to initdb, which still gets every migration", async () => {
     expect(await prepareDataDir(join(root, "e", "db"), undefined)).toEqual("uncached");
     expect(await versions(join(root, "e"))).toEqual(everyVersion);
+  });
+});
+
+describe("pruneTemplateCache()", () => {
+  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000);
+
+  it("keeps the template in use and the two restored most recently; drops abandoned builds", async () => {
+    const dir = join(root, "prune");
+    const template = async (name: string, usedAt: Date) => {
+      await Deno.mkdir(join(dir, name), { recursive: true });
+      await Deno.writeTextFile(join(dir, name, "lineage-kit-template.json"), "{}");
+      await Deno.utime(join(dir, name, "lineage-kit-template.json"), usedAt, usedAt);
+    };
+    await template("schema-1-old", daysAgo(90));
+    await template("schema-2-older", daysAgo(200));
+    await template("schema-3-recent", daysAgo(1));
+    await template("schema-4-yesterday", daysAgo(2));
+    await template("schema-5-current", daysAgo(400)); // the one just built: always kept
+    await Deno.mkdir(join(dir, "schema-6.tmp-abandoned"));
+    await Deno.utime(join(dir, "schema-6.tmp-abandoned"), daysAgo(1), daysAgo(1));
+    await Deno.mkdir(join(dir, "schema-7.tmp-building")); // another process builds it now
+    await pruneTemplateCache(dir, "schema-5-current");
+    const left = [];
+    for await (const e of Deno.readDir(dir)) left.push(e.name);
+    expect(left.sort()).toEqual([
+      "schema-3-recent",
+      "schema-4-yesterday",
+      "schema-5-current",
+      "schema-7.tmp-building",
+    ]);
+  });
+
+  it("a restore dates its template as used", async () => {
+    const key = await templateKey();
+    await prepareDataDir(join(root, "used-1", "db"), cache);
+    const manifest = join(cache, key, "lineage-kit-template.json");
+    await Deno.utime(manifest, daysAgo(30), daysAgo(30));
+    await prepareDataDir(join(root, "used-2", "db"), cache);
+    const { mtime } = await Deno.stat(manifest);
+    expect(Date.now() - mtime!.getTime()).toBeLessThan(60_000);
   });
 });
