@@ -178,6 +178,7 @@ const keepLease = (round: Round, holder: string) =>
 export const flushSink = (
   sink: LineageSink,
   batchSize: number,
+  maxPages: number,
   tally: Tally,
 ): Effect.Effect<void, StoreError, OutboxStore> =>
   Effect.gen(function* () {
@@ -194,7 +195,7 @@ export const flushSink = (
     const holder = crypto.randomUUID();
     if (!(yield* takeLease(log, sink.name, holder, tally))) return;
     const renewal = yield* Effect.forkChild(keepLease(round, holder));
-    yield* deliverPending(round, batchSize).pipe(
+    yield* deliverPending(round, batchSize, maxPages).pipe(
       Effect.ensuring(
         Effect.andThen(
           Fiber.interrupt(renewal),
@@ -207,6 +208,7 @@ export const flushSink = (
 const deliverPending = (
   round: Round,
   batchSize: number,
+  maxPages: number,
 ): Effect.Effect<void, StoreError> =>
   Effect.gen(function* () {
     const { log, sink } = round;
@@ -216,7 +218,7 @@ const deliverPending = (
     // would make a long flush quadratic. An event left unsettled is read again first, so a
     // run's events still reach the sink in order.
     let after = 0;
-    while (!round.stopped) {
+    for (let page = 0; page < maxPages && !round.stopped; page++) {
       const rows = yield* log.pendingFor(sink.name, sink.channels, batchSize, after);
       if (rows.length === 0) break;
       const accepts = sink.accepts ?? (() => true);

@@ -45,6 +45,12 @@ export interface SinkReport {
 export interface FlushOptions {
   /** Events read from the outbox at a time. @default 500 */
   readonly batchSize?: number;
+  /**
+   * Pages (of `batchSize` events) read for one sink in one flush: a flush that reaches it ends,
+   * dating what it delivered, and leaves the rest to the next one. @default no limit (the
+   * background relay: 20)
+   */
+  readonly maxPages?: number;
 }
 
 /** Delivers everything pending to every sink; each sink is independent of the others. */
@@ -54,7 +60,7 @@ export const flush = (
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
   Effect.forEach(sinks, (sink) => {
     const tally: Tally = { delivered: 0, deadLettered: 0 };
-    return flushSink(sink, options.batchSize ?? 500, tally).pipe(
+    return flushSink(sink, options.batchSize ?? 500, options.maxPages ?? Infinity, tally).pipe(
       Effect.andThen(reportOf(sink, tally)),
     );
   }, { concurrency: "unbounded" });
@@ -75,7 +81,7 @@ export const flushWithDeadline = (
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
   Effect.forEach(sinks, (sink) => {
     const tally: Tally = { delivered: 0, deadLettered: 0 };
-    return flushSink(sink, options.batchSize ?? 500, tally).pipe(
+    return flushSink(sink, options.batchSize ?? 500, options.maxPages ?? Infinity, tally).pipe(
       Effect.timeoutOrElse({
         duration: Duration.millis(options.maxWaitMs),
         orElse: () =>
@@ -119,9 +125,17 @@ interface Backoff {
 }
 
 /**
- * Flushes every `interval` until stopped (`signal`, `until`, or interrupting the fiber). A sink
- * that failed is retried after `interval·2^(n-1)` (n consecutive failures), at most `maxBackoff`.
- * Store errors are logged and retried; the loop itself never fails.
+ * The background relay's pages per sink and flush: a pipeline that writes events faster than a
+ * sink takes them would otherwise keep one flush going for as long as it runs, and what that
+ * flush delivered would be dated delivered (and pruned) only at its end.
+ */
+const RELAY_MAX_PAGES = 20;
+
+/**
+ * Flushes every `interval` until stopped (`signal`, `until`, or interrupting the fiber); at once
+ * again while a sink that did not fail has events pending. A sink that failed is retried after
+ * `interval·2^(n-1)` (n consecutive failures), at most `maxBackoff`. Store errors are logged and
+ * retried; the loop itself never fails.
  */
 export const runRelay = (
   sinks: ReadonlyArray<LineageSink>,
@@ -149,8 +163,10 @@ export const runRelay = (
       const now = yield* Clock.currentTimeMillis;
       const due = sinks.filter((s) => backoff.get(s.name)!.nextAtMs <= now);
       const reports = yield* Effect.forEach(due, (sink) =>
-        flush([sink], options).pipe(
-          Effect.map((r) => r[0]),
+        flush([sink], { ...options, maxPages: options.maxPages ?? RELAY_MAX_PAGES }).pipe(
+          Effect.map((r) =>
+            r[0]
+          ),
           Effect.catch((e) =>
             Effect.logWarning(`lineage relay: ${sink.name}: ${e.operation}: ${e.message}`).pipe(
               Effect.as({
@@ -170,13 +186,22 @@ export const runRelay = (
           ? 0
           : now + Math.min(maxBackoffMs, intervalMs * 2 ** (b.failures - 1));
       }
-      if (options.onFlush) yield* options.onFlush(reports);
+      if (options.onFlush) {
+        yield* options.onFlush(reports);
+      }
       if (outbox.prune && now - prunedAt >= pruneEveryMs(retentionMs)) {
         prunedAt = now;
         yield* outbox.prune(retentionMs).pipe(
-          Effect.catch((e) => Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)),
+          Effect.catch((e) =>
+            Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)
+          ),
         );
       }
-      if (!stopped) yield* Effect.raceFirst(Effect.sleep(Duration.millis(intervalMs)), stop.await);
+      // A sink left with events it can take now (a flush that used its pages, or events written
+      // meanwhile) is flushed again at once; otherwise the loop waits for the next interval.
+      const behind = reports.some((r) => r.error === undefined && r.pending > 0);
+      if (!stopped && !behind) {
+        yield* Effect.raceFirst(Effect.sleep(Duration.millis(intervalMs)), stop.await);
+      }
     }
   });

@@ -372,6 +372,44 @@ describe("runRelay()", () => {
     }
   });
 
+  it("delivers a backlog page budget by page budget, dating each part delivered, without waiting", async () => {
+    const store = await seed(2); // 12 OpenLineage events
+    try {
+      const fake = withFake();
+      const stop = new AbortController();
+      const datedAfterRound: number[] = [];
+      await runTest(Effect.gen(function* () {
+        const fiber = yield* Effect.forkChild(onStore(
+          store,
+          runRelay([marquezSink()], {
+            interval: "1 hour",
+            batchSize: 2,
+            maxPages: 2,
+            signal: stop.signal,
+            onFlush: () =>
+              Effect.promise(async () => {
+                const [row] = await store.client.query<{ n: number }>(
+                  `select count(*)::int as n from lk_outbox
+                   where channel = 'openlineage' and delivered_at is not null`,
+                );
+                datedAfterRound.push(row.n);
+              }),
+          }),
+        ));
+        // The clock never moves: every flush after the first comes at once, since events wait.
+        yield* eventually(() => fake.accepted.length === 12, "the whole backlog");
+        yield* eventually(() => datedAfterRound.length === 3, "three flushes");
+        stop.abort();
+        yield* Fiber.join(fiber);
+      }));
+      // Each flush took two pages of two events and dated them delivered before the next.
+      expect(datedAfterRound).toEqual([4, 8, 12]);
+      expect(orderProblems(fake.accepted)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("prunes as often as a short retention asks, at most once a second; a long one once a minute", async () => {
     const prunesAt = async (retention: Duration.Input) => {
       const store = await seed(1);
