@@ -68,13 +68,21 @@ const optionsOf = (args: ReadonlyArray<string>): Options | number => {
   }
 };
 
-/** Bytes of every file under `dir`. */
+/**
+ * Bytes of every file under `dir`. A file may go between listing and sizing it (a checkpoint
+ * removing a WAL segment): it counts for nothing.
+ */
 const folderBytes = async (dir: string): Promise<number> => {
   let total = 0;
   for await (const entry of Deno.readDir(dir)) {
     const path = join(dir, entry.name);
     if (entry.isDirectory) total += await folderBytes(path);
-    else if (entry.isFile) total += (await Deno.stat(path)).size;
+    else if (entry.isFile) {
+      total += await Deno.stat(path).then((s) => s.size, (e) => {
+        if (e instanceof Deno.errors.NotFound) return 0;
+        throw e;
+      });
+    }
   }
   return total;
 };
