@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: the pipeline bench (`pipeline_bench.ts`), with `--startup` the startup bench
- * (`startup_bench.ts`), or with `--footprint` the footprint bench (`footprint_bench.ts`). Each is
- * loaded only when chosen.
+ * (`startup_bench.ts`), or with `--footprint` the footprint bench (`footprint_bench.ts`, in a
+ * process of its own with the run tasks' V8 flag). Each is loaded only when chosen.
  *
  * @module
  */
@@ -9,8 +9,17 @@ if (Deno.args.includes("--startup")) {
   const { main } = await import("./startup_bench.ts");
   Deno.exit(await main(Deno.args));
 } else if (Deno.args.includes("--footprint")) {
-  const { main } = await import("./footprint_bench.ts");
-  Deno.exit(await main(Deno.args));
+  // In a process started with the run tasks' V8 flag, so its memory is what a long run's is.
+  const { runTaskV8Flag } = await import("./_task_flags.ts");
+  const { fileURLToPath } = await import("node:url");
+  const bench = fileURLToPath(new URL("./footprint_bench.ts", import.meta.url));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", runTaskV8Flag, bench, ...Deno.args],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  Deno.exit((await child.status).code);
 } else {
   await import("./pipeline_bench.ts");
 }

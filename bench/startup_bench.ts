@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../cli/_args.ts";
 import { median } from "./_bench_report.ts";
+import { runTaskV8Flag } from "./_task_flags.ts";
 
 const usage = `usage: deno task bench --startup [--repeat N] [--json]
 
@@ -30,7 +31,7 @@ interface Sample {
 const timeBinary = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => undefined);
 
 // The flags the run-pipeline task gives Deno (deno.json).
-const denoFlags = ["run", "-A", "--v8-flags=--max-semi-space-size=4", "cli/run_pipeline.ts"];
+const denoFlags = ["run", "-A", runTaskV8Flag, "cli/run_pipeline.ts"];
 
 const runOnce = async (store: string, cache: string, scratch: string): Promise<Sample> => {
   const rssFile = join(scratch, "rss");

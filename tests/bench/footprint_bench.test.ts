@@ -34,3 +34,15 @@ describe("deno task bench --footprint", () => {
     expect(stderr).toMatch(/usage: deno task bench --footprint/);
   });
 });
+
+describe("the run tasks' V8 flag", () => {
+  it("is the one deno.json gives run-pipeline, worker and resume", async () => {
+    const { runTaskV8Flag } = await import("../../bench/_task_flags.ts");
+    const { tasks } = JSON.parse(
+      await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+    ) as { tasks: Record<string, string> };
+    for (const task of ["run-pipeline", "worker", "resume"]) {
+      expect(tasks[task].split(" ")).toContain(runTaskV8Flag);
+    }
+  });
+});
