@@ -4,7 +4,8 @@
  * that wakes workers) instead of a transaction of two statements each.
  *
  * A document whose job exists already (a re-run) is left to the caller, one by one in the same
- * transaction: what happens to it depends on the job's state.
+ * transaction: what happens to it depends on the job's state. A document enqueued alone goes
+ * through the same statement.
  *
  * @module
  */
@@ -54,33 +55,35 @@ const rowOf = ({ input, jobId, docId, correlationId }: EnqueueWrite, i: number) 
   events_target: input.destinations?.events ?? null,
 });
 
-/** How the writer turns a new job's row into its result, and enqueues a known job alone. */
+/** How the writer turns a new job's row into its result, and enqueues a document whose job exists. */
 export interface EnqueueSpec<Row, R> {
   readonly created: (row: Row) => R;
-  /** Enqueues one document in the caller's transaction (a known job, or a batch of one). */
-  readonly alone: (tx: SqlExecutor, write: EnqueueWrite) => Promise<R>;
+  /** Enqueues, in the caller's transaction, a document whose job exists already. */
+  readonly known: (tx: SqlExecutor, write: EnqueueWrite) => Promise<R>;
 }
 
-/** The enqueue writer of one store. */
+/** The enqueue writer of one store; a batch of one is the same statement in a transaction. */
 export const makeEnqueueWriter = <Row, R>(
   db: SqlClient,
   spec: EnqueueSpec<Row, R>,
-): GroupCommit<EnqueueWrite, R> =>
-  makeGroupCommit(db, {
-    batch: async (tx, writes) => {
-      const inserted = await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(
-        tx,
-        ENQUEUE_SQL,
-        writes.map((w, i) => ({ w, i })),
-        ({ w }) => w.jobId,
-        ({ w, i }) => rowOf(w, i),
-      );
-      const results: R[] = [];
-      for (const [i, write] of writes.entries()) {
-        const row = inserted.get(i);
-        results.push(row ? spec.created(row) : await spec.alone(tx, write));
-      }
-      return results;
-    },
-    single: (db, write) => db.transaction((tx) => spec.alone(tx, write)),
+): GroupCommit<EnqueueWrite, R> => {
+  const batch = async (tx: SqlExecutor, writes: ReadonlyArray<EnqueueWrite>) => {
+    const inserted = await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(
+      tx,
+      ENQUEUE_SQL,
+      writes.map((w, i) => ({ w, i })),
+      ({ w }) => w.jobId,
+      ({ w, i }) => rowOf(w, i),
+    );
+    const results: R[] = [];
+    for (const [i, write] of writes.entries()) {
+      const row = inserted.get(i);
+      results.push(row ? spec.created(row) : await spec.known(tx, write));
+    }
+    return results;
+  };
+  return makeGroupCommit(db, {
+    batch,
+    single: (db, write) => db.transaction(async (tx) => (await batch(tx, [write]))[0]),
   });
+};

@@ -117,37 +117,11 @@ const history = (
     [e.jobId, e.runNumber, e.from, e.to, e.stage ?? null, e.reason],
   );
 
-// A document enqueued alone, in the caller's transaction: a batch of one, or a document whose
-// job exists already (see sql_enqueue.ts).
-const enqueueAlone = async (
+// A document whose job exists already, in the caller's transaction (see sql_enqueue.ts).
+const enqueueKnown = async (
   tx: SqlExecutor,
-  { input, jobId, docId, correlationId }: EnqueueWrite,
+  { input, jobId }: EnqueueWrite,
 ): Promise<Enqueued> => {
-  // A new job notifies waiting workers (delivered at commit) in the same statement.
-  const inserted = await tx.query<JobRow>(
-    `with ins as (insert into lk_jobs (job_id, tenant_id, doc_key, source, pipeline,
-       pipeline_version, request, status, correlation_id, lineage_target, events_target)
-     values ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $9, $10)
-     on conflict (tenant_id, doc_key) do nothing
-     returning *)
-     select ins.*, pg_notify('${QUEUED_CHANNEL}', ins.tenant_id) from ins`,
-    [
-      jobId,
-      input.tenantId,
-      docId,
-      input.request.source,
-      input.pipeline,
-      input.pipelineVersion,
-      JSON.stringify(input.request),
-      correlationId,
-      input.destinations?.lineage ?? null,
-      input.destinations?.events ?? null,
-    ],
-  );
-  if (inserted[0]) {
-    await history(tx, { jobId, runNumber: 0, from: null, to: "queued", reason: "enqueued" });
-    return { job: toJob(inserted[0]), created: true };
-  }
   // A new run of a known job records where this run sends lineage (and, when forced with a
   // new input, what it reads), unless another process runs the job now: that run keeps its
   // own.
@@ -173,7 +147,7 @@ const enqueueAlone = async (
 const enqueue = (db: SqlClient) => {
   const write = makeEnqueueWriter<JobRow, Enqueued>(db, {
     created: (row) => ({ job: toJob(row), created: true }),
-    alone: enqueueAlone,
+    known: enqueueKnown,
   });
   return (input: EnqueueInput) =>
     storeOp("enqueue", () => {
