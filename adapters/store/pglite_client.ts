@@ -7,6 +7,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { makeEmbeddedUpkeep } from "./embedded_upkeep.ts";
+import { makePreparedQuery, type PreparedQuery } from "./pglite_statements.ts";
 
 /**
  * Postgres settings of the embedded database, on top of PGlite's own start parameters.
@@ -37,14 +38,21 @@ export const pgliteSettings: ReadonlyArray<string> = [
   "min_wal_size=32MB",
   "-c",
   "max_wal_size=32MB",
+  // The store's statements are prepared once (pglite_statements.ts) and look rows up by key:
+  // one plan serves every call, where a plan per call for its first five would cost more than
+  // most of them take to run.
+  "-c",
+  "plan_cache_mode=force_generic_plan",
 ];
 
-const executor = (db: {
-  query: PGlite["query"];
-  exec: PGlite["exec"];
-}): SqlExecutor => ({
-  query: async <T>(sql: string, params?: ReadonlyArray<unknown>) =>
-    (await db.query<T>(sql, params ? [...params] : undefined)).rows,
+// Statements run prepared (see pglite_statements.ts); scripts as they are.
+const executor = (
+  db: { exec: PGlite["exec"] },
+  prepared: PreparedQuery,
+  inTransaction: boolean,
+): SqlExecutor => ({
+  query: (sql: string, params?: ReadonlyArray<unknown>) =>
+    prepared(sql, params ?? [], inTransaction),
   exec: async (sql: string) => {
     await db.exec(sql);
   },
@@ -63,7 +71,8 @@ export const openPglite = async (dir?: string): Promise<SqlClient> => {
     startParams: [...PGlite.defaultStartParams, ...pgliteSettings],
   });
   await db.exec("create extension if not exists vector");
-  const base = executor(db);
+  const prepared = makePreparedQuery(db);
+  const base = executor(db, prepared, false);
   const upkeep = makeEmbeddedUpkeep(base);
   // A failed upkeep is tried again later; the write has committed either way.
   const afterWrite = async <T>(result: T): Promise<T> => {
@@ -78,7 +87,8 @@ export const openPglite = async (dir?: string): Promise<SqlClient> => {
     // counts towards the upkeep as a transaction does.
     query: async (sql, params) => await afterWrite(await base.query(sql, params)),
     exec: async (sql) => await afterWrite(await base.exec(sql)),
-    transaction: async (fn) => await afterWrite(await db.transaction((tx) => fn(executor(tx)))),
+    transaction: async (fn) =>
+      await afterWrite(await db.transaction((tx) => fn(executor(tx, prepared, true)))),
     listen: async (channel, onNotify) => {
       const stop = await db.listen(channel, onNotify);
       return () => stop();

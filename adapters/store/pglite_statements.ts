@@ -1,0 +1,142 @@
+/**
+ * Named prepared statements for PGlite.
+ *
+ * `PGlite.query` sends every statement as an unnamed one: each call is parsed, analysed and
+ * planned again. In WebAssembly that is most of what a short statement costs (the store's batch
+ * writes spend more time being planned than run). The store sends a few dozen distinct statements
+ * over and over, so each is prepared once per connection, under a name, and later calls only bind
+ * and execute it; Postgres re-plans a prepared statement itself when a table it reads changes.
+ *
+ * The protocol steps are PGlite's own `query` steps (parse, describe, bind, describe, execute,
+ * sync), with the parse and the first describe done once per statement.
+ *
+ * @module
+ */
+import { parse, type PGlite, protocol } from "@electric-sql/pglite";
+
+type Message = Awaited<ReturnType<PGlite["execProtocolStream"]>>[number];
+
+/** At most this many statements stay prepared; the one used least recently is closed first. */
+export const MAX_PREPARED = 128;
+
+interface Prepared {
+  readonly name: string;
+  /** The parameter types Postgres inferred, for PGlite's serializers. */
+  readonly types: ReadonlyArray<number>;
+}
+
+/** Runs `sql` as a prepared statement; `inTransaction` for a call inside `db.transaction`. */
+export type PreparedQuery = <T>(
+  sql: string,
+  params: ReadonlyArray<unknown>,
+  inTransaction: boolean,
+) => Promise<T[]>;
+
+const TEXT_TYPES = new Set([25, /* text */ 1043, /* varchar */ 114 /* json */]);
+const JSONB = 3802;
+const LARGE = 1024;
+const encoder = new TextEncoder();
+
+/**
+ * A parameter as PGlite's `query` sends it (text, by the type Postgres inferred), except a large
+ * string for a text or JSON parameter: that goes as UTF-8 bytes in the binary format (jsonb's is
+ * a version byte, then the text), which PGlite copies as it is instead of measuring the string a
+ * character at a time. The store's batch writes send hundreds of kilobytes of JSON this way.
+ */
+const parameter = (db: PGlite, value: unknown, type: number): string | Uint8Array | null => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string" && value.length >= LARGE) {
+    if (TEXT_TYPES.has(type)) return encoder.encode(value);
+    if (type === JSONB) {
+      const bytes = new Uint8Array(value.length * 3 + 1);
+      bytes[0] = 1;
+      const { written } = encoder.encodeInto(value, bytes.subarray(1));
+      return bytes.subarray(0, written + 1);
+    }
+  }
+  const serialize = db.serializers[type];
+  return serialize ? serialize(value) : String(value);
+};
+
+/**
+ * The prepared statements of one PGlite connection. Each call runs under PGlite's own locks:
+ * outside a transaction it waits for open transactions as `query` does; inside one, the
+ * transaction already holds that lock.
+ */
+export const makePreparedQuery = (db: PGlite): PreparedQuery => {
+  const prepared = new Map<string, Prepared>();
+  let counter = 0;
+  const send = (message: Uint8Array): Promise<Message[]> =>
+    db.execProtocolStream(message, { syncToFs: false });
+
+  const prepare = async (sql: string, messages: Message[]): Promise<Prepared> => {
+    const known = prepared.get(sql);
+    if (known) {
+      // Most recently used last, so eviction takes the first.
+      prepared.delete(sql);
+      prepared.set(sql, known);
+      return known;
+    }
+    const name = `lk_s${++counter}`;
+    messages.push(...await send(protocol.serialize.parse({ name, text: sql })));
+    const described = await send(protocol.serialize.describe({ type: "S", name }));
+    const entry = { name, types: parse.parseDescribeStatementResults(described) };
+    prepared.set(sql, entry);
+    if (prepared.size > MAX_PREPARED) {
+      const [oldestSql, oldest] = prepared.entries().next().value!;
+      prepared.delete(oldestSql);
+      messages.push(...await send(protocol.serialize.close({ type: "S", name: oldest.name })));
+    }
+    return entry;
+  };
+
+  const run = async <T>(sql: string, params: ReadonlyArray<unknown>): Promise<T[]> => {
+    const messages: Message[] = [];
+    try {
+      const { name, types } = await prepare(sql, messages);
+      const values = params.map((value, i) => parameter(db, value, types[i]));
+      messages.push(
+        ...await send(protocol.serialize.bind({ statement: name, values })),
+        ...await send(protocol.serialize.describe({ type: "P" })),
+        ...await send(protocol.serialize.execute({})),
+      );
+    } finally {
+      messages.push(...await send(protocol.serialize.sync()));
+    }
+    return (parse.parseResults(messages, db.parsers)[0]?.rows ?? []) as T[];
+  };
+
+  // A statement whose tables changed shape since it was prepared (`select *` after a new
+  // column) is refused by Postgres; it is prepared again, and run again where no transaction
+  // was aborted by the refusal.
+  const runFresh = async <T>(sql: string, params: ReadonlyArray<unknown>, retry: boolean) => {
+    try {
+      return await run<T>(sql, params);
+    } catch (e) {
+      if (!isStalePlan(e)) throw e;
+      const stale = prepared.get(sql);
+      prepared.delete(sql);
+      if (stale) {
+        await send(protocol.serialize.close({ type: "S", name: stale.name })).catch(() => []);
+      }
+      await send(protocol.serialize.sync());
+      if (!retry) throw e;
+      return await run<T>(sql, params);
+    }
+  };
+
+  return <T>(sql: string, params: ReadonlyArray<unknown>, inTransaction: boolean) =>
+    inTransaction
+      ? db._runExclusiveQuery(() => runFresh<T>(sql, params, false))
+      : db._runExclusiveTransaction(() =>
+        db._runExclusiveQuery(async () => {
+          const rows = await runFresh<T>(sql, params, true);
+          await db.syncToFs();
+          return rows;
+        })
+      );
+};
+
+const isStalePlan = (e: unknown): boolean =>
+  (e as { code?: string }).code === "0A000" &&
+  /cached plan must not change result type/.test(String((e as Error).message));

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPglite } from "../../../adapters/store/pglite_client.ts";
+import { MAX_PREPARED } from "../../../adapters/store/pglite_statements.ts";
+import type { SqlClient } from "../../../adapters/store/sql_client.ts";
+
+let db: SqlClient;
+beforeAll(async () => {
+  db = await openPglite();
+  await db.exec(
+    "create table t (id int primary key, name text, doc jsonb, tags text[], ok boolean)",
+  );
+});
+afterAll(() => db.close());
+
+const prepared = () =>
+  db.query<{ n: number }>("select count(*)::int as n from pg_prepared_statements");
+
+describe("prepared statements of the embedded database", () => {
+  it("send every parameter type the store uses, large JSON and text included", async () => {
+    const big = { body: "é∑ ".repeat(2000), list: Array.from({ length: 300 }, (_, i) => i) };
+    const name = "naïve ".repeat(400);
+    await db.query("insert into t values ($1, $2, $3::jsonb, $4::text[], $5)", [
+      1,
+      name,
+      JSON.stringify(big),
+      ["a", "b c"],
+      true,
+    ]);
+    await db.query("insert into t values ($1, $2, $3::jsonb, $4::text[], $5)", [
+      2,
+      null,
+      JSON.stringify({ small: 1 }),
+      [],
+      false,
+    ]);
+    const rows = await db.query<Record<string, unknown>>(
+      "select id, name, doc, tags, ok from t where id = any($1::int[]) order by id",
+      [[1, 2]],
+    );
+    expect(rows).toEqual([
+      { id: 1, name, doc: big, tags: ["a", "b c"], ok: true },
+      { id: 2, name: null, doc: { small: 1 }, tags: [], ok: false },
+    ]);
+    // A large JSON parameter is the text it was given, not JSON-encoded again.
+    const [{ kind }] = await db.query<{ kind: string }>(
+      "select jsonb_typeof($1::jsonb) as kind",
+      [JSON.stringify(big)],
+    );
+    expect(kind).toBe("object");
+  });
+
+  it("prepare a statement once, whatever its parameters", async () => {
+    const before = (await prepared())[0].n;
+    for (let i = 0; i < 5; i++) await db.query("select $1::int + 1 as n", [i]);
+    expect((await prepared())[0].n).toBe(before + 1);
+  });
+
+  it(`keep at most ${MAX_PREPARED}, closing the one used least recently`, async () => {
+    for (let i = 0; i < MAX_PREPARED + 20; i++) {
+      const [row] = await db.query<{ n: number }>(`select $1::int + ${i} as n`, [1]);
+      expect(row.n).toBe(1 + i);
+    }
+    // The count's own statement is among those kept.
+    expect((await prepared())[0].n).toBeLessThanOrEqual(MAX_PREPARED);
+  });
+
+  it("report a failing statement and leave the connection usable, in and out of transactions", async () => {
+    await expect(db.query("insert into t (id) values ($1)", [1])).rejects.toThrow(/duplicate key/);
+    await expect(db.transaction(async (tx) => {
+      await tx.query("insert into t (id) values ($1)", [3]);
+      await tx.query("insert into t (id) values ($1)", [1]);
+    })).rejects.toThrow(/duplicate key/);
+    const ids = await db.query<{ id: number }>("select id from t order by id");
+    expect(ids.map((r) => r.id)).toEqual([1, 2]);
+    await expect(db.query("select nope from t where id = $1", [1])).rejects.toThrow(/nope/);
+    expect(await db.query("select id from t where id = $1", [2])).toEqual([{ id: 2 }]);
+  });
+
+  it("prepare again a statement whose table changed shape", async () => {
+    const read = () => db.query<Record<string, unknown>>("select * from t where id = $1", [2]);
+    expect(Object.keys((await read())[0])).not.toContain("added");
+    await db.exec("alter table t add column added int default 7");
+    expect((await read())[0]).toMatchObject({ id: 2, added: 7 });
+  });
+});
