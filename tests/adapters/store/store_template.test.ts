@@ -45,6 +45,18 @@ describe("prepareDataDir()", () => {
     expect(await prepareDataDir(join(root, "b", "db"), cache)).toEqual("existing");
   });
 
+  it("holds the store's one database, without initdb's template databases", async () => {
+    const store = await openEmbeddedStore(join(root, "a"));
+    try {
+      const names = await store.client.query<{ datname: string }>(
+        "select datname from pg_database order by datname",
+      );
+      expect(names.map((r) => r.datname)).toEqual(["postgres"]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("detects a damaged template, drops it and leaves the folder empty for initdb", async () => {
     const key = await templateKey();
     await prepareDataDir(join(root, "c", "db"), cache);
