@@ -6,7 +6,9 @@
  *
  * Each template folder carries a manifest with every file's size and SHA-256; a restore checks
  * them all and refuses a template that differs (a damaged or half-written cache), so the caller
- * falls back to initdb instead of opening a broken database.
+ * falls back to initdb instead of opening a broken database. A file is kept without its trailing
+ * zeros (the WAL segment, 16 MB of which the template uses a few hundred bytes) and restored to
+ * its full size as a sparse file.
  *
  * @module
  */
@@ -23,6 +25,9 @@ interface ManifestEntry {
   readonly path: string;
   /** Absent for a folder. */
   readonly size?: number;
+  /** The bytes kept in the template when fewer than `size`: the rest were zeros. */
+  readonly stored?: number;
+  /** Of the bytes kept. */
   readonly sha256?: string;
 }
 
@@ -136,6 +141,31 @@ export const templateKey = async (): Promise<string> => {
   return `schema-${schema}-${digest.slice(0, 16)}`;
 };
 
+/** Cuts the zeros off the end of `file` (`size` bytes long); returns the length kept. */
+const withoutTrailingZeros = async (file: string, size: number): Promise<number> => {
+  using handle = await Deno.open(file, { read: true, write: true });
+  const buffer = new Uint8Array(CHUNK);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - CHUNK);
+    await handle.seek(start, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < end - start) {
+      const n = await handle.read(buffer.subarray(filled, end - start));
+      if (n === null) break;
+      filled += n;
+    }
+    const last = buffer.subarray(0, filled).findLastIndex((b) => b !== 0);
+    if (last >= 0) {
+      end = start + last + 1;
+      break;
+    }
+    end = start;
+  }
+  if (end < size) await handle.truncate(end);
+  return end;
+};
+
 /** Every file and folder under `root`, folders first; Postgres needs its empty folders too. */
 const walk = async (root: string, dir = root): Promise<{ path: string; isDir: boolean }[]> => {
   const out: { path: string; isDir: boolean }[] = [];
@@ -164,7 +194,11 @@ export const publishTemplate = async (
       files.push({ path });
       continue;
     }
-    files.push({ path, ...await digestFile(join(dataDir, path)) });
+    const file = join(dataDir, path);
+    const size = (await Deno.stat(file)).size;
+    const stored = await withoutTrailingZeros(file, size);
+    const { sha256 } = await digestFile(file);
+    files.push({ path, size, ...(stored < size ? { stored } : {}), sha256 });
   }
   const manifest: Manifest = { key, files };
   await Deno.writeTextFile(join(dataDir, MANIFEST), JSON.stringify(manifest));
@@ -239,10 +273,13 @@ export const restoreTemplate = async (
     );
     for (const dir of dirs) await Deno.mkdir(join(staging, dir), { recursive: true });
     await inParallel(manifest.files.filter((f) => f.size !== undefined), async (file) => {
-      const copied = await digestFile(join(source, file.path), join(staging, file.path));
-      if (copied.size !== file.size || copied.sha256 !== file.sha256) {
+      const target = join(staging, file.path);
+      const copied = await digestFile(join(source, file.path), target);
+      if (copied.size !== (file.stored ?? file.size) || copied.sha256 !== file.sha256) {
         throw new Error(`${file.path} differs from the manifest`);
       }
+      // The zeros left out come back as a hole: no disk written, reads as zeros.
+      if (file.size! > copied.size) await Deno.truncate(target, file.size);
     });
   } catch {
     await Deno.remove(source, { recursive: true }).catch(() => {});
@@ -309,7 +346,22 @@ export const pruneTemplateCache = async (cacheDir: string, keep: string): Promis
 };
 
 // What a build does beyond the migrations; a change here must make a new template.
-const TEMPLATE_LAYOUT = "without template databases";
+const TEMPLATE_LAYOUT = "without template databases, one WAL segment";
+
+const WAL_SEGMENT = /^[0-9A-F]{24}$/;
+
+/**
+ * Removes every WAL segment but `keep`, the one holding the last checkpoint: the ones before it
+ * are history, the ones after are old segments Postgres renamed for reuse (it creates a segment
+ * when it needs one).
+ */
+const removeOtherWalSegments = async (walDir: string, keep: string): Promise<void> => {
+  for await (const entry of Deno.readDir(walDir)) {
+    if (entry.isFile && WAL_SEGMENT.test(entry.name) && entry.name !== keep) {
+      await Deno.remove(join(walDir, entry.name));
+    }
+  }
+};
 
 /**
  * Builds the template `key` in the cache: initdb, the vector extension, every migration. The
@@ -327,9 +379,15 @@ const buildTemplate = async (cacheDir: string, key: string): Promise<void> => {
       await client.exec(`alter database ${name} is_template false`);
       await client.exec(`drop database ${name}`);
     }
-    // Written out now, so the template's WAL holds nothing to replay.
+    // The building's WAL is never replayed: a new segment and a checkpoint, so the template
+    // starts from one WAL segment with nothing but its checkpoint in it.
+    await client.query("select pg_switch_wal()");
     await client.exec("checkpoint");
+    const [{ segment }] = await client.query<{ segment: string }>(
+      "select pg_walfile_name(pg_current_wal_lsn()) as segment",
+    );
     await client.close();
+    await removeOtherWalSegments(join(dir, "pg_wal"), segment);
     await publishTemplate(cacheDir, key, dir);
     await pruneTemplateCache(cacheDir, key).catch(() => {});
   } finally {

@@ -57,6 +57,46 @@ describe("prepareDataDir()", () => {
     }
   });
 
+  it("keeps one WAL segment without its zeros and restores it whole, for a store that writes on", async () => {
+    const walOf = async (dir: string) => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(join(dir, "pg_wal"))) if (e.isFile) names.push(e.name);
+      return names;
+    };
+    const template = join(cache, await templateKey());
+    const [segment, ...others] = await walOf(template);
+    expect(others).toEqual([]);
+    const kept = await Deno.readFile(join(template, "pg_wal", segment));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(64 * 1024);
+
+    const dir = join(root, "w", "db");
+    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    const restored = await Deno.readFile(join(dir, "pg_wal", segment));
+    expect(restored.length).toEqual(16 * 1024 * 1024);
+    expect(restored.subarray(0, kept.length)).toEqual(kept);
+    expect(restored.subarray(kept.length).every((b) => b === 0)).toBe(true);
+
+    // Past the template's WAL: into the next segments, across a restart.
+    const first = await openEmbeddedStore(join(root, "w"));
+    await first.client.exec("create table lk_test_wal (n int, pad text)");
+    await first.client.exec(
+      "insert into lk_test_wal select n, repeat(md5(n::text), 20) from generate_series(1, 40000) n",
+    );
+    const [{ now }] = await first.client.query<{ now: string }>(
+      "select pg_walfile_name(pg_current_wal_lsn()) as now",
+    );
+    expect(now > segment).toBe(true);
+    await first.close();
+    const second = await openEmbeddedStore(join(root, "w"));
+    try {
+      expect(await second.client.query("select count(*)::int as n from lk_test_wal"))
+        .toEqual([{ n: 40000 }]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("detects a damaged template, drops it and leaves the folder empty for initdb", async () => {
     const key = await templateKey();
     await prepareDataDir(join(root, "c", "db"), cache);
