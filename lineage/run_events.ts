@@ -125,27 +125,47 @@ export interface StageAttempt {
   readonly columnLineage?: ColumnLineageSpec;
 }
 
+// A scope is one run of one job and never changes; every event of the run names the run's id,
+// and its stages' events the pipeline run's (the parent facet), so each is derived once per scope.
+const pipelineRunIds = new WeakMap<PipelineRunScope, string>();
+const stageRunIds = new WeakMap<PipelineRunScope, Map<string, string>>();
+
 /** The OpenLineage run id of a pipeline run: deterministic, recomputable by any process. */
-export const pipelineRunId = (scope: PipelineRunScope): string =>
-  runIdFor({
-    namespace: scope.namespace,
-    job: scope.pipeline.name,
-    document: scope.docId,
-    tenant: scope.tenantId,
-    attempt: `run-${scope.runNumber}`,
-    createdAt: scope.runCreatedAt,
-  });
+export const pipelineRunId = (scope: PipelineRunScope): string => {
+  let id = pipelineRunIds.get(scope);
+  if (id === undefined) {
+    id = runIdFor({
+      namespace: scope.namespace,
+      job: scope.pipeline.name,
+      document: scope.docId,
+      tenant: scope.tenantId,
+      attempt: `run-${scope.runNumber}`,
+      createdAt: scope.runCreatedAt,
+    });
+    pipelineRunIds.set(scope, id);
+  }
+  return id;
+};
 
 /** The OpenLineage run id of one stage attempt (in the scope's segment of the run). */
-export const stageRunId = (scope: PipelineRunScope, stage: string, attempt: number): string =>
-  runIdFor({
-    namespace: scope.namespace,
-    job: `${scope.pipeline.name}.${stage}`,
-    document: scope.docId,
-    tenant: scope.tenantId,
-    attempt: `run-${scope.runNumber}${segmentPart(scope)}.attempt-${attempt}`,
-    createdAt: scope.runCreatedAt,
-  });
+export const stageRunId = (scope: PipelineRunScope, stage: string, attempt: number): string => {
+  let ids = stageRunIds.get(scope);
+  if (ids === undefined) stageRunIds.set(scope, ids = new Map());
+  const key = `${attempt} ${stage}`;
+  let id = ids.get(key);
+  if (id === undefined) {
+    id = runIdFor({
+      namespace: scope.namespace,
+      job: `${scope.pipeline.name}.${stage}`,
+      document: scope.docId,
+      tenant: scope.tenantId,
+      attempt: `run-${scope.runNumber}${segmentPart(scope)}.attempt-${attempt}`,
+      createdAt: scope.runCreatedAt,
+    });
+    ids.set(key, id);
+  }
+  return id;
+};
 
 // Empty for the first segment, so ids of runs that never paused do not depend on segments.
 const segmentPart = (scope: PipelineRunScope): string =>

@@ -152,6 +152,8 @@ function unixMillis(instant: Date | number): number {
   return ms;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** Lays out 48 timestamp bits, then the 10 tail bytes with version and variant bits forced. */
 function assemble(ms: number, tail: Uint8Array): string {
   const bytes = new Uint8Array(16);
@@ -166,7 +168,8 @@ function assemble(ms: number, tail: Uint8Array): string {
   bytes.set(tail.subarray(0, 10), 6);
   bytes[6] = 0x70 | (bytes[6] & 0x0f);
   bytes[8] = 0x80 | (bytes[8] & 0x3f);
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const b of bytes) hex += HEX[b];
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
     hex.slice(20)
   }`;
