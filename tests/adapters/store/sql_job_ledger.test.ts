@@ -327,6 +327,14 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
         }))).job,
       );
     }
+    // Enqueued within one millisecond (the embedded database's clock), they would tie on
+    // created_at and fall back to job id order: a second apart, they are in enqueue order.
+    for (const [i, job] of jobs.entries()) {
+      await store.client.query(
+        "update lk_jobs set created_at = now() - make_interval(secs => $2) where job_id = $1",
+        [job.jobId, jobs.length - i],
+      );
+    }
     const claimed = (jobId: string) =>
       run(store.ledger.beginRun({
         jobId,
