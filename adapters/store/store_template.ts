@@ -321,7 +321,7 @@ const BUILD_ABANDONED_MS = 60 * 60 * 1000;
 /**
  * Removes what the cache no longer needs: every template but the `KEEP_TEMPLATES` restored most
  * recently (a restore touches its manifest), so each kit version or schema a machine ran does not
- * keep its 40 MB for good, and build folders abandoned for an hour. A template removed while
+ * keep its 9 MB for good, and build folders abandoned for an hour. A template removed while
  * another process restores it fails that restore's check and is built again.
  */
 export const pruneTemplateCache = async (cacheDir: string, keep: string): Promise<void> => {
