@@ -279,6 +279,15 @@ export const migrations: ReadonlyArray<Migration> = [
       alter table lk_jobs add column if not exists lineage_target text;
       alter table lk_jobs add column if not exists events_target text;`,
   },
+  {
+    version: 14,
+    name: "jobs in enqueue order",
+    // Jobs are taken oldest first, and `created_at` cannot tell apart the jobs of one enqueue
+    // batch (one transaction, one now()), nor, on the embedded database, whose clock counts
+    // milliseconds, those enqueued within one millisecond: they were taken in job-id order. The
+    // number each job gets when it is inserted (in the batch's order) breaks those ties.
+    sql: `alter table lk_jobs add column if not exists enqueue_seq bigserial;`,
+  },
 ];
 
 const wanted = (client: SqlClient): ReadonlyArray<Migration> =>

@@ -424,7 +424,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
         `select * from lk_jobs
          where ($1::text[] is null or status = any($1::text[]))
            and ($2::text is null or tenant_id = $2)
-         order by created_at, job_id`,
+         order by created_at, enqueue_seq`,
         [filter?.statuses ? [...filter.statuses] : null, filter?.tenantId ?? null],
       );
       return rows.map(toJob);
@@ -438,7 +438,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
              and ($4::text is null or tenant_id = $4)
              and (status = 'queued'
                or (status = 'running' and not ${LEASE_HELD}))
-           order by created_at, job_id
+           order by created_at, enqueue_seq
            limit $2
            for update skip locked`,
           [

@@ -327,14 +327,6 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
         }))).job,
       );
     }
-    // Enqueued within one millisecond (the embedded database's clock), they would tie on
-    // created_at and fall back to job id order: a second apart, they are in enqueue order.
-    for (const [i, job] of jobs.entries()) {
-      await store.client.query(
-        "update lk_jobs set created_at = now() - make_interval(secs => $2) where job_id = $1",
-        [job.jobId, jobs.length - i],
-      );
-    }
     const claimed = (jobId: string) =>
       run(store.ledger.beginRun({
         jobId,
@@ -357,6 +349,22 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     // R1 runs under a live lease; R2's lease expired; R3 is queued; R4 is another pipeline's.
     expect(await ids()).toEqual([jobs[1].jobId, jobs[2].jobId]);
     expect(await ids([jobs[1].jobId])).toEqual([jobs[2].jobId]);
+  });
+
+  it("runnable() takes the jobs of one enqueue batch in the order they were handed in", async () => {
+    // Enqueued together: one transaction, one created_at; job ids are hashes, in no order.
+    const keys = Array.from({ length: 12 }, (_, i) => `FIFO-${i}`);
+    const jobs = await run(Effect.forEach(keys, (key) =>
+      store.ledger.enqueue({
+        tenantId: "t-fifo",
+        request: request(key),
+        pipeline: "p-fifo",
+        pipelineVersion: "1",
+      }), { concurrency: "unbounded" }));
+    const taken = (await run(store.ledger.runnable({ pipelines: ["p-fifo"], limit: 20 })))
+      .map((j) => j.jobId);
+    expect(taken).toEqual(jobs.map((j) => j.job.jobId));
+    expect([...taken].sort()).not.toEqual(taken);
   });
 
   it("outbox keeps insertion order and per-sink cursors", async () => {
