@@ -5,7 +5,9 @@
  * planned again. In WebAssembly that is most of what a short statement costs (the store's batch
  * writes spend more time being planned than run). The store sends a few dozen distinct statements
  * over and over, so each is prepared once per connection, under a name, and later calls only bind
- * and execute it; Postgres re-plans a prepared statement itself when a table it reads changes.
+ * and execute it. Postgres plans it as it does any prepared statement (a plan per call for the
+ * first five, then one generic plan unless that looks costlier) and re-plans it when a table it
+ * reads changes.
  *
  * The protocol steps are PGlite's own `query` steps (parse, describe, bind, describe, execute,
  * sync), with the parse and the first describe done once per statement.
