@@ -22,8 +22,8 @@ export const benchUsage = `usage: deno task bench [--docs N] [--concurrency N] [
   --peer-runtime R  run the LangGraph.js peers under deno (the kit's runtime) or node
                     (default: deno)
   --skip-peers      measure only the bare chain and the kit
-  --startup         measure run-pipeline's start instead: a first store (initdb), a new store
-                    from the cached template (cold) and a re-run (warm); see --startup --help
+  --startup         measure run-pipeline's start instead: a machine's first store (empty
+                    cache), a new store (cold) and a re-run (warm); see --startup --help
   --footprint       measure a long run's footprint instead: store size per document and memory
                     with a live sink and retention 0; see --footprint --help
   --help            this text

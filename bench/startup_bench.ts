@@ -1,8 +1,8 @@
 /**
  * `deno task bench --startup`: how long `run-pipeline` takes from a new process to its exit, and
- * its peak memory, on the bundled records: with an empty template cache (initdb and migrations),
- * on a new store from the cached template (cold), and again on the same store where every job is
- * done (warm: the process, the store's opening, the skip). Each is its own `deno` process, as a
+ * its peak memory, on the bundled records: a machine's first store (an empty template cache), a
+ * new store (cold: copied from the shipped template), and again on the same store where every job
+ * is done (warm: the process, the store's opening, the skip). Each is its own `deno` process, as a
  * user starts it; the template cache lives in a temporary folder.
  *
  * Usage: deno task bench --startup [--repeat N] [--json]
@@ -105,8 +105,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
         s.peak_mb === undefined ? "" : `   peak ${s.peak_mb} MB`
       }`;
     console.log(`run-pipeline on the bundled records, median of ${repeat}`);
-    console.log(line("first store (empty template cache: initdb)", result.first_store));
-    console.log(line("cold (new store from the cached template)", result.cold));
+    console.log(line("first store (empty template cache)", result.first_store));
+    console.log(line("cold (new store from the template)", result.cold));
     console.log(line("warm (same store again, every job done)", result.warm));
     console.log(`cold / warm: ${result.cold_over_warm}`);
     if (json) console.log(JSON.stringify(result));

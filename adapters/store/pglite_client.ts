@@ -57,16 +57,18 @@ const executor = (
 });
 
 /**
- * Opens (creating when missing) a PGlite database. `dir` undefined keeps it in memory.
+ * Opens (creating when missing) a PGlite database. `dir` undefined keeps it in memory; such a
+ * database starts from `template` (a tar of a data folder) when given, else from initdb.
  *
  * PGlite is single-connection and serialises queries and transactions internally, so concurrent
  * fibers may share one client.
  */
-export const openPglite = async (dir?: string): Promise<SqlClient> => {
+export const openPglite = async (dir?: string, template?: Blob): Promise<SqlClient> => {
   if (dir) await Deno.mkdir(dir, { recursive: true });
   const db = await PGlite.create(dir, {
     extensions: { vector },
     startParams: [...PGlite.defaultStartParams, ...pgliteSettings],
+    ...(dir === undefined && template ? { loadDataDir: template } : {}),
   });
   await db.exec("create extension if not exists vector");
   const prepared = makePreparedQuery(db);

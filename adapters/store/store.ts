@@ -16,7 +16,8 @@ import {
 import { migrate } from "./migrations.ts";
 import { openPglite } from "./pglite_client.ts";
 import { openPostgres } from "./postgres_client.ts";
-import { prepareDataDir, templateCacheDir } from "./store_template.ts";
+import { prepareDataDir, templateCacheDir, templateKey } from "./store_template.ts";
+import { shippedTemplateTar } from "./store_template_archive.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore, pruneOutbox } from "./sql_outbox.ts";
@@ -109,10 +110,12 @@ export const openEmbeddedStore = async (
   storeDir?: string,
   options: OpenStoreOptions = {},
 ): Promise<Store> => {
-  // A new store starts from the cached template instead of running initdb and migrations.
+  // A new store starts from a template instead of running initdb and migrations.
   if (storeDir) await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir());
   const store = await storeFromClient(
-    await openPglite(storeDir ? embeddedDbDir(storeDir) : undefined),
+    storeDir
+      ? await openPglite(embeddedDbDir(storeDir))
+      : await openPglite(undefined, await shippedTemplateTar(await templateKey())),
     storeDir ?? "memory",
     options,
   );

@@ -38,11 +38,11 @@ describe("templateCacheDir()", () => {
 
 describe("prepareDataDir()", () => {
   it("builds the template once, then restores it into new stores with every migration", async () => {
-    expect(await prepareDataDir(join(root, "a", "db"), cache)).toEqual("restored");
+    expect(await prepareDataDir(join(root, "a", "db"), cache, null)).toEqual("restored");
     expect(await versions(join(root, "a"))).toEqual(everyVersion);
-    expect(await prepareDataDir(join(root, "b", "db"), cache)).toEqual("restored");
+    expect(await prepareDataDir(join(root, "b", "db"), cache, null)).toEqual("restored");
     expect(await versions(join(root, "b"))).toEqual(everyVersion);
-    expect(await prepareDataDir(join(root, "b", "db"), cache)).toEqual("existing");
+    expect(await prepareDataDir(join(root, "b", "db"), cache, null)).toEqual("existing");
   });
 
   it("holds the store's one database, without initdb's template databases", async () => {
@@ -71,7 +71,7 @@ describe("prepareDataDir()", () => {
     expect(kept.length).toBeLessThan(64 * 1024);
 
     const dir = join(root, "w", "db");
-    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    expect(await prepareDataDir(dir, cache, null)).toEqual("restored");
     const restored = await Deno.readFile(join(dir, "pg_wal", segment));
     expect(restored.length).toEqual(16 * 1024 * 1024);
     expect(restored.subarray(0, kept.length)).toEqual(kept);
@@ -99,11 +99,11 @@ describe("prepareDataDir()", () => {
 
   it("detects a damaged template, drops it and leaves the folder empty for initdb", async () => {
     const key = await templateKey();
-    await prepareDataDir(join(root, "c", "db"), cache);
+    await prepareDataDir(join(root, "c", "db"), cache, null);
     await Deno.writeTextFile(join(cache, key, "PG_VERSION"), "damaged\n");
     const dir = join(root, "d", "db");
     // The damaged template is refused and a new one is built and restored in its place.
-    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    expect(await prepareDataDir(dir, cache, null)).toEqual("restored");
     expect(await Deno.readTextFile(join(dir, "PG_VERSION"))).not.toEqual("damaged\n");
     expect(await versions(join(root, "d"))).toEqual(everyVersion);
   });
@@ -111,7 +111,7 @@ describe("prepareDataDir()", () => {
   it("restores through a folder beside the store's, leaving nothing else behind", async () => {
     const dir = join(root, "f", "db");
     await Deno.mkdir(dir, { recursive: true }); // an empty folder is a new store's too
-    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    expect(await prepareDataDir(dir, cache, null)).toEqual("restored");
     expect((await Array.fromAsync(Deno.readDir(join(root, "f")))).map((e) => e.name)).toEqual([
       "db",
     ]);
@@ -120,16 +120,16 @@ describe("prepareDataDir()", () => {
 
   it("takes a template folder without its manifest (an interrupted removal) for damaged", async () => {
     const key = await templateKey();
-    await prepareDataDir(join(root, "g", "db"), cache);
+    await prepareDataDir(join(root, "g", "db"), cache, null);
     await Deno.remove(join(cache, key, "lineage-kit-template.json"));
     const dir = join(root, "h", "db");
-    expect(await prepareDataDir(dir, cache)).toEqual("restored");
+    expect(await prepareDataDir(dir, cache, null)).toEqual("restored");
     expect(await Deno.stat(join(cache, key, "lineage-kit-template.json"))).toBeTruthy();
     expect(await versions(join(root, "h"))).toEqual(everyVersion);
   });
 
   it("without a cache leaves the folder to initdb, which still gets every migration", async () => {
-    expect(await prepareDataDir(join(root, "e", "db"), undefined)).toEqual("uncached");
+    expect(await prepareDataDir(join(root, "e", "db"), undefined, null)).toEqual("uncached");
     expect(await versions(join(root, "e"))).toEqual(everyVersion);
   });
 });
@@ -165,10 +165,10 @@ describe("pruneTemplateCache()", () => {
 
   it("a restore dates its template as used", async () => {
     const key = await templateKey();
-    await prepareDataDir(join(root, "used-1", "db"), cache);
+    await prepareDataDir(join(root, "used-1", "db"), cache, null);
     const manifest = join(cache, key, "lineage-kit-template.json");
     await Deno.utime(manifest, daysAgo(30), daysAgo(30));
-    await prepareDataDir(join(root, "used-2", "db"), cache);
+    await prepareDataDir(join(root, "used-2", "db"), cache, null);
     const { mtime } = await Deno.stat(manifest);
     expect(Date.now() - mtime!.getTime()).toBeLessThan(60_000);
   });
