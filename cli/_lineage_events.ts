@@ -12,7 +12,8 @@ interface EventRow {
   seq: string | number;
   job_id: string | null;
   doc_id: string | null;
-  payload: unknown;
+  /** The event's JSON text, as written. */
+  payload: string;
 }
 
 /**
@@ -34,7 +35,7 @@ export const readLineageEvents = async (
     seq: Number(r.seq),
     jobId: r.job_id,
     docId: r.doc_id,
-    payload: r.payload,
+    payload: JSON.parse(r.payload),
   }));
 };
 

@@ -105,8 +105,10 @@ const rounds = <W>(
 
 /**
  * Runs `sql`, one multi-row statement over the JSON recordset in `$1`, once per round of `writes`
- * (each key at most once per statement), with `rowOf` giving each write's row. The statement
- * returns a row with the `i` of each write it applied; so does this, by `i`.
+ * (each key at most once per statement), with `rowOf` giving each write's row and `paramsOf`
+ * the statement's parameters after `$1` for a round's writes (the bulk of what they write, as
+ * arrays). The statement returns a row with the `i` of each write it applied; so does this, by
+ * `i`.
  */
 export const applyInRounds = async <W, Row extends { readonly i: number } = { readonly i: number }>(
   tx: SqlExecutor,
@@ -114,11 +116,14 @@ export const applyInRounds = async <W, Row extends { readonly i: number } = { re
   writes: ReadonlyArray<W>,
   keyOf: (write: W) => string,
   rowOf: (write: W) => { readonly i: number },
+  paramsOf: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown> = () => [],
 ): Promise<ReadonlyMap<number, Row>> => {
   const applied = new Map<number, Row>();
   for (const round of rounds(writes, keyOf)) {
+    const inRound = round.map((r) => writes[r]);
     const rows = await tx.query<Row>(sql, [
-      JSON.stringify(round.map((r) => rowOf(writes[r]))),
+      JSON.stringify(inRound.map(rowOf)),
+      ...paramsOf(inRound),
     ]);
     for (const row of rows) applied.set(row.i, row);
   }

@@ -288,6 +288,17 @@ export const migrations: ReadonlyArray<Migration> = [
     // number each job gets when it is inserted (in the batch's order) breaks those ties.
     sql: `alter table lk_jobs add column if not exists enqueue_seq bigserial;`,
   },
+  {
+    version: 15,
+    name: "events and checkpoints kept as written",
+    // The bulk of what a stage writes is JSON the kit made (JSON.stringify) and only ever reads
+    // back whole: its events and its checkpoint. As jsonb, every byte was parsed into a tree
+    // (numbers into numerics) and printed again on the way out. As text it is kept as written;
+    // SQL that looks inside casts it (\`payload::json->>'eventType'\`).
+    sql: `
+      alter table lk_outbox alter column payload type text using payload::text;
+      alter table lk_checkpoints alter column output type text using output::text;`,
+  },
 ];
 
 const wanted = (client: SqlClient): ReadonlyArray<Migration> =>

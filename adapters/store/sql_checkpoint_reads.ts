@@ -15,14 +15,15 @@ const read = async (
   db: SqlExecutor,
   jobIds: ReadonlyArray<string>,
 ): Promise<ReadonlyArray<Checkpoints>> => {
-  const rows = await db.query<{ job_id: string; stage: string; output: unknown }>(
+  // Each output is the JSON text the stage write stored.
+  const rows = await db.query<{ job_id: string; stage: string; output: string }>(
     "select job_id, stage, output from lk_checkpoints where job_id = any($1::text[])",
     [[...new Set(jobIds)]],
   );
   const byJob = new Map<string, Map<string, unknown>>();
   for (const { job_id, stage, output } of rows) {
     const outputs = byJob.get(job_id) ?? new Map<string, unknown>();
-    outputs.set(stage, output);
+    outputs.set(stage, JSON.parse(output));
     byJob.set(job_id, outputs);
   }
   return jobIds.map((id) => byJob.get(id) ?? new Map());

@@ -20,24 +20,57 @@ import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
 
-/** Events as the outbox statements take them in a JSON parameter. */
-export const outboxRecords = (
-  events: ReadonlyArray<OutboxEvent>,
-): Array<{ channel: string; run_id: string; payload: unknown }> =>
-  events.map((e) => ({ channel: e.channel, run_id: e.runId, payload: e.payload }));
+/**
+ * The events of a multi-row statement as four array parameters, one element per event: the `i`
+ * of the statement's row it belongs to, its channel, its run and its JSON text. Arrays of texts,
+ * not one JSON document: the database keeps each event's text as written (migration 15) instead
+ * of parsing everything into a tree to take it apart again.
+ */
+export interface OutboxColumns {
+  readonly rows: number[];
+  readonly channels: string[];
+  readonly runIds: string[];
+  readonly payloads: string[];
+}
+
+/** Collects the events of each row `i`, in the order given. */
+export const outboxColumns = (
+  groups: ReadonlyArray<{ readonly i: number; readonly events: ReadonlyArray<OutboxEvent> }>,
+): OutboxColumns => {
+  const columns: OutboxColumns = { rows: [], channels: [], runIds: [], payloads: [] };
+  for (const { i, events } of groups) {
+    for (const e of events) {
+      columns.rows.push(i);
+      columns.channels.push(e.channel);
+      columns.runIds.push(e.runId);
+      columns.payloads.push(JSON.stringify(e.payload));
+    }
+  }
+  return columns;
+};
+
+/** The four parameters of {@link outboxInsertFrom}, in order. */
+export const outboxParams = (c: OutboxColumns): unknown[] => [
+  c.rows,
+  c.channels,
+  c.runIds,
+  c.payloads,
+];
 
 /**
- * The outbox insert of a multi-row statement: the events of every row of `rows` (a CTE with `i`,
- * `job_id` and `events` columns), in the order of the rows' `i` and then of each row's events.
- * Dated by `clock_timestamp()` as in {@link insertOutbox}.
+ * The outbox insert of a multi-row statement: the events in parameters `$first` to `$first+3`
+ * (see {@link outboxColumns}) of the rows of `rows` (a CTE with `i` and `job_id` columns), in the
+ * order given. Events of a row not in `rows` (a write that did not apply) are left out. Dated by
+ * `clock_timestamp()`, when each row's number is taken, which the settled-record horizon relies
+ * on.
  */
-export const outboxInsertFrom = (rows: string): string =>
+export const outboxInsertFrom = (rows: string, first: number): string =>
   `insert into lk_outbox (channel, run_id, job_id, payload, created_at)
-    select e.value->>'channel', e.value->>'run_id', ${rows}.job_id, e.value->'payload',
-      clock_timestamp()
-    from ${rows} cross join lateral jsonb_array_elements(${rows}.events)
-      with ordinality as e(value, n)
-    order by ${rows}.i, e.n`;
+    select e.channel, e.run_id, ${rows}.job_id, e.payload, clock_timestamp()
+    from unnest($${first}::int[], $${first + 1}::text[], $${first + 2}::text[],
+      $${first + 3}::text[]) with ordinality as e(i, channel, run_id, payload, n)
+    join ${rows} on ${rows}.i = e.i
+    order by e.n`;
 
 /** Appends events to the outbox inside the caller's transaction, keeping their order. */
 export const insertOutbox = async (
@@ -46,15 +79,9 @@ export const insertOutbox = async (
   events: ReadonlyArray<OutboxEvent>,
 ): Promise<void> => {
   if (events.length === 0) return;
-  // One statement for the batch; `with ordinality` keeps the caller's order in the sequence.
-  // `clock_timestamp()` (not the transaction's start) dates each row when its number is taken,
-  // which is what the settled-record horizon relies on.
   await tx.query(
-    `insert into lk_outbox (channel, run_id, job_id, payload, created_at)
-     select e.value->>'channel', e.value->>'run_id', $1, e.value->'payload', clock_timestamp()
-     from jsonb_array_elements($2::jsonb) with ordinality as e(value, n)
-     order by e.n`,
-    [jobId, JSON.stringify(outboxRecords(events))],
+    `with r as (select 0 as i, $1::text as job_id) ${outboxInsertFrom("r", 2)}`,
+    [jobId, ...outboxParams(outboxColumns([{ i: 0, events }]))],
   );
 };
 
@@ -82,7 +109,8 @@ interface RawRow {
   channel: OutboxChannel;
   run_id: string;
   job_id: string | null;
-  payload: Record<string, unknown>;
+  /** The event's JSON text, as written. */
+  payload: string;
 }
 
 const toRow = (r: RawRow): OutboxRow => ({
@@ -90,7 +118,7 @@ const toRow = (r: RawRow): OutboxRow => ({
   channel: r.channel,
   runId: r.run_id,
   jobId: r.job_id,
-  payload: r.payload,
+  payload: JSON.parse(r.payload),
 });
 
 const settledRows = (record: SettleRecord) => [

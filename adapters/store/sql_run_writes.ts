@@ -12,7 +12,7 @@ import type { BeginRun, FinishRun } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { applyInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
-import { outboxInsertFrom, outboxRecords } from "./sql_outbox.ts";
+import { outboxColumns, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
 
 /** A run's start or end, with the events that describe it. */
 export interface RunWrite<I> {
@@ -20,8 +20,11 @@ export interface RunWrite<I> {
   readonly events: ReadonlyArray<OutboxEvent>;
 }
 
-// The events of the rows in `p`, in the order of the batch and then of each write.
-const OUTBOX_FROM_P = `ob as (${outboxInsertFrom("p")})`;
+// The events of the rows in `p` ($2-$5), in the order of the batch and then of each write.
+const OUTBOX_FROM_P = `ob as (${outboxInsertFrom("p", 2)})`;
+
+const eventParams = (writes: ReadonlyArray<{ i: number; events: ReadonlyArray<OutboxEvent> }>) =>
+  outboxParams(outboxColumns(writes));
 
 const HISTORY_FROM_P = (to: string, stage: string) =>
   `h as (insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)
@@ -33,8 +36,7 @@ const HISTORY_FROM_P = (to: string, stage: string) =>
 // locked row: those are left to the caller, one by one.
 const BEGIN_SQL = `with b as (
     select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, run_number int,
-      at timestamptz, from_statuses jsonb, lease_owner text, lease_ms int, reason text,
-      events jsonb)),
+      at timestamptz, from_statuses jsonb, lease_owner text, lease_ms int, reason text)),
   p as (select b.*, j.status as prev_status from b join lk_jobs j on j.job_id = b.job_id
           and j.run_number = b.run_number - 1 and j.status <> 'running'
           and b.from_statuses @> to_jsonb(j.status)
@@ -49,7 +51,7 @@ const BEGIN_SQL = `with b as (
   ${OUTBOX_FROM_P}
   select i from p`;
 
-const beginRow = ({ input, events }: RunWrite<BeginRun>, i: number) => ({
+const beginRow = ({ input }: RunWrite<BeginRun>, i: number) => ({
   i,
   job_id: input.jobId,
   run_number: input.runNumber,
@@ -58,7 +60,6 @@ const beginRow = ({ input, events }: RunWrite<BeginRun>, i: number) => ({
   lease_owner: input.lease?.owner ?? null,
   lease_ms: input.lease ? Math.round(input.lease.ttlMs) : null,
   reason: input.reason,
-  events: outboxRecords(events),
 });
 
 /** A claim done alone in the caller's transaction (a fresh re-run, a take-over). */
@@ -83,6 +84,7 @@ async (
     inBatch,
     (i) => writes[i].input.jobId,
     (i) => beginRow(writes[i], i),
+    (round) => eventParams(round.map((i) => ({ i, events: writes[i].events }))),
   );
   const begun = writes.map((_, i) => applied.has(i));
   // What the statement left: fresh re-runs, and claims that may take over a running job.
@@ -107,8 +109,7 @@ export const makeBeginWriter = (
 // Paused or ended, the job holds no lease.
 const FINISH_SQL = `with b as (
     select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, run_number int,
-      status text, error jsonb, stage text, reason text, at timestamptz, from_statuses jsonb,
-      events jsonb)),
+      status text, error jsonb, stage text, reason text, at timestamptz, from_statuses jsonb)),
   p as (select b.*, j.status as prev_status from b join lk_jobs j on j.job_id = b.job_id
           and j.run_number = b.run_number
           and (b.from_statuses is null or b.from_statuses @> to_jsonb(j.status))
@@ -123,7 +124,7 @@ const FINISH_SQL = `with b as (
   ${OUTBOX_FROM_P}
   select i from p`;
 
-const finishRow = ({ input, events }: RunWrite<FinishRun>, i: number) => ({
+const finishRow = ({ input }: RunWrite<FinishRun>, i: number) => ({
   i,
   job_id: input.jobId,
   run_number: input.runNumber,
@@ -133,7 +134,6 @@ const finishRow = ({ input, events }: RunWrite<FinishRun>, i: number) => ({
   reason: input.reason,
   at: input.at.toISOString(),
   from_statuses: input.from ?? null,
-  events: outboxRecords(events),
 });
 
 const finishBatch = async (
@@ -146,6 +146,7 @@ const finishBatch = async (
     writes.map((w, i) => ({ w, i })),
     ({ w }) => w.input.jobId,
     ({ w, i }) => finishRow(w, i),
+    (round) => eventParams(round.map(({ w, i }) => ({ i, events: w.events }))),
   );
   return writes.map((_, i) => ended.has(i));
 };

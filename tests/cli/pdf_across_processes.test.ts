@@ -168,7 +168,7 @@ describe.skipIf(!databaseUrl)("the PDF gate across processes on PostgreSQL", () 
     expect(resumes.map((r) => r.n)).toEqual([1, 1]);
     const chunkRuns = await store.client.query<{ n: number }>(
       `select count(*)::int as n from lk_outbox where channel = 'openlineage'
-       and payload->>'eventType' = 'START' and payload->'job'->>'name' = 'pdf-two-phase.chunk'`,
+       and payload::json->>'eventType' = 'START' and payload::json->'job'->>'name' = 'pdf-two-phase.chunk'`,
     );
     expect(chunkRuns[0].n).toBe(2);
     expect(served.requests.filter((r) => r.startsWith("GET /pdfs/")).length).toBe(2);

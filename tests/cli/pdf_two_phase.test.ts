@@ -176,8 +176,8 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
         },
       ]);
       const starts = await db.client.query<{ job: string; n: number }>(
-        `select payload->'job'->>'name' as job, count(*)::int as n from lk_outbox
-         where channel = 'openlineage' and payload->>'eventType' = 'START' group by 1 order by 1`,
+        `select payload::json->'job'->>'name' as job, count(*)::int as n from lk_outbox
+         where channel = 'openlineage' and payload::json->>'eventType' = 'START' group by 1 order by 1`,
       );
       expect(Object.fromEntries(starts.map((s) => [s.job, s.n]))).toEqual({
         "pdf-two-phase": 2,

@@ -115,7 +115,7 @@ describe.skipIf(!databaseUrl)("two worker processes on one PostgreSQL store", ()
       expect(statuses).toEqual([{ status: "succeeded", n: 20 }]);
       const starts = await store.client.query<{ job_id: string; n: number }>(
         `select job_id, count(*)::int as n from lk_outbox where channel = 'openlineage'
-         and payload->'job'->>'name' = 'auto' and payload->>'eventType' = 'START'
+         and payload::json->'job'->>'name' = 'auto' and payload::json->>'eventType' = 'START'
          group by job_id`,
       );
       expect(starts).toHaveLength(20);

@@ -353,7 +353,7 @@ describe("retry events of a real runner run match the document", () => {
       expect(outcome.status).toBe("succeeded");
       const rows = yield* Effect.promise(() =>
         store.client.query<{ payload: Record<string, any> }>(
-          "select payload from lk_outbox where job_id = $1 and channel = 'cloudevents' order by seq",
+          "select payload::json as payload from lk_outbox where job_id = $1 and channel = 'cloudevents' order by seq",
           [outcome.jobId],
         )
       );

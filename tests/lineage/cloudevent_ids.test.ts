@@ -85,7 +85,7 @@ describe("CloudEvent ids", () => {
     const scanned = await openStore(store);
     try {
       const rows = await scanned.client.query<{ payload: any }>(
-        "select payload from lk_outbox where channel = 'cloudevents' order by seq",
+        "select payload::json as payload from lk_outbox where channel = 'cloudevents' order by seq",
       );
       const events = rows.map((r) => r.payload);
       const types = new Set(events.map((e) => e.type.replace(/^org\.medicalkg\./, "")));

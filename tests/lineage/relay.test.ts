@@ -42,7 +42,7 @@ const onStore = <A, E>(store: Store, effect: Effect.Effect<A, E, any>): Effect.E
 /** Events of the outbox's OpenLineage channel, in outbox order. */
 const outboxEvents = async (store: Store): Promise<Event[]> =>
   (await store.client.query<{ payload: Event }>(
-    "select payload from lk_outbox where channel = 'openlineage' order by seq",
+    "select payload::json as payload from lk_outbox where channel = 'openlineage' order by seq",
   )).map((r) => r.payload);
 
 const keyOf = (e: Event) => `${e.run.runId}/${e.eventType}`;
@@ -513,7 +513,7 @@ const settledSeqs = async (store: Store, sink: string): Promise<number[]> =>
 
 const outboxRows = async (store: Store, channel: string) =>
   await store.client.query<{ seq: number; payload: Event }>(
-    `select seq::int as seq, payload from lk_outbox where channel = $1 order by seq`,
+    `select seq::int as seq, payload::json as payload from lk_outbox where channel = $1 order by seq`,
     [channel],
   );
 

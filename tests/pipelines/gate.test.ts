@@ -29,12 +29,12 @@ const pipeline = config.pipeline("pdf")!;
 const document = parsedPdfDocument;
 const openlineage = async (jobId: string) =>
   (await store.client.query<{ payload: Record<string, any> }>(
-    "select payload from lk_outbox where job_id = $1 and channel = 'openlineage' order by seq",
+    "select payload::json as payload from lk_outbox where job_id = $1 and channel = 'openlineage' order by seq",
     [jobId],
   )).map((r) => r.payload);
 const cloudevents = async (jobId: string) =>
   (await store.client.query<{ payload: Record<string, any> }>(
-    "select payload from lk_outbox where job_id = $1 and channel = 'cloudevents' order by seq",
+    "select payload::json as payload from lk_outbox where job_id = $1 and channel = 'cloudevents' order by seq",
     [jobId],
   )).map((r) => r.payload);
 

@@ -29,7 +29,7 @@ const pipeline = config.pipeline("pdf")!;
 
 const mineruEventTypes = async (jobId: string) =>
   (await store.client.query<{ payload: Record<string, any> }>(
-    `select payload from lk_outbox where job_id = $1 and channel = 'openlineage'
+    `select payload::json as payload from lk_outbox where job_id = $1 and channel = 'openlineage'
      order by seq`,
     [jobId],
   )).map((r) => r.payload).filter((e) => e.job.name === "pdf.mineru").map((e) => e.eventType);

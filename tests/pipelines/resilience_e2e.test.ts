@@ -81,7 +81,7 @@ const status = (code: number, body: JsonBodyType | string, headers: HeadersInit 
 const ok = () => HttpResponse.json(study);
 
 const eventsOf = async (jobId: string) => (await store.client.query<Row>(
-  "select channel, payload from lk_outbox where job_id = $1 order by seq",
+  "select channel, payload::json as payload from lk_outbox where job_id = $1 order by seq",
   [jobId],
 ));
 const openlineage = async (jobId: string, jobName: string) =>

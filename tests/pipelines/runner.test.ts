@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => store.close());
 
 const eventsOf = async (jobId: string) => (await store.client.query<Row>(
-  "select channel, run_id, payload from lk_outbox where job_id = $1 order by seq",
+  "select channel, run_id, payload::json as payload from lk_outbox where job_id = $1 order by seq",
   [jobId],
 ));
 const openlineage = async (jobId: string) =>

@@ -48,7 +48,7 @@ describe("runWorker()", () => {
         const starts = yield* Effect.promise(() =>
           store.client.query<{ n: number }>(
             `select count(*)::int as n from lk_outbox where channel = 'openlineage'
-             and payload->'job'->>'name' = 'auto' and payload->>'eventType' = 'START'
+             and payload::json->'job'->>'name' = 'auto' and payload::json->>'eventType' = 'START'
              and job_id = any($1::text[])`,
             [jobs.map((j) => j.jobId)],
           )

@@ -16,6 +16,29 @@ const prepared = () =>
   db.query<{ n: number }>("select count(*)::int as n from pg_prepared_statements");
 
 describe("prepared statements of the embedded database", () => {
+  it("send text[] and int4[] parameters whole, in the binary format", async () => {
+    const texts = [
+      '{"a":"b \\"quoted\\" \\\\ c"}',
+      "",
+      null,
+      "naïve ∑ 🚀".repeat(300),
+      '{"x"}',
+      "NULL",
+    ];
+    const ints = [0, -1, 2 ** 31 - 1, -(2 ** 31)];
+    const [row] = await db.query<{ t: unknown[]; i: number[]; n: number; e: unknown[] }>(
+      "select $1::text[] as t, $2::int[] as i, cardinality($1::text[]) as n, $3::text[] as e",
+      [texts, ints, []],
+    );
+    expect(row).toEqual({ t: texts, i: ints, n: texts.length, e: [] });
+    const unnested = await db.query<{ i: number; t: string | null }>(
+      "select u.i, u.t from unnest($1::int[], $2::text[]) with ordinality as u(i, t, n) order by n",
+      [[7, 8, 9], ["x", null, "z"]],
+    );
+    expect(unnested).toEqual([{ i: 7, t: "x" }, { i: 8, t: null }, { i: 9, t: "z" }]);
+    await expect(db.query("select $1::int[]", [[1.5]])).rejects.toThrow(/32-bit integer/);
+  });
+
   it("send every parameter type the store uses, large JSON and text included", async () => {
     const big = { body: "é∑ ".repeat(2000), list: Array.from({ length: 300 }, (_, i) => i) };
     const name = "naïve ".repeat(400);

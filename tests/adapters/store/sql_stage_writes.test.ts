@@ -8,8 +8,18 @@ import { Effect, Exit } from "effect";
 import type { Store } from "../../../adapters/store/store.ts";
 import { backends } from "../../_stores.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
+import type { PdfReceipt } from "../../../stages/ir.ts";
 
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e);
+const keptAsWritten = { text: "nul\u0000here", lone: "\ud800", n: 0.1 + 0.2, big: 2 ** 60 };
+const receipt: PdfReceipt = {
+  docId: "doc:1",
+  uri: "https://example.org/a.pdf",
+  path: "/pdfs/a.pdf",
+  sha256: "0".repeat(64),
+  bytes: 1,
+  contentType: "application/pdf",
+};
 const event = (runId: string, n: number): OutboxEvent => ({
   channel: "openlineage",
   runId,
@@ -54,13 +64,15 @@ describe.each(backends)("SqlJobLedger.recordStage() in a group commit on $name",
         kind: "succeeded",
         stage: "parse",
         attempt: 1,
-        output: { fine: true },
+        output: keptAsWritten,
       }, [event("r-ok", 1)])),
+      // The receipt of a downloaded PDF is a jsonb column: a NUL in it is refused.
       Effect.runPromiseExit(store.ledger.recordStage(poisoned, 1, {
         kind: "succeeded",
         stage: "parse",
         attempt: 1,
-        output: { text: "nul\u0000here" },
+        output: { fine: true },
+        effects: { pdf: { ...receipt, uri: "https://example.org/nul\u0000here" } },
       }, [event("r-poisoned", 1)])),
       Effect.runPromiseExit(
         store.ledger.recordStage(twice, 1, { kind: "started", stage: "a", attempt: 1 }, [
@@ -87,7 +99,8 @@ describe.each(backends)("SqlJobLedger.recordStage() in a group commit on $name",
     ]);
     const refused = writes[1];
     expect(Exit.isFailure(refused) && JSON.stringify(refused.cause)).toMatch(/dataFault/);
-    expect([...(await run(store.ledger.checkpoints(ok))).keys()]).toEqual(["parse"]);
+    // A checkpoint is kept as the stage wrote it, even what jsonb could not hold.
+    expect(await run(store.ledger.checkpoints(ok))).toEqual(new Map([["parse", keptAsWritten]]));
     expect((await run(store.ledger.checkpoints(poisoned))).size).toBe(0);
     const both = await run(store.ledger.get(twice));
     expect(both).toMatchObject({ currentStage: "b", attempts: { a: 1, b: 1 } });
