@@ -9,12 +9,13 @@ if (Deno.args.includes("--startup")) {
   const { main } = await import("./startup_bench.ts");
   Deno.exit(await main(Deno.args));
 } else if (Deno.args.includes("--footprint")) {
-  // In a process started with the run tasks' V8 flag, so its memory is what a long run's is.
-  const { runTaskV8Flag } = await import("./_task_flags.ts");
+  // In a process started as the run tasks start theirs, so its memory is what a long run's is.
+  const { runTaskEnv, runTaskV8Flag } = await import("./_task_flags.ts");
   const { fileURLToPath } = await import("node:url");
   const bench = fileURLToPath(new URL("./footprint_bench.ts", import.meta.url));
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", runTaskV8Flag, bench, ...Deno.args],
+    env: runTaskEnv,
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

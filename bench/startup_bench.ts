@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../cli/_args.ts";
 import { median } from "./_bench_report.ts";
-import { runTaskV8Flag } from "./_task_flags.ts";
+import { runTaskEnv, runTaskV8Flag } from "./_task_flags.ts";
 
 const usage = `usage: deno task bench --startup [--repeat N] [--json]
 
@@ -30,7 +30,7 @@ interface Sample {
 
 const timeBinary = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => undefined);
 
-// The flags the run-pipeline task gives Deno (deno.json).
+// The flags and environment the run-pipeline task gives Deno (deno.json).
 const denoFlags = ["run", "-A", runTaskV8Flag, "cli/run_pipeline.ts"];
 
 const runOnce = async (store: string, cache: string, scratch: string): Promise<Sample> => {
@@ -42,7 +42,7 @@ const runOnce = async (store: string, cache: string, scratch: string): Promise<S
   const started = performance.now();
   const out = await new Deno.Command(cmd, {
     args: cmdArgs,
-    env: { LINEAGE_KIT_CACHE_DIR: cache },
+    env: { ...runTaskEnv, LINEAGE_KIT_CACHE_DIR: cache },
     stdout: "null",
     stderr: "piped",
   }).output();

@@ -35,14 +35,18 @@ describe("deno task bench --footprint", () => {
   });
 });
 
-describe("the run tasks' V8 flag", () => {
-  it("is the one deno.json gives run-pipeline, worker and resume", async () => {
-    const { runTaskV8Flag } = await import("../../bench/_task_flags.ts");
+describe("the run tasks' V8 flag and environment", () => {
+  it("are the ones deno.json gives run-pipeline, worker and resume", async () => {
+    const { runTaskEnv, runTaskV8Flag } = await import("../../bench/_task_flags.ts");
     const { tasks } = JSON.parse(
       await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
     ) as { tasks: Record<string, string> };
     for (const task of ["run-pipeline", "worker", "resume"]) {
-      expect(tasks[task].split(" ")).toContain(runTaskV8Flag);
+      const words = tasks[task].split(" ");
+      expect(words).toContain(runTaskV8Flag);
+      for (const [name, value] of Object.entries(runTaskEnv)) {
+        expect(words.slice(0, words.indexOf("deno"))).toContain(`${name}=${value}`);
+      }
     }
   });
 });
