@@ -43,7 +43,9 @@ const bumpOf = (field: "attempts" | "retries") =>
 
 // The four transitions (started, succeeded, failed, aborted) of many jobs (each at most once): the
 // rows of the jobs the runs still own are locked in job order (so two batches never wait on each
-// other in a cycle), then each change applies to its own row only. A started stage counts an
+// other in a cycle), then each change applies to its own row only. A run that lost its job
+// (another process took it over) changes nothing and adds no event; the row is read again after
+// waiting for its lock, so a take-over that commits meanwhile is seen. A started stage counts an
 // attempt and becomes the job's current stage; a failure that will be retried counts a retry; a
 // success records its checkpoint and what it did to the job (a downloaded PDF).
 const BATCH_SQL = `with b as (

@@ -16,13 +16,26 @@ import {
   PINNED_BUILDS,
   templateKey,
 } from "../../../adapters/store/store_template_folder.ts";
-import { openEmbeddedStore } from "../../../adapters/store/store.ts";
+import { openEmbeddedStore, type Store } from "../../../adapters/store/store.ts";
 import { migrations } from "../../../adapters/store/migrations.ts";
 
 const root = await Deno.makeTempDir({ prefix: "lk-shipped-" });
 afterAll(() => Deno.remove(root, { recursive: true }));
 
 const everyVersion = migrations.filter((m) => m.needsVector !== false).map((m) => m.version);
+
+// Every migration applied, in the store's one database (initdb would have left template0 and
+// template1 as well).
+const expectEveryMigrationInOneDatabase = async (store: Store) => {
+  const applied = await store.client.query<{ version: number }>(
+    "select version from lk_migrations order by version",
+  );
+  expect(applied.map((r) => r.version)).toEqual(everyVersion);
+  const names = await store.client.query<{ datname: string }>(
+    "select datname from pg_database order by datname",
+  );
+  expect(names.map((r) => r.datname)).toEqual(["postgres"]);
+};
 
 describe("the shipped store template", () => {
   it("is the one this kit's schema and PGlite build make (else: deno task store-template)", async () => {
@@ -38,14 +51,7 @@ describe("the shipped store template", () => {
     expect(await prepareDataDir(dir, undefined)).toEqual("shipped");
     const store = await openEmbeddedStore(join(root, "a"));
     try {
-      const applied = await store.client.query<{ version: number }>(
-        "select version from lk_migrations order by version",
-      );
-      expect(applied.map((r) => r.version)).toEqual(everyVersion);
-      const names = await store.client.query<{ datname: string }>(
-        "select datname from pg_database order by datname",
-      );
-      expect(names.map((r) => r.datname)).toEqual(["postgres"]);
+      await expectEveryMigrationInOneDatabase(store);
       // The store writes on past the template's WAL segment, which came back at its full size.
       await store.client.exec("create table lk_test_shipped (n int)");
       await store.client.exec("insert into lk_test_shipped select generate_series(1, 1000)");
@@ -67,15 +73,7 @@ describe("an in-memory store", () => {
     expect(await shippedTemplateTar(await templateKey())).toBeInstanceOf(Blob);
     const store = await openEmbeddedStore();
     try {
-      const applied = await store.client.query<{ version: number }>(
-        "select version from lk_migrations order by version",
-      );
-      expect(applied.map((r) => r.version)).toEqual(everyVersion);
-      const names = await store.client.query<{ datname: string }>(
-        "select datname from pg_database order by datname",
-      );
-      // initdb would have left template0 and template1 as well.
-      expect(names.map((r) => r.datname)).toEqual(["postgres"]);
+      await expectEveryMigrationInOneDatabase(store);
       await store.client.exec("create table lk_test_memory (n int)");
       await store.client.exec("insert into lk_test_memory select generate_series(1, 100000)");
       await store.client.exec("checkpoint");
