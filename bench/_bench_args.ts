@@ -26,6 +26,8 @@ export const benchUsage = `usage: deno task bench [--docs N] [--concurrency N] [
                     cache), a new store (cold) and a re-run (warm); see --startup --help
   --footprint       measure a long run's footprint instead: store size per document and memory
                     with a live sink and retention 0; see --footprint --help
+  --workers N       measure N worker processes sharing a PostgreSQL server store (--store)
+                    instead; see --workers N --help
   --help            this text
 
 The LangGraph.js peers are installed into bench/peers/node_modules (npm ci) on first use. The

@@ -1,11 +1,15 @@
 /**
  * `deno task bench`: the pipeline bench (`pipeline_bench.ts`), with `--startup` the startup bench
- * (`startup_bench.ts`), or with `--footprint` the footprint bench (`footprint_bench.ts`, in a
- * process of its own with the run tasks' V8 flag). Each is loaded only when chosen.
+ * (`startup_bench.ts`), with `--footprint` the footprint bench (`footprint_bench.ts`, in a
+ * process of its own with the run tasks' V8 flag), or with `--workers` the bench of worker
+ * processes sharing a server store (`workers_bench.ts`). Each is loaded only when chosen.
  *
  * @module
  */
-if (Deno.args.includes("--startup")) {
+if (Deno.args.includes("--workers")) {
+  const { main } = await import("./workers_bench.ts");
+  Deno.exit(await main(Deno.args));
+} else if (Deno.args.includes("--startup")) {
   const { main } = await import("./startup_bench.ts");
   Deno.exit(await main(Deno.args));
 } else if (Deno.args.includes("--footprint")) {
