@@ -75,6 +75,13 @@ export const unpackTemplate = async (packed: Uint8Array<ArrayBuffer>): Promise<U
   const contents = new Map<string, Uint8Array>();
   let offset = start + length;
   for (const file of manifest.files as Manifest["files"]) {
+    // Every path stays inside the folder it is restored to.
+    if (
+      typeof file.path !== "string" || file.path === "" || file.path.startsWith("/") ||
+      file.path.split("/").includes("..")
+    ) {
+      throw new Error(`the template names a file outside its folder: ${JSON.stringify(file.path)}`);
+    }
     if (file.size === undefined) continue;
     const kept = file.stored ?? file.size;
     if (!Number.isInteger(kept) || kept < 0 || offset + kept > bytes.length) {

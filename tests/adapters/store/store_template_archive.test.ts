@@ -176,6 +176,10 @@ describe("packTemplate() / restoreShippedTemplate()", () => {
     await expect(unpackTemplate(await repack(manifest.files, new Uint8Array(3))))
       .rejects.toThrow(/longer than its manifest/);
     await expect(unpackTemplate(await repack(manifest.files))).resolves.toBeTruthy();
+    for (const path of ["../escape", "/etc/passwd", "base/../../x"]) {
+      await expect(unpackTemplate(await repack([{ path }, ...manifest.files])))
+        .rejects.toThrow(/outside its folder/);
+    }
   });
 
   it("refuses to pack a folder that changed since it was described", async () => {
