@@ -14,11 +14,18 @@ import {
   indexReceiptSchema,
   rawPayloadSchema,
 } from "../stages/ir_schemas.ts";
-import type { Document } from "../stages/ir.ts";
+import type { Document, IngestRequest } from "../stages/ir.ts";
 
 /** One trivial step of the bare chain: a microtask and a small object. */
 export const trivialStep = (step: number, input: unknown): Promise<unknown> =>
   Promise.resolve({ step, input: typeof input });
+
+/** The `n`th synthetic document a bench enqueues: a ClinicalTrials.gov key, no record behind it. */
+export const syntheticRequest = (n: number): IngestRequest => ({
+  source: "clinicaltrials",
+  docKey: `SYN${String(n).padStart(7, "0")}`,
+  location: { kind: "file", file: "synthetic", pointer: "" },
+});
 
 const doc = (docId: string): Document => ({
   id: docId,

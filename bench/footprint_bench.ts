@@ -22,8 +22,7 @@ import { embeddedDbDir, openEmbeddedStore } from "../adapters/store/store.ts";
 import { storeFootprint } from "../adapters/store/store_footprint.ts";
 import { makeHttpSink } from "../lineage/http_transport.ts";
 import { flush, runRelay } from "../lineage/relay.ts";
-import type { IngestRequest } from "../stages/ir.ts";
-import { trivialStages } from "./_trivial_stages.ts";
+import { syntheticRequest, trivialStages } from "./_trivial_stages.ts";
 
 const usage = `usage: deno task bench --footprint [--docs N] [--wave N] [--concurrency N] [--json]
 
@@ -152,11 +151,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       );
       for (let done = 0; done < options.docs;) {
         const size = Math.min(options.wave, options.docs - done);
-        const requests: IngestRequest[] = Array.from({ length: size }, (_, i) => ({
-          source: "clinicaltrials",
-          docKey: `SYN${String(done + i).padStart(7, "0")}`,
-          location: { kind: "file", file: "synthetic", pointer: "" },
-        }));
+        const requests = Array.from({ length: size }, (_, i) => syntheticRequest(done + i));
         const jobs = await Effect.runPromise(
           Effect.forEach(requests, (request) =>
             store.ledger.enqueue({

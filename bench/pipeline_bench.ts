@@ -20,9 +20,8 @@ import { PipelineRuntime } from "../pipelines/runtime.ts";
 import { layer as resilienceLayer } from "../policies/resilience.ts";
 import { JobLedger } from "../pipelines/ledger.ts";
 import { runJobs } from "../pipelines/runner.ts";
-import type { IngestRequest } from "../stages/ir.ts";
 import { benchOptionsFrom } from "./_bench_args.ts";
-import { trivialStages, trivialStep } from "./_trivial_stages.ts";
+import { syntheticRequest, trivialStages, trivialStep } from "./_trivial_stages.ts";
 import { openBenchStore } from "./_kit_store.ts";
 import {
   ensurePeersInstalled,
@@ -37,11 +36,7 @@ const options = benchOptionsFrom(Deno.args);
 if (typeof options === "number") Deno.exit(options);
 const { docs, repeat, concurrency } = options;
 
-const requests: IngestRequest[] = Array.from({ length: docs }, (_, i) => ({
-  source: "clinicaltrials",
-  docKey: `SYN${String(i).padStart(6, "0")}`,
-  location: { kind: "file", file: "synthetic", pointer: "" },
-}));
+const requests = Array.from({ length: docs }, (_, i) => syntheticRequest(i));
 
 /** The floor: the same seven steps as plain async functions, same concurrency. */
 const bareChain = async (): Promise<number> => {

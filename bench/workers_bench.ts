@@ -18,11 +18,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, UsageError } from "../cli/_args.ts";
 import { isServerStore } from "../adapters/store/store.ts";
 import { loadPipelines } from "../kit/load_pipelines.ts";
-import type { IngestRequest } from "../stages/ir.ts";
 import { median } from "./_bench_report.ts";
 import { openBenchStore } from "./_kit_store.ts";
 import { runTaskEnv, runTaskV8Flag } from "./_task_flags.ts";
-import { trivialStages } from "./_trivial_stages.ts";
+import { syntheticRequest, trivialStages } from "./_trivial_stages.ts";
 
 const usage =
   `usage: deno task bench --workers N --store postgres://… [--docs N] [--concurrency N] [--repeat N] [--json]
@@ -82,11 +81,7 @@ const round = async (
   try {
     const config = await Effect.runPromise(loadPipelines({ stages: trivialStages }));
     const pipeline = config.pipeline("auto")!;
-    const requests: IngestRequest[] = Array.from({ length: docs }, (_, i) => ({
-      source: "clinicaltrials",
-      docKey: `SYN${String(i).padStart(6, "0")}`,
-      location: { kind: "file", file: "synthetic", pointer: "" },
-    }));
+    const requests = Array.from({ length: docs }, (_, i) => syntheticRequest(i));
     await Effect.runPromise(Effect.forEach(requests, (request) =>
       bench.store.ledger.enqueue({
         tenantId: "bench",

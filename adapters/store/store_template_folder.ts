@@ -64,7 +64,7 @@ const hex = (bytes: ArrayBuffer): string =>
   Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** The SHA-256 of `data` in hex. */
-export const sha256 = async (data: Uint8Array<ArrayBuffer>): Promise<string> =>
+const sha256 = async (data: Uint8Array<ArrayBuffer>): Promise<string> =>
   hex(await crypto.subtle.digest("SHA-256", data));
 
 /**
@@ -129,7 +129,7 @@ export const digestFile = async (
 };
 
 /** The digest {@link digestFile} gives a file holding `data`. */
-export const digestBytes = async (data: Uint8Array<ArrayBuffer>): Promise<string> => {
+const digestBytes = async (data: Uint8Array<ArrayBuffer>): Promise<string> => {
   const digests: string[] = [];
   for (let start = 0; start < data.length; start += CHUNK) {
     digests.push(await sha256(data.slice(start, start + CHUNK)));
