@@ -23,6 +23,8 @@ export interface Tally {
   delivered: number;
   deadLettered: number;
   error?: string;
+  /** The flush ended at its page limit on a full page: more was waiting than it read. */
+  backlog?: boolean;
 }
 
 const deliveryLog: Effect.Effect<OutboxWithDeliveryLog, StoreError, OutboxStore> = Effect.gen(
@@ -234,6 +236,7 @@ const deliverPending = (
       const open = rows.find((r) => !round.settledSeqs.has(r.seq));
       after = open ? Math.max(after, open.seq - 1) : rows.at(-1)!.seq;
       if (rows.length < batchSize) break;
+      if (page === maxPages - 1) round.tally.backlog = true;
     }
     yield* log.compact(sink.name, sink.channels);
   });

@@ -133,9 +133,9 @@ const RELAY_MAX_PAGES = 20;
 
 /**
  * Flushes every `interval` until stopped (`signal`, `until`, or interrupting the fiber); at once
- * again while a sink that did not fail has events pending. A sink that failed is retried after
- * `interval·2^(n-1)` (n consecutive failures), at most `maxBackoff`. Store errors are logged and
- * retried; the loop itself never fails.
+ * again while a sink that did not fail has a backlog (its flush used all of its `maxPages`). A
+ * sink that failed is retried after `interval·2^(n-1)` (n consecutive failures), at most
+ * `maxBackoff`. Store errors are logged and retried; the loop itself never fails.
  */
 export const runRelay = (
   sinks: ReadonlyArray<LineageSink>,
@@ -162,11 +162,17 @@ export const runRelay = (
     while (!stopped) {
       const now = yield* Clock.currentTimeMillis;
       const due = sinks.filter((s) => backoff.get(s.name)!.nextAtMs <= now);
-      const reports = yield* Effect.forEach(due, (sink) =>
-        flush([sink], { ...options, maxPages: options.maxPages ?? RELAY_MAX_PAGES }).pipe(
-          Effect.map((r) =>
-            r[0]
-          ),
+      const tallies = new Map<string, Tally>();
+      const reports = yield* Effect.forEach(due, (sink) => {
+        const tally: Tally = { delivered: 0, deadLettered: 0 };
+        tallies.set(sink.name, tally);
+        return flushSink(
+          sink,
+          options.batchSize ?? 500,
+          options.maxPages ?? RELAY_MAX_PAGES,
+          tally,
+        ).pipe(
+          Effect.andThen(reportOf(sink, tally)),
           Effect.catch((e) =>
             Effect.logWarning(`lineage relay: ${sink.name}: ${e.operation}: ${e.message}`).pipe(
               Effect.as({
@@ -178,7 +184,8 @@ export const runRelay = (
               }),
             )
           ),
-        ), { concurrency: "unbounded" });
+        );
+      }, { concurrency: "unbounded" });
       for (const r of reports) {
         const b = backoff.get(r.sink)!;
         b.failures = r.error === undefined ? 0 : b.failures + 1;
@@ -192,14 +199,17 @@ export const runRelay = (
       if (outbox.prune && now - prunedAt >= pruneEveryMs(retentionMs)) {
         prunedAt = now;
         yield* outbox.prune(retentionMs).pipe(
-          Effect.catch((e) =>
-            Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)
-          ),
+          Effect.catch((e) => Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)),
         );
       }
-      // A sink left with events it can take now (a flush that used its pages, or events written
-      // meanwhile) is flushed again at once; otherwise the loop waits for the next interval.
-      const behind = reports.some((r) => r.error === undefined && r.pending > 0);
+      // A sink left with a backlog (its flush used all its pages) is flushed again at once;
+      // otherwise the loop waits for the next interval, also when jobs wrote events meanwhile.
+      // Flushed at once, a few events at a time, each flush's own statements (its lease, its
+      // page, its records) competed with the jobs for the store: the default 20-document run
+      // flushed 14 times instead of 4.
+      const behind = reports.some((r) =>
+        r.error === undefined && r.pending > 0 && tallies.get(r.sink)?.backlog === true
+      );
       if (!stopped && !behind) {
         yield* Effect.raceFirst(Effect.sleep(Duration.millis(intervalMs)), stop.await);
       }

@@ -55,18 +55,27 @@ export const writeChunks = (
   const refused = unstorableChunk(chunkSet);
   if (refused !== undefined) return Effect.fail(refused);
   const vectors = new Map(batch.vectors.map((v) => [v.chunkId, v.vector]));
-  const rows = chunks.map((c) => ({
-    chunk_id: c.chunkId,
-    doc_id: c.docId,
-    tenant_id: tenantId,
-    section_id: c.sectionId,
-    body: c.text,
-    start_offset: c.start,
-    end_offset: c.end,
-    metadata: c.metadata,
-    embedder: batch.model,
-    embedding: vectorLiteral(db, vectors.get(c.chunkId) ?? []),
-  }));
+  // Every vector goes in one flat array of floats (sent in the binary format on PGlite, see
+  // pglite_statements.ts), each row naming its slice: no float is printed or parsed as text.
+  const floats: number[] = [];
+  const rows = chunks.map((c) => {
+    const vector = vectors.get(c.chunkId) ?? [];
+    const from = floats.length + 1;
+    for (const x of vector) floats.push(x);
+    return {
+      chunk_id: c.chunkId,
+      doc_id: c.docId,
+      tenant_id: tenantId,
+      section_id: c.sectionId,
+      body: c.text,
+      start_offset: c.start,
+      end_offset: c.end,
+      metadata: c.metadata,
+      embedder: batch.model,
+      v_from: from,
+      v_to: floats.length,
+    };
+  });
   return Effect.tryPromise({
     try: () =>
       db.transaction(async (tx) => {
@@ -82,17 +91,16 @@ export const writeChunks = (
             `insert into lk_chunks (chunk_id, doc_id, tenant_id, section_id, body, start_offset,
                  end_offset, metadata, embedder, embedding)
                select r.chunk_id, r.doc_id, r.tenant_id, r.section_id, r.body, r.start_offset,
-                 r.end_offset, r.metadata, r.embedder, r.embedding::${
-              db.hasVector ? "vector" : "real[]"
-            }
+                 r.end_offset, r.metadata, r.embedder,
+                 ($2::real[])[r.v_from:r.v_to]${db.hasVector ? "::vector" : ""}
                from jsonb_to_recordset($1::jsonb) as r(chunk_id text, doc_id text, tenant_id text,
                  section_id text, body text, start_offset int, end_offset int, metadata jsonb,
-                 embedder text, embedding text)
+                 embedder text, v_from int, v_to int)
                on conflict (tenant_id, chunk_id) do update set body = excluded.body,
                  section_id = excluded.section_id, start_offset = excluded.start_offset,
                  end_offset = excluded.end_offset, metadata = excluded.metadata,
                  embedder = excluded.embedder, embedding = excluded.embedding, updated_at = now()`,
-            [JSON.stringify(rows)],
+            [JSON.stringify(rows), floats],
           );
         }
         return { docId, index: "lk_chunks", upserted: rows.length };

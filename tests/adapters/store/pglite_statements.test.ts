@@ -39,6 +39,20 @@ describe("prepared statements of the embedded database", () => {
     await expect(db.query("select $1::int[]", [[1.5]])).rejects.toThrow(/32-bit integer/);
   });
 
+  it("send real[] parameters as four-byte floats, each rounded as float4 input rounds it", async () => {
+    const floats = [0.5, -1.25, 0.1, 1 / 3, 3.4e38, -0, 1e-40];
+    const [row] = await db.query<{ f: number[]; same: boolean; v: string }>(
+      `select $1::real[] as f, $1::real[] = $2::text::real[] as same,
+         (($1::real[])[2:3])::vector::text as v`,
+      [floats, `{${floats.join(",")}}`],
+    );
+    expect(row.same).toBe(true);
+    // Read back as Postgres prints a float4: the shortest text that is the same float4.
+    expect(row.f).toEqual([0.5, -1.25, 0.1, 0.33333334, 3.4e38, -0, 1e-40]);
+    expect(row.v).toBe("[-1.25,0.1]");
+    await expect(db.query("select $1::real[]", [["1"]])).rejects.toThrow(/not a number/);
+  });
+
   it("send every parameter type the store uses, large JSON and text included", async () => {
     const big = { body: "é∑ ".repeat(2000), list: Array.from({ length: 300 }, (_, i) => i) };
     const name = "naïve ".repeat(400);
