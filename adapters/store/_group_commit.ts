@@ -103,6 +103,23 @@ const rounds = <W>(
   return out;
 };
 
+// Runs `sql` once per round of `writes` (see rounds), with the round's rows as a JSON recordset
+// in `$1` and `paramsOf` the parameters after it; hands each statement's rows to `collect`.
+const eachRound = async <W, Row>(
+  tx: SqlExecutor,
+  sql: string,
+  writes: ReadonlyArray<W>,
+  keyOf: (write: W) => string,
+  rowOf: (write: W) => { readonly i: number },
+  paramsOf: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown>,
+  collect: (rows: ReadonlyArray<Row>) => void,
+): Promise<void> => {
+  for (const round of rounds(writes, keyOf)) {
+    const inRound = round.map((r) => writes[r]);
+    collect(await tx.query<Row>(sql, [JSON.stringify(inRound.map(rowOf)), ...paramsOf(inRound)]));
+  }
+};
+
 /**
  * Runs `sql`, one multi-row statement over the JSON recordset in `$1`, once per round of `writes`
  * (each key at most once per statement), with `rowOf` giving each write's row and `paramsOf`
@@ -119,13 +136,37 @@ export const applyInRounds = async <W, Row extends { readonly i: number } = { re
   paramsOf: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown> = () => [],
 ): Promise<ReadonlyMap<number, Row>> => {
   const applied = new Map<number, Row>();
-  for (const round of rounds(writes, keyOf)) {
-    const inRound = round.map((r) => writes[r]);
-    const rows = await tx.query<Row>(sql, [
-      JSON.stringify(inRound.map(rowOf)),
-      ...paramsOf(inRound),
-    ]);
+  await eachRound<W, Row>(tx, sql, writes, keyOf, rowOf, paramsOf, (rows) => {
     for (const row of rows) applied.set(row.i, row);
-  }
+  });
+  return applied;
+};
+
+/**
+ * As {@link applyInRounds}, for a statement that only says which writes it applied: one row whose
+ * `applied` holds their `i` (`select array_agg(i) as applied from …`; null when none). One row
+ * per statement instead of one per write: each row is a message out of the database, a call from
+ * WebAssembly into JavaScript and a buffer to parse there.
+ */
+export const appliedInRounds = async <W>(
+  tx: SqlExecutor,
+  sql: string,
+  writes: ReadonlyArray<W>,
+  keyOf: (write: W) => string,
+  rowOf: (write: W) => { readonly i: number },
+  paramsOf: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown> = () => [],
+): Promise<ReadonlySet<number>> => {
+  const applied = new Set<number>();
+  await eachRound<W, { applied: number[] | null }>(
+    tx,
+    sql,
+    writes,
+    keyOf,
+    rowOf,
+    paramsOf,
+    (rows) => {
+      for (const row of rows) for (const i of row.applied ?? []) applied.add(i);
+    },
+  );
   return applied;
 };

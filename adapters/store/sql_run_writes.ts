@@ -11,7 +11,7 @@
 import type { BeginRun, FinishRun } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { applyInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
 import { outboxColumns, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
 
 /** A run's start or end, with the events that describe it. */
@@ -49,7 +49,7 @@ const BEGIN_SQL = `with b as (
     from p where t.job_id = p.job_id),
   ${HISTORY_FROM_P("'running'", "null")},
   ${OUTBOX_FROM_P}
-  select i from p`;
+  select array_agg(i) as applied from p`;
 
 const beginRow = ({ input }: RunWrite<BeginRun>, i: number) => ({
   i,
@@ -78,7 +78,7 @@ async (
   writes: ReadonlyArray<RunWrite<BeginRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
   const inBatch = writes.flatMap((w, i) => batchable(w) ? [i] : []);
-  const applied = await applyInRounds(
+  const applied = await appliedInRounds(
     tx,
     BEGIN_SQL,
     inBatch,
@@ -122,7 +122,7 @@ const FINISH_SQL = `with b as (
     from p where t.job_id = p.job_id),
   ${HISTORY_FROM_P("p.status", "p.stage")},
   ${OUTBOX_FROM_P}
-  select i from p`;
+  select array_agg(i) as applied from p`;
 
 const finishRow = ({ input }: RunWrite<FinishRun>, i: number) => ({
   i,
@@ -140,7 +140,7 @@ const finishBatch = async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<FinishRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
-  const ended = await applyInRounds(
+  const ended = await appliedInRounds(
     tx,
     FINISH_SQL,
     writes.map((w, i) => ({ w, i })),

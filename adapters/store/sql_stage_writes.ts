@@ -10,7 +10,7 @@
 import type { StageChange } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { applyInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
 import { outboxColumns, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
 
 /** One stage transition of one run. */
@@ -71,7 +71,7 @@ const BATCH_SQL = `with b as (
     on conflict (job_id, stage) do update set output = excluded.output,
       run_number = excluded.run_number, created_at = now()),
   ob as (${outboxInsertFrom("o", 2)})
-  select i from o`;
+  select array_agg(i) as applied from o`;
 
 // $2-$5: the events of each write; $6, $7: the checkpoint of each write that succeeded.
 const batchParams = (writes: ReadonlyArray<{ w: StageWrite; i: number }>) => {
@@ -90,7 +90,7 @@ const writeBatch = async (
   tx: SqlExecutor,
   writes: ReadonlyArray<StageWrite>,
 ): Promise<ReadonlyArray<boolean>> => {
-  const owned = await applyInRounds(
+  const owned = await appliedInRounds(
     tx,
     BATCH_SQL,
     writes.map((w, i) => ({ w, i })),
