@@ -80,6 +80,7 @@ const modelName = (options: HashingEmbedderOptions): string =>
   options.characterTrigrams === true ? `${hashingModel}+char3` : hashingModel;
 
 const encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
 
 const mixBlock = (k: number): number => {
   const scrambled = Math.imul(k, 0xcc9e2d51);
@@ -100,8 +101,12 @@ const mixBlock = (k: number): number => {
  * @category combinators
  */
 export const murmur3Hash32 = (text: string, seed = 0): number => {
-  const bytes = encoder.encode(text);
-  const tail = bytes.length & ~3;
+  // Encoded into one reused buffer: a feature is hashed per word, and an array allocated for each
+  // was most of the embedder's time.
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  const length = encoder.encodeInto(text, scratch).written;
+  const bytes = scratch;
+  const tail = length & ~3;
   let h = seed | 0;
   for (let i = 0; i < tail; i += 4) {
     const k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
@@ -110,9 +115,9 @@ export const murmur3Hash32 = (text: string, seed = 0): number => {
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
   let k = 0;
-  for (let i = bytes.length - 1; i >= tail; i--) k = (k << 8) | bytes[i];
-  if (bytes.length > tail) h ^= mixBlock(k);
-  h ^= bytes.length;
+  for (let i = length - 1; i >= tail; i--) k = (k << 8) | bytes[i];
+  if (length > tail) h ^= mixBlock(k);
+  h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -39,6 +39,43 @@ describe("murmur3Hash32()", () => {
       murmur3Hash32("The quick brown fox jumps over the lazy dog"),
     ]).toEqual([0, 0x514e28b7, 0xb3dd93fa, 0x248bfa47, 0x5a97808a, 0x2e4ff723]);
   });
+
+  // The reference: the algorithm over a fresh array of the text's UTF-8 bytes.
+  const reference = (text: string, seed: number): number => {
+    const bytes = new TextEncoder().encode(text);
+    const mix = (k: number) => {
+      const s = Math.imul(k, 0xcc9e2d51);
+      return Math.imul((s << 15) | (s >>> 17), 0x1b873593);
+    };
+    const tail = bytes.length & ~3;
+    let h = seed | 0;
+    for (let i = 0; i < tail; i += 4) {
+      h ^= mix(bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+      h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+    }
+    let k = 0;
+    for (let i = bytes.length - 1; i >= tail; i--) k = (k << 8) | bytes[i];
+    if (bytes.length > tail) h ^= mix(k);
+    h ^= bytes.length;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) >>> 0;
+  };
+
+  it("murmur3Hash32() hashes any text, long or short, in any order, as the reference does", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.oneof(fc.string(), fc.string({ unit: "binary", maxLength: 600 })), fc.nat()),
+        ),
+        (cases) => {
+          for (const [text, seed] of cases) {
+            expect(murmur3Hash32(text, seed)).toBe(reference(text, seed));
+          }
+        },
+      ),
+    );
+  });
 });
 
 describe("embedText()", () => {
