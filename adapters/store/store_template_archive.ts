@@ -209,7 +209,7 @@ export const shippedTemplateTar = async (
   if (!unpackedByKey.has(id)) {
     unpackedByKey.set(
       id,
-      readUrl(url).then(async (packed) => {
+      readUrl(url).then((packed) => {
         const unpacked = packed ? unpackTemplate(packed) : undefined;
         return unpacked?.manifest.key === key ? unpacked : undefined;
       }).catch(() => undefined),
