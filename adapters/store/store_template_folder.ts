@@ -58,7 +58,8 @@ export const loadedBuilds = (
 };
 
 // What a build does beyond the migrations; a change here must make a new template.
-const TEMPLATE_LAYOUT = "without template databases, one WAL segment";
+const TEMPLATE_LAYOUT =
+  "without template databases, one WAL segment, no free-space or visibility maps, no relcache init files";
 
 const hex = (bytes: ArrayBuffer): string =>
   Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -231,6 +232,19 @@ export const buildTemplateFolder = async (dir: string): Promise<void> => {
   );
   await client.close();
   await removeOtherWalSegments(join(dir, "pg_wal"), segment);
+  await removeOptionalFiles(dir);
+};
+
+// A relation's free-space and visibility maps are made again when Postgres needs them (it reads
+// a missing one as "nothing known"), and the relation caches' init files are removed and written
+// again at every start: none is worth a file to create in every new store, where creating the
+// hundreds of small files is most of the time a restore takes.
+const OPTIONAL_FILE = /(_fsm|_vm|^pg_internal\.init)$/;
+
+const removeOptionalFiles = async (dir: string): Promise<void> => {
+  for (const { path, isDir } of await walk(dir)) {
+    if (!isDir && OPTIONAL_FILE.test(path.split("/").at(-1)!)) await Deno.remove(join(dir, path));
+  }
 };
 
 // Files written at once: the per-file cost is waiting on the file system, not the CPU.
