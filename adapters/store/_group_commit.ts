@@ -103,15 +103,23 @@ const rounds = <W>(
   return out;
 };
 
-// Runs `sql` once per round of `writes` (see rounds), with the round's rows as a JSON recordset
-// in `$1` and `paramsOf` the parameters after it; hands each statement's rows to `collect`.
+/**
+ * One multi-row statement over the JSON recordset in `$1`, run once per round of `writes` (each
+ * key at most once per statement): `rowOf` gives each write's row and `paramsOf` the statement's
+ * parameters after `$1` for a round's writes (the bulk of what they write, as arrays).
+ */
+export interface RoundedStatement<W> {
+  readonly sql: string;
+  readonly writes: ReadonlyArray<W>;
+  readonly keyOf: (write: W) => string;
+  readonly rowOf: (write: W) => { readonly i: number };
+  readonly paramsOf?: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown>;
+}
+
+// Runs the statement once per round; hands each run's rows to `collect`.
 const eachRound = async <W, Row>(
   tx: SqlExecutor,
-  sql: string,
-  writes: ReadonlyArray<W>,
-  keyOf: (write: W) => string,
-  rowOf: (write: W) => { readonly i: number },
-  paramsOf: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown>,
+  { sql, writes, keyOf, rowOf, paramsOf = () => [] }: RoundedStatement<W>,
   collect: (rows: ReadonlyArray<Row>) => void,
 ): Promise<void> => {
   for (const round of rounds(writes, keyOf)) {
@@ -121,52 +129,33 @@ const eachRound = async <W, Row>(
 };
 
 /**
- * Runs `sql`, one multi-row statement over the JSON recordset in `$1`, once per round of `writes`
- * (each key at most once per statement), with `rowOf` giving each write's row and `paramsOf`
- * the statement's parameters after `$1` for a round's writes (the bulk of what they write, as
- * arrays). The statement returns a row with the `i` of each write it applied; so does this, by
+ * Runs `statement`, which returns a row with the `i` of each write it applied; so does this, by
  * `i`.
  */
 export const applyInRounds = async <W, Row extends { readonly i: number } = { readonly i: number }>(
   tx: SqlExecutor,
-  sql: string,
-  writes: ReadonlyArray<W>,
-  keyOf: (write: W) => string,
-  rowOf: (write: W) => { readonly i: number },
-  paramsOf: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown> = () => [],
+  statement: RoundedStatement<W>,
 ): Promise<ReadonlyMap<number, Row>> => {
   const applied = new Map<number, Row>();
-  await eachRound<W, Row>(tx, sql, writes, keyOf, rowOf, paramsOf, (rows) => {
+  await eachRound<W, Row>(tx, statement, (rows) => {
     for (const row of rows) applied.set(row.i, row);
   });
   return applied;
 };
 
 /**
- * As {@link applyInRounds}, for a statement that only says which writes it applied: one row whose
- * `applied` holds their `i` (`select array_agg(i) as applied from …`; null when none). One row
- * per statement instead of one per write: each row is a message out of the database, a call from
- * WebAssembly into JavaScript and a buffer to parse there.
+ * Runs `statement`, which only says which writes it applied: one row whose `applied` holds their
+ * `i` (`select array_agg(i) as applied from …`; null when none). One row per statement instead
+ * of one per write: each row is a message out of the database, a call from WebAssembly into
+ * JavaScript and a buffer to parse there.
  */
 export const appliedInRounds = async <W>(
   tx: SqlExecutor,
-  sql: string,
-  writes: ReadonlyArray<W>,
-  keyOf: (write: W) => string,
-  rowOf: (write: W) => { readonly i: number },
-  paramsOf: (writes: ReadonlyArray<W>) => ReadonlyArray<unknown> = () => [],
+  statement: RoundedStatement<W>,
 ): Promise<ReadonlySet<number>> => {
   const applied = new Set<number>();
-  await eachRound<W, { applied: number[] | null }>(
-    tx,
-    sql,
-    writes,
-    keyOf,
-    rowOf,
-    paramsOf,
-    (rows) => {
-      for (const row of rows) for (const i of row.applied ?? []) applied.add(i);
-    },
-  );
+  await eachRound<W, { applied: number[] | null }>(tx, statement, (rows) => {
+    for (const row of rows) for (const i of row.applied ?? []) applied.add(i);
+  });
   return applied;
 };

@@ -68,13 +68,12 @@ export const makeEnqueueWriter = <Row, R>(
   spec: EnqueueSpec<Row, R>,
 ): GroupCommit<EnqueueWrite, R> => {
   const batch = async (tx: SqlExecutor, writes: ReadonlyArray<EnqueueWrite>) => {
-    const inserted = await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(
-      tx,
-      ENQUEUE_SQL,
-      writes.map((w, i) => ({ w, i })),
-      ({ w }) => w.jobId,
-      ({ w, i }) => rowOf(w, i),
-    );
+    const inserted = await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(tx, {
+      sql: ENQUEUE_SQL,
+      writes: writes.map((w, i) => ({ w, i })),
+      keyOf: ({ w }) => w.jobId,
+      rowOf: ({ w, i }) => rowOf(w, i),
+    });
     const results: R[] = [];
     for (const [i, write] of writes.entries()) {
       const row = inserted.get(i);

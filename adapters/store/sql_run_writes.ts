@@ -78,14 +78,13 @@ async (
   writes: ReadonlyArray<RunWrite<BeginRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
   const inBatch = writes.flatMap((w, i) => batchable(w) ? [i] : []);
-  const applied = await appliedInRounds(
-    tx,
-    BEGIN_SQL,
-    inBatch,
-    (i) => writes[i].input.jobId,
-    (i) => beginRow(writes[i], i),
-    (round) => eventParams(round.map((i) => ({ i, events: writes[i].events }))),
-  );
+  const applied = await appliedInRounds(tx, {
+    sql: BEGIN_SQL,
+    writes: inBatch,
+    keyOf: (i) => writes[i].input.jobId,
+    rowOf: (i) => beginRow(writes[i], i),
+    paramsOf: (round) => eventParams(round.map((i) => ({ i, events: writes[i].events }))),
+  });
   const begun = writes.map((_, i) => applied.has(i));
   // What the statement left: fresh re-runs, and claims that may take over a running job.
   for (const [i, w] of writes.entries()) {
@@ -140,14 +139,13 @@ const finishBatch = async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<FinishRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
-  const ended = await appliedInRounds(
-    tx,
-    FINISH_SQL,
-    writes.map((w, i) => ({ w, i })),
-    ({ w }) => w.input.jobId,
-    ({ w, i }) => finishRow(w, i),
-    (round) => eventParams(round.map(({ w, i }) => ({ i, events: w.events }))),
-  );
+  const ended = await appliedInRounds(tx, {
+    sql: FINISH_SQL,
+    writes: writes.map((w, i) => ({ w, i })),
+    keyOf: ({ w }) => w.input.jobId,
+    rowOf: ({ w, i }) => finishRow(w, i),
+    paramsOf: (round) => eventParams(round.map(({ w, i }) => ({ i, events: w.events }))),
+  });
   return writes.map((_, i) => ended.has(i));
 };
 

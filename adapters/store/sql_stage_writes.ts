@@ -90,14 +90,13 @@ const writeBatch = async (
   tx: SqlExecutor,
   writes: ReadonlyArray<StageWrite>,
 ): Promise<ReadonlyArray<boolean>> => {
-  const owned = await appliedInRounds(
-    tx,
-    BATCH_SQL,
-    writes.map((w, i) => ({ w, i })),
-    ({ w }) => w.jobId,
-    ({ w, i }) => batchRow(w, i),
-    batchParams,
-  );
+  const owned = await appliedInRounds(tx, {
+    sql: BATCH_SQL,
+    writes: writes.map((w, i) => ({ w, i })),
+    keyOf: ({ w }) => w.jobId,
+    rowOf: ({ w, i }) => batchRow(w, i),
+    paramsOf: batchParams,
+  });
   return writes.map((_, i) => owned.has(i));
 };
 
