@@ -5,6 +5,7 @@
  * @module
  */
 import type { SqlExecutor } from "../adapters/store/sql_client.ts";
+import { readStoredEvent } from "../adapters/store/sql_outbox.ts";
 import type { LineageEvent } from "../lineage/lineage_view.ts";
 import { openExistingStore, storeSpec } from "./_command.ts";
 
@@ -18,11 +19,13 @@ interface EventRow {
 
 /**
  * The OpenLineage events the outbox holds, oldest first: every one, or those of one tenant's jobs
- * (events written outside any job belong to no tenant and are left out then).
+ * (events written outside any job belong to no tenant and are left out then). An event whose
+ * stored text is not a JSON object is left out too, its number added to `unreadable`.
  */
 export const readLineageEvents = async (
   db: SqlExecutor,
   tenant?: string,
+  unreadable: number[] = [],
 ): Promise<ReadonlyArray<LineageEvent>> => {
   const rows = await db.query<EventRow>(
     `select o.seq, o.job_id, j.doc_key as doc_id, o.payload
@@ -31,12 +34,14 @@ export const readLineageEvents = async (
      order by o.seq`,
     [tenant ?? null],
   );
-  return rows.map((r) => ({
-    seq: Number(r.seq),
-    jobId: r.job_id,
-    docId: r.doc_id,
-    payload: JSON.parse(r.payload),
-  }));
+  return rows.flatMap((r) => {
+    const read = readStoredEvent(r.payload);
+    if (!("payload" in read)) {
+      unreadable.push(Number(r.seq));
+      return [];
+    }
+    return [{ seq: Number(r.seq), jobId: r.job_id, docId: r.doc_id, payload: read.payload }];
+  });
 };
 
 /** The `--tenant` flag of the lineage viewer commands, with its usage line. */
@@ -65,11 +70,17 @@ export const loadLineageEvents = async (
   const store = await openExistingStore(command, spec, { keepLeases: true });
   if (typeof store === "number") return store;
   try {
-    return {
-      events: await readLineageEvents(store.client, tenant),
-      location: store.client.location,
-      others: options.others ? await readLineageEvents(store.client) : [],
-    };
+    const unreadable: number[] = [];
+    const events = await readLineageEvents(store.client, tenant, unreadable);
+    const others = options.others ? await readLineageEvents(store.client, undefined, []) : [];
+    if (unreadable.length > 0) {
+      console.error(
+        `${command}: left out ${unreadable.length} stored event(s) that are not JSON (outbox seq ${
+          unreadable.slice(0, 5).join(", ")
+        }${unreadable.length > 5 ? ", …" : ""})`,
+      );
+    }
+    return { events, location: store.client.location, others };
   } finally {
     await store.close();
   }

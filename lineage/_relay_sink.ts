@@ -224,12 +224,21 @@ const deliverPending = (
       const rows = yield* log.pendingFor(sink.name, sink.channels, batchSize, after);
       if (rows.length === 0) break;
       const accepts = sink.accepts ?? (() => true);
-      const refused = rows.filter((r) => !accepts(r)).map((r) => r.seq);
+      const readable = rows.filter((r) => r.unreadable === undefined);
+      const refused = readable.filter((r) => !accepts(r)).map((r) => r.seq);
       if (refused.length > 0) yield* log.settle(sink.name, { skipped: refused });
       round.settledSeqs.clear();
       for (const seq of refused) round.settledSeqs.add(seq);
+      // An event the store cannot read back is no sink's to judge: a dead letter at once.
+      yield* record(round, rows, {
+        settled: rows.flatMap((r) =>
+          r.unreadable === undefined
+            ? []
+            : [{ seq: r.seq, outcome: { _tag: "Rejected" as const, reason: r.unreadable } }]
+        ),
+      });
       yield* Effect.forEach(
-        partitions(rows.filter(accepts), concurrency),
+        partitions(readable.filter(accepts), concurrency),
         (rows) => deliverPartition(round, rows),
         { concurrency, discard: true },
       );

@@ -26,6 +26,12 @@ export interface OutboxRow extends OutboxEvent {
   readonly seq: number;
   /** The job the event belongs to; null for an event written outside any job. */
   readonly jobId: string | null;
+  /**
+   * Why the stored event could not be read back (its text is not a JSON object: a row written by
+   * hand, a damaged file); its `payload` is then empty. The relay sets such an event aside as a
+   * dead letter for every sink instead of handing it over, and the events after it go on.
+   */
+  readonly unreadable?: string;
 }
 
 /**

@@ -113,13 +113,30 @@ interface RawRow {
   payload: string;
 }
 
-const toRow = (r: RawRow): OutboxRow => ({
-  seq: Number(r.seq),
-  channel: r.channel,
-  runId: r.run_id,
-  jobId: r.job_id,
-  payload: JSON.parse(r.payload),
-});
+/**
+ * An event's stored text read back: its JSON object, or why it is not one. The database keeps
+ * events as text (migration 15) and never checks it: what the kit writes is JSON.stringify output,
+ * but a row written otherwise (by hand, a damaged file) must not stop every read it falls in.
+ */
+export const readStoredEvent = (
+  text: string,
+): { readonly payload: Record<string, unknown> } | { readonly unreadable: string } => {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (e) {
+    return { unreadable: `the stored event is not JSON: ${(e as Error).message}` };
+  }
+  return payload !== null && typeof payload === "object" && !Array.isArray(payload)
+    ? { payload: payload as Record<string, unknown> }
+    : { unreadable: "the stored event is not a JSON object" };
+};
+
+const toRow = (r: RawRow): OutboxRow => {
+  const row = { seq: Number(r.seq), channel: r.channel, runId: r.run_id, jobId: r.job_id };
+  const read = readStoredEvent(r.payload);
+  return "payload" in read ? { ...row, ...read } : { ...row, payload: {}, ...read };
+};
 
 const settledRows = (record: SettleRecord) => [
   ...(record.delivered ?? []).map((seq) => ({ seq, outcome: "delivered" })),

@@ -5,6 +5,7 @@ import { main as runs } from "../../cli/lineage_runs.ts";
 import { main as show } from "../../cli/lineage_show.ts";
 import { main as graph } from "../../cli/lineage_graph.ts";
 import type { PipelineRunSummary, RunTimeline } from "../../lineage/lineage_view.ts";
+import { openEmbeddedStore } from "../../adapters/store/store.ts";
 import { lastJsonLine, runCli, tempDir } from "../_harness.ts";
 
 let store: string;
@@ -180,5 +181,28 @@ describe("deno task lineage graph", () => {
     expect(result.stderr.split("\n")[0]).toBe(
       'lineage graph: --format: expected one of mermaid, dot, json, html, got "png"',
     );
+  });
+});
+
+// Last: it leaves a row no kit writes in the shared store.
+describe("the lineage viewer on a store holding an event that is not JSON", () => {
+  it("leaves the event out, says which, and shows the rest", async () => {
+    const opened = await openEmbeddedStore(store);
+    let seq: string;
+    try {
+      [{ seq }] = await opened.client.query<{ seq: string }>(
+        `insert into lk_outbox (channel, run_id, job_id, payload)
+         select 'openlineage', 'not-a-run', job_id, '{"eventType"' from lk_jobs limit 1
+         returning seq`,
+      );
+    } finally {
+      await opened.close();
+    }
+    const result = await runCli(runs, ["--store", store, "--json", "--limit", "1000"]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      `lineage runs: left out 1 stored event(s) that are not JSON (outbox seq ${seq})`,
+    );
+    expect((JSON.parse(result.stdout) as { runs: PipelineRunSummary[] }).runs).toEqual(all);
   });
 });

@@ -258,6 +258,54 @@ describe("flush() with a sink that is down", () => {
       await store.close();
     }
   });
+
+  it("sets an event the store cannot read back aside as a dead letter, and delivers the rest", async () => {
+    const store = await seed(2, 1);
+    const dir = await tempDir();
+    try {
+      // Rows no kit writes: text that is not JSON, and JSON that is not an object.
+      const [{ run_id }] = await store.client.query<{ run_id: string }>(
+        "select run_id from lk_outbox where channel = 'openlineage' order by seq limit 1",
+      );
+      const bad = await store.client.query<{ seq: string }>(
+        `insert into lk_outbox (channel, run_id, job_id, payload)
+         values ('openlineage', $1, 'job-0', '{"eventType": "STA'),
+                ('cloudevents', $1, 'job-0', '[1, 2]')
+         returning seq`,
+        [run_id],
+      );
+      const fake = withFake();
+      const jsonl = makeJsonlSink(resolve(dir, "cloudevents.jsonl"), "cloudevents");
+      const reports = await runTest(onStore(store, flush([marquezSink(), jsonl])));
+      const good = await store.client.query<{ channel: string; n: number }>(
+        `select channel, count(*)::int as n from lk_outbox
+         where seq <> all($1::bigint[]) group by channel order by channel`,
+        [bad.map((b) => b.seq)],
+      );
+      const goodOf = (channel: string) => good.find((g) => g.channel === channel)!.n;
+      expect(reports.map(report)).toEqual([
+        { sink: NAME, delivered: goodOf("openlineage"), pending: 0, deadLettered: 1 },
+        { sink: jsonl.name, delivered: goodOf("cloudevents"), pending: 0, deadLettered: 1 },
+      ]);
+      expect(fake.accepted).toHaveLength(goodOf("openlineage"));
+      expect(orderProblems(fake.accepted)).toEqual([]);
+      expect(await readJsonl(resolve(dir, "cloudevents.jsonl"))).toHaveLength(
+        goodOf("cloudevents"),
+      );
+      const letters = await store.client.query<{ sink: string; seq: string; reason: string }>(
+        "select sink, seq, reason from lk_outbox_dead_letters order by seq",
+      );
+      expect(letters.map((l) => [l.sink, String(l.seq)])).toEqual([
+        [NAME, String(bad[0].seq)],
+        [jsonl.name, String(bad[1].seq)],
+      ]);
+      expect(letters[0].reason).toMatch(/^the stored event is not JSON: /);
+      expect(letters[1].reason).toBe("the stored event is not a JSON object");
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });
 
 describe("flush() reading page after page", () => {
