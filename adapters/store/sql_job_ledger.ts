@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Effect } from "effect";
 import { createHash } from "node:crypto";
 import type {
   BeginRun,
@@ -245,7 +246,17 @@ const leaseParams = (lease: JobLease | undefined) =>
 // Runs that start together read their checkpoints together (see sql_checkpoint_reads.ts).
 const readCheckpoints = (db: SqlClient) => {
   const read = makeCheckpointReader(db);
-  return (jobId: string) => storeOp("checkpoints", () => read(jobId));
+  return (jobId: string) =>
+    storeOp("checkpoints", () => read(jobId)).pipe(
+      Effect.tap(({ unreadable }) =>
+        unreadable.length === 0 ? Effect.void : Effect.logWarning(
+          `${jobId}: the stored checkpoint of ${
+            unreadable.join(", ")
+          } is not JSON; the stage runs again`,
+        )
+      ),
+      Effect.map(({ outputs }) => outputs),
+    );
 };
 
 // Stage transitions go through the store's group commit (see sql_stage_writes.ts).

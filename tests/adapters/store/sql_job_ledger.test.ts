@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Effect } from "effect";
+import { Effect, Logger } from "effect";
 import type { Store } from "../../../adapters/store/store.ts";
 import { backends, databaseUrl } from "../../_stores.ts";
 import type { IngestRequest } from "../../../stages/ir.ts";
@@ -178,6 +178,50 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
       [null, "queued", "enqueued"],
       ["queued", "running", "run"],
       ["running", "failed", "kg: Permanent"],
+    ]);
+  });
+
+  it("leaves out a checkpoint whose stored text is not JSON (its stage runs again) and says so", async () => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId: "t1",
+      request: request("NCT-unreadable"),
+      pipeline: "auto",
+      pipelineVersion: "1",
+    }));
+    await run(store.ledger.beginRun(
+      {
+        jobId: job.jobId,
+        runNumber: 1,
+        at: new Date(),
+        from: ["queued"],
+        fresh: false,
+        reason: "run",
+      },
+      [],
+    ));
+    for (const stage of ["ingest", "parse"]) {
+      await run(store.ledger.recordStage(job.jobId, 1, { kind: "started", stage, attempt: 1 }, []));
+      await run(store.ledger.recordStage(
+        job.jobId,
+        1,
+        { kind: "succeeded", stage, attempt: 1, output: { stage } },
+        [],
+      ));
+    }
+    await store.client.query(
+      "update lk_checkpoints set output = '{\"stage\": ' where job_id = $1 and stage = 'parse'",
+      [job.jobId],
+    );
+    const warnings: unknown[] = [];
+    const logger = Logger.make(({ message, logLevel }) => {
+      if (logLevel === "Warn") warnings.push(message);
+    });
+    const read = await Effect.runPromise(
+      store.ledger.checkpoints(job.jobId).pipe(Effect.provide(Logger.layer([logger]))),
+    );
+    expect(Object.fromEntries(read)).toEqual({ ingest: { stage: "ingest" } });
+    expect(warnings.flat()).toEqual([
+      `${job.jobId}: the stored checkpoint of parse is not JSON; the stage runs again`,
     ]);
   });
 
