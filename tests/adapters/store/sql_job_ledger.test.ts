@@ -26,6 +26,28 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
   });
   afterAll(() => store.close());
 
+  // The claim of a queued job's first run.
+  const firstRun = (jobId: string) => ({
+    jobId,
+    runNumber: 1,
+    at: new Date(),
+    from: ["queued" as const],
+    fresh: false,
+    reason: "run",
+  });
+
+  // A job of `tenantId` for `docKey`, its first run begun with `events`.
+  const begunJob = async (tenantId: string, docKey: string, events: OutboxEvent[] = []) => {
+    const { job } = await run(store.ledger.enqueue({
+      tenantId,
+      request: request(docKey),
+      pipeline: "auto",
+      pipelineVersion: "1",
+    }));
+    await run(store.ledger.beginRun(firstRun(job.jobId), events));
+    return job;
+  };
+
   it("enqueue() is idempotent on (tenant, document)", async () => {
     const input = {
       tenantId: "t1",
@@ -91,18 +113,7 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
       pipeline: "auto",
       pipelineVersion: "1",
     }));
-    const claim = (runId: string) =>
-      store.ledger.beginRun(
-        {
-          jobId: job.jobId,
-          runNumber: 1,
-          at: new Date(),
-          from: ["queued"],
-          fresh: false,
-          reason: "run",
-        },
-        [event(runId, 1)],
-      );
+    const claim = (runId: string) => store.ledger.beginRun(firstRun(job.jobId), [event(runId, 1)]);
     const results = await Promise.all([run(claim("a")), run(claim("b"))]);
     expect(results.sort()).toEqual([false, true]);
     const after = await run(store.ledger.get(job.jobId));
@@ -116,23 +127,7 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
   });
 
   it("recordStage() checkpoints outputs and counts attempts and retries; history keeps every transition", async () => {
-    const { job } = await run(store.ledger.enqueue({
-      tenantId: "t1",
-      request: request("NCT3"),
-      pipeline: "auto",
-      pipelineVersion: "1",
-    }));
-    await run(store.ledger.beginRun(
-      {
-        jobId: job.jobId,
-        runNumber: 1,
-        at: new Date(),
-        from: ["queued"],
-        fresh: false,
-        reason: "run",
-      },
-      [],
-    ));
+    const job = await begunJob("t1", "NCT3");
     await run(
       store.ledger.recordStage(job.jobId, 1, { kind: "started", stage: "parse", attempt: 1 }, []),
     );
@@ -182,23 +177,7 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
   });
 
   it("leaves out a checkpoint whose stored text is not JSON (its stage runs again) and says so", async () => {
-    const { job } = await run(store.ledger.enqueue({
-      tenantId: "t1",
-      request: request("NCT-unreadable"),
-      pipeline: "auto",
-      pipelineVersion: "1",
-    }));
-    await run(store.ledger.beginRun(
-      {
-        jobId: job.jobId,
-        runNumber: 1,
-        at: new Date(),
-        from: ["queued"],
-        fresh: false,
-        reason: "run",
-      },
-      [],
-    ));
+    const job = await begunJob("t1", "NCT-unreadable");
     for (const stage of ["ingest", "parse"]) {
       await run(store.ledger.recordStage(job.jobId, 1, { kind: "started", stage, attempt: 1 }, []));
       await run(store.ledger.recordStage(
@@ -412,23 +391,7 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
   });
 
   it("outbox keeps insertion order and per-sink cursors", async () => {
-    const { job } = await run(store.ledger.enqueue({
-      tenantId: "t9",
-      request: request("NCT9"),
-      pipeline: "auto",
-      pipelineVersion: "1",
-    }));
-    await run(store.ledger.beginRun(
-      {
-        jobId: job.jobId,
-        runNumber: 1,
-        at: new Date(),
-        from: ["queued"],
-        fresh: false,
-        reason: "run",
-      },
-      [event("r", 1), event("r", 2), event("r", 3)],
-    ));
+    const job = await begunJob("t9", "NCT9", [event("r", 1), event("r", 2), event("r", 3)]);
     const sink = "test-sink";
     const pending = await run(store.outbox.pending(sink, 10_000));
     const mine = pending.filter((r) => r.jobId === job.jobId).map((r) => r.payload.n);
