@@ -9,7 +9,7 @@ import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
 import { insertOutbox } from "../../adapters/store/sql_outbox.ts";
 import { type HttpTransportConfig, makeHttpSink } from "../../lineage/http_transport.ts";
 import { makeJsonlSink } from "../../lineage/jsonl_sink.ts";
-import { type OutboxEvent, OutboxStore } from "../../lineage/outbox.ts";
+import { type OutboxEvent, type OutboxRow, OutboxStore } from "../../lineage/outbox.ts";
 import { delivered, type RelaySink } from "../../lineage/settlement.ts";
 import type { OutboxWithDeliveryLog } from "../../lineage/delivery_log.ts";
 import { flush, flushWithDeadline, runRelay, type SinkReport } from "../../lineage/relay.ts";
@@ -415,6 +415,58 @@ describe("runRelay()", () => {
       }));
       expect(fake.accepted).toHaveLength(10);
       expect(orderProblems(fake.accepted)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("waits for the interval when events arrive during a flush that read all there was", async () => {
+    const store = await seed(1); // 6 OpenLineage events
+    try {
+      const stop = new AbortController();
+      const taken: OutboxRow[] = [];
+      const reports: SinkReport[] = [];
+      // A sink during whose first delivery a job writes 4 more events.
+      const sink: LineageSink = {
+        name: "busy-store",
+        channels: ["openlineage"],
+        deliver: (events) =>
+          Effect.promise(async () => {
+            if (taken.length === 0) await insertOutbox(store.client, "job-late", job("late", 1));
+            taken.push(...events);
+          }),
+      };
+      await runTest(Effect.gen(function* () {
+        const fiber = yield* Effect.forkChild(onStore(
+          store,
+          runRelay([sink], {
+            interval: "2 seconds",
+            signal: stop.signal,
+            onFlush: (r) => Effect.sync(() => void reports.push(...r)),
+          }),
+        ));
+        yield* eventually(() => reports.length === 1, "the first flush");
+        yield* settleIo;
+        // Pending, but no backlog: the next flush waits for the interval, and takes them at once.
+        expect(reports.map(report)).toEqual([
+          { sink: "busy-store", delivered: 6, pending: 4, deadLettered: 0 },
+        ]);
+        yield* TestClock.adjust(1999);
+        yield* settleIo;
+        expect(reports).toHaveLength(1);
+        yield* TestClock.adjust(1);
+        yield* eventually(() => reports.length === 2, "the flush an interval later");
+        stop.abort();
+        yield* Fiber.join(fiber);
+      }));
+      expect(reports.map(report)[1]).toEqual({
+        sink: "busy-store",
+        delivered: 4,
+        pending: 0,
+        deadLettered: 0,
+      });
+      expect(taken).toHaveLength(10);
+      expect(orderProblems(taken.map((r) => r.payload))).toEqual([]);
     } finally {
       await store.close();
     }
