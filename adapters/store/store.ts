@@ -17,7 +17,7 @@ import { migrate } from "./migrations.ts";
 import { openPglite } from "./pglite_client.ts";
 import { openPostgres } from "./postgres_client.ts";
 import { prepareDataDir, templateCacheDir, templateKey } from "./store_template.ts";
-import { shippedTemplateTar } from "./store_template_archive.ts";
+import { SHIPPED_TEMPLATE, shippedTemplateTar } from "./store_template_archive.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore, pruneOutbox } from "./sql_outbox.ts";
@@ -113,9 +113,10 @@ export const openEmbeddedStore = async (
   // A new store starts from a template instead of running initdb and migrations.
   if (storeDir) await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir());
   const store = await storeFromClient(
-    storeDir
-      ? await openPglite(embeddedDbDir(storeDir))
-      : await openPglite(undefined, await shippedTemplateTar(await templateKey())),
+    storeDir ? await openPglite(embeddedDbDir(storeDir)) : await openPglite(
+      undefined,
+      await shippedTemplateTar(await templateKey(), SHIPPED_TEMPLATE, templateCacheDir()),
+    ),
     storeDir ?? "memory",
     options,
   );

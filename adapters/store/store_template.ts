@@ -211,7 +211,7 @@ export const prepareDataDir = async (
   if (!await isEmptyOrMissing(dataDir)) return "existing";
   await Deno.mkdir(dirname(dataDir), { recursive: true });
   const key = await templateKey();
-  if (shipped && await restoreShippedTemplate(shipped, key, dataDir) === "restored") {
+  if (shipped && await restoreShippedTemplate(shipped, key, dataDir, cacheDir) === "restored") {
     return "shipped";
   }
   if (!cacheDir) return "uncached";

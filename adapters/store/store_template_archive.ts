@@ -113,26 +113,76 @@ const readUrl = async (url: URL): Promise<Uint8Array<ArrayBuffer> | undefined> =
 /** What {@link restoreShippedTemplate} found. */
 export type ShippedOutcome = "restored" | "missing" | "stale" | "corrupt";
 
+const KEPT_PREFIX = "shipped-";
+
+// The kept copy of a fetched archive, and the writing of it: beside its final name, renamed
+// into place whole; the copies kept for other keys (earlier kit versions) are removed.
+const keptArchive = (cacheDir: string, key: string) => join(cacheDir, `${KEPT_PREFIX}${key}.gz`);
+
+const keepArchive = async (cacheDir: string, key: string, packed: Uint8Array): Promise<void> => {
+  await Deno.mkdir(cacheDir, { recursive: true });
+  const path = keptArchive(cacheDir, key);
+  const partial = `${path}.tmp-${crypto.randomUUID()}`;
+  await Deno.writeFile(partial, packed);
+  await Deno.rename(partial, path);
+  for await (const entry of Deno.readDir(cacheDir)) {
+    const other = join(cacheDir, entry.name);
+    if (entry.isFile && entry.name.startsWith(KEPT_PREFIX) && other !== path) {
+      await Deno.remove(other).catch(() => {});
+    }
+  }
+};
+
 /**
- * Copies the shipped template at `url` into `dataDir` (missing or empty) when it is the template
- * `key`: through a folder beside it, renamed into place once whole. `"stale"`: it was made for
- * another schema or build; `"corrupt"`: it could not be read whole, and `dataDir` is as it was.
+ * The shipped template at `url` when it is the template `key`, or why not. One fetched over the
+ * network (the kit imported from JSR) is kept in `cacheDir` after it was read whole, so later
+ * stores do not download it again; a kept copy that does not read whole is removed and fetched
+ * again.
  */
-export const restoreShippedTemplate = async (
+const shippedArchive = async (
   url: URL,
   key: string,
-  dataDir: string,
-): Promise<ShippedOutcome> => {
+  cacheDir: string | undefined,
+): Promise<Unpacked | "missing" | "stale" | "corrupt"> => {
+  const kept = url.protocol !== "file:" && cacheDir ? keptArchive(cacheDir, key) : undefined;
+  if (kept) {
+    try {
+      const unpacked = unpackTemplate(await Deno.readFile(kept));
+      if (unpacked.manifest.key === key) return unpacked;
+    } catch {
+      // Not kept yet, or damaged: fetched again below.
+    }
+    await Deno.remove(kept).catch(() => {});
+  }
+  let packed: Uint8Array | undefined;
   let unpacked: Unpacked;
   try {
-    const packed = await readUrl(url);
+    packed = await readUrl(url);
     if (!packed) return "missing";
     unpacked = unpackTemplate(packed);
   } catch {
     return "corrupt";
   }
-  const { manifest, contents } = unpacked;
-  if (manifest.key !== key) return "stale";
+  if (unpacked.manifest.key !== key) return "stale";
+  if (cacheDir && kept) await keepArchive(cacheDir, key, packed).catch(() => {});
+  return unpacked;
+};
+
+/**
+ * Copies the shipped template at `url` into `dataDir` (missing or empty) when it is the template
+ * `key`: through a folder beside it, renamed into place once whole. `"stale"`: it was made for
+ * another schema or build; `"corrupt"`: it could not be read whole, and `dataDir` is as it was.
+ * `cacheDir`: where a template fetched over the network is kept (see {@link shippedArchive}).
+ */
+export const restoreShippedTemplate = async (
+  url: URL,
+  key: string,
+  dataDir: string,
+  cacheDir?: string,
+): Promise<ShippedOutcome> => {
+  const found = await shippedArchive(url, key, cacheDir);
+  if (typeof found === "string") return found;
+  const { manifest, contents } = found;
   const staging = `${dataDir}.restore-${crypto.randomUUID()}`;
   try {
     // Synchronous: the cost is creating hundreds of small files, which a thread pool's promises
@@ -199,20 +249,22 @@ const unpackedByKey = new Map<string, Promise<Unpacked | undefined>>();
 
 /**
  * The shipped template as a tar for an in-memory database, when it is the template `key`; read
- * once per process, as tests open many such databases.
+ * once per process, as tests open many such databases (`cacheDir`: as for
+ * {@link restoreShippedTemplate}).
  */
 export const shippedTemplateTar = async (
   key: string,
   url: URL = SHIPPED_TEMPLATE,
+  cacheDir?: string,
 ): Promise<Blob | undefined> => {
   const id = `${url}\n${key}`;
   if (!unpackedByKey.has(id)) {
     unpackedByKey.set(
       id,
-      readUrl(url).then((packed) => {
-        const unpacked = packed ? unpackTemplate(packed) : undefined;
-        return unpacked?.manifest.key === key ? unpacked : undefined;
-      }).catch(() => undefined),
+      shippedArchive(url, key, cacheDir).then(
+        (found) => typeof found === "string" ? undefined : found,
+        () => undefined,
+      ),
     );
   }
   const unpacked = await unpackedByKey.get(id);

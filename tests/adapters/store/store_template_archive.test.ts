@@ -142,6 +142,38 @@ describe("packTemplate() / restoreShippedTemplate()", () => {
     expect(await Array.fromAsync(Deno.readDir(join(root, "r3"))).catch(() => [])).toEqual([]);
   });
 
+  it("keeps an archive fetched over the network in the cache: the next store does not fetch it", async () => {
+    await packFolder("k1");
+    const bytes = await Deno.readFile(archive);
+    let requests = 0;
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+      requests++;
+      return new Response(bytes);
+    });
+    try {
+      const remote = new URL(`http://127.0.0.1:${server.addr.port}/store_template.gz`);
+      const cache = join(root, "net-cache");
+      const restore = (n: number, key = "k1") =>
+        restoreShippedTemplate(remote, key, join(root, `net${n}`, "db"), cache);
+      expect([await restore(1), await restore(2)]).toEqual(["restored", "restored"]);
+      expect(requests).toBe(1);
+      expect(await Deno.readTextFile(join(root, "net2", "db", "PG_VERSION"))).toEqual("17\n");
+      // A kept copy that does not read whole is fetched again and replaced.
+      const kept = join(cache, "shipped-k1.gz");
+      await Deno.writeFile(kept, bytes.subarray(0, 10));
+      expect(await restore(3)).toEqual("restored");
+      expect(requests).toBe(2);
+      expect(await Deno.readFile(kept)).toEqual(bytes);
+      // Fetched for another key, it is stale and not kept under that key.
+      expect(await restore(4, "k2")).toEqual("stale");
+      expect((await Array.fromAsync(Deno.readDir(cache))).map((e) => e.name)).toEqual([
+        "shipped-k1.gz",
+      ]);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
   it("finds no archive where there is none", async () => {
     const missing = pathToFileURL(join(root, "nowhere.gz")) as URL;
     expect(await restoreShippedTemplate(missing, "k1", join(root, "r4", "db"))).toEqual("missing");
