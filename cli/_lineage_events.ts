@@ -72,7 +72,7 @@ export const loadLineageEvents = async (
   try {
     const unreadable: number[] = [];
     const events = await readLineageEvents(store.client, tenant, unreadable);
-    const others = options.others ? await readLineageEvents(store.client, undefined, []) : [];
+    const others = options.others ? await readLineageEvents(store.client) : [];
     if (unreadable.length > 0) {
       console.error(
         `${command}: left out ${unreadable.length} stored event(s) that are not JSON (outbox seq ${

@@ -53,17 +53,42 @@ export interface FlushOptions {
   readonly maxPages?: number;
 }
 
+/** One sink's flush and what it left: a backlog when it used all its pages on full ones. */
+interface SinkFlush {
+  readonly report: SinkReport;
+  readonly backlog: boolean;
+}
+
+type Delivery = Effect.Effect<void, StoreError, OutboxStore>;
+
+/**
+ * Flushes one sink with a tally of its own, `maxPages` unless the options set it; `bounded`
+ * wraps the delivery (a deadline that records why it stopped in the tally).
+ */
+const flushOne = (
+  sink: LineageSink,
+  options: FlushOptions,
+  maxPages: number,
+  bounded: (delivery: Delivery, tally: Tally) => Delivery = (delivery) => delivery,
+): Effect.Effect<SinkFlush, StoreError, OutboxStore> => {
+  const tally: Tally = { delivered: 0, deadLettered: 0 };
+  const delivery = flushSink(sink, options.batchSize ?? 500, options.maxPages ?? maxPages, tally);
+  return bounded(delivery, tally).pipe(
+    Effect.andThen(reportOf(sink, tally)),
+    Effect.map((report) => ({ report, backlog: tally.backlog === true })),
+  );
+};
+
 /** Delivers everything pending to every sink; each sink is independent of the others. */
 export const flush = (
   sinks: ReadonlyArray<LineageSink>,
   options: FlushOptions = {},
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
-  Effect.forEach(sinks, (sink) => {
-    const tally: Tally = { delivered: 0, deadLettered: 0 };
-    return flushSink(sink, options.batchSize ?? 500, options.maxPages ?? Infinity, tally).pipe(
-      Effect.andThen(reportOf(sink, tally)),
-    );
-  }, { concurrency: "unbounded" });
+  Effect.forEach(
+    sinks,
+    (sink) => Effect.map(flushOne(sink, options, Infinity), (f) => f.report),
+    { concurrency: "unbounded" },
+  );
 
 /** Options of {@link flushWithDeadline}. */
 export interface DeadlineOptions extends FlushOptions {
@@ -79,19 +104,21 @@ export const flushWithDeadline = (
   sinks: ReadonlyArray<LineageSink>,
   options: DeadlineOptions,
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
-  Effect.forEach(sinks, (sink) => {
-    const tally: Tally = { delivered: 0, deadLettered: 0 };
-    return flushSink(sink, options.batchSize ?? 500, options.maxPages ?? Infinity, tally).pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.millis(options.maxWaitMs),
-        orElse: () =>
-          Effect.sync(() => {
-            tally.error ??= `not finished within ${options.maxWaitMs} ms`;
+  Effect.forEach(
+    sinks,
+    (sink) =>
+      flushOne(sink, options, Infinity, (delivery, tally) =>
+        delivery.pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(options.maxWaitMs),
+            orElse: () =>
+              Effect.sync(() => {
+                tally.error ??= `not finished within ${options.maxWaitMs} ms`;
+              }),
           }),
-      }),
-      Effect.andThen(reportOf(sink, tally)),
-    );
-  }, { concurrency: "unbounded" });
+        )).pipe(Effect.map((f) => f.report)),
+    { concurrency: "unbounded" },
+  );
 
 /** Options of {@link runRelay}. */
 export interface RelayLoopOptions extends FlushOptions {
@@ -162,30 +189,26 @@ export const runRelay = (
     while (!stopped) {
       const now = yield* Clock.currentTimeMillis;
       const due = sinks.filter((s) => backoff.get(s.name)!.nextAtMs <= now);
-      const tallies = new Map<string, Tally>();
-      const reports = yield* Effect.forEach(due, (sink) => {
-        const tally: Tally = { delivered: 0, deadLettered: 0 };
-        tallies.set(sink.name, tally);
-        return flushSink(
-          sink,
-          options.batchSize ?? 500,
-          options.maxPages ?? RELAY_MAX_PAGES,
-          tally,
-        ).pipe(
-          Effect.andThen(reportOf(sink, tally)),
+      const flushes = yield* Effect.forEach(due, (sink) =>
+        flushOne(sink, options, RELAY_MAX_PAGES).pipe(
           Effect.catch((e) =>
             Effect.logWarning(`lineage relay: ${sink.name}: ${e.operation}: ${e.message}`).pipe(
-              Effect.as({
-                sink: sink.name,
-                delivered: 0,
-                pending: 0,
-                deadLettered: 0,
-                error: e.message,
+              Effect.as<SinkFlush>({
+                report: {
+                  sink: sink.name,
+                  delivered: 0,
+                  pending: 0,
+                  deadLettered: 0,
+                  error: e.message,
+                },
+                backlog: false,
               }),
             )
           ),
-        );
-      }, { concurrency: "unbounded" });
+        ), { concurrency: "unbounded" });
+      const reports = flushes.map((f) =>
+        f.report
+      );
       for (const r of reports) {
         const b = backoff.get(r.sink)!;
         b.failures = r.error === undefined ? 0 : b.failures + 1;
@@ -199,7 +222,9 @@ export const runRelay = (
       if (outbox.prune && now - prunedAt >= pruneEveryMs(retentionMs)) {
         prunedAt = now;
         yield* outbox.prune(retentionMs).pipe(
-          Effect.catch((e) => Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)),
+          Effect.catch((e) =>
+            Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)
+          ),
         );
       }
       // A sink left with a backlog (its flush used all its pages) is flushed again at once;
@@ -207,8 +232,8 @@ export const runRelay = (
       // Flushed at once, a few events at a time, each flush's own statements (its lease, its
       // page, its records) competed with the jobs for the store: the default 20-document run
       // flushed 14 times instead of 4.
-      const behind = reports.some((r) =>
-        r.error === undefined && r.pending > 0 && tallies.get(r.sink)?.backlog === true
+      const behind = flushes.some(({ report, backlog }) =>
+        report.error === undefined && report.pending > 0 && backlog
       );
       if (!stopped && !behind) {
         yield* Effect.raceFirst(Effect.sleep(Duration.millis(intervalMs)), stop.await);

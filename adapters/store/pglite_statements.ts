@@ -56,12 +56,14 @@ export const binaryArray = (values: ReadonlyArray<unknown>, type: number): Uint8
   const text = type === TEXT_ARRAY;
   const float = type === FLOAT4_ARRAY;
   let capacity = 20;
+  let hasNull = false;
   for (const v of values) {
-    capacity += 4 + (v === null || v === undefined ? 0 : text ? String(v).length * 3 : 4);
+    if (v === null || v === undefined) hasNull = true;
+    else capacity += text ? String(v).length * 3 : 4;
+    capacity += 4;
   }
   const bytes = new Uint8Array(capacity);
   const view = new DataView(bytes.buffer);
-  const hasNull = values.some((v) => v === null || v === undefined);
   view.setInt32(0, values.length === 0 ? 0 : 1);
   view.setInt32(4, hasNull ? 1 : 0);
   view.setInt32(8, text ? 25 : float ? 700 : 23);
