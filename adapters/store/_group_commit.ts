@@ -8,6 +8,13 @@
  * linger, and under load the batch grows with the number of jobs waiting. Reads that every job
  * makes at the same point (its checkpoints when its run starts) batch the same way.
  *
+ * On the embedded database a statement is a call into WebAssembly that resolves without going
+ * through the event loop, so jobs whose stages do no I/O of their own go from commit to commit
+ * on promise callbacks alone: timers (stage timeouts, lease renewal, the relay's interval,
+ * progress output) and I/O callbacks would wait until the whole run ended. A timer set when
+ * flushing starts tells whether the event loop turned since; when it has not for `turnMs`, the
+ * next batch waits for one turn first.
+ *
  * @module
  */
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
@@ -26,7 +33,32 @@ export interface GroupCommitSpec<W, R> {
   readonly single: (db: SqlClient, write: W) => Promise<R>;
   /** The most writes one batch takes. @default 512 */
   readonly maxBatch?: number;
+  /**
+   * The longest the group commit flushes without letting the event loop turn (timers, I/O).
+   * @default 50
+   */
+  readonly turnMs?: number;
 }
+
+// One turn of the event loop: timers and I/O callbacks that are due run first.
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Whether the event loop has not turned for `turnMs`: a timer is set when none is waiting, and
+ * the loop has turned once it ran.
+ */
+const turnWatch = (turnMs: number) => {
+  let waitingSince: number | undefined;
+  return (): boolean => {
+    const now = performance.now();
+    if (waitingSince === undefined) {
+      waitingSince = now;
+      setTimeout(() => waitingSince = undefined, 0);
+      return false;
+    }
+    return now - waitingSince >= turnMs;
+  };
+};
 
 /** Hands a write to the group commit; resolves once it committed, with its result. */
 export type GroupCommit<W, R> = (write: W) => Promise<R>;
@@ -41,6 +73,7 @@ export const makeGroupCommit = <W, R>(
   spec: GroupCommitSpec<W, R>,
 ): GroupCommit<W, R> => {
   const maxBatch = spec.maxBatch ?? 512;
+  const starved = turnWatch(spec.turnMs ?? 50);
   const queue: Array<Pending<W, R>> = [];
   let flushing = false;
 
@@ -67,7 +100,10 @@ export const makeGroupCommit = <W, R>(
   const flush = async () => {
     flushing = true;
     try {
-      while (queue.length > 0) await commit(queue.splice(0, maxBatch));
+      while (queue.length > 0) {
+        if (starved()) await nextTurn();
+        await commit(queue.splice(0, maxBatch));
+      }
     } finally {
       flushing = false;
     }

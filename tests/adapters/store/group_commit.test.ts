@@ -1,0 +1,58 @@
+/**
+ * The group commit lets the event loop turn while it flushes: on a database whose calls resolve
+ * without going through the event loop (embedded PGlite), jobs that only commit would otherwise
+ * keep timers and I/O waiting until every one of them ended.
+ */
+import { describe, expect, it } from "vitest";
+import { makeGroupCommit } from "../../../adapters/store/_group_commit.ts";
+import type { SqlClient, SqlExecutor } from "../../../adapters/store/sql_client.ts";
+
+// A database that answers at once, on promise callbacks only.
+const instant: SqlExecutor = { query: () => Promise.resolve([]), exec: () => Promise.resolve() };
+const instantClient: SqlClient = {
+  ...instant,
+  dialect: "pglite",
+  location: "memory",
+  hasVector: false,
+  transaction: (fn) => fn(instant),
+  listen: () => Promise.resolve(() => Promise.resolve()),
+  close: () => Promise.resolve(),
+};
+
+describe("makeGroupCommit()", () => {
+  it("lets a timer run while jobs commit one write after another", async () => {
+    const commit = makeGroupCommit<number, boolean>(instantClient, {
+      batch: (_tx, writes) => Promise.resolve(writes.map(() => true)),
+      single: () => Promise.resolve(true),
+    });
+    const cap = 200_000;
+    let fired = false;
+    let committed = 0;
+    setTimeout(() => fired = true, 0);
+    const job = async () => {
+      while (!fired && committed < cap) {
+        await commit(committed);
+        committed++;
+      }
+    };
+    await Promise.all([job(), job(), job(), job()]);
+    expect(fired).toBe(true);
+    expect(committed).toBeLessThan(cap);
+  });
+
+  it("commits every write, in batches, with their results in order", async () => {
+    const batches: number[][] = [];
+    const commit = makeGroupCommit<number, number>(instantClient, {
+      batch: (_tx, writes) => {
+        batches.push([...writes]);
+        return Promise.resolve(writes.map((w) => w * 2));
+      },
+      single: (_db, w) => Promise.resolve(w * 2),
+      turnMs: 0,
+    });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => commit(i)));
+    expect(results).toEqual(Array.from({ length: 10 }, (_, i) => i * 2));
+    // Handed in by the same turn: one batch (the first write starts it on a microtask).
+    expect(batches).toEqual([Array.from({ length: 10 }, (_, i) => i)]);
+  });
+});
