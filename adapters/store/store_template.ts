@@ -19,10 +19,10 @@ import { homedir } from "node:os";
 import {
   buildTemplateFolder,
   describeFolder,
-  digestFile,
-  inParallel,
+  digestOf,
   type Manifest,
   moveIntoPlace,
+  stageTemplate,
   templateKey,
 } from "./store_template_folder.ts";
 import { restoreShippedTemplate, SHIPPED_TEMPLATE } from "./store_template_archive.ts";
@@ -101,25 +101,18 @@ export const restoreTemplate = async (
   const source = join(cacheDir, key);
   const manifest = await readManifest(source);
   if (!manifest) return "missing";
-  const staging = `${dataDir}.restore-${crypto.randomUUID()}`;
+  let staging: string;
   try {
     if (manifest.key !== key || manifest.files.length === 0) throw new Error("bad manifest");
-    const dirs = new Set(
-      manifest.files.map((f) => f.size === undefined ? f.path : dirname(f.path)),
-    );
-    for (const dir of dirs) await Deno.mkdir(join(staging, dir), { recursive: true });
-    await inParallel(manifest.files.filter((f) => f.size !== undefined), async (file) => {
-      const target = join(staging, file.path);
-      const copied = await digestFile(join(source, file.path), target);
-      if (copied.size !== (file.stored ?? file.size) || copied.sha256 !== file.sha256) {
+    staging = stageTemplate(manifest, dataDir, (file) => {
+      const data = Deno.readFileSync(join(source, file.path));
+      if (data.length !== (file.stored ?? file.size) || digestOf(data) !== file.sha256) {
         throw new Error(`${file.path} differs from the manifest`);
       }
-      // The zeros left out come back as a hole: no disk written, reads as zeros.
-      if (file.size! > copied.size) await Deno.truncate(target, file.size);
+      return data;
     });
   } catch {
     await Deno.remove(source, { recursive: true }).catch(() => {});
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
     return "corrupt";
   }
   await moveIntoPlace(staging, dataDir);

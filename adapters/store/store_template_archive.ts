@@ -19,6 +19,7 @@ import {
   describeFolder,
   type Manifest,
   moveIntoPlace,
+  stageTemplate,
   templateKey,
 } from "./store_template_folder.ts";
 
@@ -183,25 +184,7 @@ export const restoreShippedTemplate = async (
   const found = await shippedArchive(url, key, cacheDir);
   if (typeof found === "string") return found;
   const { manifest, contents } = found;
-  const staging = `${dataDir}.restore-${crypto.randomUUID()}`;
-  try {
-    // Synchronous: the cost is creating hundreds of small files, which a thread pool's promises
-    // made two to five times slower, and nothing else runs while a store is being opened.
-    for (const file of manifest.files) {
-      if (file.size === undefined) Deno.mkdirSync(join(staging, file.path), { recursive: true });
-    }
-    for (const file of manifest.files) {
-      if (file.size === undefined) continue;
-      const target = join(staging, file.path);
-      Deno.writeFileSync(target, contents.get(file.path)!);
-      // The zeros left out come back as a hole: no disk written, reads as zeros.
-      if (file.size > (file.stored ?? file.size)) Deno.truncateSync(target, file.size);
-    }
-  } catch (e) {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
-    throw e;
-  }
-  await moveIntoPlace(staging, dataDir);
+  await moveIntoPlace(stageTemplate(manifest, dataDir, (f) => contents.get(f.path)!), dataDir);
   return "restored";
 };
 
