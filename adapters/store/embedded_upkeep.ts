@@ -5,7 +5,7 @@
  * neither, so its WAL only grows (913 MB after 20k documents) and so does every table whose rows
  * change: a job's row is updated at every stage transition, every event is dated delivered once.
  * The store does both itself instead, once enough WAL has been written, and checkpoints when it
- * closes.
+ * closes; its vacuum also gathers the planner statistics autovacuum would.
  *
  * @module
  */
@@ -56,7 +56,20 @@ export const walSinceCheckpoint = async (db: SqlExecutor): Promise<number> => {
   return Number(row.bytes);
 };
 
-/** Vacuums those of the churning tables that exist (a store may predate some of them). */
+/**
+ * The statistics target of the upkeep's analyze, a tenth of the server default: 3,000 rows
+ * sampled per table instead of 30,000. The kit's queries need the share of each job status and of
+ * undelivered events, not fine histograms, and each sampled event is 1.5 KB read from its page.
+ */
+const STATISTICS_TARGET = 10;
+
+/**
+ * Vacuums those of the churning tables that exist (a store may predate some of them), and
+ * gathers their planner statistics, which autovacuum would also do on a server. Without them the
+ * planner takes `delivered_at is null` for 0.5 % of the outbox whatever it holds, and read each
+ * page of a sink's pending events by sorting all of them: 450 ms a page with 38k pending, 12 ms
+ * with statistics.
+ */
 const vacuumChurning = async (db: SqlExecutor): Promise<void> => {
   const [row] = await db.query<{ tables: string | null }>(
     `select string_agg(quote_ident(relname), ', ') as tables from pg_class
@@ -64,7 +77,14 @@ const vacuumChurning = async (db: SqlExecutor): Promise<void> => {
        and relname in (select jsonb_array_elements_text($1::jsonb))`,
     [JSON.stringify(churningTables)],
   );
-  if (row?.tables) await db.exec(`vacuum ${row.tables}`);
+  if (!row?.tables) return;
+  // One statement each: VACUUM refuses to run in a script of several.
+  await db.exec(`set default_statistics_target = ${STATISTICS_TARGET}`);
+  try {
+    await db.exec(`vacuum (analyze) ${row.tables}`);
+  } finally {
+    await db.exec("reset default_statistics_target");
+  }
 };
 
 /**

@@ -5,10 +5,19 @@ import { makeEmbeddedUpkeep, walSinceCheckpoint } from "../../../adapters/store/
 const root = await Deno.makeTempDir({ prefix: "lk-upkeep-" });
 afterAll(() => Deno.remove(root, { recursive: true }));
 
-// Pages a vacuum found all visible (only a vacuum sets this; PGlite keeps no statistics).
+// Pages a vacuum found all visible (only a vacuum sets this).
 const vacuumedPages = async (db: Awaited<ReturnType<typeof openPglite>>, table: string) => {
   const [row] = await db.query<{ n: number }>(
     "select relallvisible::int as n from pg_class where relname = $1",
+    [table],
+  );
+  return row.n;
+};
+
+// Columns the planner has statistics for (only an analyze gathers them; PGlite has no autovacuum).
+const analysedColumns = async (db: Awaited<ReturnType<typeof openPglite>>, table: string) => {
+  const [row] = await db.query<{ n: number }>(
+    "select count(*)::int as n from pg_stats where tablename = $1",
     [table],
   );
   return row.n;
@@ -32,10 +41,13 @@ describe("makeEmbeddedUpkeep()", () => {
       await upkeep.wrote(); // the first write: not looked at yet
       expect(await walSinceCheckpoint(db)).toBeGreaterThanOrEqual(before);
       expect(await vacuumedPages(db, "lk_jobs")).toBe(0);
+      expect(await analysedColumns(db, "lk_jobs")).toBe(0);
       await upkeep.wrote(); // the second: past the limit, so a vacuum and a checkpoint
       expect(await walSinceCheckpoint(db)).toBeLessThan(before);
       expect(await vacuumedPages(db, "lk_jobs")).toBeGreaterThan(0);
+      expect(await analysedColumns(db, "lk_jobs")).toBe(1);
       expect(await vacuumedPages(db, "t")).toBe(0); // not one of the kit's churning tables
+      expect(await analysedColumns(db, "t")).toBe(0);
     } finally {
       await db.close();
     }
