@@ -104,6 +104,12 @@ const IN_CHANNELS = "o.channel in (select jsonb_array_elements_text($2::jsonb))"
 const UNSETTLED_PER_ROW =
   "(select s.seq from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq) is null";
 
+// A page of pending events is read in seq order from an index and ends at its limit, whatever
+// the planner's statistics say. Left to them, where they were missing or older than the backlog
+// (PGlite has no autovacuum), it read every pending event and sorted them, for every page: 53 ms a
+// page of 20k pending, 450 ms of 38k.
+const IN_SEQ_ORDER = "set local enable_bitmapscan = off; set local enable_sort = off";
+
 interface RawRow {
   seq: string | number;
   channel: OutboxChannel;
@@ -268,13 +274,16 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
       // A sink the store knows had every delivered event: only undelivered ones are looked at.
       const known = (await db.query("select 1 from lk_outbox_cursors where sink = $1", [sink]))
         .length > 0;
-      const rows = await db.query<RawRow>(
-        `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
-         where ${known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED}
-           and o.seq > greatest(${CURSOR}, $4::bigint) and ${IN_CHANNELS}
-         order by o.seq limit $3`,
-        [sink, JSON.stringify(channels), limit, after],
-      );
+      const rows = await db.transaction(async (tx) => {
+        await tx.exec(IN_SEQ_ORDER);
+        return await tx.query<RawRow>(
+          `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
+           where ${known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED}
+             and o.seq > greatest(${CURSOR}, $4::bigint) and ${IN_CHANNELS}
+           order by o.seq limit $3`,
+          [sink, JSON.stringify(channels), limit, after],
+        );
+      });
       return rows.map(toRow);
     }),
   settle: (sink, record) =>
