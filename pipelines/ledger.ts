@@ -261,6 +261,13 @@ export interface RunnableFilter {
   readonly exclude?: ReadonlyArray<string>;
   /** Only this tenant's jobs. @default every tenant's */
   readonly tenantId?: string;
+  /**
+   * Reserve the queued jobs returned for this lease: other workers asking before it runs out
+   * are given other jobs, so workers asking at once do not all race for the oldest ones. The
+   * claim (`beginRun`) still decides who runs a job; a reservation only steers who asks.
+   * @default no reservation
+   */
+  readonly reserveFor?: JobLease;
 }
 
 /** Counts for `status`. */
@@ -373,9 +380,10 @@ export interface JobLedgerShape {
     filter?: { readonly statuses?: ReadonlyArray<JobStatus>; readonly tenantId?: string },
   ) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
   /**
-   * Jobs a worker may run now, oldest first: queued ones, and running ones whose lease expired
-   * (their process died). Rows another transaction is claiming at this moment are skipped
-   * (`FOR UPDATE SKIP LOCKED`); the claim itself (`beginRun`) decides which worker runs a job.
+   * Jobs a worker may run now, oldest first: queued ones (but those another lease reserved, see
+   * {@link RunnableFilter.reserveFor}), and running ones whose lease expired (their process
+   * died). Rows another transaction is claiming at this moment are skipped (`FOR UPDATE SKIP
+   * LOCKED`); the claim itself (`beginRun`) decides which worker runs a job.
    */
   readonly runnable: (filter: RunnableFilter) => Effect.Effect<ReadonlyArray<Job>, StoreError>;
   /** Jobs per status. */

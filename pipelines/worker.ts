@@ -1,11 +1,13 @@
 /**
  * The worker: runs the jobs someone else enqueued (`run-pipeline --enqueue-only`) or a dead
- * process left running, from a store it may share with other workers. Each pass takes the oldest
- * runnable jobs (skipping those another worker is claiming at that moment) and claims each with
- * the ledger's compare-and-set: a job runs in one worker at a time, under a lease the worker
- * renews. Up to `concurrency` jobs run at once, and a new one starts as soon as one ends; with
- * nothing to run, the worker sleeps until a job is enqueued (the store's notification) or the
- * poll interval passes. A store failure never stops the worker: it logs it and tries again.
+ * process left running, from a store it may share with other workers. A listing takes the oldest
+ * runnable jobs, as many as the worker has slots, and reserves them for it for a few seconds, so
+ * workers listing at once get different jobs; each is then claimed with the ledger's
+ * compare-and-set: a job runs in one worker at a time, under a lease the worker renews. Up to
+ * `concurrency` jobs run at once, and a new one starts as soon as one ends (from the last listing
+ * while it lasts); with nothing to run, the worker sleeps until a job is enqueued (the store's
+ * notification) or the poll interval passes. A store failure never stops the worker: it logs it
+ * and tries again.
  *
  * @module
  */
@@ -55,6 +57,8 @@ export const runWorker = (
     const pipelines = config.pipelines.map((p) => p.name);
     const poll = Duration.fromInputUnsafe(options.pollInterval ?? "2 seconds");
     const slots = Math.max(1, options.concurrency);
+    // The jobs it lists are reserved for it, so workers listing at once get different ones.
+    const reservation = { owner: `worker-${crypto.randomUUID()}`, ttlMs: RESERVE_MS };
     // Jobs another worker claimed first, and when: not asked for again for a lease's time, so a
     // pass never loops over jobs it cannot claim (and `once` ends), yet a job whose worker died
     // meanwhile is taken over later.
@@ -86,14 +90,18 @@ export const runWorker = (
         running.delete(job.jobId);
         wakeUp.wake();
       })));
+    // Jobs listed (and reserved for this worker) that wait for a free slot: one listing fills
+    // every slot that frees until it is used up, rather than one listing per job.
+    const ready: Job[] = [];
     while (!options.signal?.aborted) {
       const now = yield* Clock.currentTimeMillis;
       for (const [jobId, at] of skipped) if (now - at >= SKIP_FOR_MS) skipped.delete(jobId);
-      if (running.size < slots) {
+      if (running.size < slots && ready.length === 0) {
         const listed = yield* Effect.result(ledger.runnable({
           pipelines,
-          limit: slots - running.size,
+          limit: slots,
           exclude: [...skipped.keys(), ...running.keys()],
+          reserveFor: reservation,
           ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
         }));
         if (listed._tag === "Failure") {
@@ -103,13 +111,14 @@ export const runWorker = (
           yield* wakeUp.sleep(poll, options.signal);
           continue;
         }
-        // Each job starts as soon as a slot is free: no waiting for the others of its pass.
-        for (const job of listed.success) {
-          running.set(job.jobId, yield* Effect.forkChild(start(job)));
-        }
-        if (listed.success.length > 0) continue;
-        if (options.once && running.size === 0) break;
+        ready.push(...listed.success);
       }
+      // Each job starts as soon as a slot is free: no waiting for the others of its listing.
+      while (running.size < slots && ready.length > 0) {
+        const job = ready.shift()!;
+        running.set(job.jobId, yield* Effect.forkChild(start(job)));
+      }
+      if (options.once && running.size === 0 && ready.length === 0) break;
       yield* wakeUp.sleep(poll, options.signal);
     }
     // Stopped between jobs: those running finish first.
@@ -147,3 +156,8 @@ const runOne = (
 
 // As long as a job's lease lasts by default.
 const SKIP_FOR_MS = 60_000;
+
+// How long the jobs of a listing stay reserved for the worker that listed them: long enough for
+// them to start as its slots free, short enough that those a busy worker cannot start soon (its
+// jobs are long) go to another worker.
+const RESERVE_MS = 5_000;

@@ -317,6 +317,16 @@ export const migrations: ReadonlyArray<Migration> = [
       alter table lk_job_history drop constraint if exists lk_job_history_job_id_fkey;
       alter table lk_jobs set (fillfactor = 50);`,
   },
+  {
+    version: 17,
+    name: "runnable jobs in order",
+    // A worker asks for the oldest runnable jobs each time a slot frees: without an index in
+    // that order, each ask read every queued job and sorted them (3 ms a time with 3,000 queued
+    // on a server, once per job run). Ended jobs leave the index.
+    sql: `
+      create index if not exists lk_jobs_runnable on lk_jobs (created_at, enqueue_seq)
+        where status in ('queued', 'running');`,
+  },
 ];
 
 const wanted = (client: SqlClient): ReadonlyArray<Migration> =>

@@ -67,6 +67,8 @@ interface JobRow {
   lease_expires_at: Date | null;
   lineage_target: string | null;
   events_target: string | null;
+  /** A bigserial: a string from a server, a number or a bigint from PGlite. */
+  enqueue_seq: string | number | bigint;
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -235,6 +237,42 @@ const checkpointedStages = async (tx: SqlExecutor, jobId: string) =>
 // Whether a running job's lease still holds. A job running without an expiry (claimed without a
 // lease) counts as held until it has not changed for a minute.
 const LEASE_HELD = "coalesce(lease_expires_at, updated_at + interval '60 seconds') > now()";
+
+// The oldest runnable jobs are read from the index in that order (lk_jobs_runnable), up to the
+// limit, whatever the planner's statistics say. Left to them, where they were missing or older
+// than the queue (a fresh enqueue of thousands of jobs), each ask read every queued job and sorted
+// them: 3-5 ms a time with 3,000 queued on a server, against 0.04 ms.
+// A plan that still needs a disabled step is costed as if it were huge, and on a server that
+// costly a plan is compiled by JIT first (half a second): never for these few rows.
+const IN_RUNNABLE_ORDER =
+  "set local enable_bitmapscan = off; set local enable_sort = off; set local jit = off";
+
+// Oldest first: by creation, then by the number each job got when it was enqueued.
+const inQueueOrder = (a: JobRow, b: JobRow): number => {
+  const byTime = a.created_at.getTime() - b.created_at.getTime();
+  if (byTime !== 0) return byTime;
+  const [x, y] = [BigInt(a.enqueue_seq), BigInt(b.enqueue_seq)];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+// The oldest jobs a worker may run ($1 pipelines, at most $2, not $3, of tenant $4 when given):
+// queued ones no other lease reserved, running ones whose lease ran out. With an owner ($5), the
+// queued ones are reserved for it for $6 ms (the rows are returned as they were before, in no
+// particular order).
+const RUNNABLE_SQL = `with c as (
+    select * from lk_jobs
+    where pipeline = any($1::text[]) and not (job_id = any($3::text[]))
+      and ($4::text is null or tenant_id = $4)
+      and ((status = 'queued' and (lease_expires_at is null or lease_expires_at <= now()
+            or lease_owner = $5))
+        or (status = 'running' and not ${LEASE_HELD}))
+    order by created_at, enqueue_seq
+    limit $2
+    for update skip locked),
+  r as (update lk_jobs j set lease_owner = $5,
+      lease_expires_at = now() + $6::int * interval '1 millisecond'
+    from c where $5::text is not null and j.job_id = c.job_id and c.status = 'queued')
+  select * from c`;
 
 // Sets the lease from parameters $4 (owner) and $5 (milliseconds); both null: no lease.
 const LEASE_SET = `lease_owner = $4,
@@ -442,25 +480,18 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
     }),
   runnable: (filter) =>
     storeOp("runnable", async () => {
-      const rows = await db.transaction((tx) =>
-        tx.query<JobRow>(
-          `select * from lk_jobs
-           where pipeline = any($1::text[]) and not (job_id = any($3::text[]))
-             and ($4::text is null or tenant_id = $4)
-             and (status = 'queued'
-               or (status = 'running' and not ${LEASE_HELD}))
-           order by created_at, enqueue_seq
-           limit $2
-           for update skip locked`,
-          [
-            [...filter.pipelines],
-            filter.limit,
-            [...(filter.exclude ?? [])],
-            filter.tenantId ?? null,
-          ],
-        )
-      );
-      return rows.map(toJob);
+      const rows = await db.transaction(async (tx) => {
+        await tx.exec(IN_RUNNABLE_ORDER);
+        return await tx.query<JobRow>(RUNNABLE_SQL, [
+          [...filter.pipelines],
+          filter.limit,
+          [...(filter.exclude ?? [])],
+          filter.tenantId ?? null,
+          filter.reserveFor?.owner ?? null,
+          filter.reserveFor ? Math.round(filter.reserveFor.ttlMs) : null,
+        ]);
+      });
+      return [...rows].sort(inQueueOrder).map(toJob);
     }),
   counts: counts(db),
   history: (jobId) =>

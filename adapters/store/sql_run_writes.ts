@@ -72,11 +72,25 @@ export type BeginAlone = (
 // A fresh re-run clears the job's checkpoints and artifacts first: it goes alone.
 const batchable = ({ input }: RunWrite<BeginRun>) => !input.fresh;
 
+// A claim that may go on alone after the statement: a fresh re-run, or one that may take over a
+// running job (a worker's, which another worker may have claimed first).
+const mayGoAlone = (w: RunWrite<BeginRun>) => !batchable(w) || w.input.from.includes("running");
+
+// Locks rows in job order, as every batch statement does; a claim alone then waits for no lock.
+const LOCK_JOBS =
+  "select job_id from lk_jobs where job_id = any($1::text[]) order by job_id for update";
+
 const beginBatch = (alone: BeginAlone) =>
 async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<BeginRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
+  // Claims alone lock their job's row after the statement locked the others: two batches could
+  // then each wait for a row the other holds (deadlock). Locking every row of the batch first, in
+  // job order, leaves nothing to wait for later.
+  if (writes.length > 1 && writes.some(mayGoAlone)) {
+    await tx.query(LOCK_JOBS, [writes.map((w) => w.input.jobId)]);
+  }
   const inBatch = writes.flatMap((w, i) => batchable(w) ? [i] : []);
   const applied = await appliedInRounds(tx, {
     sql: BEGIN_SQL,
@@ -88,7 +102,7 @@ async (
   const begun = writes.map((_, i) => applied.has(i));
   // What the statement left: fresh re-runs, and claims that may take over a running job.
   for (const [i, w] of writes.entries()) {
-    if (begun[i] || (batchable(w) && !w.input.from.includes("running"))) continue;
+    if (begun[i] || !mayGoAlone(w)) continue;
     begun[i] = await alone(tx, w.input, w.events);
   }
   return begun;

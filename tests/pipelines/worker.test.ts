@@ -76,6 +76,30 @@ describe("runWorker()", () => {
       });
     }));
 
+  it.effect("lists a slot's worth of jobs at a time, not one listing per job", () =>
+    Effect.gen(function* () {
+      const { registry } = scriptedStages({ Ingest: () => Effect.sleep("1 second") });
+      const asked: number[] = [];
+      const counting = Layer.succeed(JobLedger, {
+        ...store.ledger,
+        runnable: (filter) =>
+          store.ledger.runnable(filter).pipe(
+            Effect.tap((jobs) => Effect.sync(() => asked.push(jobs.length))),
+          ),
+      });
+      yield* Effect.gen(function* () {
+        const jobs: Job[] = [];
+        for (let i = 0; i < 9; i++) jobs.push(yield* enqueue(`LIST${i}`, pipeline));
+        const report = yield* driven(runWorker(config, { concurrency: 3, once: true }));
+        expect(report.outcomes.map((o) => o.jobId).sort()).toEqual(
+          jobs.map((j) => j.jobId).sort(),
+        );
+        // Each listing fills the slots that free after it, until its jobs are used up (then
+        // only the last ones, as they end, find the queue empty).
+        expect(asked.filter((n) => n > 0)).toEqual([3, 3, 3]);
+      }).pipe(Effect.provide(Layer.merge(runnerLayer(store, registry), counting)));
+    }));
+
   it.effect("runs a job enqueued while it sleeps: the store's notification wakes it, not its poll", () =>
     Effect.gen(function* () {
       const { registry } = scriptedStages({});
