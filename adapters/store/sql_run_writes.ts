@@ -80,7 +80,8 @@ const mayGoAlone = (w: RunWrite<BeginRun>) => !batchable(w) || w.input.from.incl
 const LOCK_JOBS =
   "select job_id from lk_jobs where job_id = any($1::text[]) order by job_id for update";
 
-const beginBatch = (alone: BeginAlone) =>
+// `lockFirst`: false on PGlite, whose one connection has no other transaction to wait for.
+const beginBatch = (alone: BeginAlone, lockFirst: boolean) =>
 async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<BeginRun>>,
@@ -88,7 +89,7 @@ async (
   // Claims alone lock their job's row after the statement locked the others: two batches could
   // then each wait for a row the other holds (deadlock). Locking every row of the batch first, in
   // job order, leaves nothing to wait for later.
-  if (writes.length > 1 && writes.some(mayGoAlone)) {
+  if (lockFirst && writes.length > 1 && writes.some(mayGoAlone)) {
     await tx.query(LOCK_JOBS, [writes.map((w) => w.input.jobId)]);
   }
   const inBatch = writes.flatMap((w, i) => batchable(w) ? [i] : []);
@@ -114,8 +115,8 @@ export const makeBeginWriter = (
   alone: BeginAlone,
 ): GroupCommit<RunWrite<BeginRun>, boolean> =>
   makeGroupCommit(db, {
-    batch: beginBatch(alone),
-    single: (db, w) => db.transaction((tx) => beginBatch(alone)(tx, [w]).then(([r]) => r)),
+    batch: beginBatch(alone, db.dialect !== "pglite"),
+    single: (db, w) => db.transaction((tx) => beginBatch(alone, false)(tx, [w]).then(([r]) => r)),
   });
 
 // The end of runs that still own their jobs (and, with `from`, are in one of those statuses).

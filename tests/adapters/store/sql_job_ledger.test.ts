@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Effect, Logger } from "effect";
-import type { Store } from "../../../adapters/store/store.ts";
-import { backends, databaseUrl } from "../../_stores.ts";
+import { type Store, storeFromClient } from "../../../adapters/store/store.ts";
+import { openPostgres } from "../../../adapters/store/postgres_client.ts";
+import type { SqlClient } from "../../../adapters/store/sql_client.ts";
+import { backends, databaseUrl, throwawayDatabase } from "../../_stores.ts";
 import type { IngestRequest } from "../../../stages/ir.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
 
@@ -461,6 +463,99 @@ describe.skipIf(!databaseUrl)("SqlJobLedger stage writes racing a take-over on P
       expect(events).toEqual([]);
     } finally {
       await close();
+    }
+  });
+});
+
+describe.skipIf(!databaseUrl)("SqlJobLedger claims racing for the same jobs on PostgreSQL", () => {
+  it("two batches taking over the same jobs in opposite orders never deadlock", async () => {
+    const db = await throwawayDatabase(databaseUrl!);
+    // Every transaction the two stores' ledgers run, and how each ended.
+    const failures: string[] = [];
+    const recorded = (client: SqlClient): SqlClient => ({
+      ...client,
+      transaction: (fn) =>
+        client.transaction(fn).catch((e) => {
+          failures.push(String((e as { code?: string }).code ?? e));
+          throw e;
+        }),
+    });
+    const clients = await Promise.all([1, 2, 3].map(() => openPostgres(db.url)));
+    const [first, second] = await Promise.all(
+      clients.slice(0, 2).map((c) => storeFromClient(recorded(c))),
+    );
+    const holder = clients[2];
+    try {
+      // Two jobs whose process died: running, their leases run out.
+      const jobs: string[] = [];
+      for (const key of ["NCT-X", "NCT-Y"]) {
+        const { job } = await run(first.ledger.enqueue({
+          tenantId: "t1",
+          request: request(key),
+          pipeline: "auto",
+          pipelineVersion: "1",
+        }));
+        await run(first.ledger.beginRun({
+          jobId: job.jobId,
+          runNumber: 1,
+          at: new Date(),
+          from: ["queued"],
+          fresh: false,
+          reason: "run",
+          lease: { owner: "dead", ttlMs: 60_000 },
+        }, []));
+        jobs.push(job.jobId);
+      }
+      await holder.query(
+        "update lk_jobs set lease_expires_at = now() - interval '1 second' where job_id = any($1)",
+        [jobs],
+      );
+      const takeOver = (jobId: string, owner: string) => ({
+        jobId,
+        runNumber: 2,
+        at: new Date(),
+        from: ["queued" as const, "running" as const],
+        fresh: false,
+        reason: "take over",
+        lease: { owner, ttlMs: 60_000 },
+      });
+      // Both rows held meanwhile, so that each batch waits for its first job, then both go at once.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let held!: () => void;
+      const holding = new Promise<void>((r) => (held = r));
+      const hold = holder.transaction(async (tx) => {
+        await tx.query("select 1 from lk_jobs where job_id = any($1) for update", [jobs]);
+        held();
+        await released;
+      });
+      await holding;
+      // Handed in together, each store's two claims are one batch: one takes X then Y, the other
+      // Y then X.
+      const claims = Promise.all([
+        run(first.ledger.beginRun(takeOver(jobs[0], "w1"), [])),
+        run(first.ledger.beginRun(takeOver(jobs[1], "w1"), [])),
+        run(second.ledger.beginRun(takeOver(jobs[1], "w2"), [])),
+        run(second.ledger.beginRun(takeOver(jobs[0], "w2"), [])),
+      ]);
+      for (let waiting = 0; waiting < 2;) {
+        await new Promise((r) => setTimeout(r, 20));
+        [{ waiting }] = await holder.query<{ waiting: number }>(
+          `select count(*)::int as waiting from pg_stat_activity
+           where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+      }
+      release();
+      await hold;
+      const [x1, y1, y2, x2] = await claims;
+      // Each job taken over once, by one of them; no transaction ended in a deadlock.
+      expect([x1 !== x2, y1 !== y2]).toEqual([true, true]);
+      expect(failures).toEqual([]);
+    } finally {
+      await first.close();
+      await second.close();
+      await holder.close();
+      await db.drop();
     }
   });
 });
