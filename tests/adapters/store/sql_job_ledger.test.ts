@@ -4,6 +4,7 @@ import { type Store, storeFromClient } from "../../../adapters/store/store.ts";
 import { openPostgres } from "../../../adapters/store/postgres_client.ts";
 import type { SqlClient } from "../../../adapters/store/sql_client.ts";
 import { backends, databaseUrl, throwawayDatabase } from "../../_stores.ts";
+import { firstRun } from "./_claims.ts";
 import type { IngestRequest } from "../../../stages/ir.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
 
@@ -27,16 +28,6 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     store = await backend.open();
   });
   afterAll(() => store.close());
-
-  // The claim of a queued job's first run.
-  const firstRun = (jobId: string) => ({
-    jobId,
-    runNumber: 1,
-    at: new Date(),
-    from: ["queued" as const],
-    fresh: false,
-    reason: "run",
-  });
 
   // A job of `tenantId` for `docKey`, its first run begun with `events`.
   const begunJob = async (tenantId: string, docKey: string, events: OutboxEvent[] = []) => {
@@ -353,15 +344,7 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
       );
     }
     const claimed = (jobId: string) =>
-      run(store.ledger.beginRun({
-        jobId,
-        runNumber: 1,
-        at: new Date(),
-        from: ["queued"],
-        fresh: false,
-        reason: "run",
-        lease: { owner: "w1", ttlMs: 60_000 },
-      }, []));
+      run(store.ledger.beginRun(firstRun(jobId, { owner: "w1", ttlMs: 60_000 }), []));
     await claimed(jobs[0].jobId);
     await claimed(jobs[1].jobId);
     await store.client.query(
@@ -417,14 +400,7 @@ describe.skipIf(!databaseUrl)("SqlJobLedger stage writes racing a take-over on P
         pipeline: "auto",
         pipelineVersion: "1",
       }));
-      await run(stale.ledger.beginRun({
-        jobId: job.jobId,
-        runNumber: 1,
-        at: new Date(),
-        from: ["queued"],
-        fresh: false,
-        reason: "run",
-      }, []));
+      await run(stale.ledger.beginRun(firstRun(job.jobId), []));
       // The take-over holds the row (run 2) while the stale run 1 writes.
       let commit!: () => void;
       const committed = new Promise<void>((r) => (commit = r));
@@ -495,15 +471,7 @@ describe.skipIf(!databaseUrl)("SqlJobLedger claims racing for the same jobs on P
           pipeline: "auto",
           pipelineVersion: "1",
         }));
-        await run(first.ledger.beginRun({
-          jobId: job.jobId,
-          runNumber: 1,
-          at: new Date(),
-          from: ["queued"],
-          fresh: false,
-          reason: "run",
-          lease: { owner: "dead", ttlMs: 60_000 },
-        }, []));
+        await run(first.ledger.beginRun(firstRun(job.jobId, { owner: "dead", ttlMs: 60_000 }), []));
         jobs.push(job.jobId);
       }
       await holder.query(

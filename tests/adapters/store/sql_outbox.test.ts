@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Effect } from "effect";
 import { insertOutbox, makeSqlOutboxStore } from "../../../adapters/store/sql_outbox.ts";
 import type { Store } from "../../../adapters/store/store.ts";
-import type { SqlClient } from "../../../adapters/store/sql_client.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
 import { backends } from "../../_stores.ts";
+import { planOf } from "./_plans.ts";
 
 const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect);
 
@@ -98,30 +98,10 @@ describe.each(backends)("SqlOutboxStore delivery records on $name", (backend) =>
     ]);
     const outbox = makeSqlOutboxStore(store.client);
     await run(outbox.settle("s", { delivered: (await seqs("s")).slice(0, 1) }));
-    // What pendingFor() runs in its transaction, recorded as it runs it.
-    const scripts: string[] = [];
-    const pages: Array<{ sql: string; params: ReadonlyArray<unknown> }> = [];
-    const recording: SqlClient = {
-      ...store.client,
-      transaction: (fn) =>
-        store.client.transaction((tx) =>
-          fn({
-            exec: (sql) => (scripts.push(sql), tx.exec(sql)),
-            query: (
-              sql,
-              params,
-            ) => (pages.push({ sql, params: params ?? [] }), tx.query(sql, params)),
-          })
-        ),
-    };
-    const page = await run(makeSqlOutboxStore(recording).pendingFor("s", ["openlineage"], 500));
-    expect(page).toHaveLength(500);
-    const plan = await store.client.transaction(async (tx) => {
-      for (const script of scripts) await tx.exec(script);
-      const [{ sql, params }] = pages.filter((p) => p.sql.includes("from lk_outbox o"));
-      const rows = await tx.query<Record<string, string>>(`explain ${sql}`, params);
-      return rows.map((r) => Object.values(r)[0]).join("\n");
-    });
+    const plan = await planOf(store.client, async (recording) => {
+      const page = await run(makeSqlOutboxStore(recording).pendingFor("s", ["openlineage"], 500));
+      expect(page).toHaveLength(500);
+    }, "from lk_outbox o");
     expect(plan).toMatch(/Index (Only )?Scan/);
     expect(plan).not.toMatch(/Sort|Bitmap Heap Scan/);
   });

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Effect } from "effect";
 import type { Store } from "../../../adapters/store/store.ts";
-import type { SqlClient } from "../../../adapters/store/sql_client.ts";
 import { makeSqlJobLedger } from "../../../adapters/store/sql_job_ledger.ts";
 import type { Job } from "../../../pipelines/ledger.ts";
 import { backends } from "../../_stores.ts";
+import { planOf } from "./_plans.ts";
+import { firstRun } from "./_claims.ts";
 
 const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect);
 
@@ -58,15 +59,9 @@ describe.each(backends)("SqlJobLedger.runnable() on $name", (backend) => {
     // Still queued, and the claim decides: another process may claim a reserved job.
     const listed = await run(store.ledger.get(jobs[0].jobId));
     expect(listed).toMatchObject({ status: "queued", leaseOwner: "a" });
-    const claimed = await run(store.ledger.beginRun({
-      jobId: jobs[0].jobId,
-      runNumber: 1,
-      at: new Date(),
-      from: ["queued"],
-      fresh: false,
-      reason: "run",
-      lease: { owner: "runner-x", ttlMs: 60_000 },
-    }, []));
+    const claimed = await run(
+      store.ledger.beginRun(firstRun(jobs[0].jobId, { owner: "runner-x", ttlMs: 60_000 }), []),
+    );
     expect(claimed).toBe(true);
     expect(await run(store.ledger.get(jobs[0].jobId))).toMatchObject({
       status: "running",
@@ -76,15 +71,7 @@ describe.each(backends)("SqlJobLedger.runnable() on $name", (backend) => {
 
   it("reserves no running job: one whose lease ran out stays free to take over", async () => {
     const [job] = await queued(1);
-    await run(store.ledger.beginRun({
-      jobId: job.jobId,
-      runNumber: 1,
-      at: new Date(),
-      from: ["queued"],
-      fresh: false,
-      reason: "run",
-      lease: { owner: "dead", ttlMs: 60_000 },
-    }, []));
+    await run(store.ledger.beginRun(firstRun(job.jobId, { owner: "dead", ttlMs: 60_000 }), []));
     await store.client.query(
       "update lk_jobs set lease_expires_at = now() - interval '1 second' where job_id = $1",
       [job.jobId],
@@ -97,35 +84,16 @@ describe.each(backends)("SqlJobLedger.runnable() on $name", (backend) => {
   it("reads the oldest jobs from an index in queue order, never sorting the queue", async () => {
     // A queue the planner has no statistics for (just enqueued; PGlite never gathers them itself).
     await queued(3000);
-    // What runnable() runs in its transaction, recorded as it runs it.
-    const scripts: string[] = [];
-    const statements: Array<{ sql: string; params: ReadonlyArray<unknown> }> = [];
-    const recording: SqlClient = {
-      ...store.client,
-      transaction: (fn) =>
-        store.client.transaction((tx) =>
-          fn({
-            exec: (sql) => (scripts.push(sql), tx.exec(sql)),
-            query: (sql, params) => (
-              statements.push({ sql, params: params ?? [] }), tx.query(sql, params)
-            ),
-          })
-        ),
-    };
-    const listed = await run(
-      makeSqlJobLedger(recording).runnable({
-        pipelines: ["p"],
-        limit: 16,
-        reserveFor: { owner: "a", ttlMs: 60_000 },
-      }),
-    );
-    expect(listed).toHaveLength(16);
-    const plan = await store.client.transaction(async (tx) => {
-      for (const script of scripts) await tx.exec(script);
-      const [{ sql, params }] = statements;
-      const rows = await tx.query<Record<string, string>>(`explain ${sql}`, params);
-      return rows.map((r) => Object.values(r)[0]).join("\n");
-    });
+    const plan = await planOf(store.client, async (recording) => {
+      const listed = await run(
+        makeSqlJobLedger(recording).runnable({
+          pipelines: ["p"],
+          limit: 16,
+          reserveFor: { owner: "a", ttlMs: 60_000 },
+        }),
+      );
+      expect(listed).toHaveLength(16);
+    }, "from lk_jobs");
     expect(plan).toMatch(/Index Scan using lk_jobs_runnable/);
     expect(plan).not.toMatch(/Sort|Bitmap Heap Scan/);
   });

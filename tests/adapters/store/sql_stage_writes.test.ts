@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Effect, Exit } from "effect";
 import type { Store } from "../../../adapters/store/store.ts";
 import { backends } from "../../_stores.ts";
+import { firstRun } from "./_claims.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
 import type { PdfReceipt } from "../../../stages/ir.ts";
 
@@ -44,14 +45,7 @@ describe.each(backends)("SqlJobLedger.recordStage() in a group commit on $name",
       pipeline: "auto",
       pipelineVersion: "1",
     }));
-    const begun = await run(store.ledger.beginRun({
-      jobId: job.jobId,
-      runNumber: 1,
-      at: new Date(),
-      from: ["queued"],
-      fresh: false,
-      reason: "run",
-    }, []));
+    const begun = await run(store.ledger.beginRun(firstRun(job.jobId), []));
     expect(begun).toBe(true);
     return job.jobId;
   };
