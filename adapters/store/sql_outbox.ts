@@ -21,10 +21,41 @@ import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
 
 /**
- * The events of a multi-row statement as four array parameters, one element per event: the `i`
- * of the statement's row it belongs to, its channel, its run and its JSON text. Arrays of texts,
- * not one JSON document: the database keeps each event's text as written (migration 15) instead
- * of parsing everything into a tree to take it apart again.
+ * How a statement takes many JSON texts (events, checkpoints) in one parameter, by database. The
+ * texts are kept as written (migration 15): never parsed into a tree to be taken apart again.
+ *
+ * - PGlite: a `text[]`, which the store sends in the binary format (pglite_statements.ts): each
+ *   text copied as it is.
+ * - A server: one JSON array of the texts, split by `json_array_elements` (each element comes
+ *   back as the text it was). postgres.js would send a `text[]` in the text format, every quote
+ *   and backslash of the JSON escaped, which the server reads back a character at a time: for
+ *   batches of 300 events of 1.5 KB, 31 ms a statement against 9-11 ms as one JSON array.
+ */
+export interface JsonTexts {
+  /** A call over parameter `$n` that returns one row per text, in order (cast it `::text`). */
+  readonly from: (n: number) => string;
+  /** The value of that parameter. */
+  readonly param: (texts: ReadonlyArray<string>) => unknown;
+}
+
+const TEXT_ARRAY: JsonTexts = {
+  from: (n) => `unnest($${n}::text[])`,
+  param: (texts) => texts,
+};
+
+const JSON_ARRAY: JsonTexts = {
+  from: (n) => `json_array_elements($${n}::text::json)`,
+  // Each text is a JSON document (JSON.stringify's), so the array needs no escaping.
+  param: (texts) => `[${texts.join(",")}]`,
+};
+
+/** How `dialect` takes many JSON texts in one parameter. */
+export const jsonTextsFor = (dialect: SqlClient["dialect"]): JsonTexts =>
+  dialect === "pglite" ? TEXT_ARRAY : JSON_ARRAY;
+
+/**
+ * The events of a multi-row statement as four parameters, one element per event: the `i` of the
+ * statement's row it belongs to, its channel, its run and its JSON text.
  */
 export interface OutboxColumns {
   readonly rows: number[];
@@ -50,11 +81,11 @@ export const outboxColumns = (
 };
 
 /** The four parameters of {@link outboxInsertFrom}, in order. */
-export const outboxParams = (c: OutboxColumns): unknown[] => [
+export const outboxParams = (c: OutboxColumns, texts: JsonTexts): unknown[] => [
   c.rows,
   c.channels,
   c.runIds,
-  c.payloads,
+  texts.param(c.payloads),
 ];
 
 /**
@@ -64,15 +95,19 @@ export const outboxParams = (c: OutboxColumns): unknown[] => [
  * `clock_timestamp()`, when each row's number is taken, which the settled-record horizon relies
  * on.
  */
-export const outboxInsertFrom = (rows: string, first: number): string =>
+export const outboxInsertFrom = (rows: string, first: number, texts: JsonTexts): string =>
   `insert into lk_outbox (channel, run_id, job_id, payload, created_at)
-    select e.channel, e.run_id, ${rows}.job_id, e.payload, clock_timestamp()
-    from unnest($${first}::int[], $${first + 1}::text[], $${first + 2}::text[],
-      $${first + 3}::text[]) with ordinality as e(i, channel, run_id, payload, n)
+    select e.channel, e.run_id, ${rows}.job_id, e.payload::text, clock_timestamp()
+    from rows from (unnest($${first}::int[]), unnest($${first + 1}::text[]),
+      unnest($${first + 2}::text[]), ${texts.from(first + 3)})
+      with ordinality as e(i, channel, run_id, payload, n)
     join ${rows} on ${rows}.i = e.i
     order by e.n`;
 
-/** Appends events to the outbox inside the caller's transaction, keeping their order. */
+/**
+ * Appends events to the outbox inside the caller's transaction, keeping their order. A lone
+ * write of a few events: they go as a `text[]` on either database.
+ */
 export const insertOutbox = async (
   tx: SqlExecutor,
   jobId: string | null,
@@ -80,8 +115,8 @@ export const insertOutbox = async (
 ): Promise<void> => {
   if (events.length === 0) return;
   await tx.query(
-    `with r as (select 0 as i, $1::text as job_id) ${outboxInsertFrom("r", 2)}`,
-    [jobId, ...outboxParams(outboxColumns([{ i: 0, events }]))],
+    `with r as (select 0 as i, $1::text as job_id) ${outboxInsertFrom("r", 2, TEXT_ARRAY)}`,
+    [jobId, ...outboxParams(outboxColumns([{ i: 0, events }]), TEXT_ARRAY)],
   );
 };
 

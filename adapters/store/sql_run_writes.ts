@@ -12,7 +12,13 @@ import type { BeginRun, FinishRun } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
-import { outboxColumns, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
+import {
+  type JsonTexts,
+  jsonTextsFor,
+  outboxColumns,
+  outboxInsertFrom,
+  outboxParams,
+} from "./sql_outbox.ts";
 
 /** A run's start or end, with the events that describe it. */
 export interface RunWrite<I> {
@@ -21,10 +27,12 @@ export interface RunWrite<I> {
 }
 
 // The events of the rows in `p` ($2-$5), in the order of the batch and then of each write.
-const OUTBOX_FROM_P = `ob as (${outboxInsertFrom("p", 2)})`;
+const outboxFromP = (texts: JsonTexts) => `ob as (${outboxInsertFrom("p", 2, texts)})`;
 
-const eventParams = (writes: ReadonlyArray<{ i: number; events: ReadonlyArray<OutboxEvent> }>) =>
-  outboxParams(outboxColumns(writes));
+const eventParams = (
+  writes: ReadonlyArray<{ i: number; events: ReadonlyArray<OutboxEvent> }>,
+  texts: JsonTexts,
+) => outboxParams(outboxColumns(writes), texts);
 
 const HISTORY_FROM_P = (to: string, stage: string) =>
   `h as (insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)
@@ -34,7 +42,8 @@ const HISTORY_FROM_P = (to: string, stage: string) =>
 // wait on each other in a cycle) and checked, then the run begins. A running job (its lease ran
 // out: a take-over) needs the events of the runs its process left open, which are made from the
 // locked row: those are left to the caller, one by one.
-const BEGIN_SQL = `with b as (
+const beginSql = (texts: JsonTexts) =>
+  `with b as (
     select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, run_number int,
       at timestamptz, from_statuses jsonb, lease_owner text, lease_ms int, reason text)),
   p as (select b.*, j.status as prev_status from b join lk_jobs j on j.job_id = b.job_id
@@ -48,7 +57,7 @@ const BEGIN_SQL = `with b as (
       lease_expires_at = now() + p.lease_ms * interval '1 millisecond'
     from p where t.job_id = p.job_id),
   ${HISTORY_FROM_P("'running'", "null")},
-  ${OUTBOX_FROM_P}
+  ${outboxFromP(texts)}
   select array_agg(i) as applied from p`;
 
 const beginRow = ({ input }: RunWrite<BeginRun>, i: number) => ({
@@ -80,8 +89,16 @@ const mayGoAlone = (w: RunWrite<BeginRun>) => !batchable(w) || w.input.from.incl
 const LOCK_JOBS =
   "select job_id from lk_jobs where job_id = any($1::text[]) order by job_id for update";
 
-// `lockFirst`: false on PGlite, whose one connection has no other transaction to wait for.
-const beginBatch = (alone: BeginAlone, lockFirst: boolean) =>
+// How one store's claims are written. `lockFirst`: false on PGlite, whose one connection has no
+// other transaction to wait for.
+interface BeginBatch {
+  readonly alone: BeginAlone;
+  readonly lockFirst: boolean;
+  readonly texts: JsonTexts;
+  readonly sql: string;
+}
+
+const beginBatch = ({ alone, lockFirst, texts, sql }: BeginBatch) =>
 async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<BeginRun>>,
@@ -94,11 +111,11 @@ async (
   }
   const inBatch = writes.flatMap((w, i) => batchable(w) ? [i] : []);
   const applied = await appliedInRounds(tx, {
-    sql: BEGIN_SQL,
+    sql,
     writes: inBatch,
     keyOf: (i) => writes[i].input.jobId,
     rowOf: (i) => beginRow(writes[i], i),
-    paramsOf: (round) => eventParams(round.map((i) => ({ i, events: writes[i].events }))),
+    paramsOf: (round) => eventParams(round.map((i) => ({ i, events: writes[i].events })), texts),
   });
   const begun = writes.map((_, i) => applied.has(i));
   // What the statement left: fresh re-runs, and claims that may take over a running job.
@@ -113,15 +130,20 @@ async (
 export const makeBeginWriter = (
   db: SqlClient,
   alone: BeginAlone,
-): GroupCommit<RunWrite<BeginRun>, boolean> =>
-  makeGroupCommit(db, {
-    batch: beginBatch(alone, db.dialect !== "pglite"),
-    single: (db, w) => db.transaction((tx) => beginBatch(alone, false)(tx, [w]).then(([r]) => r)),
+): GroupCommit<RunWrite<BeginRun>, boolean> => {
+  const texts = jsonTextsFor(db.dialect);
+  const spec = { alone, texts, sql: beginSql(texts) };
+  const single = beginBatch({ ...spec, lockFirst: false });
+  return makeGroupCommit(db, {
+    batch: beginBatch({ ...spec, lockFirst: db.dialect !== "pglite" }),
+    single: (db, w) => db.transaction((tx) => single(tx, [w]).then(([r]) => r)),
   });
+};
 
 // The end of runs that still own their jobs (and, with `from`, are in one of those statuses).
 // Paused or ended, the job holds no lease.
-const FINISH_SQL = `with b as (
+const finishSql = (texts: JsonTexts) =>
+  `with b as (
     select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, run_number int,
       status text, error jsonb, stage text, reason text, at timestamptz, from_statuses jsonb)),
   p as (select b.*, j.status as prev_status from b join lk_jobs j on j.job_id = b.job_id
@@ -135,7 +157,7 @@ const FINISH_SQL = `with b as (
       current_stage = coalesce(p.stage, t.current_stage)
     from p where t.job_id = p.job_id),
   ${HISTORY_FROM_P("p.status", "p.stage")},
-  ${OUTBOX_FROM_P}
+  ${outboxFromP(texts)}
   select array_agg(i) as applied from p`;
 
 const finishRow = ({ input }: RunWrite<FinishRun>, i: number) => ({
@@ -150,23 +172,27 @@ const finishRow = ({ input }: RunWrite<FinishRun>, i: number) => ({
   from_statuses: input.from ?? null,
 });
 
-const finishBatch = async (
+const finishBatch = (texts: JsonTexts, sql: string) =>
+async (
   tx: SqlExecutor,
   writes: ReadonlyArray<RunWrite<FinishRun>>,
 ): Promise<ReadonlyArray<boolean>> => {
   const ended = await appliedInRounds(tx, {
-    sql: FINISH_SQL,
+    sql,
     writes: writes.map((w, i) => ({ w, i })),
     keyOf: ({ w }) => w.input.jobId,
     rowOf: ({ w, i }) => finishRow(w, i),
-    paramsOf: (round) => eventParams(round.map(({ w, i }) => ({ i, events: w.events }))),
+    paramsOf: (round) => eventParams(round.map(({ w, i }) => ({ i, events: w.events })), texts),
   });
   return writes.map((_, i) => ended.has(i));
 };
 
 /** The ends of runs of one store; a lone one is a single statement. */
-export const makeFinishWriter = (db: SqlClient): GroupCommit<RunWrite<FinishRun>, boolean> =>
-  makeGroupCommit(db, {
-    batch: finishBatch,
-    single: (db, w) => finishBatch(db, [w]).then(([r]) => r),
+export const makeFinishWriter = (db: SqlClient): GroupCommit<RunWrite<FinishRun>, boolean> => {
+  const texts = jsonTextsFor(db.dialect);
+  const batch = finishBatch(texts, finishSql(texts));
+  return makeGroupCommit(db, {
+    batch,
+    single: (db, w) => batch(db, [w]).then(([r]) => r),
   });
+};

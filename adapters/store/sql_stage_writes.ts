@@ -11,7 +11,13 @@ import type { StageChange } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
-import { outboxColumns, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
+import {
+  type JsonTexts,
+  jsonTextsFor,
+  outboxColumns,
+  outboxInsertFrom,
+  outboxParams,
+} from "./sql_outbox.ts";
 
 /** One stage transition of one run. */
 export interface StageWrite {
@@ -48,7 +54,8 @@ const bumpOf = (field: "attempts" | "retries") =>
 // waiting for its lock, so a take-over that commits meanwhile is seen. A started stage counts an
 // attempt and becomes the job's current stage; a failure that will be retried counts a retry; a
 // success records its checkpoint and what it did to the job (a downloaded PDF).
-const BATCH_SQL = `with b as (
+const batchSql = (texts: JsonTexts) =>
+  `with b as (
     select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, run_number int,
       kind text, stage text, pdf_downloaded boolean, pdf jsonb, will_retry boolean)),
   o as (select b.* from b join lk_jobs j on j.job_id = b.job_id
@@ -65,37 +72,38 @@ const BATCH_SQL = `with b as (
       or (o.kind = 'failed' and o.will_retry)
       or (o.kind = 'succeeded' and (o.pdf_downloaded is not null or o.pdf is not null)))),
   c as (insert into lk_checkpoints (job_id, stage, run_number, output)
-    select o.job_id, o.stage, o.run_number, x.output
-    from unnest($6::int[], $7::text[]) as x(i, output) join o on o.i = x.i
+    select o.job_id, o.stage, o.run_number, x.output::text
+    from rows from (unnest($6::int[]), ${texts.from(7)}) as x(i, output) join o on o.i = x.i
     where o.kind = 'succeeded'
     on conflict (job_id, stage) do update set output = excluded.output,
       run_number = excluded.run_number, created_at = now()),
-  ob as (${outboxInsertFrom("o", 2)})
+  ob as (${outboxInsertFrom("o", 2, texts)})
   select array_agg(i) as applied from o`;
 
 // $2-$5: the events of each write; $6, $7: the checkpoint of each write that succeeded.
-const batchParams = (writes: ReadonlyArray<{ w: StageWrite; i: number }>) => {
+const batchParams = (writes: ReadonlyArray<{ w: StageWrite; i: number }>, texts: JsonTexts) => {
   const succeeded = writes.flatMap(({ w, i }) =>
     w.change.kind === "succeeded" ? [{ i, output: JSON.stringify(w.change.output) }] : []
   );
   return [
-    ...outboxParams(outboxColumns(writes.map(({ w, i }) => ({ i, events: w.events })))),
+    ...outboxParams(outboxColumns(writes.map(({ w, i }) => ({ i, events: w.events }))), texts),
     succeeded.map((s) => s.i),
-    succeeded.map((s) => s.output),
+    texts.param(succeeded.map((s) => s.output)),
   ];
 };
 
 // One statement per round: atomic on its own, so a lone write needs no transaction around it.
-const writeBatch = async (
+const writeBatch = (texts: JsonTexts, sql: string) =>
+async (
   tx: SqlExecutor,
   writes: ReadonlyArray<StageWrite>,
 ): Promise<ReadonlyArray<boolean>> => {
   const owned = await appliedInRounds(tx, {
-    sql: BATCH_SQL,
+    sql,
     writes: writes.map((w, i) => ({ w, i })),
     keyOf: ({ w }) => w.jobId,
     rowOf: ({ w, i }) => batchRow(w, i),
-    paramsOf: batchParams,
+    paramsOf: (round) => batchParams(round, texts),
   });
   return writes.map((_, i) => owned.has(i));
 };
@@ -104,8 +112,11 @@ const writeBatch = async (
  * The stage writer of one store: resolves to whether the run still owned the job (a refused write
  * changed nothing), or rejects with what the database said about this write alone.
  */
-export const makeStageWriter = (db: SqlClient): GroupCommit<StageWrite, boolean> =>
-  makeGroupCommit(db, {
-    batch: writeBatch,
-    single: async (db, write) => (await writeBatch(db, [write]))[0],
+export const makeStageWriter = (db: SqlClient): GroupCommit<StageWrite, boolean> => {
+  const texts = jsonTextsFor(db.dialect);
+  const batch = writeBatch(texts, batchSql(texts));
+  return makeGroupCommit(db, {
+    batch,
+    single: async (db, write) => (await batch(db, [write]))[0],
   });
+};

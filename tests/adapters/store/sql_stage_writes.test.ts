@@ -106,4 +106,39 @@ describe.each(backends)("SqlJobLedger.recordStage() in a group commit on $name",
       ["r-twice", 2],
     ]);
   });
+
+  it("keeps every event and checkpoint of a batch byte for byte as JSON.stringify wrote it", async () => {
+    // Quotes, backslashes, escapes JSON.stringify writes (NUL, a lone surrogate) and characters
+    // it leaves as they are (U+2028, astral), in texts of every size.
+    const hostile = (n: number) => ({
+      quote: `"${"\\".repeat(n)}"`,
+      escaped: "nul\u0000 lone\ud800 tab\t",
+      raw: "line\u2028sep \u{1F9EC} é",
+      n: 0.1 + 0.2,
+      pad: "x".repeat(n * 500),
+    });
+    const jobs = await Promise.all(["K1", "K2", "K3"].map(runningJob));
+    await Promise.all(jobs.map((jobId, j) =>
+      run(store.ledger.recordStage(jobId, 1, {
+        kind: "succeeded",
+        stage: "parse",
+        attempt: 1,
+        output: hostile(j),
+      }, [{ channel: "openlineage", runId: `r-${jobId}`, payload: hostile(j + 3) }]))
+    ));
+    for (const [j, jobId] of jobs.entries()) {
+      const [{ output }] = await store.client.query<{ output: string }>(
+        "select output from lk_checkpoints where job_id = $1",
+        [jobId],
+      );
+      const [{ payload }] = await store.client.query<{ payload: string }>(
+        "select payload from lk_outbox where job_id = $1",
+        [jobId],
+      );
+      expect([output, payload]).toEqual([
+        JSON.stringify(hostile(j)),
+        JSON.stringify(hostile(j + 3)),
+      ]);
+    }
+  });
 });
