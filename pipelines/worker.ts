@@ -91,12 +91,16 @@ export const runWorker = (
         wakeUp.wake();
       })));
     // Jobs listed (and reserved for this worker) that wait for a free slot: one listing fills
-    // every slot that frees until it is used up, rather than one listing per job.
+    // every slot that frees until it is used up, rather than one listing per job. Those still
+    // waiting when their reservation runs out are let go: another worker may have them by then.
     const ready: Job[] = [];
+    let listedAt = 0;
     while (!options.signal?.aborted) {
       const now = yield* Clock.currentTimeMillis;
       for (const [jobId, at] of skipped) if (now - at >= SKIP_FOR_MS) skipped.delete(jobId);
+      if (now - listedAt >= RESERVE_MS) ready.length = 0;
       if (running.size < slots && ready.length === 0) {
+        listedAt = now;
         const listed = yield* Effect.result(ledger.runnable({
           pipelines,
           limit: slots,

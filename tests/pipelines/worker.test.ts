@@ -100,6 +100,33 @@ describe("runWorker()", () => {
       }).pipe(Effect.provide(Layer.merge(runnerLayer(store, registry), counting)));
     }));
 
+  it.effect("lets go of listed jobs it could not start within their reservation, and lists again", () =>
+    Effect.gen(function* () {
+      // Two slots: the second job holds one for 30 s, the third the other for 10 s, so the
+      // fourth, listed with the third, waits longer than its 5 s reservation.
+      const seconds = [1, 30, 10, 1];
+      const { registry } = scriptedStages({
+        Ingest: (call) => Effect.sleep(`${seconds[call - 1] ?? 1} seconds`),
+      });
+      const asked: number[] = [];
+      const counting = Layer.succeed(JobLedger, {
+        ...store.ledger,
+        runnable: (filter) =>
+          store.ledger.runnable(filter).pipe(
+            Effect.tap((jobs) => Effect.sync(() => asked.push(jobs.length))),
+          ),
+      });
+      yield* Effect.gen(function* () {
+        const jobs: Job[] = [];
+        for (let i = 0; i < 4; i++) jobs.push(yield* enqueue(`STALE${i}`, pipeline));
+        const report = yield* driven(runWorker(config, { concurrency: 2, once: true }), 500);
+        expect(report.outcomes.map((o) => o.jobId).sort()).toEqual(
+          jobs.map((j) => j.jobId).sort(),
+        );
+        expect(asked.filter((n) => n > 0)).toEqual([2, 2, 1]);
+      }).pipe(Effect.provide(Layer.merge(runnerLayer(store, registry), counting)));
+    }));
+
   it.effect("runs a job enqueued while it sleeps: the store's notification wakes it, not its poll", () =>
     Effect.gen(function* () {
       const { registry } = scriptedStages({});
