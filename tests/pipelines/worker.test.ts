@@ -24,6 +24,29 @@ afterAll(() => store.close());
 const config = compileConfig([{ file: "auto.yaml", text: autoShape("default") }]);
 const pipeline = config.pipeline("auto")!;
 
+// A ledger whose listings are counted: how many jobs each returned, in order.
+const countingListings = () => {
+  const asked: number[] = [];
+  const counting = Layer.succeed(JobLedger, {
+    ...store.ledger,
+    runnable: (filter) =>
+      store.ledger.runnable(filter).pipe(
+        Effect.tap((jobs) => Effect.sync(() => asked.push(jobs.length))),
+      ),
+  });
+  return { asked, counting };
+};
+
+// Enqueues `n` jobs, runs a worker with `concurrency` slots until none is left, and expects it
+// to have run every one.
+const runsEveryJob = (prefix: string, n: number, concurrency: number, stepMs?: number) =>
+  Effect.gen(function* () {
+    const jobs: Job[] = [];
+    for (let i = 0; i < n; i++) jobs.push(yield* enqueue(`${prefix}${i}`, pipeline));
+    const report = yield* driven(runWorker(config, { concurrency, once: true }), stepMs);
+    expect(report.outcomes.map((o) => o.jobId).sort()).toEqual(jobs.map((j) => j.jobId).sort());
+  });
+
 describe("runWorker()", () => {
   it.effect("two workers share the queue: every queued job runs once, in one of them", () =>
     Effect.gen(function* () {
@@ -79,21 +102,9 @@ describe("runWorker()", () => {
   it.effect("lists a slot's worth of jobs at a time, not one listing per job", () =>
     Effect.gen(function* () {
       const { registry } = scriptedStages({ Ingest: () => Effect.sleep("1 second") });
-      const asked: number[] = [];
-      const counting = Layer.succeed(JobLedger, {
-        ...store.ledger,
-        runnable: (filter) =>
-          store.ledger.runnable(filter).pipe(
-            Effect.tap((jobs) => Effect.sync(() => asked.push(jobs.length))),
-          ),
-      });
+      const { asked, counting } = countingListings();
       yield* Effect.gen(function* () {
-        const jobs: Job[] = [];
-        for (let i = 0; i < 9; i++) jobs.push(yield* enqueue(`LIST${i}`, pipeline));
-        const report = yield* driven(runWorker(config, { concurrency: 3, once: true }));
-        expect(report.outcomes.map((o) => o.jobId).sort()).toEqual(
-          jobs.map((j) => j.jobId).sort(),
-        );
+        yield* runsEveryJob("LIST", 9, 3);
         // Each listing fills the slots that free after it, until its jobs are used up (then
         // only the last ones, as they end, find the queue empty).
         expect(asked.filter((n) => n > 0)).toEqual([3, 3, 3]);
@@ -108,21 +119,9 @@ describe("runWorker()", () => {
       const { registry } = scriptedStages({
         Ingest: (call) => Effect.sleep(`${seconds[call - 1] ?? 1} seconds`),
       });
-      const asked: number[] = [];
-      const counting = Layer.succeed(JobLedger, {
-        ...store.ledger,
-        runnable: (filter) =>
-          store.ledger.runnable(filter).pipe(
-            Effect.tap((jobs) => Effect.sync(() => asked.push(jobs.length))),
-          ),
-      });
+      const { asked, counting } = countingListings();
       yield* Effect.gen(function* () {
-        const jobs: Job[] = [];
-        for (let i = 0; i < 4; i++) jobs.push(yield* enqueue(`STALE${i}`, pipeline));
-        const report = yield* driven(runWorker(config, { concurrency: 2, once: true }), 500);
-        expect(report.outcomes.map((o) => o.jobId).sort()).toEqual(
-          jobs.map((j) => j.jobId).sort(),
-        );
+        yield* runsEveryJob("STALE", 4, 2, 500);
         expect(asked.filter((n) => n > 0)).toEqual([2, 2, 1]);
       }).pipe(Effect.provide(Layer.merge(runnerLayer(store, registry), counting)));
     }));
