@@ -26,6 +26,7 @@ import { jobStatuses } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { insertOutbox } from "./sql_outbox.ts";
+import { queryInIndexOrder } from "./_index_order.ts";
 import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
 import { makeStageWriter } from "./sql_stage_writes.ts";
@@ -237,15 +238,6 @@ const checkpointedStages = async (tx: SqlExecutor, jobId: string) =>
 // Whether a running job's lease still holds. A job running without an expiry (claimed without a
 // lease) counts as held until it has not changed for a minute.
 const LEASE_HELD = "coalesce(lease_expires_at, updated_at + interval '60 seconds') > now()";
-
-// The oldest runnable jobs are read from the index in that order (lk_jobs_runnable), up to the
-// limit, whatever the planner's statistics say. Left to them, where they were missing or older
-// than the queue (a fresh enqueue of thousands of jobs), each ask read every queued job and sorted
-// them: 3-5 ms a time with 3,000 queued on a server, against 0.04 ms.
-// A plan that still needs a disabled step is costed as if it were huge, and on a server that
-// costly a plan is compiled by JIT first (half a second): never for these few rows.
-const IN_RUNNABLE_ORDER =
-  "set local enable_bitmapscan = off; set local enable_sort = off; set local jit = off";
 
 // Oldest first: by creation, then by the number each job got when it was enqueued.
 const inQueueOrder = (a: JobRow, b: JobRow): number => {
@@ -480,17 +472,15 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
     }),
   runnable: (filter) =>
     storeOp("runnable", async () => {
-      const rows = await db.transaction(async (tx) => {
-        await tx.exec(IN_RUNNABLE_ORDER);
-        return await tx.query<JobRow>(RUNNABLE_SQL, [
-          [...filter.pipelines],
-          filter.limit,
-          [...(filter.exclude ?? [])],
-          filter.tenantId ?? null,
-          filter.reserveFor?.owner ?? null,
-          filter.reserveFor ? Math.round(filter.reserveFor.ttlMs) : null,
-        ]);
-      });
+      // The oldest from lk_jobs_runnable in its order, up to the limit (see _index_order.ts).
+      const rows = await queryInIndexOrder<JobRow>(db, RUNNABLE_SQL, [
+        [...filter.pipelines],
+        filter.limit,
+        [...(filter.exclude ?? [])],
+        filter.tenantId ?? null,
+        filter.reserveFor?.owner ?? null,
+        filter.reserveFor ? Math.round(filter.reserveFor.ttlMs) : null,
+      ]);
       return [...rows].sort(inQueueOrder).map(toJob);
     }),
   counts: counts(db),

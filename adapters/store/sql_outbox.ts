@@ -19,6 +19,7 @@ import type { DeliveryLogShape, SettleRecord } from "../../lineage/delivery_log.
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 import { claimLease, releaseLease } from "./sql_leases.ts";
+import { queryInIndexOrder } from "./_index_order.ts";
 
 /**
  * How a statement takes many JSON texts (events, checkpoints) in one parameter, by database. The
@@ -53,44 +54,34 @@ const JSON_ARRAY: JsonTexts = {
 export const jsonTextsFor = (dialect: SqlClient["dialect"]): JsonTexts =>
   dialect === "pglite" ? TEXT_ARRAY : JSON_ARRAY;
 
-/**
- * The events of a multi-row statement as four parameters, one element per event: the `i` of the
- * statement's row it belongs to, its channel, its run and its JSON text.
- */
-export interface OutboxColumns {
-  readonly rows: number[];
-  readonly channels: string[];
-  readonly runIds: string[];
-  readonly payloads: string[];
-}
+type EventGroups = ReadonlyArray<
+  { readonly i: number; readonly events: ReadonlyArray<OutboxEvent> }
+>;
 
-/** Collects the events of each row `i`, in the order given. */
-export const outboxColumns = (
-  groups: ReadonlyArray<{ readonly i: number; readonly events: ReadonlyArray<OutboxEvent> }>,
-): OutboxColumns => {
-  const columns: OutboxColumns = { rows: [], channels: [], runIds: [], payloads: [] };
+/**
+ * The four parameters of {@link outboxInsertFrom}, in order, one element per event: the `i` of the
+ * statement's row it belongs to (the events of each row `i` in the order given), its channel, its
+ * run and its JSON text (as `texts` takes them).
+ */
+export const outboxParams = (groups: EventGroups, texts: JsonTexts): unknown[] => {
+  const rows: number[] = [];
+  const channels: string[] = [];
+  const runIds: string[] = [];
+  const payloads: string[] = [];
   for (const { i, events } of groups) {
     for (const e of events) {
-      columns.rows.push(i);
-      columns.channels.push(e.channel);
-      columns.runIds.push(e.runId);
-      columns.payloads.push(JSON.stringify(e.payload));
+      rows.push(i);
+      channels.push(e.channel);
+      runIds.push(e.runId);
+      payloads.push(JSON.stringify(e.payload));
     }
   }
-  return columns;
+  return [rows, channels, runIds, texts.param(payloads)];
 };
-
-/** The four parameters of {@link outboxInsertFrom}, in order. */
-export const outboxParams = (c: OutboxColumns, texts: JsonTexts): unknown[] => [
-  c.rows,
-  c.channels,
-  c.runIds,
-  texts.param(c.payloads),
-];
 
 /**
  * The outbox insert of a multi-row statement: the events in parameters `$first` to `$first+3`
- * (see {@link outboxColumns}) of the rows of `rows` (a CTE with `i` and `job_id` columns), in the
+ * (see {@link outboxParams}) of the rows of `rows` (a CTE with `i` and `job_id` columns), in the
  * order given. Events of a row not in `rows` (a write that did not apply) are left out. Dated by
  * `clock_timestamp()`, when each row's number is taken, which the settled-record horizon relies
  * on.
@@ -116,7 +107,7 @@ export const insertOutbox = async (
   if (events.length === 0) return;
   await tx.query(
     `with r as (select 0 as i, $1::text as job_id) ${outboxInsertFrom("r", 2, TEXT_ARRAY)}`,
-    [jobId, ...outboxParams(outboxColumns([{ i: 0, events }]), TEXT_ARRAY)],
+    [jobId, ...outboxParams([{ i: 0, events }], TEXT_ARRAY)],
   );
 };
 
@@ -138,12 +129,6 @@ const IN_CHANNELS = "o.channel in (select jsonb_array_elements_text($2::jsonb))"
 // need looking up.
 const UNSETTLED_PER_ROW =
   "(select s.seq from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq) is null";
-
-// A page of pending events is read in seq order from an index and ends at its limit, whatever
-// the planner's statistics say. Left to them, where they were missing or older than the backlog
-// (PGlite has no autovacuum), it read every pending event and sorted them, for every page: 53 ms a
-// page of 20k pending, 450 ms of 38k.
-const IN_SEQ_ORDER = "set local enable_bitmapscan = off; set local enable_sort = off";
 
 interface RawRow {
   seq: string | number;
@@ -309,16 +294,15 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
       // A sink the store knows had every delivered event: only undelivered ones are looked at.
       const known = (await db.query("select 1 from lk_outbox_cursors where sink = $1", [sink]))
         .length > 0;
-      const rows = await db.transaction(async (tx) => {
-        await tx.exec(IN_SEQ_ORDER);
-        return await tx.query<RawRow>(
-          `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
-           where ${known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED}
-             and o.seq > greatest(${CURSOR}, $4::bigint) and ${IN_CHANNELS}
-           order by o.seq limit $3`,
-          [sink, JSON.stringify(channels), limit, after],
-        );
-      });
+      // A page in seq order from an index, ending at its limit (see _index_order.ts).
+      const rows = await queryInIndexOrder<RawRow>(
+        db,
+        `select o.seq, o.channel, o.run_id, o.job_id, o.payload from lk_outbox o
+         where ${known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED}
+           and o.seq > greatest(${CURSOR}, $4::bigint) and ${IN_CHANNELS}
+         order by o.seq limit $3`,
+        [sink, JSON.stringify(channels), limit, after],
+      );
       return rows.map(toRow);
     }),
   settle: (sink, record) =>

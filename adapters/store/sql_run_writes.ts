@@ -12,13 +12,7 @@ import type { BeginRun, FinishRun } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
-import {
-  type JsonTexts,
-  jsonTextsFor,
-  outboxColumns,
-  outboxInsertFrom,
-  outboxParams,
-} from "./sql_outbox.ts";
+import { type JsonTexts, jsonTextsFor, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
 
 /** A run's start or end, with the events that describe it. */
 export interface RunWrite<I> {
@@ -28,11 +22,6 @@ export interface RunWrite<I> {
 
 // The events of the rows in `p` ($2-$5), in the order of the batch and then of each write.
 const outboxFromP = (texts: JsonTexts) => `ob as (${outboxInsertFrom("p", 2, texts)})`;
-
-const eventParams = (
-  writes: ReadonlyArray<{ i: number; events: ReadonlyArray<OutboxEvent> }>,
-  texts: JsonTexts,
-) => outboxParams(outboxColumns(writes), texts);
 
 const HISTORY_FROM_P = (to: string, stage: string) =>
   `h as (insert into lk_job_history (job_id, run_number, from_status, to_status, stage, reason)
@@ -115,7 +104,7 @@ async (
     writes: inBatch,
     keyOf: (i) => writes[i].input.jobId,
     rowOf: (i) => beginRow(writes[i], i),
-    paramsOf: (round) => eventParams(round.map((i) => ({ i, events: writes[i].events })), texts),
+    paramsOf: (round) => outboxParams(round.map((i) => ({ i, events: writes[i].events })), texts),
   });
   const begun = writes.map((_, i) => applied.has(i));
   // What the statement left: fresh re-runs, and claims that may take over a running job.
@@ -182,7 +171,7 @@ async (
     writes: writes.map((w, i) => ({ w, i })),
     keyOf: ({ w }) => w.input.jobId,
     rowOf: ({ w, i }) => finishRow(w, i),
-    paramsOf: (round) => eventParams(round.map(({ w, i }) => ({ i, events: w.events })), texts),
+    paramsOf: (round) => outboxParams(round.map(({ w, i }) => ({ i, events: w.events })), texts),
   });
   return writes.map((_, i) => ended.has(i));
 };

@@ -11,13 +11,7 @@ import type { StageChange } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
-import {
-  type JsonTexts,
-  jsonTextsFor,
-  outboxColumns,
-  outboxInsertFrom,
-  outboxParams,
-} from "./sql_outbox.ts";
+import { type JsonTexts, jsonTextsFor, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
 
 /** One stage transition of one run. */
 export interface StageWrite {
@@ -86,7 +80,7 @@ const batchParams = (writes: ReadonlyArray<{ w: StageWrite; i: number }>, texts:
     w.change.kind === "succeeded" ? [{ i, output: JSON.stringify(w.change.output) }] : []
   );
   return [
-    ...outboxParams(outboxColumns(writes.map(({ w, i }) => ({ i, events: w.events }))), texts),
+    ...outboxParams(writes.map(({ w, i }) => ({ i, events: w.events })), texts),
     succeeded.map((s) => s.i),
     texts.param(succeeded.map((s) => s.output)),
   ];
