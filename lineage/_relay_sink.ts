@@ -250,18 +250,23 @@ const deliverPending = (
     yield* log.compact(sink.name, sink.channels);
   });
 
-/** The report of one sink after a flush. */
+/**
+ * The report of one sink after a flush; its pending events counted up to `countUpTo` when given
+ * (the background relay, which flushes a sink with a backlog again at once).
+ */
 export const reportOf = (
   sink: LineageSink,
   tally: Tally,
+  countUpTo?: number,
 ): Effect.Effect<SinkReport, StoreError, OutboxStore> =>
   Effect.gen(function* () {
     const log = yield* deliveryLog;
-    const counts = yield* log.counts(sink.name, sink.channels);
+    const counts = yield* log.counts(sink.name, sink.channels, countUpTo);
     return {
       sink: sink.name,
       delivered: tally.delivered,
       pending: counts.pending,
+      ...(counts.pendingAtLeast ? { pendingAtLeast: true } : {}),
       deadLettered: tally.deadLettered,
       ...(tally.error !== undefined ? { error: tally.error } : {}),
     } satisfies SinkReport;

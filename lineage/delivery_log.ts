@@ -31,8 +31,10 @@ export interface SettleRecord {
 
 /** How a sink stands. */
 export interface SinkCounts {
-  /** Events of the sink's channels not yet settled. */
+  /** Events of the sink's channels not yet settled (at most the count's `upTo`). */
   readonly pending: number;
+  /** The count of pending events stopped at its `upTo`: more may be waiting. */
+  readonly pendingAtLeast?: true;
   /** Events set aside for the sink, ever. */
   readonly deadLettered: number;
 }
@@ -52,10 +54,14 @@ export interface DeliveryLogShape {
   ) => Effect.Effect<ReadonlyArray<OutboxRow>, StoreError>;
   /** Records settled events, in one transaction. */
   readonly settle: (sink: string, record: SettleRecord) => Effect.Effect<void, StoreError>;
-  /** Pending and dead-lettered counts of the sink. */
+  /**
+   * Pending and dead-lettered counts of the sink; pending counted up to `upTo` when given (what
+   * more there is stays uncounted, `pendingAtLeast`), since counting a long backlog reads it all.
+   */
   readonly counts: (
     sink: string,
     channels: ReadonlyArray<OutboxChannel>,
+    upTo?: number,
   ) => Effect.Effect<SinkCounts, StoreError>;
   /**
    * Folds old per-event records into the sink's cursor. Only events older than the store's

@@ -35,6 +35,11 @@ export interface SinkReport {
   readonly delivered: number;
   /** Events still waiting for the sink afterwards. */
   readonly pending: number;
+  /**
+   * Set when `pending` is a lower bound: the background relay ({@link runRelay}) counts a
+   * backlog only up to one page of events (`batchSize`), since counting it all reads all of it.
+   */
+  readonly pendingAtLeast?: true;
   /** Events set aside by this flush because the sink refused them for good. */
   readonly deadLettered: number;
   /** Why the sink stopped before delivering everything. */
@@ -61,20 +66,31 @@ interface SinkFlush {
 
 type Delivery = Effect.Effect<void, StoreError, OutboxStore>;
 
-/**
- * Flushes one sink with a tally of its own, `maxPages` unless the options set it; `bounded`
- * wraps the delivery (a deadline that records why it stopped in the tally).
- */
+/** How a flush of one sink goes, besides the options. */
+interface FlushPlan {
+  /** Pages it reads unless the options set it. */
+  readonly maxPages: number;
+  /** Counts the pending events left up to one page (see SinkReport.pendingAtLeast). */
+  readonly countUpToOnePage?: boolean;
+  /** Wraps the delivery (a deadline that records why it stopped in the tally). */
+  readonly bounded?: (delivery: Delivery, tally: Tally) => Delivery;
+}
+
+/** Flushes one sink with a tally of its own. */
 const flushOne = (
   sink: LineageSink,
   options: FlushOptions,
-  maxPages: number,
-  bounded: (delivery: Delivery, tally: Tally) => Delivery = (delivery) => delivery,
+  plan: FlushPlan,
 ): Effect.Effect<SinkFlush, StoreError, OutboxStore> => {
   const tally: Tally = { delivered: 0, deadLettered: 0 };
-  const delivery = flushSink(sink, options.batchSize ?? 500, options.maxPages ?? maxPages, tally);
+  const batchSize = options.batchSize ?? 500;
+  const maxPages = options.maxPages ?? plan.maxPages;
+  const delivery = flushSink(sink, batchSize, maxPages, tally);
+  const bounded = plan.bounded ?? ((d: Delivery) => d);
   return bounded(delivery, tally).pipe(
-    Effect.andThen(reportOf(sink, tally)),
+    Effect.andThen(
+      reportOf(sink, tally, plan.countUpToOnePage ? batchSize : undefined),
+    ),
     Effect.map((report) => ({ report, backlog: tally.backlog === true })),
   );
 };
@@ -86,7 +102,7 @@ export const flush = (
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
   Effect.forEach(
     sinks,
-    (sink) => Effect.map(flushOne(sink, options, Infinity), (f) => f.report),
+    (sink) => Effect.map(flushOne(sink, options, { maxPages: Infinity }), (f) => f.report),
     { concurrency: "unbounded" },
   );
 
@@ -107,16 +123,19 @@ export const flushWithDeadline = (
   Effect.forEach(
     sinks,
     (sink) =>
-      flushOne(sink, options, Infinity, (delivery, tally) =>
-        delivery.pipe(
-          Effect.timeoutOrElse({
-            duration: Duration.millis(options.maxWaitMs),
-            orElse: () =>
-              Effect.sync(() => {
-                tally.error ??= `not finished within ${options.maxWaitMs} ms`;
-              }),
-          }),
-        )).pipe(Effect.map((f) => f.report)),
+      flushOne(sink, options, {
+        maxPages: Infinity,
+        bounded: (delivery, tally) =>
+          delivery.pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(options.maxWaitMs),
+              orElse: () =>
+                Effect.sync(() => {
+                  tally.error ??= `not finished within ${options.maxWaitMs} ms`;
+                }),
+            }),
+          ),
+      }).pipe(Effect.map((f) => f.report)),
     { concurrency: "unbounded" },
   );
 
@@ -190,7 +209,7 @@ export const runRelay = (
       const now = yield* Clock.currentTimeMillis;
       const due = sinks.filter((s) => backoff.get(s.name)!.nextAtMs <= now);
       const flushes = yield* Effect.forEach(due, (sink) =>
-        flushOne(sink, options, RELAY_MAX_PAGES).pipe(
+        flushOne(sink, options, { maxPages: RELAY_MAX_PAGES, countUpToOnePage: true }).pipe(
           Effect.catch((e) =>
             Effect.logWarning(`lineage relay: ${sink.name}: ${e.operation}: ${e.message}`).pipe(
               Effect.as<SinkFlush>({

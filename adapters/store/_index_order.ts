@@ -8,13 +8,16 @@
  *
  * @module
  */
-import type { SqlClient } from "./sql_client.ts";
+import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 
 // Sorting and bitmap scans off for the transaction. A plan that still needs a disabled step is
 // costed as if it were huge, and a server JIT-compiles a plan that costly first (half a second a
 // call): never worth it for one page of rows.
 const IN_INDEX_ORDER =
   "set local enable_bitmapscan = off; set local enable_sort = off; set local jit = off";
+
+/** Pins the rest of the transaction `tx` to plans that read in index order (see above). */
+export const readInIndexOrder = (tx: SqlExecutor): Promise<void> => tx.exec(IN_INDEX_ORDER);
 
 /** Runs `sql` in a transaction of its own whose plan reads in index order (see above). */
 export const queryInIndexOrder = <T>(
@@ -23,6 +26,6 @@ export const queryInIndexOrder = <T>(
   params: ReadonlyArray<unknown>,
 ): Promise<T[]> =>
   db.transaction(async (tx) => {
-    await tx.exec(IN_INDEX_ORDER);
+    await readInIndexOrder(tx);
     return await tx.query<T>(sql, params);
   });

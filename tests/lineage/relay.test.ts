@@ -478,6 +478,7 @@ describe("runRelay()", () => {
       const fake = withFake();
       const stop = new AbortController();
       const datedAfterRound: number[] = [];
+      const reports: SinkReport[] = [];
       await runTest(Effect.gen(function* () {
         const fiber = yield* Effect.forkChild(onStore(
           store,
@@ -486,8 +487,9 @@ describe("runRelay()", () => {
             batchSize: 2,
             maxPages: 2,
             signal: stop.signal,
-            onFlush: () =>
+            onFlush: (r) =>
               Effect.promise(async () => {
+                reports.push(...r);
                 const [row] = await store.client.query<{ n: number }>(
                   `select count(*)::int as n from lk_outbox
                    where channel = 'openlineage' and delivered_at is not null`,
@@ -504,6 +506,16 @@ describe("runRelay()", () => {
       }));
       // Each flush took two pages of two events and dated them delivered before the next.
       expect(datedAfterRound).toEqual([4, 8, 12]);
+      // What was left after a flush was counted up to one page only.
+      expect(reports.map(({ delivered, pending, pendingAtLeast }) => ({
+        delivered,
+        pending,
+        pendingAtLeast,
+      }))).toEqual([
+        { delivered: 4, pending: 2, pendingAtLeast: true },
+        { delivered: 4, pending: 2, pendingAtLeast: true },
+        { delivered: 4, pending: 0, pendingAtLeast: undefined },
+      ]);
       expect(orderProblems(fake.accepted)).toEqual([]);
     } finally {
       await store.close();

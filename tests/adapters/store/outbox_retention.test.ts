@@ -97,4 +97,49 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     );
     expect(await pruneOutbox(store.client, 0)).toBe(0);
   });
+
+  it("dates an event delivered when the last sink to take it has it, whichever sink that is", async () => {
+    await insertOutbox(store.client, null, [...events(3), ...events(1, "cloudevents")]);
+    const [a, b, c, d] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    const dated = async () =>
+      (await store.client.query<{ seq: string | number }>(
+        "select seq from lk_outbox where delivered_at is not null order by seq",
+      )).map((r) => Number(r.seq));
+    await run(outbox.compact("one", ["openlineage"]));
+    await run(outbox.compact("two", ["openlineage"]));
+    // "one" has a and b; "two" has nothing yet: nothing is dated but the CloudEvent, which no
+    // sink takes, once a cursor moved over it.
+    await run(outbox.settle("one", { delivered: [a, b] }));
+    await run(outbox.compact("one", ["openlineage"]));
+    expect(await dated()).toEqual([]);
+    await run(outbox.settle("two", { delivered: [b, c] }));
+    await run(outbox.compact("two", ["openlineage"]));
+    expect(await dated()).toEqual([b]);
+    await run(outbox.settle("one", { delivered: [c] }));
+    await run(outbox.compact("one", ["openlineage"]));
+    expect(await dated()).toEqual([b, c, d]);
+    await run(outbox.settle("two", { delivered: [a] }));
+    await run(outbox.compact("two", ["openlineage"]));
+    expect(await dated()).toEqual([a, b, c, d]);
+    expect(await pruneOutbox(store.client, 0)).toBe(4);
+  });
+
+  it("a sink that starts taking another channel leaves dated what its cursor has passed", async () => {
+    await insertOutbox(store.client, null, [...events(1), ...events(1, "cloudevents")]);
+    const [a] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(outbox.settle("ol", { delivered: [a] }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    await insertOutbox(store.client, null, events(1, "cloudevents"));
+    const [, , c] = await remaining();
+    // Its cursor is past a and b: it will never read b, so b stays delivered; c is new to it.
+    await run(outbox.compact("ol", ["openlineage", "cloudevents"]));
+    expect(
+      (await run(outbox.pendingFor("ol", ["openlineage", "cloudevents"], 10))).map((r) => r.seq),
+    )
+      .toEqual([c]);
+    expect(await pruneOutbox(store.client, 0)).toBe(2);
+    expect(await remaining()).toEqual([c]);
+  });
 });

@@ -20,7 +20,7 @@ describe.each(backends)("SqlOutboxStore delivery records on $name", (backend) =>
     await store.close();
   });
 
-  const seqs = async (sink: string, channels = ["openlineage" as const]) =>
+  const seqs = async (sink: string, channels: OutboxEvent["channel"][] = ["openlineage"]) =>
     (await run(makeSqlOutboxStore(store.client).pendingFor(sink, channels, 100))).map((r) => r.seq);
 
   it("pendingFor() skips settled events and other channels; counts() says what is left", async () => {
@@ -104,5 +104,56 @@ describe.each(backends)("SqlOutboxStore delivery records on $name", (backend) =>
     }, "from lk_outbox o");
     expect(plan).toMatch(/Index (Only )?Scan/);
     expect(plan).not.toMatch(/Sort|Bitmap Heap Scan/);
+  });
+
+  it("counts() counts pending events up to a limit when given one, saying there are more", async () => {
+    await insertOutbox(store.client, "job-a", events("r1", 5));
+    const outbox = makeSqlOutboxStore(store.client);
+    await run(outbox.settle("s", { delivered: (await seqs("s")).slice(0, 1) }));
+    expect(await run(outbox.counts("s", ["openlineage"], 3))).toEqual({
+      pending: 3,
+      pendingAtLeast: true,
+      deadLettered: 0,
+    });
+    expect(await run(outbox.counts("s", ["openlineage"], 4))).toEqual({
+      pending: 4,
+      deadLettered: 0,
+    });
+    expect(await run(outbox.counts("s", ["openlineage"]))).toEqual({ pending: 4, deadLettered: 0 });
+  });
+
+  it("compact() reads only what the sink handled since its last one, from indexes, however long the backlog", async () => {
+    await insertOutbox(store.client, "job-a", [
+      ...events("r1", 3000),
+      ...events("r1", 3000, "cloudevents"),
+    ]);
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    const all = await seqs("s", ["openlineage", "cloudevents"]);
+    await run(outbox.settle("s", { delivered: all.slice(0, 50) }));
+    await run(outbox.compact("s", ["openlineage", "cloudevents"]));
+    await run(outbox.settle("s", { delivered: all.slice(50, 100) }));
+    const planOfCompact = (statement: string) =>
+      planOf(
+        store.client,
+        (recording) =>
+          run(
+            makeSqlOutboxStore(recording, { horizonMs: 0 }).compact("s", [
+              "openlineage",
+              "cloudevents",
+            ]),
+          ),
+        statement,
+      );
+    // Dating: the undelivered events between the cursor before and the newest settled one.
+    const dating = await planOfCompact("update lk_outbox o set delivered_at");
+    expect(dating).toMatch(
+      /Index Scan using lk_outbox_undelivered[^\n]*\n\s*Index Cond: \(\(seq >/,
+    );
+    // The cursor's move: from the first unsettled event, walking back to one old enough.
+    const cursor = await planOfCompact("with first_open as");
+    expect(cursor).toMatch(/Index Scan Backward using lk_outbox_pkey/);
+    for (const plan of [dating, cursor]) {
+      expect(plan).not.toMatch(/Seq Scan on lk_outbox o|Bitmap Heap Scan on lk_outbox|Sort/);
+    }
   });
 });
