@@ -340,7 +340,9 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
       const known = await knows(db, sink);
       // Up to `upTo`: one event more than that says there is more.
       const limit = upTo === undefined ? "" : `limit ${Math.max(0, Math.floor(upTo)) + 1}`;
-      const [r] = await db.query<{ pending: number; dead: number }>(
+      // Read from indexes as a page is (see _index_order.ts).
+      const [r] = await queryInIndexOrder<{ pending: number; dead: number }>(
+        db,
         `select
            (select count(*)::int from (
               select 1 from lk_outbox o

@@ -122,6 +122,37 @@ describe.each(backends)("SqlOutboxStore delivery records on $name", (backend) =>
     expect(await run(outbox.counts("s", ["openlineage"]))).toEqual({ pending: 4, deadLettered: 0 });
   });
 
+  it("looks settled records up by key, even when the table was empty as the plan was made", async () => {
+    // The embedded store keeps a statement's generic plan: made while a sink's settled records
+    // were none (a compaction had just folded them into its cursor), a plan that scans them all
+    // for each pending event stayed in use as a long flush settled thousands.
+    await insertOutbox(store.client, "job-a", events("r1", 3000));
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(outbox.compact("s", ["openlineage"]));
+    await store.client.exec("vacuum analyze lk_outbox_settled");
+    const planOfOperation = (
+      operation: (
+        recorded: ReturnType<typeof makeSqlOutboxStore>,
+      ) => Effect.Effect<unknown, unknown>,
+      statement: string,
+    ) =>
+      planOf(
+        store.client,
+        (recording) => run(operation(makeSqlOutboxStore(recording, { horizonMs: 0 }))),
+        statement,
+      );
+    const plans = [
+      await planOfOperation((o) => o.pendingFor("s", ["openlineage"], 500), "order by o.seq limit"),
+      await planOfOperation((o) => o.counts("s", ["openlineage"], 500), "count(*)"),
+      await planOfOperation((o) => o.compact("s", ["openlineage"]), "with first_open as"),
+    ];
+    await run(outbox.settle("s", { delivered: (await seqs("s")).slice(0, 10) }));
+    plans.push(
+      await planOfOperation((o) => o.compact("s", ["openlineage"]), "set delivered_at = now()"),
+    );
+    for (const plan of plans) expect(plan).not.toMatch(/Seq Scan on lk_outbox_settled/);
+  });
+
   it("compact() reads only what the sink handled since its last one, from indexes, however long the backlog", async () => {
     await insertOutbox(store.client, "job-a", [
       ...events("r1", 3000),
