@@ -251,6 +251,18 @@ const deliverPending = (
   });
 
 /**
+ * Makes every sink of a relay known to the store before it delivers to any of them (see
+ * DeliveryLogShape.know).
+ */
+export const knowSinks = (
+  sinks: ReadonlyArray<LineageSink>,
+): Effect.Effect<void, StoreError, OutboxStore> =>
+  Effect.gen(function* () {
+    const log = yield* deliveryLog;
+    yield* log.know(sinks.map((sink) => ({ name: sink.name, channels: sink.channels })));
+  });
+
+/**
  * The report of one sink after a flush; its pending events counted up to `countUpTo` when given
  * (the background relay, which flushes a sink with a backlog again at once).
  */

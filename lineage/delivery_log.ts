@@ -64,6 +64,17 @@ export interface DeliveryLogShape {
     upTo?: number,
   ) => Effect.Effect<SinkCounts, StoreError>;
   /**
+   * Makes the sinks known to the store, with the channels each takes, before any of them is
+   * delivered to. An event is done with once every known sink that takes its channel has it, and
+   * a store with retention 0 deletes it then: a relay makes all of its sinks known first, so that
+   * one sink's first round never removes what another has yet to take.
+   */
+  readonly know: (
+    sinks: ReadonlyArray<
+      { readonly name: string; readonly channels: ReadonlyArray<OutboxChannel> }
+    >,
+  ) => Effect.Effect<void, StoreError>;
+  /**
    * Folds old per-event records into the sink's cursor. Only events older than the store's
    * horizon are folded: a writer transaction that took a lower sequence number may still commit.
    */
@@ -93,6 +104,7 @@ export const hasDeliveryLog = (outbox: OutboxStoreShape): outbox is OutboxWithDe
   const o = outbox as Partial<DeliveryLogShape>;
   return typeof o.pendingFor === "function" && typeof o.settle === "function" &&
     typeof o.counts === "function" && typeof o.compact === "function" &&
+    typeof o.know === "function" &&
     typeof o.claim === "function" && typeof o.release === "function";
 };
 
@@ -101,5 +113,5 @@ export const noDeliveryLog = (): StoreError =>
   new StoreErrorClass({
     operation: "outbox.deliveryLog",
     message:
-      "this outbox store keeps no per-event delivery records (pendingFor, settle, counts, compact, claim, release)",
+      "this outbox store keeps no per-event delivery records (pendingFor, settle, counts, know, compact, claim, release)",
   });

@@ -24,7 +24,7 @@
 import { Clock, Duration, Effect, Latch } from "effect";
 import { daysToMs, defaultOutboxRetentionDays, OutboxStore, type StoreError } from "./outbox.ts";
 import type { LineageSink } from "./sink.ts";
-import { flushSink, reportOf, type Tally } from "./_relay_sink.ts";
+import { flushSink, knowSinks, reportOf, type Tally } from "./_relay_sink.ts";
 import { whenAborted } from "./abort_signal.ts";
 
 /** What one flush did for one sink. */
@@ -100,10 +100,13 @@ export const flush = (
   sinks: ReadonlyArray<LineageSink>,
   options: FlushOptions = {},
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
-  Effect.forEach(
-    sinks,
-    (sink) => Effect.map(flushOne(sink, options, { maxPages: Infinity }), (f) => f.report),
-    { concurrency: "unbounded" },
+  Effect.andThen(
+    knowSinks(sinks),
+    Effect.forEach(
+      sinks,
+      (sink) => Effect.map(flushOne(sink, options, { maxPages: Infinity }), (f) => f.report),
+      { concurrency: "unbounded" },
+    ),
   );
 
 /** Options of {@link flushWithDeadline}. */
@@ -120,23 +123,26 @@ export const flushWithDeadline = (
   sinks: ReadonlyArray<LineageSink>,
   options: DeadlineOptions,
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
-  Effect.forEach(
-    sinks,
-    (sink) =>
-      flushOne(sink, options, {
-        maxPages: Infinity,
-        bounded: (delivery, tally) =>
-          delivery.pipe(
-            Effect.timeoutOrElse({
-              duration: Duration.millis(options.maxWaitMs),
-              orElse: () =>
-                Effect.sync(() => {
-                  tally.error ??= `not finished within ${options.maxWaitMs} ms`;
-                }),
-            }),
-          ),
-      }).pipe(Effect.map((f) => f.report)),
-    { concurrency: "unbounded" },
+  Effect.andThen(
+    knowSinks(sinks),
+    Effect.forEach(
+      sinks,
+      (sink) =>
+        flushOne(sink, options, {
+          maxPages: Infinity,
+          bounded: (delivery, tally) =>
+            delivery.pipe(
+              Effect.timeoutOrElse({
+                duration: Duration.millis(options.maxWaitMs),
+                orElse: () =>
+                  Effect.sync(() => {
+                    tally.error ??= `not finished within ${options.maxWaitMs} ms`;
+                  }),
+              }),
+            ),
+        }).pipe(Effect.map((f) => f.report)),
+      { concurrency: "unbounded" },
+    ),
   );
 
 /** Options of {@link runRelay}. */
@@ -204,6 +210,10 @@ export const runRelay = (
     let prunedAt = Number.NEGATIVE_INFINITY;
     const backoff = new Map<string, Backoff>(
       sinks.map((s) => [s.name, { failures: 0, nextAtMs: 0 }]),
+    );
+    // Where that fails, each sink still becomes known at its first compaction.
+    yield* knowSinks(sinks).pipe(
+      Effect.catch((e) => Effect.logWarning(`lineage relay: ${e.operation}: ${e.message}`)),
     );
     while (!stopped) {
       const now = yield* Clock.currentTimeMillis;

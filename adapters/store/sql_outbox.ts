@@ -118,6 +118,12 @@ export interface SqlOutboxOptions {
    * any writer transaction lasts. @default 300_000
    */
   readonly horizonMs?: number;
+  /**
+   * Deletes the events every sink has instead of dating them delivered: for a store whose
+   * retention is 0, whose next prune would delete them anyway. A deletion writes no new version
+   * of the row (dating copies its payload) and leaves the prune nothing to do. @default false
+   */
+  readonly deleteDelivered?: boolean;
 }
 
 const CURSOR = "coalesce((select last_seq from lk_outbox_cursors where sink = $1), 0)";
@@ -255,8 +261,8 @@ const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord)
 
 /**
  * Dates the undelivered events every known sink has handled: past its cursor, of a channel it
- * does not take, or settled as delivered or skipped. A dead-lettered event stays undelivered, so
- * retention keeps its payload.
+ * does not take, or settled as delivered or skipped; or deletes them (`deleteDelivered`). A
+ * dead-lettered event stays undelivered, so retention keeps its payload.
  *
  * Only the events `sink` handled since its cursor stood at `from` are looked at: past `from`, up
  * to its cursor or its newest settled event. An event becomes handled by all when the last sink
@@ -265,10 +271,16 @@ const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord)
  * instead made each flush as slow as the backlog was long (0.5-1.6 s a flush with 55k pending),
  * and the relay fell further behind the longer a run went.
  */
-const markDelivered = async (tx: SqlExecutor, sink: string, from: number): Promise<unknown> => {
+const markDelivered = async (
+  tx: SqlExecutor,
+  sink: string,
+  from: number,
+  deleteDelivered: boolean,
+): Promise<number> => {
   await lockDelivery(tx);
-  return await tx.query(
-    `update lk_outbox o set delivered_at = now()
+  const [row] = await tx.query<{ n: number }>(
+    `with done as (
+     ${deleteDelivered ? "delete from lk_outbox o" : "update lk_outbox o set delivered_at = now()"}
      where o.delivered_at is null
        and o.seq > $2
        and o.seq <= greatest(
@@ -281,16 +293,25 @@ const markDelivered = async (tx: SqlExecutor, sink: string, from: number): Promi
            and (c.channels is null or c.channels ? o.channel)
            and coalesce((
              select s.outcome <> 'dead_letter' from lk_outbox_settled s
-             where s.sink = c.sink and s.seq = o.seq), false) = false)`,
+             where s.sink = c.sink and s.seq = o.seq), false) = false)
+     returning 1)
+     select count(*)::int as n from done`,
     [sink, from],
   );
+  return row.n;
 };
+
+/**
+ * The clients whose outbox lost rows to compactions that delete what every sink has
+ * (`deleteDelivered`) since their outbox was last vacuumed (see pruneOutbox).
+ */
+const deletedSinceVacuum = new WeakSet<SqlExecutor>();
 
 /**
  * Deletes delivered events older than `olderThanMs` (never an undelivered one); returns how many.
  * `db` must not be inside a transaction: the outbox is vacuumed after a prune that deleted rows,
- * since PGlite has no autovacuum and the table would otherwise keep their space (and that of the
- * row versions dating them delivered) for good.
+ * or after compactions did, since PGlite has no autovacuum and the table would otherwise keep
+ * their space (and that of the row versions dating them delivered) until its next upkeep.
  */
 export const pruneOutbox = async (db: SqlExecutor, olderThanMs: number): Promise<number> => {
   const rows = await db.query<{ n: number }>(
@@ -302,7 +323,10 @@ export const pruneOutbox = async (db: SqlExecutor, olderThanMs: number): Promise
      select count(*)::int as n from gone`,
     [Math.max(0, Math.floor(olderThanMs))],
   );
-  if (rows[0].n > 0) await db.exec("vacuum lk_outbox");
+  if (rows[0].n > 0 || deletedSinceVacuum.has(db)) {
+    deletedSinceVacuum.delete(db);
+    await db.exec("vacuum lk_outbox");
+  }
   return rows[0].n;
 };
 
@@ -317,7 +341,11 @@ const knows = async (db: SqlExecutor, sink: string): Promise<boolean> =>
 const unsettledOf = (known: boolean) =>
   `${IN_CHANNELS} and ` + (known ? `o.delivered_at is null and ${UNSETTLED_PER_ROW}` : UNSETTLED);
 
-const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => ({
+const makeDeliveryLog = (
+  db: SqlClient,
+  horizonMs: number,
+  deleteDelivered: boolean,
+): DeliveryLogShape => ({
   pendingFor: (sink, channels, limit, after = 0) =>
     storeOp("outbox.pendingFor", async () => {
       const known = await knows(db, sink);
@@ -358,6 +386,15 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
     storeOp("outbox.claim", () => claimLease(db, `outbox:${sink}`, holder, ttlMs)),
   release: (sink, holder) =>
     storeOp("outbox.release", () => releaseLease(db, `outbox:${sink}`, holder)),
+  know: (sinks) =>
+    storeOp("outbox.know", async () => {
+      await db.transaction(async (tx) => {
+        await readInIndexOrder(tx);
+        for (const sink of sinks) {
+          await takeChannels(tx, sink.name, sink.channels, await knowSink(tx, sink.name));
+        }
+      });
+    }),
   compact: (sink, channels) =>
     storeOp("outbox.compact", async () => {
       await db.transaction(async (tx) => {
@@ -366,13 +403,11 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
         // A sink becomes known on its first round, even one that could deliver nothing yet.
         const before = await knowSink(tx, sink);
         await takeChannels(tx, sink, channels, before);
-        // What the sink settled first: dated, it is out of the way of the scans that follow.
-        await markDelivered(tx, sink, before);
         // The cursor may move over every event before the sink's first unsettled one, as far as
         // the newest event older than the horizon; events of other channels never block it. An
         // event the sink has not settled is undelivered (see knowSink and takeChannels), so the
         // first one is found among those.
-        const moved = await tx.query(
+        await tx.query(
           `with first_open as (
              select o.seq from lk_outbox o
              where o.delivered_at is null and o.seq > $3 and ${IN_CHANNELS}
@@ -385,12 +420,14 @@ const makeDeliveryLog = (db: SqlClient, horizonMs: number): DeliveryLogShape => 
                and o.created_at < now() - ($4::int * interval '1 millisecond')
              order by o.seq desc limit 1)
            update lk_outbox_cursors c set last_seq = t.seq, updated_at = now()
-           from target t where c.sink = $1 and t.seq > c.last_seq
-           returning c.last_seq`,
+           from target t where c.sink = $1 and t.seq > c.last_seq`,
           [sink, JSON.stringify(channels), before, horizonMs],
         );
-        // And what the cursor moved over.
-        if (moved.length > 0) await markDelivered(tx, sink, before);
+        // Then what the sink settled and what its cursor moved over (after the move: the move
+        // looks for the newest event below the first unsettled one, which must still be there).
+        if (await markDelivered(tx, sink, before, deleteDelivered) > 0 && deleteDelivered) {
+          deletedSinceVacuum.add(db);
+        }
         await tx.query(
           `delete from lk_outbox_settled
            where sink = $1 and seq <= ${CURSOR}`,
@@ -405,7 +442,7 @@ export const makeSqlOutboxStore = (
   db: SqlClient,
   options: SqlOutboxOptions = {},
 ): OutboxStoreShape & DeliveryLogShape => ({
-  ...makeDeliveryLog(db, options.horizonMs ?? 300_000),
+  ...makeDeliveryLog(db, options.horizonMs ?? 300_000, options.deleteDelivered ?? false),
   pending: (sink, limit) =>
     storeOp("outbox.pending", async () => {
       const rows = await db.query<RawRow>(
@@ -427,7 +464,10 @@ export const makeSqlOutboxStore = (
              delivered = lk_outbox_cursors.delivered + $3, updated_at = now()`,
           [sink, seq, count],
         );
-        await markDelivered(tx, sink, before);
+        const deleteDelivered = options.deleteDelivered ?? false;
+        if (await markDelivered(tx, sink, before, deleteDelivered) > 0 && deleteDelivered) {
+          deletedSinceVacuum.add(db);
+        }
         await tx.query("delete from lk_outbox_settled where sink = $1 and seq <= $2", [sink, seq]);
       });
     }),

@@ -64,8 +64,12 @@ export const storeFromClient = async (
   // The horizon guards against a writer committing a lower sequence number after a higher one
   // is visible: on a server, transactions commit concurrently. PGlite runs one transaction at a
   // time, so numbers become visible in order and settled events fold into the cursor at once.
-  const outbox = makeSqlOutboxStore(client, client.dialect === "pglite" ? { horizonMs: 0 } : {});
   const retentionMs = options.outboxRetentionMs ?? daysToMs(defaultOutboxRetentionDays);
+  const outbox = makeSqlOutboxStore(client, {
+    ...(client.dialect === "pglite" ? { horizonMs: 0 } : {}),
+    // Retention 0 would prune each delivered event at the next prune: it goes at once instead.
+    deleteDelivered: retentionMs === 0,
+  });
   const prune = (olderThanMs = retentionMs) => pruneOutbox(client, olderThanMs);
   return {
     spec,

@@ -216,6 +216,7 @@ export const memoryOutbox = (
         pending: open(sink, channels).length,
         deadLettered: of(dead, sink).size,
       })),
+    know: () => Effect.void,
     compact: () => Effect.void,
     // One relay at a time, as the SQL store's leases do.
     claim: (sink, holder) =>

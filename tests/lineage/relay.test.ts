@@ -308,6 +308,47 @@ describe("flush() with a sink that is down", () => {
   });
 });
 
+describe("flush() on a store with retention 0", () => {
+  it("makes every sink known first: one sink's round never removes what another has yet to take", async () => {
+    const store = await openEmbeddedStore(undefined, { outboxRetentionMs: 0 });
+    const dir = await tempDir();
+    try {
+      const events = job("p0", 2);
+      await insertOutbox(store.client, "job-0", events);
+      const fast = makeJsonlSink(resolve(dir, "fast.jsonl"), "openlineage");
+      const slow = makeJsonlSink(resolve(dir, "slow.jsonl"), "openlineage");
+      // The slow sink starts only once the fast one's round is over, compaction and all.
+      let fastDone!: () => void;
+      const fastCompacted = new Promise<void>((resolve) => fastDone = resolve);
+      const outbox = store.outbox as OutboxWithDeliveryLog;
+      const gated: OutboxWithDeliveryLog = {
+        ...outbox,
+        claim: (sink, holder, ttlMs) =>
+          sink === slow.name
+            ? Effect.andThen(Effect.promise(() => fastCompacted), outbox.claim(sink, holder, ttlMs))
+            : outbox.claim(sink, holder, ttlMs),
+        compact: (sink, channels) =>
+          Effect.tap(
+            outbox.compact(sink, channels),
+            () => Effect.sync(() => sink === fast.name && fastDone()),
+          ),
+      };
+      const reports = await runTest(
+        flush([fast, slow]).pipe(Effect.provide(Layer.succeed(OutboxStore, gated))),
+      );
+      expect(reports.map((r) => [r.delivered, r.pending])).toEqual([[6, 0], [6, 0]]);
+      const payloads = events.map((e) => e.payload);
+      expect(await readJsonl(resolve(dir, "fast.jsonl"))).toEqual(payloads);
+      expect(await readJsonl(resolve(dir, "slow.jsonl"))).toEqual(payloads);
+      // Both had them: gone at once, with nothing left for a prune.
+      expect(await store.client.query("select seq from lk_outbox")).toEqual([]);
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
 describe("flush() reading page after page", () => {
   // The store's outbox, recording where each page read started.
   const recordingPages = (store: Store, starts: Array<number | undefined>) => {

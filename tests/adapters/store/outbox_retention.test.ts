@@ -5,8 +5,9 @@ import {
   makeSqlOutboxStore,
   pruneOutbox,
 } from "../../../adapters/store/sql_outbox.ts";
-import type { Store } from "../../../adapters/store/store.ts";
+import { type Store, storeFromClient } from "../../../adapters/store/store.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
+import { hasDeliveryLog } from "../../../lineage/delivery_log.ts";
 import { backends } from "../../_stores.ts";
 
 const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect);
@@ -123,6 +124,41 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     await run(outbox.compact("two", ["openlineage"]));
     expect(await dated()).toEqual([a, b, c, d]);
     expect(await pruneOutbox(store.client, 0)).toBe(4);
+  });
+
+  it("with deleteDelivered, deletes what every sink had at once: never a pending or dead-lettered event", async () => {
+    await insertOutbox(store.client, null, [...events(4), ...events(1, "cloudevents")]);
+    const [a, b, c, d, e] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0, deleteDelivered: true });
+    // Both sinks known before anything is delivered (what a sink seen later would have missed
+    // is gone, as retention 0 prunes it).
+    await run(outbox.compact("ol", ["openlineage"]));
+    await run(outbox.compact("ce", ["cloudevents"]));
+    await run(outbox.settle("ol", {
+      delivered: [a, b],
+      deadLetters: [{ seq: c, runId: "r", jobId: null, status: 400, reason: "refused" }],
+    }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    expect(await remaining()).toEqual([c, d, e]);
+    expect((await run(outbox.pendingFor("ol", ["openlineage"], 10))).map((r) => r.seq)).toEqual(
+      [d],
+    );
+    await run(outbox.settle("ce", { delivered: [e] }));
+    await run(outbox.compact("ce", ["cloudevents"]));
+    await run(outbox.settle("ol", { delivered: [d] }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    expect(await remaining()).toEqual([c]);
+    expect(await pruneOutbox(store.client, 0)).toBe(0);
+  });
+
+  it("a store with retention 0 deletes delivered events when the last sink has them", async () => {
+    const { outbox } = await storeFromClient(store.client, store.spec, { outboxRetentionMs: 0 });
+    if (!hasDeliveryLog(outbox)) throw new Error("the store's outbox keeps no delivery records");
+    await insertOutbox(store.client, null, events(3));
+    const [a, b, c] = await remaining();
+    await run(outbox.settle("ol", { delivered: [a, b] }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    expect(await remaining()).toEqual([c]);
   });
 
   it("a sink that starts taking another channel leaves dated what its cursor has passed", async () => {
