@@ -247,7 +247,8 @@ const deliverPending = (
       if (rows.length < batchSize) break;
       if (page === maxPages - 1) round.tally.backlog = true;
     }
-    yield* log.compact(sink.name, sink.channels);
+    // Everything up to `after` is settled: the search for the first unsettled event starts there.
+    yield* log.compact(sink.name, sink.channels, after);
   });
 
 /**

@@ -77,10 +77,14 @@ export interface DeliveryLogShape {
   /**
    * Folds old per-event records into the sink's cursor. Only events older than the store's
    * horizon are folded: a writer transaction that took a lower sequence number may still commit.
+   * `settledThrough`, when given, says every event of the sink's channels up to it is settled
+   * (a flush that settled each page it read), so the search for the first unsettled one starts
+   * there instead of walking what the flush settled.
    */
   readonly compact: (
     sink: string,
     channels: ReadonlyArray<OutboxChannel>,
+    settledThrough?: number,
   ) => Effect.Effect<void, StoreError>;
   /**
    * Takes (or renews) the sink's lease for `ttlMs`: true when `holder` has it, false while

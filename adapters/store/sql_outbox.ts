@@ -395,7 +395,7 @@ const makeDeliveryLog = (
         }
       });
     }),
-  compact: (sink, channels) =>
+  compact: (sink, channels, settledThrough = 0) =>
     storeOp("outbox.compact", async () => {
       await db.transaction(async (tx) => {
         // Each step reads only what the sink handled since its last compaction, from indexes.
@@ -410,8 +410,8 @@ const makeDeliveryLog = (
         await tx.query(
           `with first_open as (
              select o.seq from lk_outbox o
-             where o.delivered_at is null and o.seq > $3 and ${IN_CHANNELS}
-               and ${UNSETTLED_PER_ROW}
+             where o.delivered_at is null and o.seq > greatest($3, $5::bigint)
+               and ${IN_CHANNELS} and ${UNSETTLED_PER_ROW}
              order by o.seq limit 1),
            target as (
              select o.seq from lk_outbox o
@@ -421,7 +421,7 @@ const makeDeliveryLog = (
              order by o.seq desc limit 1)
            update lk_outbox_cursors c set last_seq = t.seq, updated_at = now()
            from target t where c.sink = $1 and t.seq > c.last_seq`,
-          [sink, JSON.stringify(channels), before, horizonMs],
+          [sink, JSON.stringify(channels), before, horizonMs, settledThrough],
         );
         // Then what the sink settled and what its cursor moved over (after the move: the move
         // looks for the newest event below the first unsettled one, which must still be there).
