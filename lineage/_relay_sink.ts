@@ -207,6 +207,14 @@ export const flushSink = (
     );
   });
 
+/**
+ * Pages a flush delivers between two compactions. A flush of a long backlog (`deno task lineage
+ * flush`, the end of a run) compacted only at its end: every event it delivered waited to be
+ * dated (or deleted) in one statement, and its delivery records piled up (200,000 after a
+ * 20,000-document run), the process's memory rising by about 30 MB on the way.
+ */
+const COMPACT_EVERY_PAGES = 20;
+
 const deliverPending = (
   round: Round,
   batchSize: number,
@@ -246,6 +254,9 @@ const deliverPending = (
       after = open ? Math.max(after, open.seq - 1) : rows.at(-1)!.seq;
       if (rows.length < batchSize) break;
       if (page === maxPages - 1) round.tally.backlog = true;
+      else if ((page + 1) % COMPACT_EVERY_PAGES === 0) {
+        yield* log.compact(sink.name, sink.channels, after);
+      }
     }
     // Everything up to `after` is settled: the search for the first unsettled event starts there.
     yield* log.compact(sink.name, sink.channels, after);

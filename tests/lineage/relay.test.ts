@@ -395,6 +395,37 @@ describe("flush() reading page after page", () => {
       await store.close();
     }
   });
+
+  it("compacts every 20 pages of a long flush, not only at its end", async () => {
+    const store = await seed(8, 2); // 48 OpenLineage events
+    const dir = await tempDir();
+    try {
+      const outbox = store.outbox as OutboxWithDeliveryLog;
+      const compactedAfterPages: number[] = [];
+      let pages = 0;
+      const counting: OutboxWithDeliveryLog = {
+        ...outbox,
+        pendingFor: (...args) =>
+          Effect.tap(outbox.pendingFor(...args), () => Effect.sync(() => void pages++)),
+        compact: (...args) =>
+          Effect.andThen(
+            Effect.sync(() => compactedAfterPages.push(pages)),
+            outbox.compact(...args),
+          ),
+      };
+      const sink = makeJsonlSink(resolve(dir, "ol.jsonl"), "openlineage");
+      const [result] = await runTest(
+        flush([sink], { batchSize: 1 }).pipe(Effect.provide(Layer.succeed(OutboxStore, counting))),
+      );
+      expect([result.delivered, result.pending]).toEqual([48, 0]);
+      // Pages 20 and 40, then the end (the 49th read found nothing).
+      expect(compactedAfterPages).toEqual([20, 40, 49]);
+      expect(await readJsonl(resolve(dir, "ol.jsonl"))).toEqual(await outboxEvents(store));
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });
 
 describe("flushWithDeadline()", () => {
