@@ -331,8 +331,9 @@ export const pruneOutbox = async (db: SqlExecutor, olderThanMs: number): Promise
 };
 
 /**
- * Whether the store knows `sink`. A sink it knows had every event dated delivered (see
- * markDelivered), so only undelivered events (a partial index) can be pending for it.
+ * Whether the store knows `sink`. Events a sink it knows has not had are never dated delivered
+ * nor deleted (see markDelivered), so only undelivered events (a partial index) can be pending
+ * for it.
  */
 const knows = async (db: SqlExecutor, sink: string): Promise<boolean> =>
   (await db.query("select 1 from lk_outbox_cursors where sink = $1", [sink])).length > 0;
