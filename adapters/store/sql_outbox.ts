@@ -234,6 +234,17 @@ const takeChannels = async (
   ]);
 };
 
+/** Makes `sink` known and records the channels it takes (see both); returns its cursor. */
+const knowSinkTaking = async (
+  tx: SqlExecutor,
+  sink: string,
+  channels: ReadonlyArray<string>,
+): Promise<number> => {
+  const cursor = await knowSink(tx, sink);
+  await takeChannels(tx, sink, channels, cursor);
+  return cursor;
+};
+
 const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord) => {
   await knowSink(tx, sink);
   await tx.query(
@@ -260,9 +271,16 @@ const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord)
 };
 
 /**
+ * The clients whose outbox lost rows to compactions that delete what every sink has
+ * (`deleteDelivered`) since their outbox was last vacuumed (see pruneOutbox).
+ */
+const deletedSinceVacuum = new WeakSet<SqlExecutor>();
+
+/**
  * Dates the undelivered events every known sink has handled: past its cursor, of a channel it
- * does not take, or settled as delivered or skipped; or deletes them (`deleteDelivered`). A
- * dead-lettered event stays undelivered, so retention keeps its payload.
+ * does not take, or settled as delivered or skipped; or deletes them (`deleteDelivered`), so
+ * that the next prune of `db`'s outbox vacuums it. A dead-lettered event stays undelivered, so
+ * retention keeps its payload.
  *
  * Only the events `sink` handled since its cursor stood at `from` are looked at: past `from`, up
  * to its cursor or its newest settled event. An event becomes handled by all when the last sink
@@ -272,11 +290,12 @@ const writeSettled = async (tx: SqlExecutor, sink: string, record: SettleRecord)
  * and the relay fell further behind the longer a run went.
  */
 const markDelivered = async (
+  db: SqlExecutor,
   tx: SqlExecutor,
   sink: string,
   from: number,
   deleteDelivered: boolean,
-): Promise<number> => {
+): Promise<void> => {
   await lockDelivery(tx);
   const [row] = await tx.query<{ n: number }>(
     `with done as (
@@ -298,14 +317,8 @@ const markDelivered = async (
      select count(*)::int as n from done`,
     [sink, from],
   );
-  return row.n;
+  if (deleteDelivered && row.n > 0) deletedSinceVacuum.add(db);
 };
-
-/**
- * The clients whose outbox lost rows to compactions that delete what every sink has
- * (`deleteDelivered`) since their outbox was last vacuumed (see pruneOutbox).
- */
-const deletedSinceVacuum = new WeakSet<SqlExecutor>();
 
 /**
  * Deletes delivered events older than `olderThanMs` (never an undelivered one); returns how many.
@@ -391,9 +404,7 @@ const makeDeliveryLog = (
     storeOp("outbox.know", async () => {
       await db.transaction(async (tx) => {
         await readInIndexOrder(tx);
-        for (const sink of sinks) {
-          await takeChannels(tx, sink.name, sink.channels, await knowSink(tx, sink.name));
-        }
+        for (const sink of sinks) await knowSinkTaking(tx, sink.name, sink.channels);
       });
     }),
   compact: (sink, channels, settledThrough = 0) =>
@@ -402,8 +413,7 @@ const makeDeliveryLog = (
         // Each step reads only what the sink handled since its last compaction, from indexes.
         await readInIndexOrder(tx);
         // A sink becomes known on its first round, even one that could deliver nothing yet.
-        const before = await knowSink(tx, sink);
-        await takeChannels(tx, sink, channels, before);
+        const before = await knowSinkTaking(tx, sink, channels);
         // The cursor may move over every event before the sink's first unsettled one, as far as
         // the newest event older than the horizon; events of other channels never block it. An
         // event the sink has not settled is undelivered (see knowSink and takeChannels), so the
@@ -426,9 +436,7 @@ const makeDeliveryLog = (
         );
         // Then what the sink settled and what its cursor moved over (after the move: the move
         // looks for the newest event below the first unsettled one, which must still be there).
-        if (await markDelivered(tx, sink, before, deleteDelivered) > 0 && deleteDelivered) {
-          deletedSinceVacuum.add(db);
-        }
+        await markDelivered(db, tx, sink, before, deleteDelivered);
         await tx.query(
           `delete from lk_outbox_settled
            where sink = $1 and seq <= ${CURSOR}`,
@@ -465,10 +473,7 @@ export const makeSqlOutboxStore = (
              delivered = lk_outbox_cursors.delivered + $3, updated_at = now()`,
           [sink, seq, count],
         );
-        const deleteDelivered = options.deleteDelivered ?? false;
-        if (await markDelivered(tx, sink, before, deleteDelivered) > 0 && deleteDelivered) {
-          deletedSinceVacuum.add(db);
-        }
+        await markDelivered(db, tx, sink, before, options.deleteDelivered ?? false);
         await tx.query("delete from lk_outbox_settled where sink = $1 and seq <= $2", [sink, seq]);
       });
     }),
