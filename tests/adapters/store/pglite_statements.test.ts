@@ -111,6 +111,17 @@ describe("prepared statements of the embedded database", () => {
     expect(ids.map((r) => r.id)).toEqual([1, 2]);
     await expect(db.query("select nope from t where id = $1", [1])).rejects.toThrow(/nope/);
     expect(await db.query("select id from t where id = $1", [2])).toEqual([{ id: 2 }]);
+    // Refused while binding (the execute after it is skipped), and before anything is sent.
+    await expect(db.query("select id from t where id = $1", ["two"])).rejects.toThrow(/integer/);
+    await expect(db.query("select $1::int[] as a", [[1.5]])).rejects.toThrow(/32-bit/);
+    await expect(db.transaction(async (tx) => {
+      await tx.query("insert into t (id) values ($1)", [4]);
+      await tx.query("select id from t where id = $1", ["four"]);
+    })).rejects.toThrow(/integer/);
+    expect(await db.query("select id from t where id = $1", [2])).toEqual([{ id: 2 }]);
+    expect(await db.query("select count(*)::int as n from t where id = $1", [4])).toEqual([{
+      n: 0,
+    }]);
   });
 
   it("prepare again a statement whose table changed shape", async () => {
