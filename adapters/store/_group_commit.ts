@@ -1,6 +1,7 @@
 /**
  * Group commit: writes handed in by many concurrent jobs are committed together, in one
- * transaction, instead of one round trip (and one commit) each. Each caller still waits for its
+ * transaction (or one statement, which needs none), instead of one round trip (and one commit)
+ * each. Each caller still waits for its
  * own write to be durable, so a stage's next step starts only after its transition committed.
  *
  * A batch is flushed at once when no flush is in flight; writes that arrive while one is in
@@ -31,6 +32,11 @@ export interface GroupCommitSpec<W, R> {
   readonly batch: (tx: SqlExecutor, writes: ReadonlyArray<W>) => Promise<ReadonlyArray<R>>;
   /** Commits one write on its own (a batch of one, and each write of a batch that failed). */
   readonly single: (db: SqlClient, write: W) => Promise<R>;
+  /**
+   * Whether `batch` makes these writes in one statement, which is atomic on its own: such a
+   * batch runs without a transaction around it (no BEGIN and COMMIT round trips). @default never
+   */
+  readonly oneStatement?: (writes: ReadonlyArray<W>) => boolean;
   /** The most writes one batch takes. @default 512 */
   readonly maxBatch?: number;
   /**
@@ -88,9 +94,12 @@ export const makeGroupCommit = <W, R>(
 
   const commit = async (batch: ReadonlyArray<Pending<W, R>>) => {
     if (batch.length === 1) return await settleAlone(batch[0]);
+    const writes = batch.map((p) => p.write);
     let results: ReadonlyArray<R>;
     try {
-      results = await db.transaction((tx) => spec.batch(tx, batch.map((p) => p.write)));
+      results = spec.oneStatement?.(writes)
+        ? await spec.batch(db, writes)
+        : await db.transaction((tx) => spec.batch(tx, writes));
     } catch {
       for (const p of batch) await settleAlone(p);
       return;
@@ -179,6 +188,10 @@ export const applyInRounds = async <W, Row extends { readonly i: number } = { re
   });
   return applied;
 };
+
+/** Whether `writes` make one round (no key twice): one run of a {@link RoundedStatement}. */
+export const oneRound = <W>(writes: ReadonlyArray<W>, keyOf: (write: W) => string): boolean =>
+  new Set(writes.map(keyOf)).size === writes.length;
 
 /**
  * Runs `statement`, which only says which writes it applied: one row whose `applied` holds their

@@ -48,4 +48,5 @@ export const makeCheckpointReader = (db: SqlClient): GroupCommit<string, Checkpo
   makeGroupCommit(db, {
     batch: read,
     single: async (db, jobId) => (await read(db, [jobId]))[0],
+    oneStatement: () => true,
   });

@@ -11,7 +11,7 @@
 import type { BeginRun, FinishRun } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+import { appliedInRounds, type GroupCommit, makeGroupCommit, oneRound } from "./_group_commit.ts";
 import { type JsonTexts, jsonTextsFor, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
 
 /** A run's start or end, with the events that describe it. */
@@ -183,5 +183,6 @@ export const makeFinishWriter = (db: SqlClient): GroupCommit<RunWrite<FinishRun>
   return makeGroupCommit(db, {
     batch,
     single: (db, w) => batch(db, [w]).then(([r]) => r),
+    oneStatement: (writes) => oneRound(writes, (w) => w.input.jobId),
   });
 };

@@ -10,7 +10,7 @@
 import type { StageChange } from "../../pipelines/ledger.ts";
 import type { OutboxEvent } from "../../lineage/outbox.ts";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
-import { appliedInRounds, type GroupCommit, makeGroupCommit } from "./_group_commit.ts";
+import { appliedInRounds, type GroupCommit, makeGroupCommit, oneRound } from "./_group_commit.ts";
 import { type JsonTexts, jsonTextsFor, outboxInsertFrom, outboxParams } from "./sql_outbox.ts";
 
 /** One stage transition of one run. */
@@ -112,5 +112,6 @@ export const makeStageWriter = (db: SqlClient): GroupCommit<StageWrite, boolean>
   return makeGroupCommit(db, {
     batch,
     single: async (db, write) => (await batch(db, [write]))[0],
+    oneStatement: (writes) => oneRound(writes, (w) => w.jobId),
   });
 };

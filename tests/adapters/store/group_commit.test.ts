@@ -58,4 +58,26 @@ describe("makeGroupCommit()", () => {
     // Handed in by the same turn: one batch (the first write starts it on a microtask).
     expect(batches).toEqual([Array.from({ length: 10 }, (_, i) => i)]);
   });
+
+  it("runs a batch that is one statement without a transaction, and any other in one", async () => {
+    const seen: Array<{ writes: number[]; inTransaction: boolean }> = [];
+    const tx: SqlExecutor = { ...instant };
+    const client: SqlClient = { ...instantClient, transaction: (fn) => fn(tx) };
+    const commit = makeGroupCommit<number, number>(client, {
+      batch: (db, writes) => {
+        seen.push({ writes: [...writes], inTransaction: db === tx });
+        return Promise.resolve([...writes]);
+      },
+      single: (_db, w) => Promise.resolve(w),
+      // Writes of distinct keys make one statement; a key twice needs a second.
+      oneStatement: (writes) => new Set(writes.map((w) => w % 10)).size === writes.length,
+      turnMs: 0,
+    });
+    await Promise.all([1, 2, 3].map(commit));
+    await Promise.all([4, 14].map(commit));
+    expect(seen).toEqual([
+      { writes: [1, 2, 3], inTransaction: false },
+      { writes: [4, 14], inTransaction: true },
+    ]);
+  });
 });
