@@ -43,11 +43,18 @@ export const jobDocumentation = (description: string): Facet => ({
 });
 
 /**
+ * A pipeline file's absolute path: a relative one is the kit's own (`pipelines/auto.yaml`), so it
+ * means the same file whatever the working directory.
+ */
+export const pipelineFilePath = (path: string): string =>
+  isAbsolute(path) ? path : resolve(kitRoot, path);
+
+/**
  * `sourceCodeLocation`: where the pipeline is declared. With git coordinates the facet is of type
  * `git` and names the repository, the file's path in it and the revision; else of type `file`.
  */
 export const sourceCodeLocation = (path: string, git?: GitSource): Facet => {
-  const absolute = isAbsolute(path) ? path : resolve(kitRoot, path);
+  const absolute = pipelineFilePath(path);
   const inRepo = git !== undefined && (git.repoUrl !== undefined || git.version !== undefined);
   return {
     ...facet(Urls.FacetSchemaUrl.SourceCodeLocationJobFacet),

@@ -280,7 +280,7 @@ export const pipelineJobFacets = (scope: PipelineRunScope): Record<string, Facet
     ? {
       sourceCodeLocation: Facets.sourceCodeLocation(
         scope.pipeline.file,
-        scope.pipeline.source ?? gitSourceOf(scope.pipeline.file),
+        scope.pipeline.source ?? gitSourceOf(Facets.pipelineFilePath(scope.pipeline.file)),
       ),
     }
     : {}),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isAbsolute, join, relative } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Effect, Result } from "effect";
 import { parsePolicies, type Policy } from "../policies/policy.ts";
@@ -79,6 +79,8 @@ export interface SourceText {
   readonly file: string;
   /** The file's YAML text. */
   readonly text: string;
+  /** Where the file was read from, absolute; its pipeline's lineage names it. */
+  readonly path?: string;
 }
 
 /** What parsing one pipeline file found. */
@@ -226,6 +228,7 @@ const analysePipeline = (
   text: string,
   policies: ReadonlyMap<string, Policy> | undefined,
   known: KnownNames,
+  path?: string,
 ): Analysis => {
   const { source, problems } = parseYaml(file, text);
   if (source === undefined) return { problems, warnings: [] };
@@ -257,7 +260,7 @@ const analysePipeline = (
   const warnings = unknownSources(source, known.sources);
   const pipeline = found.length === 0 && decoded.success && policies !== undefined
     ? compile(
-      pipelineFromSpec(file, { ...decoded.data, stages: specs }),
+      pipelineFromSpec(file, { ...decoded.data, stages: specs }, path),
       policies,
       registry,
       configs.configs,
@@ -383,7 +386,7 @@ export const buildConfig = (
   const check = policies.problems.length === 0 && options.checkPolicyNames !== false;
   const known = knownOf(options);
   const analyses = pipelineFiles.map((f) =>
-    analysePipeline(f.file, f.text, check ? policies.policies : undefined, known)
+    analysePipeline(f.file, f.text, check ? policies.policies : undefined, known, f.path)
   );
   const warnings = sortProblems(
     analyses.flatMap((a) => a.warnings),
@@ -422,15 +425,17 @@ const problemAtStart = (file: string, message: string): Problem => ({
   message,
 });
 
-const readSource = (baseDir: string, file: string): Effect.Effect<SourceText, Problem> =>
-  Effect.tryPromise({
-    try: () => Deno.readTextFile(isAbsolute(file) ? file : join(baseDir, file)),
+const readSource = (baseDir: string, file: string): Effect.Effect<SourceText, Problem> => {
+  const path = resolve(baseDir, file);
+  return Effect.tryPromise({
+    try: () => Deno.readTextFile(path),
     catch: (error) =>
       problemAtStart(
         file,
         error instanceof Deno.errors.NotFound ? "file not found" : `cannot read file: ${error}`,
       ),
-  }).pipe(Effect.map((text) => ({ file, text })));
+  }).pipe(Effect.map((text) => ({ file, text, path })));
+};
 
 interface Read {
   readonly sources: ReadonlyArray<SourceText>;

@@ -31,7 +31,7 @@ export const runScope = (
     name: pipeline.name,
     version: pipeline.version,
     description: pipeline.description,
-    file: pipeline.file,
+    file: pipeline.path ?? pipeline.file,
     ...(pipeline.owners ? { owners: pipeline.owners } : {}),
     ...(pipeline.tags ? { tags: pipeline.tags } : {}),
   },

@@ -83,6 +83,11 @@ export interface StageSpec {
 export interface PipelineSpec {
   /** The file as problems name it, e.g. `pipelines/auto.yaml`. */
   readonly file: string;
+  /**
+   * Where the file was read from, absolute (`sourceCodeLocation` names it); absent for a text
+   * parsed without a file, whose `file` is then taken relative to the kit's folder.
+   */
+  readonly path?: string;
   /** The pipeline's name (`name`), unique across pipeline files, e.g. `pdf-two-phase`. */
   readonly name: string;
   /** The pipeline's version (`version`), e.g. `1.0.0`. */
@@ -392,8 +397,13 @@ export const pipelineSchemaFor = (
   }) as unknown as z.ZodType<PipelineYaml>;
 
 /** Turns a decoded pipeline file into a {@link PipelineSpec}. */
-export const pipelineFromSpec = (file: string, spec: PipelineYaml): PipelineSpec => ({
+export const pipelineFromSpec = (
+  file: string,
+  spec: PipelineYaml,
+  path?: string,
+): PipelineSpec => ({
   file,
+  ...(path === undefined ? {} : { path }),
   name: spec.name,
   version: spec.version,
   description: spec.description,

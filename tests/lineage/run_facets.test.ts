@@ -1,6 +1,11 @@
 // deno-lint-ignore-file no-explicit-any -- events are read as JSON
 import { beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Effect } from "effect";
+import { loadPipelines } from "../../kit/load_pipelines.ts";
+import type { Job } from "../../pipelines/ledger.ts";
+import { runScope } from "../../pipelines/run_claim.ts";
 import {
   pipelineEvents,
   type PipelineRunScope,
@@ -186,6 +191,41 @@ describe("sourceCodeLocation and git", () => {
     });
     expect(validator.validate(e)).toEqual([]);
     await Deno.remove(repo, { recursive: true });
+  });
+
+  it("names a project's pipeline file where it was read, whatever the working directory", async () => {
+    const project = await tempDir();
+    const sha = "89abcdef0123456789abcdef0123456789abcdef";
+    await Deno.mkdir(join(project, ".git/refs/heads"), { recursive: true });
+    await Deno.mkdir(join(project, "pipelines"));
+    await Deno.writeTextFile(join(project, ".git/HEAD"), "ref: refs/heads/main\n");
+    await Deno.writeTextFile(join(project, ".git/refs/heads/main"), `${sha}\n`);
+    await Deno.copyFile(
+      join(repoRoot, "pipelines/auto.yaml"),
+      join(project, "pipelines/mine.yaml"),
+    );
+    const config = await Effect.runPromise(loadPipelines({
+      baseDir: project,
+      pipelineFiles: ["pipelines/mine.yaml"],
+      policyFile: join(repoRoot, "policies/resilience.yaml"),
+    }));
+    const pipeline = config.pipeline("auto")!;
+    // Problems still name the file as it was given.
+    expect(pipeline.file).toBe("pipelines/mine.yaml");
+    const job = { jobId: "job-1", tenantId: "t", docId: "d", correlationId: "c" } as Job;
+    const e = ol(pipelineEvents(runScope(job, pipeline, scope, 1, new Date(0)), {
+      transition: "START",
+      event: "started",
+      time: new Date(0),
+    }));
+    expect(e.job.facets.sourceCodeLocation).toMatchObject({
+      type: "git",
+      url: pathToFileURL(join(project, "pipelines/mine.yaml")).href,
+      path: "pipelines/mine.yaml",
+      version: sha,
+      branch: "main",
+    });
+    await Deno.remove(project, { recursive: true });
   });
 
   it("originUrl() drops credentials and keeps scp-like remotes", () => {
