@@ -80,4 +80,38 @@ describe("makeGroupCommit()", () => {
       { writes: [4, 14], inTransaction: true },
     ]);
   });
+
+  it("lets an HTTP exchange go on while jobs commit one write after another", async () => {
+    const commit = makeGroupCommit<number, boolean>(instantClient, {
+      batch: (_tx, writes) => Promise.resolve(writes.map(() => true)),
+      single: () => Promise.resolve(true),
+      turnMs: 0,
+    });
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      async (request) => new Response(String((await request.text()).length)),
+    );
+    try {
+      const body = "x".repeat(4 * 2 ** 20);
+      let answered = false;
+      const exchange = fetch(`http://127.0.0.1:${server.addr.port}/`, { method: "POST", body })
+        .then((r) => r.text())
+        .finally(() => answered = true);
+      const cap = 100_000;
+      let committed = 0;
+      const job = async () => {
+        while (!answered && committed < cap) {
+          await commit(committed);
+          committed++;
+        }
+      };
+      await Promise.all([job(), job(), job(), job()]);
+      expect(await exchange).toBe(String(body.length));
+      // Turns that poll I/O: about 40 commits here (one turn per batch of four). Turns on
+      // immediates, which poll I/O only a little: about 1,900.
+      expect(committed).toBeLessThan(400);
+    } finally {
+      await server.shutdown();
+    }
+  });
 });
