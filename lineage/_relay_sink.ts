@@ -34,8 +34,14 @@ const deliveryLog: Effect.Effect<OutboxWithDeliveryLog, StoreError, OutboxStore>
   },
 );
 
-// Events of one job stay together and in order; jobs are independent of each other.
-const partitions = (rows: ReadonlyArray<OutboxRow>, concurrency: number): OutboxRow[][] => {
+// Events of one job stay together and in order; jobs are independent of each other. For a sink
+// that takes many events per call, whole jobs are dealt into shares instead (one job has a few
+// dozen events), no more than there are full batches, so that calls still carry whole batches.
+const partitions = (
+  rows: ReadonlyArray<OutboxRow>,
+  concurrency: number,
+  maxBatch: number,
+): OutboxRow[][] => {
   if (concurrency <= 1) return [[...rows]];
   const byJob = new Map<string, OutboxRow[]>();
   for (const row of rows) {
@@ -44,7 +50,11 @@ const partitions = (rows: ReadonlyArray<OutboxRow>, concurrency: number): Outbox
     if (rowsOfJob) rowsOfJob.push(row);
     else byJob.set(key, [row]);
   }
-  return [...byJob.values()];
+  if (maxBatch <= 1) return [...byJob.values()];
+  const count = Math.min(concurrency, byJob.size, Math.ceil(rows.length / maxBatch));
+  const shares: OutboxRow[][] = Array.from({ length: count }, () => []);
+  [...byJob.values()].forEach((rowsOfJob, i) => shares[i % count].push(...rowsOfJob));
+  return shares;
 };
 
 const chunks = (rows: ReadonlyArray<OutboxRow>, size: number): OutboxRow[][] => {
@@ -246,7 +256,7 @@ const deliverPending = (
         ),
       });
       yield* Effect.forEach(
-        partitions(readable.filter(accepts), concurrency),
+        partitions(readable.filter(accepts), concurrency, sink.maxBatch ?? readable.length),
         (rows) => deliverPartition(round, rows),
         { concurrency, discard: true },
       );

@@ -13,7 +13,8 @@
  * - The API key and secret-looking header values never appear in an error or log message.
  *
  * Events go one by one in outbox order, one job after the other within a job and several jobs at
- * once; with `batch: true`, many events per `POST {endpoint}/batch` with per-event results.
+ * once; with `batch: true`, many events per `POST {endpoint}/batch` with per-event results, several
+ * batches of whole jobs at once.
  * Time is read through Effect's `Clock`, so tests drive retries with `TestClock`.
  *
  * @module
@@ -76,7 +77,10 @@ export interface HttpTransportConfig {
   readonly batchEndpoint?: string;
   /** Events per batch request. @default 100 */
   readonly maxBatch?: number;
-  /** Jobs whose events are in flight at once (one-by-one mode). @default 4 */
+  /**
+   * Requests in flight at once: one job's events each, or with `batch`, batches of whole jobs
+   * (a job's events always go one after the other). @default 4
+   */
   readonly concurrency?: number;
   /** The relay's cursor name for this sink. @default `http:<url><endpoint>` */
   readonly name?: string;
@@ -191,7 +195,7 @@ export const makeHttpSink = (
     channels: ["openlineage"],
     settle,
     maxBatch: config.batch ? config.maxBatch ?? 100 : 1,
-    concurrency: config.batch ? 1 : config.concurrency ?? 4,
+    concurrency: config.concurrency ?? 4,
     // Without the relay's per-event records a refused event can only be reported: it is logged
     // and the call succeeds, so that one poison event does not hold back every later one.
     deliver: (events) =>

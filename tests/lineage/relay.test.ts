@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Duration, Effect, Fiber, Layer, Redacted } from "effect";
 import { TestClock } from "effect/testing";
+import { http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { resolve } from "node:path";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
@@ -173,6 +174,41 @@ describe("flush() to an HTTP sink after a real pipeline run", () => {
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+describe("flush() to a batch endpoint", () => {
+  it("posts batches of whole jobs a few at a time: every event once, per-run order kept", async () => {
+    const store = await seed(24);
+    const batches: Event[][] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    server.use(
+      http.post(`${MARQUEZ}/api/v1/lineage/batch`, async ({ request }) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        const events = await request.json() as Event[];
+        // Answered after a moment, so the next requests are sent meanwhile.
+        await new Promise((r) => setTimeout(r, 5));
+        batches.push(events);
+        inFlight--;
+        return new HttpResponse(null, { status: 200 });
+      }),
+    );
+    try {
+      const sink = marquezSink({ batch: true, maxBatch: 10, concurrency: 3 });
+      const [result] = await runTest(onStore(store, flush([sink])));
+      const all = await outboxEvents(store);
+      expect(result).toMatchObject({ delivered: all.length, pending: 0, deadLettered: 0 });
+      const accepted = batches.flat();
+      expect(accepted).toHaveLength(all.length);
+      expect([...countsOf(accepted).values()].every((n) => n === 1)).toBe(true);
+      expect(orderProblems(accepted)).toEqual([]);
+      expect(Math.max(...batches.map((b) => b.length))).toBe(10);
+      expect(mostInFlight).toBe(3);
+    } finally {
+      await store.close();
     }
   });
 });
