@@ -1,8 +1,8 @@
 /**
  * Group commit: writes handed in by many concurrent jobs are committed together, in one
  * transaction (or one statement, which needs none), instead of one round trip (and one commit)
- * each. Each caller still waits for its
- * own write to be durable, so a stage's next step starts only after its transition committed.
+ * each. Each caller still waits for its own write to be durable, so a stage's next step starts
+ * only after its transition committed.
  *
  * A batch is flushed at once when no flush is in flight; writes that arrive while one is in
  * flight wait for it and go together in the next (up to `maxBatch`). So a lone job pays no
