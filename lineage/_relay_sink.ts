@@ -35,8 +35,8 @@ const deliveryLog: Effect.Effect<OutboxWithDeliveryLog, StoreError, OutboxStore>
 );
 
 // Events of one job stay together and in order; jobs are independent of each other. For a sink
-// that takes many events per call, whole jobs are dealt into shares instead (one job has a few
-// dozen events), no more than there are full batches, so that calls still carry whole batches.
+// that takes many events per call, jobs are packed whole into batches of up to `maxBatch` events
+// (a longer job is a group of its own, handed over in order), which may go at once.
 const partitions = (
   rows: ReadonlyArray<OutboxRow>,
   concurrency: number,
@@ -51,10 +51,17 @@ const partitions = (
     else byJob.set(key, [row]);
   }
   if (maxBatch <= 1) return [...byJob.values()];
-  const count = Math.min(concurrency, byJob.size, Math.ceil(rows.length / maxBatch));
-  const shares: OutboxRow[][] = Array.from({ length: count }, () => []);
-  [...byJob.values()].forEach((rowsOfJob, i) => shares[i % count].push(...rowsOfJob));
-  return shares;
+  const batches: OutboxRow[][] = [];
+  let open: OutboxRow[] = [];
+  for (const rowsOfJob of byJob.values()) {
+    if (open.length > 0 && open.length + rowsOfJob.length > maxBatch) {
+      batches.push(open);
+      open = [];
+    }
+    open.push(...rowsOfJob);
+  }
+  if (open.length > 0) batches.push(open);
+  return batches;
 };
 
 const chunks = (rows: ReadonlyArray<OutboxRow>, size: number): OutboxRow[][] => {
