@@ -49,7 +49,7 @@ export interface GroupCommitSpec<W, R> {
 // One turn of the event loop: timers and I/O callbacks that are due run first. A zero-delay timer,
 // not an immediate: an immediate costs 0.03 ms against the timer's 2 (timers are clamped), but
 // Deno polls I/O only a little between immediates. With the relay posting to its sink while jobs
-// committed, a 750 KB batch request took 5-14 s to an in-process server instead of 0.1 s, and the
+// committed, a 750 KB batch request took 6-14 s to an in-process server instead of 0.1 s, and the
 // relay fell ever further behind; a stage's own HTTP calls would starve the same way.
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
