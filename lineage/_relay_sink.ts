@@ -35,8 +35,9 @@ const deliveryLog: Effect.Effect<OutboxWithDeliveryLog, StoreError, OutboxStore>
 );
 
 // Events of one job stay together and in order; jobs are independent of each other. For a sink
-// that takes many events per call, jobs are packed whole into batches of up to `maxBatch` events
-// (a longer job is a group of its own, handed over in order), which may go at once.
+// that says how many events one call takes (`maxBatch` above 1), jobs are packed whole into
+// batches of up to that many (a longer job is a group of its own, handed over in order), which
+// may go at once; else each job is a group of its own.
 const partitions = (
   rows: ReadonlyArray<OutboxRow>,
   concurrency: number,
@@ -263,7 +264,7 @@ const deliverPending = (
         ),
       });
       yield* Effect.forEach(
-        partitions(readable.filter(accepts), concurrency, sink.maxBatch ?? readable.length),
+        partitions(readable.filter(accepts), concurrency, sink.maxBatch ?? 1),
         (rows) => deliverPartition(round, rows),
         { concurrency, discard: true },
       );
