@@ -220,6 +220,41 @@ describe("flush() to a batch endpoint", () => {
       await store.close();
     }
   });
+
+  it("keeps every event once and in order when some batches fail, jobs longer than a batch too", async () => {
+    // 14 events a job: each is split into two requests, the second sent after the first.
+    const store = await seed(12, 6);
+    const accepted: Event[] = [];
+    let requests = 0;
+    server.use(
+      http.post(`${MARQUEZ}/api/v1/lineage/batch`, async ({ request }) => {
+        const events = await request.json() as Event[];
+        await new Promise((r) => setTimeout(r, 2));
+        if (++requests % 4 === 3) return new HttpResponse(null, { status: 503 });
+        accepted.push(...events);
+        return new HttpResponse(null, { status: 200 });
+      }),
+    );
+    try {
+      const sink = marquezSink({
+        batch: true,
+        maxBatch: 10,
+        concurrency: 3,
+        retry: { maxAttempts: 1 },
+      });
+      const all = await outboxEvents(store);
+      let flushes = 0;
+      for (let pending = all.length; pending > 0 && flushes < 30; flushes++) {
+        [{ pending }] = await runTest(onStore(store, flush([sink])));
+      }
+      expect(flushes).toBeGreaterThan(1);
+      expect(accepted).toHaveLength(all.length);
+      expect([...countsOf(accepted).values()].every((n) => n === 1)).toBe(true);
+      expect(orderProblems(accepted)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe("flush() with a sink that is down", () => {
