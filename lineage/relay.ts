@@ -95,19 +95,24 @@ const flushOne = (
   );
 };
 
+/** Makes every sink known first (see knowSinks), then flushes them all at once; their reports. */
+const flushEach = (
+  sinks: ReadonlyArray<LineageSink>,
+  flushOf: (sink: LineageSink) => Effect.Effect<SinkFlush, StoreError, OutboxStore>,
+): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
+  Effect.andThen(
+    knowSinks(sinks),
+    Effect.forEach(sinks, (sink) => Effect.map(flushOf(sink), (f) => f.report), {
+      concurrency: "unbounded",
+    }),
+  );
+
 /** Delivers everything pending to every sink; each sink is independent of the others. */
 export const flush = (
   sinks: ReadonlyArray<LineageSink>,
   options: FlushOptions = {},
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
-  Effect.andThen(
-    knowSinks(sinks),
-    Effect.forEach(
-      sinks,
-      (sink) => Effect.map(flushOne(sink, options, { maxPages: Infinity }), (f) => f.report),
-      { concurrency: "unbounded" },
-    ),
-  );
+  flushEach(sinks, (sink) => flushOne(sink, options, { maxPages: Infinity }));
 
 /** Options of {@link flushWithDeadline}. */
 export interface DeadlineOptions extends FlushOptions {
@@ -123,27 +128,20 @@ export const flushWithDeadline = (
   sinks: ReadonlyArray<LineageSink>,
   options: DeadlineOptions,
 ): Effect.Effect<ReadonlyArray<SinkReport>, StoreError, OutboxStore> =>
-  Effect.andThen(
-    knowSinks(sinks),
-    Effect.forEach(
-      sinks,
-      (sink) =>
-        flushOne(sink, options, {
-          maxPages: Infinity,
-          bounded: (delivery, tally) =>
-            delivery.pipe(
-              Effect.timeoutOrElse({
-                duration: Duration.millis(options.maxWaitMs),
-                orElse: () =>
-                  Effect.sync(() => {
-                    tally.error ??= `not finished within ${options.maxWaitMs} ms`;
-                  }),
+  flushEach(sinks, (sink) =>
+    flushOne(sink, options, {
+      maxPages: Infinity,
+      bounded: (delivery, tally) =>
+        delivery.pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(options.maxWaitMs),
+            orElse: () =>
+              Effect.sync(() => {
+                tally.error ??= `not finished within ${options.maxWaitMs} ms`;
               }),
-            ),
-        }).pipe(Effect.map((f) => f.report)),
-      { concurrency: "unbounded" },
-    ),
-  );
+          }),
+        ),
+    }));
 
 /** Options of {@link runRelay}. */
 export interface RelayLoopOptions extends FlushOptions {

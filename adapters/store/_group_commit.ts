@@ -194,7 +194,7 @@ export const applyInRounds = async <W, Row extends { readonly i: number } = { re
 
 /** Whether `writes` make one round (no key twice): one run of a {@link RoundedStatement}. */
 export const oneRound = <W>(writes: ReadonlyArray<W>, keyOf: (write: W) => string): boolean =>
-  new Set(writes.map(keyOf)).size === writes.length;
+  rounds(writes, keyOf).length <= 1;
 
 /**
  * Runs `statement`, which only says which writes it applied: one row whose `applied` holds their

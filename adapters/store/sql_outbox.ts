@@ -449,9 +449,9 @@ const makeDeliveryLog = (
 /** The relay's view of the outbox, with per-event delivery records. */
 export const makeSqlOutboxStore = (
   db: SqlClient,
-  options: SqlOutboxOptions = {},
+  { horizonMs = 300_000, deleteDelivered = false }: SqlOutboxOptions = {},
 ): OutboxStoreShape & DeliveryLogShape => ({
-  ...makeDeliveryLog(db, options.horizonMs ?? 300_000, options.deleteDelivered ?? false),
+  ...makeDeliveryLog(db, horizonMs, deleteDelivered),
   pending: (sink, limit) =>
     storeOp("outbox.pending", async () => {
       const rows = await db.query<RawRow>(
@@ -473,7 +473,7 @@ export const makeSqlOutboxStore = (
              delivered = lk_outbox_cursors.delivered + $3, updated_at = now()`,
           [sink, seq, count],
         );
-        await markDelivered(db, tx, sink, before, options.deleteDelivered ?? false);
+        await markDelivered(db, tx, sink, before, deleteDelivered);
         await tx.query("delete from lk_outbox_settled where sink = $1 and seq <= $2", [sink, seq]);
       });
     }),
