@@ -8,6 +8,7 @@ import { vector } from "@electric-sql/pglite-pgvector";
 import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { makeEmbeddedUpkeep } from "./embedded_upkeep.ts";
 import { makePreparedQuery, type PreparedQuery } from "./pglite_statements.ts";
+import { sizeFilesBySeeking } from "./pglite_file_sizes.ts";
 
 /**
  * Postgres settings of the embedded database, on top of PGlite's own start parameters.
@@ -70,6 +71,8 @@ export const openPglite = async (dir?: string, template?: Blob): Promise<SqlClie
     startParams: [...PGlite.defaultStartParams, ...pgliteSettings],
     ...(dir === undefined && template ? { loadDataDir: template } : {}),
   });
+  // Relation sizes by a seek instead of an fstat (pglite_file_sizes.ts).
+  sizeFilesBySeeking(db);
   await db.exec("create extension if not exists vector");
   const prepared = makePreparedQuery(db);
   const base = executor(db, prepared, false);
