@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPglite } from "../../../adapters/store/pglite_client.ts";
-import { MAX_PREPARED } from "../../../adapters/store/pglite_statements.ts";
+import { bindAndExecute, MAX_PREPARED } from "../../../adapters/store/pglite_statements.ts";
+import { protocol } from "@electric-sql/pglite";
+import fc from "fast-check";
 import type { SqlClient } from "../../../adapters/store/sql_client.ts";
 
 let db: SqlClient;
@@ -129,5 +131,50 @@ describe("prepared statements of the embedded database", () => {
     expect(Object.keys((await read())[0])).not.toContain("added");
     await db.exec("alter table t add column added int default 7");
     expect((await read())[0]).toMatchObject({ id: 2, added: 7 });
+  });
+});
+
+describe("bindAndExecute()", () => {
+  const theirs = (name: string, values: ReadonlyArray<string | Uint8Array | null>) => {
+    const parts = [
+      protocol.serialize.bind({ statement: name, values: [...values] }),
+      protocol.serialize.describe({ type: "P" }),
+      protocol.serialize.execute({}),
+      protocol.serialize.sync(),
+    ];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  const value = fc.oneof(
+    fc.constant(null),
+    fc.string({ unit: "grapheme", maxLength: 40 }),
+    fc.string({ unit: "binary", maxLength: 40 }),
+    fc.uint8Array({ maxLength: 64 }),
+  );
+
+  it("writes the bytes PGlite's own serializers write for the four messages", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme-ascii", maxLength: 20 }),
+        fc.array(value, { maxLength: 12 }),
+        (name, values) => {
+          expect(bindAndExecute(name, values)).toEqual(theirs(name, values));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("writes a large parameter whole", () => {
+    const big = "é∑🚀x".repeat(100_000);
+    const bytes = new TextEncoder().encode(big);
+    expect(bindAndExecute("lk_s1", [big, bytes, null])).toEqual(
+      theirs("lk_s1", [big, bytes, null]),
+    );
   });
 });
