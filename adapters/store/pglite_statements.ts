@@ -122,7 +122,7 @@ const parameter = (db: PGlite, value: unknown, type: number): string | Uint8Arra
 };
 
 /** Protocol messages as one buffer, for one call into the database. */
-const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPglite } from "../../../adapters/store/pglite_client.ts";
-import { bindAndExecute, MAX_PREPARED } from "../../../adapters/store/pglite_statements.ts";
+import { bindAndExecute, concat, MAX_PREPARED } from "../../../adapters/store/pglite_statements.ts";
 import { protocol } from "@electric-sql/pglite";
 import fc from "fast-check";
 import type { SqlClient } from "../../../adapters/store/sql_client.ts";
@@ -135,21 +135,13 @@ describe("prepared statements of the embedded database", () => {
 });
 
 describe("bindAndExecute()", () => {
-  const theirs = (name: string, values: ReadonlyArray<string | Uint8Array | null>) => {
-    const parts = [
+  const theirs = (name: string, values: ReadonlyArray<string | Uint8Array | null>) =>
+    concat(
       protocol.serialize.bind({ statement: name, values: [...values] }),
       protocol.serialize.describe({ type: "P" }),
       protocol.serialize.execute({}),
       protocol.serialize.sync(),
-    ];
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
+    );
   const value = fc.oneof(
     fc.constant(null),
     fc.string({ unit: "grapheme", maxLength: 40 }),
