@@ -59,8 +59,9 @@ export const sizeFilesBySeeking = (db: PGlite): boolean => {
   const close = ops.close.bind(ops);
   // One per open descriptor (keyed by what its duplicates share), closed with it.
   const sizers = new WeakMap<object, Deno.FsFile>();
+  const keyOf = (stream: Stream): object => stream.shared ?? stream;
   const sizerOf = (stream: Stream & { nfd: number }): Deno.FsFile | undefined => {
-    const key = stream.shared ?? stream;
+    const key = keyOf(stream);
     let sizer = sizers.get(key);
     if (!sizer) {
       try {
@@ -73,19 +74,18 @@ export const sizeFilesBySeeking = (db: PGlite): boolean => {
     return sizer;
   };
   ops.llseek = (stream, offset, whence) => {
-    if (whence !== SEEK_END || stream.nfd === undefined || !fs.isFile(stream.node.mode)) {
-      return llseek(stream, offset, whence);
-    }
-    const sizer = sizerOf(stream as Stream & { nfd: number });
-    // A negative result is refused as PGlite refuses it (EINVAL).
-    if (!sizer || offset < 0) return llseek(stream, offset, whence);
-    return offset + sizer.seekSync(0, Deno.SeekMode.End);
+    // A negative offset (a position before the end, perhaps before the start) stays PGlite's.
+    const sizer = whence === SEEK_END && offset >= 0 && stream.nfd !== undefined &&
+        fs.isFile(stream.node.mode)
+      ? sizerOf(stream as Stream & { nfd: number })
+      : undefined;
+    return sizer ? offset + sizer.seekSync(0, Deno.SeekMode.End) : llseek(stream, offset, whence);
   };
   ops.close = (stream) => {
     try {
       close(stream);
     } finally {
-      const key = stream.shared ?? stream;
+      const key = keyOf(stream);
       const sizer = sizers.get(key);
       if (sizer && !(stream.shared && stream.shared.refcount > 0)) {
         sizers.delete(key);

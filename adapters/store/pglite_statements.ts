@@ -132,11 +132,11 @@ export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out;
 };
 
-// Describe (the unnamed portal), Execute (it, no row limit) and Sync, as PGlite sends them.
-const DESCRIBE_EXECUTE_SYNC = Uint8Array.of(
-  ...[68, 0, 0, 0, 6, 80, 0],
-  ...[69, 0, 0, 0, 9, 0, 0, 0, 0, 0],
-  ...[83, 0, 0, 0, 4],
+// Describe (the unnamed portal), Execute (it, no row limit) and Sync: the same for every call.
+const DESCRIBE_EXECUTE_SYNC = concat(
+  protocol.serialize.describe({ type: "P" }),
+  protocol.serialize.execute({}),
+  protocol.serialize.sync(),
 );
 
 /**
