@@ -31,6 +31,7 @@ import type { LiveQuery } from "../adapters/sources/live_requests.ts";
 import { liveQueryFromFlags } from "../adapters/sources/live_flags.ts";
 import type { PageProgress } from "../adapters/sources/live_settings.ts";
 import * as CommandMetrics from "./_metrics.ts";
+import { defaultJobConcurrency } from "../pipelines/runner.ts";
 
 const USAGE = `usage: deno task run-pipeline [options]
 
@@ -54,7 +55,7 @@ const USAGE = `usage: deno task run-pipeline [options]
                       Kafka topic default orchestration.events.v1)
   --tenant ID         tenant of the jobs (default: default)
   --meta KEY=VALUE    a string every stage of the jobs sees in its context's metadata; repeatable
-  --concurrency N     jobs in flight at once (default: 4)
+  --concurrency N     jobs in flight at once (default: ${defaultJobConcurrency})
   --force             re-process documents that already succeeded, and failed ones from scratch
   --enqueue-only      record the jobs as queued and exit: \`deno task worker\` processes run them
                       (they read record files at the same absolute paths)
@@ -195,7 +196,7 @@ export const runOptionsFrom = (
     ...optional("lineageFlag", flags.lineage as string | undefined),
     tenant: (flags.tenant as string | undefined) ?? "default",
     metadata: metadataFrom((flags.meta as ReadonlyArray<string> | undefined) ?? []),
-    concurrency: (flags.concurrency as number | undefined) ?? 4,
+    concurrency: (flags.concurrency as number | undefined) ?? defaultJobConcurrency,
     force: flags.force === true,
     enqueueOnly: flags["enqueue-only"] === true,
     json: flags.json === true,

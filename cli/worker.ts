@@ -13,7 +13,7 @@
  */
 import { Duration, Effect, Fiber } from "effect";
 import { runWorker } from "../pipelines/worker.ts";
-import type { JobOutcome } from "../pipelines/runner.ts";
+import { defaultJobConcurrency, type JobOutcome } from "../pipelines/runner.ts";
 import { flushWithDeadline, runRelay } from "../lineage/relay.ts";
 import { resolveLineageConfig } from "../lineage/config.ts";
 import { parseArgs } from "./_args.ts";
@@ -42,7 +42,7 @@ const USAGE = `usage: deno task worker [--store DIR|URL] [--tenant ID] [--concur
                         [--poll SECONDS] [--allow-private-network] [--json]
 
   --tenant ID       run this tenant's jobs only (default: default)
-  --concurrency N   jobs run at once (default: 4)
+  --concurrency N   jobs run at once (default: ${defaultJobConcurrency})
   --once            stop when no job is left to run (default: keep looking until interrupted)
   --poll SECONDS    how often to look for new jobs when there are none; an enqueued job
                     wakes the worker at once (default: 2)
@@ -140,7 +140,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
             }),
           );
           const report = yield* runWorker(config, {
-            concurrency: (flags.concurrency as number | undefined) ?? 4,
+            concurrency: (flags.concurrency as number | undefined) ?? defaultJobConcurrency,
             once: flags.once === true,
             pollInterval: `${(flags.poll as number | undefined) ?? 2} seconds`,
             signal: stop.signal,

