@@ -6,8 +6,8 @@
  * @module
  */
 
-/** V8's young generation capped at 4 MB (see docs/operating.md). */
-export const runTaskV8Flag = "--v8-flags=--max-semi-space-size=4";
+/** V8's young generation capped at 4 MB, one thread compiling WebAssembly (see docs/operating.md). */
+export const runTaskV8Flag = "--v8-flags=--max-semi-space-size=4,--wasm-num-compilation-tasks=1";
 
 /**
  * One malloc arena for the whole process (see docs/operating.md): V8 compiles the database's
