@@ -1,7 +1,7 @@
 /**
- * The V8 flag and the environment `deno.json` gives the `run-pipeline`, `worker` and `resume`
- * tasks: a bench that measures their time or memory starts its process with them, as those tasks
- * do.
+ * The V8 flag and the environment `deno.json` gives every command's task (`run-pipeline`,
+ * `worker`, `status`, …): a bench that measures their time or memory starts its process with them,
+ * as those tasks do.
  *
  * @module
  */
