@@ -55,12 +55,18 @@ const runOnce = async (store: string, cache: string, scratch: string): Promise<S
   return { seconds, peakMb: Math.round(kb / 1024) };
 };
 
-const summary = (samples: ReadonlyArray<Sample>) => ({
-  seconds: Number(median(samples.map((s) => s.seconds)).toFixed(2)),
-  ...(samples[0]?.peakMb === undefined
-    ? {}
-    : { peak_mb: median(samples.map((s) => s.peakMb ?? 0)) }),
-});
+// The median, and the range: on a small shared machine one start can take a third longer than
+// the next.
+const summary = (samples: ReadonlyArray<Sample>) => {
+  const seconds = samples.map((s) => s.seconds);
+  return {
+    seconds: Number(median(seconds).toFixed(2)),
+    seconds_range: [Math.min(...seconds), Math.max(...seconds)].map((s) => Number(s.toFixed(2))),
+    ...(samples[0]?.peakMb === undefined
+      ? {}
+      : { peak_mb: median(samples.map((s) => s.peakMb ?? 0)) }),
+  };
+};
 
 /** Runs the startup bench; returns the exit status. */
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
@@ -101,9 +107,9 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       cold_over_warm: Number((summary(cold).seconds / summary(warm).seconds).toFixed(2)),
     };
     const line = (name: string, s: ReturnType<typeof summary>) =>
-      `${name.padEnd(44)}${s.seconds.toFixed(2)} s${
-        s.peak_mb === undefined ? "" : `   peak ${s.peak_mb} MB`
-      }`;
+      `${name.padEnd(44)}${s.seconds.toFixed(2)} s (${
+        s.seconds_range.map((x) => x.toFixed(2)).join("-")
+      })${s.peak_mb === undefined ? "" : `   peak ${s.peak_mb} MB`}`;
     console.log(`run-pipeline on the bundled records, median of ${repeat}`);
     console.log(line("first store (empty template cache)", result.first_store));
     console.log(line("cold (new store from the template)", result.cold));
