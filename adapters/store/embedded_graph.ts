@@ -58,38 +58,39 @@ export const writeGraph = (
   const refused = unwritableId(extraction);
   if (refused !== undefined) return Effect.fail(refused);
   return Effect.tryPromise({
-    try: () =>
-      db.transaction(async (tx) => {
-        if (entities.length > 0) {
-          // Properties merge, so a node seen by several documents keeps what each one said.
-          await tx.query(
-            `insert into lk_kg_nodes (tenant_id, node_id, label, name, properties)
-               select $2, e.id, e.label, e.name, e.properties
-               from jsonb_to_recordset($1::jsonb) as e(id text, label text, name text, properties jsonb)
-               on conflict (tenant_id, node_id) do update
-                 set properties = lk_kg_nodes.properties || excluded.properties, updated_at = now()`,
-            [JSON.stringify(entities), tenantId],
-          );
-        }
-        await tx.query(
-          `delete from lk_kg_edges
-           where tenant_id = $3 and doc_id = $1 and not (edge_id = any($2::text[]))`,
-          [docId, claims.map((c) => c.id), tenantId],
-        );
-        if (claims.length > 0) {
-          await tx.query(
-            `insert into lk_kg_edges (tenant_id, edge_id, source_id, target_id, predicate, doc_id,
-                 properties)
-               select $2, c.id, c.subject, c.object, c.predicate, c."docId", c.properties
-               from jsonb_to_recordset($1::jsonb) as c(id text, subject text, object text,
-                 predicate text, "docId" text, properties jsonb)
-               on conflict (tenant_id, edge_id, doc_id) do update
-                 set properties = excluded.properties, updated_at = now()`,
-            [JSON.stringify(claims), tenantId],
-          );
-        }
-        return { docId, nodes: entities.length, edges: claims.length };
-      }),
+    try: async () => {
+      // One statement, atomic on its own: the nodes upserted (properties merge, so a node seen
+      // by several documents keeps what each one said), the document's edges it no longer
+      // states removed and the others upserted. The edges' foreign keys are checked when the
+      // statement ends, so they see the nodes it wrote.
+      await db.query(
+        `with nodes as (
+           insert into lk_kg_nodes (tenant_id, node_id, label, name, properties)
+             select $2, e.id, e.label, e.name, e.properties
+             from jsonb_to_recordset($1::jsonb) as e(id text, label text, name text,
+               properties jsonb)
+             on conflict (tenant_id, node_id) do update
+               set properties = lk_kg_nodes.properties || excluded.properties, updated_at = now()),
+         stale as (
+           delete from lk_kg_edges
+           where tenant_id = $2 and doc_id = $4 and not (edge_id = any($5::text[])))
+         insert into lk_kg_edges (tenant_id, edge_id, source_id, target_id, predicate, doc_id,
+             properties)
+           select $2, c.id, c.subject, c.object, c.predicate, c."docId", c.properties
+           from jsonb_to_recordset($3::jsonb) as c(id text, subject text, object text,
+             predicate text, "docId" text, properties jsonb)
+           on conflict (tenant_id, edge_id, doc_id) do update
+             set properties = excluded.properties, updated_at = now()`,
+        [
+          JSON.stringify(entities),
+          tenantId,
+          JSON.stringify(claims),
+          docId,
+          claims.map((c) => c.id),
+        ],
+      );
+      return { docId, nodes: entities.length, edges: claims.length };
+    },
     // Refused for the data in it: Permanent, never retried; anything else may pass on retry.
     catch: (cause) => writeFailure("graph write", cause),
   });

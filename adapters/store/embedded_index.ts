@@ -77,34 +77,30 @@ export const writeChunks = (
     };
   });
   return Effect.tryPromise({
-    try: () =>
-      db.transaction(async (tx) => {
-        // Chunks of an earlier version of the document that no longer exist are removed, so a
-        // re-run never leaves stale chunks behind.
-        await tx.query(
-          `delete from lk_chunks
-           where tenant_id = $3 and doc_id = $1 and not (chunk_id = any($2::text[]))`,
-          [docId, chunks.map((c) => c.chunkId), tenantId],
-        );
-        if (rows.length > 0) {
-          await tx.query(
-            `insert into lk_chunks (chunk_id, doc_id, tenant_id, section_id, body, start_offset,
-                 end_offset, metadata, embedder, embedding)
-               select r.chunk_id, r.doc_id, r.tenant_id, r.section_id, r.body, r.start_offset,
-                 r.end_offset, r.metadata, r.embedder,
-                 ($2::real[])[r.v_from:r.v_to]${db.hasVector ? "::vector" : ""}
-               from jsonb_to_recordset($1::jsonb) as r(chunk_id text, doc_id text, tenant_id text,
-                 section_id text, body text, start_offset int, end_offset int, metadata jsonb,
-                 embedder text, v_from int, v_to int)
-               on conflict (tenant_id, chunk_id) do update set body = excluded.body,
-                 section_id = excluded.section_id, start_offset = excluded.start_offset,
-                 end_offset = excluded.end_offset, metadata = excluded.metadata,
-                 embedder = excluded.embedder, embedding = excluded.embedding, updated_at = now()`,
-            [JSON.stringify(rows), floats],
-          );
-        }
-        return { docId, index: "lk_chunks", upserted: rows.length };
-      }),
+    try: async () => {
+      // One statement, atomic on its own: chunks of an earlier version of the document that no
+      // longer exist are removed (so a re-run never leaves stale chunks behind) and the others
+      // upserted. The two touch different rows, so neither needs to see what the other did.
+      await db.query(
+        `with stale as (
+           delete from lk_chunks
+           where tenant_id = $3 and doc_id = $4 and not (chunk_id = any($5::text[])))
+         insert into lk_chunks (chunk_id, doc_id, tenant_id, section_id, body, start_offset,
+             end_offset, metadata, embedder, embedding)
+           select r.chunk_id, r.doc_id, r.tenant_id, r.section_id, r.body, r.start_offset,
+             r.end_offset, r.metadata, r.embedder,
+             ($2::real[])[r.v_from:r.v_to]${db.hasVector ? "::vector" : ""}
+           from jsonb_to_recordset($1::jsonb) as r(chunk_id text, doc_id text, tenant_id text,
+             section_id text, body text, start_offset int, end_offset int, metadata jsonb,
+             embedder text, v_from int, v_to int)
+           on conflict (tenant_id, chunk_id) do update set body = excluded.body,
+             section_id = excluded.section_id, start_offset = excluded.start_offset,
+             end_offset = excluded.end_offset, metadata = excluded.metadata,
+             embedder = excluded.embedder, embedding = excluded.embedding, updated_at = now()`,
+        [JSON.stringify(rows), floats, tenantId, docId, chunks.map((c) => c.chunkId)],
+      );
+      return { docId, index: "lk_chunks", upserted: rows.length };
+    },
     // Refused for the data in it (a row too large for an index …): Permanent; else Transient.
     catch: (cause) => writeFailure("index write", cause),
   });
