@@ -292,6 +292,13 @@ export const knowSinks = (
     yield* log.know(sinks.map((sink) => ({ name: sink.name, channels: sink.channels })));
   });
 
+/** Whether the sink has nothing to do, where the store can tell (see DeliveryLogShape.quiet). */
+export const isQuiet = (sink: LineageSink): Effect.Effect<boolean, StoreError, OutboxStore> =>
+  Effect.gen(function* () {
+    const log = yield* deliveryLog;
+    return log.quiet === undefined ? false : yield* log.quiet(sink.name, sink.channels);
+  });
+
 /**
  * The report of one sink after a flush; its pending events counted up to `countUpTo` when given
  * (the background relay, which flushes a sink with a backlog again at once).

@@ -52,6 +52,16 @@ export interface DeliveryLogShape {
     limit: number,
     after?: number,
   ) => Effect.Effect<ReadonlyArray<OutboxRow>, StoreError>;
+  /**
+   * Whether the sink has nothing to do: no event of `channels` it has not settled, and no
+   * settled record left to fold into its cursor. A flush of such a sink is reported at once,
+   * without taking its lease or writing anything. A store that leaves it out has every flush
+   * take the whole round.
+   */
+  readonly quiet?: (
+    sink: string,
+    channels: ReadonlyArray<OutboxChannel>,
+  ) => Effect.Effect<boolean, StoreError>;
   /** Records settled events, in one transaction. */
   readonly settle: (sink: string, record: SettleRecord) => Effect.Effect<void, StoreError>;
   /**

@@ -373,6 +373,20 @@ const makeDeliveryLog = (
       );
       return rows.map(toRow);
     }),
+  quiet: (sink, channels) =>
+    storeOp("outbox.quiet", async () => {
+      const known = await knows(db, sink);
+      // From indexes, as a page is read (see _index_order.ts): the first pending event, if any.
+      const [r] = await queryInIndexOrder<{ quiet: boolean }>(
+        db,
+        `select not exists (select 1 from lk_outbox_settled s where s.sink = $1)
+           and not exists (
+             select 1 from lk_outbox o where o.seq > ${CURSOR} and ${unsettledOf(known)})
+           as quiet`,
+        [sink, JSON.stringify(channels)],
+      );
+      return r.quiet;
+    }),
   settle: (sink, record) =>
     storeOp("outbox.settle", async () => {
       await db.transaction((tx) => writeSettled(tx, sink, record));

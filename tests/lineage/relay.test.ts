@@ -7,7 +7,7 @@ import { setupServer } from "msw/node";
 import { resolve } from "node:path";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { openEmbeddedStore, type Store } from "../../adapters/store/store.ts";
-import { insertOutbox } from "../../adapters/store/sql_outbox.ts";
+import { insertOutbox, makeSqlOutboxStore } from "../../adapters/store/sql_outbox.ts";
 import { type HttpTransportConfig, makeHttpSink } from "../../lineage/http_transport.ts";
 import { makeJsonlSink } from "../../lineage/jsonl_sink.ts";
 import { type OutboxEvent, type OutboxRow, OutboxStore } from "../../lineage/outbox.ts";
@@ -501,6 +501,74 @@ describe("flush() reading page after page", () => {
       // Pages 20 and 40, then the end (the 49th read found nothing).
       expect(compactedAfterPages).toEqual([20, 40, 49]);
       expect(await readJsonl(resolve(dir, "ol.jsonl"))).toEqual(await outboxEvents(store));
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+describe("flush() of a sink with nothing to do", () => {
+  // The store's outbox, recording which of its steps each flush took.
+  const recordingSteps = (outbox: OutboxWithDeliveryLog, steps: string[]) => {
+    const step = <A extends unknown[], R>(name: string, f: (...args: A) => R) => (...args: A) => {
+      steps.push(name);
+      return f(...args);
+    };
+    const recording: OutboxWithDeliveryLog = {
+      ...outbox,
+      claim: step("claim", outbox.claim),
+      pendingFor: step("pendingFor", outbox.pendingFor),
+      settle: step("settle", outbox.settle),
+      compact: step("compact", outbox.compact),
+      counts: step("counts", outbox.counts),
+    };
+    return Layer.succeed(OutboxStore, recording);
+  };
+
+  it("is reported at once: no lease, no page, no compaction, nothing written", async () => {
+    const store = await seed(2);
+    const dir = await tempDir();
+    try {
+      const sink = makeJsonlSink(resolve(dir, "ol.jsonl"), "openlineage");
+      const steps: string[] = [];
+      const layer = recordingSteps(store.outbox as OutboxWithDeliveryLog, steps);
+      const [first] = await runTest(flush([sink]).pipe(Effect.provide(layer)));
+      expect([first.delivered, first.pending]).toEqual([12, 0]);
+      expect(steps).toContain("claim");
+      steps.length = 0;
+      const [again] = await runTest(flush([sink]).pipe(Effect.provide(layer)));
+      expect(report(again)).toEqual({ sink: sink.name, delivered: 0, pending: 0, deadLettered: 0 });
+      expect(steps).toEqual([]);
+      // A new event makes it busy again.
+      await insertOutbox(store.client, "job-9", job("p9", 1));
+      const [later] = await runTest(flush([sink]).pipe(Effect.provide(layer)));
+      expect([later.delivered, later.pending]).toEqual([4, 0]);
+      expect(steps).toEqual(expect.arrayContaining(["claim", "pendingFor", "settle", "compact"]));
+      expect((await readJsonl(resolve(dir, "ol.jsonl"))).length).toBe(16);
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  it("is not quiet while it holds settled records its cursor has yet to fold in", async () => {
+    const store = await seed(1);
+    const dir = await tempDir();
+    try {
+      // A horizon longer than the test: what the sink settles stays a record, not a cursor move.
+      const outbox = makeSqlOutboxStore(store.client, { horizonMs: 3_600_000 });
+      const sink = makeJsonlSink(resolve(dir, "ol.jsonl"), "openlineage");
+      expect(await Effect.runPromise(outbox.quiet!(sink.name, sink.channels))).toBe(false);
+      const steps: string[] = [];
+      const layer = recordingSteps(outbox, steps);
+      const [first] = await runTest(flush([sink]).pipe(Effect.provide(layer)));
+      expect([first.delivered, first.pending]).toEqual([6, 0]);
+      expect(await Effect.runPromise(outbox.quiet!(sink.name, sink.channels))).toBe(false);
+      steps.length = 0;
+      await runTest(flush([sink]).pipe(Effect.provide(layer)));
+      expect(steps).toContain("compact");
+      expect((await readJsonl(resolve(dir, "ol.jsonl"))).length).toBe(6);
     } finally {
       await store.close();
       await Deno.remove(dir, { recursive: true });

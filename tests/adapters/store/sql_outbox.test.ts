@@ -45,6 +45,29 @@ describe.each(backends)("SqlOutboxStore delivery records on $name", (backend) =>
     expect(cursor.delivered).toBe(2);
   });
 
+  it("quiet() only once nothing of the sink's channels is unsettled and its records are folded", async () => {
+    await insertOutbox(store.client, "job-a", [
+      ...events("r1", 2),
+      ...events("r1", 1, "cloudevents"),
+    ]);
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    const quiet = (channels: OutboxEvent["channel"][]) => run(outbox.quiet!("s", channels));
+    await run(outbox.know([{ name: "s", channels: ["openlineage"] }]));
+    expect(await quiet(["openlineage"])).toBe(false);
+    const [first, second] = await seqs("s");
+    await run(outbox.settle("s", { delivered: [first] }));
+    expect(await quiet(["openlineage"])).toBe(false);
+    await run(outbox.settle("s", { delivered: [second] }));
+    // Both settled, but their records are not folded into the cursor yet.
+    expect(await quiet(["openlineage"])).toBe(false);
+    await run(outbox.compact("s", ["openlineage"]));
+    expect(await quiet(["openlineage"])).toBe(true);
+    // The CloudEvent is another channel's: pending for a sink that takes it.
+    await run(outbox.know([{ name: "t", channels: ["cloudevents"] }]));
+    expect(await run(outbox.quiet!("t", ["cloudevents"]))).toBe(false);
+    expect(await run(outbox.quiet!("never-seen", ["openlineage"]))).toBe(false);
+  });
+
   it("settling the same event twice records it once", async () => {
     await insertOutbox(store.client, "job-a", events("r1", 1));
     const outbox = makeSqlOutboxStore(store.client);
