@@ -4,10 +4,14 @@
  * each. Each caller still waits for its own write to be durable, so a stage's next step starts
  * only after its transition committed.
  *
- * A batch is flushed at once when no flush is in flight; writes that arrive while one is in
- * flight wait for it and go together in the next (up to `maxBatch`). So a lone job pays no
- * linger, and under load the batch grows with the number of jobs waiting. Reads that every job
- * makes at the same point (its checkpoints when its run starts) batch the same way.
+ * A batch starts on the next immediate when no flush is in flight; writes that arrive while one
+ * is in flight wait for it and go together in the next (up to `maxBatch`). So a lone job pays no
+ * linger (an immediate, not a timer: timers are clamped, 2 ms and more at every transition), and
+ * under load the batch grows with the number of jobs waiting. The immediate lets what is already
+ * queued run first: Effect yields a busy fiber on an immediate too, so jobs out of step with each
+ * other still share a batch (the 20 bundled records: 39-43 statements of stage writes, 28 after,
+ * the fewest their 16 jobs and then 4 allow). Reads that every job makes at the same point (its
+ * checkpoints when its run starts) batch the same way.
  *
  * On the embedded database a statement is a call into WebAssembly that resolves without going
  * through the event loop, so jobs whose stages do no I/O of their own go from commit to commit
@@ -125,10 +129,11 @@ export const makeGroupCommit = <W, R>(
   return (write) =>
     new Promise<R>((resolve, reject) => {
       queue.push({ write, resolve, reject });
-      // Started on a microtask, so writes handed in by the same turn share the first batch.
+      // Started on an immediate, so writes handed in by the same turn, and by fibers and I/O
+      // callbacks already queued, share the first batch.
       if (!flushing) {
         flushing = true;
-        queueMicrotask(() => void flush());
+        setImmediate(() => void flush());
       }
     });
 };

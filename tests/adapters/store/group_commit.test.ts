@@ -55,8 +55,26 @@ describe("makeGroupCommit()", () => {
     });
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => commit(i)));
     expect(results).toEqual(Array.from({ length: 10 }, (_, i) => i * 2));
-    // Handed in by the same turn: one batch (the first write starts it on a microtask).
+    // Handed in by the same turn: one batch (the first write starts it on an immediate).
     expect(batches).toEqual([Array.from({ length: 10 }, (_, i) => i)]);
+  });
+
+  it("lets what was queued before its first write (a fiber that yielded) join the batch", async () => {
+    const batches: number[][] = [];
+    const commit = makeGroupCommit<number, number>(instantClient, {
+      batch: (_tx, writes) => {
+        batches.push([...writes]);
+        return Promise.resolve([...writes]);
+      },
+      single: (_db, w) => {
+        batches.push([w]);
+        return Promise.resolve(w);
+      },
+      turnMs: 0,
+    });
+    const yielded = new Promise<number>((resolve) => setImmediate(() => resolve(commit(2))));
+    expect(await Promise.all([commit(1), yielded])).toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
   });
 
   it("runs a batch that is one statement without a transaction, and any other in one", async () => {
