@@ -228,6 +228,10 @@ const takeChannels = async (
       [JSON.stringify(added), cursor],
     );
   }
+  // The same channels as recorded (every flush after the first): nothing to write.
+  const same = before !== undefined && before !== null &&
+    channels.every((c) => before.includes(c)) && before.every((c) => channels.includes(c));
+  if (same) return;
   await tx.query("update lk_outbox_cursors set channels = $2::jsonb where sink = $1", [
     sink,
     JSON.stringify(channels),
