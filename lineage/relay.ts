@@ -88,20 +88,23 @@ const flushOne = (
   plan: FlushPlan,
 ): Effect.Effect<SinkFlush, StoreError, OutboxStore> =>
   Effect.gen(function* () {
-    if (yield* isQuiet(sink)) {
-      return {
-        report: { sink: sink.name, delivered: 0, pending: 0, deadLettered: 0 },
-        backlog: false,
-      };
-    }
     const tally: Tally = { delivered: 0, deadLettered: 0 };
     const batchSize = options.batchSize ?? 500;
     const maxPages = options.maxPages ?? plan.maxPages;
-    const delivery = flushSink(sink, batchSize, maxPages, tally);
-    const bounded = plan.bounded ?? ((d: Delivery) => d);
-    const report = yield* bounded(delivery, tally).pipe(
-      Effect.andThen(reportOf(sink, tally, plan.countUpToOnePage ? batchSize : undefined)),
+    let quiet = false;
+    // The look is part of the flush, within its deadline (flushWithDeadline) as the rest is.
+    const delivery = Effect.flatMap(
+      isQuiet(sink),
+      (nothingToDo) =>
+        nothingToDo
+          ? Effect.sync(() => void (quiet = true))
+          : flushSink(sink, batchSize, maxPages, tally),
     );
+    const bounded = plan.bounded ?? ((d: Delivery) => d);
+    yield* bounded(delivery, tally);
+    const report: SinkReport = quiet
+      ? { sink: sink.name, delivered: 0, pending: 0, deadLettered: 0 }
+      : yield* reportOf(sink, tally, plan.countUpToOnePage ? batchSize : undefined);
     return { report, backlog: tally.backlog === true };
   });
 
