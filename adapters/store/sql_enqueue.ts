@@ -3,9 +3,11 @@
  * jobs in one multi-row statement per batch (the job rows, their history and the notification
  * that wakes workers) instead of a transaction of two statements each.
  *
- * A document whose job exists already (a re-run) is left to the caller, one by one in the same
- * transaction: what happens to it depends on the job's state. A document enqueued alone goes
- * through the same statement.
+ * The documents whose job exists already (a re-run) take a second statement of the batch: each job
+ * records where this run sends lineage (and, when forced with a new input, what it reads), unless
+ * another process runs it now, whose run keeps its own. One statement for them all, not one each:
+ * re-enqueueing 3,000 done documents took 0.95-1.03 s one by one. A document enqueued alone goes
+ * through the same statements.
  *
  * @module
  */
@@ -55,31 +57,70 @@ const rowOf = ({ input, jobId, docId, correlationId }: EnqueueWrite, i: number) 
   events_target: input.destinations?.events ?? null,
 });
 
-/** How the writer turns a new job's row into its result, and enqueues a document whose job exists. */
+/**
+ * Jobs that exist already, updated (lineage destinations; the request when replaced) unless
+ * running, every row locked in job order first, as the stage writes lock theirs (so two batches
+ * never wait on each other in a cycle); each with its `i`, updated or as it stands.
+ */
+const KNOWN_SQL = `with b as (
+    select * from jsonb_to_recordset($1::jsonb) as b(i int, job_id text, lineage_target text,
+      events_target text, replace_request boolean, request jsonb)),
+  o as (select b.* from b join lk_jobs j on j.job_id = b.job_id and j.status <> 'running'
+        order by j.job_id for update of j),
+  upd as (update lk_jobs t set lineage_target = o.lineage_target, events_target = o.events_target,
+      request = case when o.replace_request then o.request else t.request end
+    from o where t.job_id = o.job_id
+    returning o.i, t.*)
+  select * from upd
+  union all
+  select b.i, j.* from b join lk_jobs j on j.job_id = b.job_id
+  where not exists (select 1 from upd where upd.i = b.i)`;
+
+const knownRowOf = ({ input, jobId }: EnqueueWrite, i: number) => ({
+  i,
+  job_id: jobId,
+  lineage_target: input.destinations?.lineage ?? null,
+  events_target: input.destinations?.events ?? null,
+  replace_request: input.replaceRequest === true,
+  request: input.request,
+});
+
+/** How the writer turns a job's row into its result: a new job's, or one that existed. */
 export interface EnqueueSpec<Row, R> {
   readonly created: (row: Row) => R;
-  /** Enqueues, in the caller's transaction, a document whose job exists already. */
-  readonly known: (tx: SqlExecutor, write: EnqueueWrite) => Promise<R>;
+  readonly known: (row: Row) => R;
 }
 
-/** The enqueue writer of one store; a batch of one is the same statement in a transaction. */
+/** The enqueue writer of one store; a batch of one is the same statements in a transaction. */
 export const makeEnqueueWriter = <Row, R>(
   db: SqlClient,
   spec: EnqueueSpec<Row, R>,
 ): GroupCommit<EnqueueWrite, R> => {
   const batch = async (tx: SqlExecutor, writes: ReadonlyArray<EnqueueWrite>) => {
+    const indexed = writes.map((w, i) => ({ w, i }));
     const inserted = await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(tx, {
       sql: ENQUEUE_SQL,
-      writes: writes.map((w, i) => ({ w, i })),
+      writes: indexed,
       keyOf: ({ w }) => w.jobId,
       rowOf: ({ w, i }) => rowOf(w, i),
     });
-    const results: R[] = [];
-    for (const [i, write] of writes.entries()) {
+    const rest = indexed.filter(({ i }) => !inserted.has(i));
+    const known = rest.length === 0
+      ? new Map<number, Row>()
+      : await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(tx, {
+        sql: KNOWN_SQL,
+        writes: rest,
+        keyOf: ({ w }) => w.jobId,
+        rowOf: ({ w, i }) => knownRowOf(w, i),
+      });
+    return writes.map((write, i) => {
       const row = inserted.get(i);
-      results.push(row ? spec.created(row) : await spec.known(tx, write));
-    }
-    return results;
+      if (row) return spec.created(row);
+      const existing = known.get(i);
+      // Neither made nor found: the batch fails, and each write is tried again alone.
+      if (!existing) throw new Error(`job ${write.jobId} was neither created nor found`);
+      return spec.known(existing);
+    });
   };
   return makeGroupCommit(db, {
     batch,

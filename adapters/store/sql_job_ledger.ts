@@ -32,7 +32,7 @@ import { claimLease, releaseLease } from "./sql_leases.ts";
 import { makeStageWriter } from "./sql_stage_writes.ts";
 import { makeBeginWriter, makeFinishWriter } from "./sql_run_writes.ts";
 import { makeCheckpointReader } from "./sql_checkpoint_reads.ts";
-import { type EnqueueWrite, makeEnqueueWriter, QUEUED_CHANNEL } from "./sql_enqueue.ts";
+import { makeEnqueueWriter, QUEUED_CHANNEL } from "./sql_enqueue.ts";
 
 /** The job id of a (tenant, document): stable across processes and runs. */
 export const jobIdFor = (tenantId: string, docId: string): string =>
@@ -121,37 +121,11 @@ const history = (
     [e.jobId, e.runNumber, e.from, e.to, e.stage ?? null, e.reason],
   );
 
-// A document whose job exists already, in the caller's transaction (see sql_enqueue.ts).
-const enqueueKnown = async (
-  tx: SqlExecutor,
-  { input, jobId }: EnqueueWrite,
-): Promise<Enqueued> => {
-  // A new run of a known job records where this run sends lineage (and, when forced with a
-  // new input, what it reads), unless another process runs the job now: that run keeps its
-  // own.
-  const [updated] = await tx.query<JobRow>(
-    `update lk_jobs set lineage_target = $2, events_target = $3,
-       request = case when $4 then $5::jsonb else request end
-     where job_id = $1 and status <> 'running'
-     returning *`,
-    [
-      jobId,
-      input.destinations?.lineage ?? null,
-      input.destinations?.events ?? null,
-      input.replaceRequest === true,
-      JSON.stringify(input.request),
-    ],
-  );
-  if (updated) return { job: toJob(updated), created: false };
-  const [existing] = await tx.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
-  return { job: toJob(existing), created: false };
-};
-
 // Documents enqueued together become jobs together (see sql_enqueue.ts).
 const enqueue = (db: SqlClient) => {
   const write = makeEnqueueWriter<JobRow, Enqueued>(db, {
     created: (row) => ({ job: toJob(row), created: true }),
-    known: enqueueKnown,
+    known: (row) => ({ job: toJob(row), created: false }),
   });
   return (input: EnqueueInput) =>
     storeOp("enqueue", () => {

@@ -99,6 +99,49 @@ describe.each(backends)("SqlJobLedger on $name", (backend) => {
     }
   });
 
+  it("enqueue() of known jobs together: each takes the new destinations unless running, its request only when replaced", async () => {
+    const input = (docKey: string, lineage: string, replaceRequest = false) => ({
+      tenantId: "again",
+      request: replaceRequest
+        ? {
+          ...request(docKey),
+          location: { kind: "file" as const, file: `new/${docKey}.json`, pointer: "" },
+        }
+        : request(docKey),
+      pipeline: "auto",
+      pipelineVersion: "1",
+      destinations: { lineage },
+      replaceRequest,
+    });
+    const keys = ["K-1", "K-2", "K-3"];
+    const first = await run(
+      Effect.forEach(keys, (k) => store.ledger.enqueue(input(k, "/tmp/old")), {
+        concurrency: "unbounded",
+      }),
+    );
+    // K-3 is running in another process: its run keeps what it was told.
+    expect(await run(store.ledger.beginRun(firstRun(first[2].job.jobId), []))).toBe(true);
+    const again = await run(
+      Effect.forEach(
+        [input("K-1", "/tmp/new"), input("K-2", "/tmp/new", true), input("K-3", "/tmp/new", true)],
+        (i) => store.ledger.enqueue(i),
+        { concurrency: "unbounded" },
+      ),
+    );
+    expect(again.map((r) => [r.job.jobId, r.created])).toEqual(
+      first.map((r) => [r.job.jobId, false]),
+    );
+    expect(again.map((r) => r.job.destinations)).toEqual([
+      { lineage: "/tmp/new" },
+      { lineage: "/tmp/new" },
+      { lineage: "/tmp/old" },
+    ]);
+    const fileOf = (job: { request: IngestRequest }) =>
+      (job.request.location as { file?: string }).file;
+    expect(again.map((r) => fileOf(r.job))).toEqual(["x.json", "new/K-2.json", "x.json"]);
+    expect((await run(store.ledger.get(first[2].job.jobId)))?.status).toBe("running");
+  });
+
   it("beginRun() is a compare-and-set: one of two claims for the same run wins", async () => {
     const { job } = await run(store.ledger.enqueue({
       tenantId: "t1",
