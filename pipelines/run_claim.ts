@@ -146,13 +146,18 @@ export const openRunAborts = (
   ];
 };
 
-/** Claims the job for a new run or, when paused and resuming, for its current run. */
+/**
+ * Claims the job for a new run or, when paused and resuming, for its current run; or says why
+ * not: `"not runnable"` when the job in hand is not to run now (done, paused without a resume,
+ * held by a live run), `"refused"` when the store refused the claim (another process claimed it
+ * first).
+ */
 export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptions, at: Date) =>
   Effect.gen(function* () {
     const ledger = yield* JobLedger;
     const runtime = yield* PipelineRuntime;
     if (job.status === "paused") {
-      if (!options.resume || !job.runCreatedAt) return undefined;
+      if (!options.resume || !job.runCreatedAt) return "not runnable" as const;
       // Resuming starts the run's next segment.
       const segment = job.resumes + 1;
       const scope = runScope(job, pipeline, runtime, job.runNumber, job.runCreatedAt, segment);
@@ -174,10 +179,10 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
           reason: `gate ${job.currentStage} opened`,
         }),
       );
-      return resumed ? { scope, resumedGate: job.currentStage ?? undefined } : undefined;
+      return resumed ? { scope, resumedGate: job.currentStage ?? undefined } : "refused" as const;
     }
     const from = claimableFrom(options);
-    if (!from.includes(job.status)) return undefined;
+    if (!from.includes(job.status)) return "not runnable" as const;
     const runNumber = job.runNumber + 1;
     const overwrite = options.force === true && job.status !== "queued";
     const scope = runScope(job, pipeline, runtime, runNumber, at, 0, { force: overwrite });
@@ -197,7 +202,7 @@ export const claim = (job: Job, pipeline: CompiledPipeline, options: RunJobOptio
       },
       pipelineEvents(scope, { transition: "START", event: "started", time: at }),
     );
-    return claimed ? { scope, resumedGate: undefined } : undefined;
+    return claimed ? { scope, resumedGate: undefined } : "refused" as const;
   });
 
 /**

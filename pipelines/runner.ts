@@ -119,7 +119,10 @@ export const runJob = (
     const startMs = yield* Clock.currentTimeMillis;
     const claimed = yield* claim(job, pipeline, options, new Date(startMs));
     const base = { jobId: job.jobId, docId: job.docId };
-    if (!claimed) return notRun(yield* ledger.get(job.jobId), base, 0);
+    // A job done before this run is reported as it was read: a re-run of many done documents
+    // reads none of them again. Any other job that is not run is read again for its state now.
+    if (claimed === "not runnable" && job.status === "succeeded") return notRun(job, base, 0);
+    if (typeof claimed === "string") return notRun(yield* ledger.get(job.jobId), base, 0);
     const { scope } = claimed;
     const renewal = yield* Effect.forkChild(
       keepLease(job.jobId, scope.runNumber, leaseOf(options)),
