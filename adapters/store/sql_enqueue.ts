@@ -91,14 +91,17 @@ export interface EnqueueSpec<Row, R> {
   readonly known: (row: Row) => R;
 }
 
+/** A write of a batch with its place in it. */
+type Indexed = { readonly w: EnqueueWrite; readonly i: number };
+
 /** The enqueue writer of one store; a batch of one is the same statements in a transaction. */
 export const makeEnqueueWriter = <Row, R>(
   db: SqlClient,
   spec: EnqueueSpec<Row, R>,
 ): GroupCommit<EnqueueWrite, R> => {
   const batch = async (tx: SqlExecutor, writes: ReadonlyArray<EnqueueWrite>) => {
-    const indexed = writes.map((w, i) => ({ w, i }));
-    const inserted = await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(tx, {
+    const indexed: Indexed[] = writes.map((w, i) => ({ w, i }));
+    const inserted = await applyInRounds<Indexed, Row & { i: number }>(tx, {
       sql: ENQUEUE_SQL,
       writes: indexed,
       keyOf: ({ w }) => w.jobId,
@@ -107,7 +110,7 @@ export const makeEnqueueWriter = <Row, R>(
     const rest = indexed.filter(({ i }) => !inserted.has(i));
     const known = rest.length === 0
       ? new Map<number, Row>()
-      : await applyInRounds<{ w: EnqueueWrite; i: number }, Row & { i: number }>(tx, {
+      : await applyInRounds<Indexed, Row & { i: number }>(tx, {
         sql: KNOWN_SQL,
         writes: rest,
         keyOf: ({ w }) => w.jobId,
