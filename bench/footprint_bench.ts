@@ -2,12 +2,14 @@
  * `deno task bench --footprint`: what a long run leaves on disk and holds in memory. N synthetic
  * documents (the auto pipeline with trivial stages, as `deno task bench` runs it) go through a
  * fresh embedded store on disk in waves, while the relay delivers their lineage to a local HTTP
- * sink (batch endpoint) with retention 0, as `run-pipeline` with `outbox.retention_days: 0` does.
+ * sink (batch endpoint) with retention 0, as `run-pipeline` with `outbox.retention_days: 0` does
+ * (`--retention-days` for another: delivered events are then kept, as the default 7 days keeps them).
  * After each wave it records the documents done, the process's resident memory, the store
  * folder's size, its WAL and the outbox; at the end, the folder's size per document once the
  * store closed (relay drained, outbox pruned, WAL checkpointed), and each table's share.
  *
- * Usage: deno task bench --footprint [--docs N] [--wave N] [--concurrency N] [--json]
+ * Usage: deno task bench --footprint [--docs N] [--wave N] [--concurrency N] [--retention-days N]
+ *        [--json]
  *
  * @module
  */
@@ -24,12 +26,16 @@ import { makeHttpSink } from "../lineage/http_transport.ts";
 import { flush, runRelay } from "../lineage/relay.ts";
 import { syntheticRequest, trivialStages } from "./_trivial_stages.ts";
 
-const usage = `usage: deno task bench --footprint [--docs N] [--wave N] [--concurrency N] [--json]
+const usage = `usage: deno task bench --footprint [--docs N] [--wave N] [--concurrency N]
+                                  [--retention-days N] [--json]
 
   --docs N          synthetic documents in all (default: 20000)
   --wave N          documents enqueued and run at a time; a sample is taken after each
                     (default: 1000)
   --concurrency N   jobs in flight at once (default: 64)
+  --retention-days N
+                    how long the outbox keeps delivered events (default: 0, deleted once every
+                    sink has them; the kit's own default is 7)
   --json            end with one line of JSON
   --help            this text`;
 
@@ -37,6 +43,7 @@ interface Options {
   readonly docs: number;
   readonly wave: number;
   readonly concurrency: number;
+  readonly retentionMs: number;
   readonly json: boolean;
 }
 
@@ -46,6 +53,7 @@ const optionsOf = (args: ReadonlyArray<string>): Options | number => {
       docs: { type: "integer", min: 1 },
       wave: { type: "integer", min: 1 },
       concurrency: { type: "integer", min: 1 },
+      "retention-days": { type: "integer", min: 0, max: 36_500 },
       json: { type: "boolean" },
       help: { type: "boolean" },
     });
@@ -58,6 +66,7 @@ const optionsOf = (args: ReadonlyArray<string>): Options | number => {
       docs: (flags.docs as number | undefined) ?? 20_000,
       wave: (flags.wave as number | undefined) ?? 1_000,
       concurrency: (flags.concurrency as number | undefined) ?? 64,
+      retentionMs: ((flags["retention-days"] as number | undefined) ?? 0) * 86_400_000,
       json: flags.json === true,
     };
   } catch (e) {
@@ -137,7 +146,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     name: "footprint-sink",
   });
   try {
-    const store = await openEmbeddedStore(scratch, { outboxRetentionMs: 0 });
+    const store = await openEmbeddedStore(scratch, { outboxRetentionMs: options.retentionMs });
     const layer = Layer.mergeAll(
       store.layer,
       resilienceLayer,
@@ -151,7 +160,10 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     const started = performance.now();
     try {
       const relay = Effect.runFork(
-        runRelay([sink], { interval: Duration.millis(200), retention: Duration.zero }).pipe(
+        runRelay([sink], {
+          interval: Duration.millis(200),
+          retention: Duration.millis(options.retentionMs),
+        }).pipe(
           Effect.provide(store.layer),
         ),
       );
@@ -193,7 +205,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       await Effect.runPromise(Fiber.interrupt(relay));
       const [report] = await Effect.runPromise(flush([sink]).pipe(Effect.provide(store.layer)));
       if (report.error) throw new Error(`the last flush failed: ${report.error}`);
-      await store.prune(0);
+      await store.prune();
       tables = await tableSizes(store.client);
     } finally {
       await store.close();
@@ -213,8 +225,9 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       samples,
     };
     console.log(
-      `${options.docs} synthetic documents on a fresh embedded store, relay live with ` +
-        `retention 0: ${received.events} events delivered in ${result.seconds} s`,
+      `${options.docs} synthetic documents on a fresh embedded store, relay live with retention ` +
+        `${options.retentionMs / 86_400_000} days: ${received.events} events delivered in ` +
+        `${result.seconds} s`,
     );
     console.log(
       `store after close: ${result.store_mb} MB, ${result.store_kb_per_doc} KB per document`,

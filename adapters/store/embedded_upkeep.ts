@@ -44,6 +44,7 @@ export const churningTables: ReadonlyArray<string> = [
   "lk_outbox",
   "lk_outbox_settled",
   "lk_outbox_cursors",
+  "lk_outbox_delivered_through",
   "lk_leases",
 ];
 

@@ -327,6 +327,19 @@ export const migrations: ReadonlyArray<Migration> = [
       create index if not exists lk_jobs_runnable on lk_jobs (created_at, enqueue_seq)
         where status in ('queued', 'running');`,
   },
+  {
+    version: 18,
+    name: "outbox delivered through",
+    // Every event up to `seq` was handled by every sink the store knew, as of `at`: the lowest
+    // sink cursor, recorded each time it moves. The events below it are delivered without a
+    // date of their own (see markDelivered in sql_outbox.ts): dating each one wrote a new copy
+    // of its row, payload and all, and a sink seen for the first time removes these marks.
+    sql: `
+      create table if not exists lk_outbox_delivered_through (
+        seq bigint primary key,
+        at timestamptz not null default now()
+      );`,
+  },
 ];
 
 const wanted = (client: SqlClient): ReadonlyArray<Migration> =>

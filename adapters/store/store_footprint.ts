@@ -38,9 +38,16 @@ export const storeFootprint = (db: SqlClient): Effect.Effect<StoreFootprint, Sto
       "select pg_database_size(current_database())::bigint as n",
     );
     const [outbox] = await db.query<{ pending: number; delivered: number }>(
-      `select count(*) filter (where delivered_at is null)::int as pending,
-              count(*) filter (where delivered_at is not null)::int as delivered
-       from lk_outbox`,
+      // Delivered: dated, or up to the lowest cursor and not dead-lettered (see markDelivered
+      // in sql_outbox.ts).
+      `with lowest as (select coalesce(min(last_seq), 0) as seq from lk_outbox_cursors),
+       outbox as (
+         select o.delivered_at is not null or (o.seq <= (select seq from lowest)
+           and not exists (select 1 from lk_outbox_dead_letters d where d.seq = o.seq)) as done
+         from lk_outbox o)
+       select count(*) filter (where not done)::int as pending,
+              count(*) filter (where done)::int as delivered
+       from outbox`,
     );
     return {
       databaseBytes: Number(size.n),

@@ -47,8 +47,11 @@ describe("deno task lineage", () => {
         const store = await openEmbeddedStore(dir);
         try {
           if (age) {
+            // Dated delivered, or passed by every cursor (see markDelivered in sql_outbox.ts).
             await store.client.exec(
-              `update lk_outbox set delivered_at = now() - interval '${age}'`,
+              `update lk_outbox set delivered_at = now() - interval '${age}'
+                 where delivered_at is not null;
+               update lk_outbox_delivered_through set at = now() - interval '${age}';`,
             );
           }
           return (await store.client.query("select 1 from lk_outbox")).length;

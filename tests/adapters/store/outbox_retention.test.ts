@@ -8,6 +8,7 @@ import {
 import { type Store, storeFromClient } from "../../../adapters/store/store.ts";
 import type { OutboxEvent } from "../../../lineage/outbox.ts";
 import { hasDeliveryLog } from "../../../lineage/delivery_log.ts";
+import { storeFootprint } from "../../../adapters/store/store_footprint.ts";
 import { backends } from "../../_stores.ts";
 
 const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect);
@@ -99,31 +100,65 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     expect(await pruneOutbox(store.client, 0)).toBe(0);
   });
 
-  it("dates an event delivered when the last sink to take it has it, whichever sink that is", async () => {
+  it("counts an event delivered when the last sink to take it has it, whichever sink that is", async () => {
     await insertOutbox(store.client, null, [...events(3), ...events(1, "cloudevents")]);
+    const [a, b, c] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    const delivered = async () => (await run(storeFootprint(store.client))).outbox.delivered;
+    await run(outbox.compact("one", ["openlineage"]));
+    await run(outbox.compact("two", ["openlineage"]));
+    // "one" has a and b; "two" has nothing yet: nothing is delivered but the CloudEvent, which no
+    // sink takes, once a cursor moved over it.
+    await run(outbox.settle("one", { delivered: [a, b] }));
+    await run(outbox.compact("one", ["openlineage"]));
+    expect(await delivered()).toBe(0);
+    await run(outbox.settle("two", { delivered: [b, c] }));
+    await run(outbox.compact("two", ["openlineage"]));
+    expect(await delivered()).toBe(1);
+    await run(outbox.settle("one", { delivered: [c] }));
+    await run(outbox.compact("one", ["openlineage"]));
+    expect(await delivered()).toBe(3);
+    await run(outbox.settle("two", { delivered: [a] }));
+    await run(outbox.compact("two", ["openlineage"]));
+    expect(await delivered()).toBe(4);
+    expect(await pruneOutbox(store.client, 0)).toBe(4);
+  });
+
+  it("dates only what some cursor has not passed; the rest is delivered as of when every cursor passed it", async () => {
+    await insertOutbox(store.client, null, events(4));
     const [a, b, c, d] = await remaining();
     const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
     const dated = async () =>
       (await store.client.query<{ seq: string | number }>(
         "select seq from lk_outbox where delivered_at is not null order by seq",
       )).map((r) => Number(r.seq));
+    await run(outbox.know([
+      { name: "one", channels: ["openlineage"] },
+      { name: "two", channels: ["openlineage"] },
+    ]));
+    // Both have a and b: every cursor passes them. "one" has d too but not c, so its cursor stops
+    // at b: d, which "two" has as well, is dated; c is pending for "one".
+    await run(outbox.settle("one", { delivered: [a, b, d] }));
     await run(outbox.compact("one", ["openlineage"]));
+    await run(outbox.settle("two", { delivered: [a, b, c, d] }));
     await run(outbox.compact("two", ["openlineage"]));
-    // "one" has a and b; "two" has nothing yet: nothing is dated but the CloudEvent, which no
-    // sink takes, once a cursor moved over it.
-    await run(outbox.settle("one", { delivered: [a, b] }));
-    await run(outbox.compact("one", ["openlineage"]));
-    expect(await dated()).toEqual([]);
-    await run(outbox.settle("two", { delivered: [b, c] }));
-    await run(outbox.compact("two", ["openlineage"]));
-    expect(await dated()).toEqual([b]);
+    expect(await dated()).toEqual([d]);
+    expect((await run(storeFootprint(store.client))).outbox).toEqual({ pending: 1, delivered: 3 });
+    // "one" has c now: every cursor passes d, and nothing more is dated.
     await run(outbox.settle("one", { delivered: [c] }));
     await run(outbox.compact("one", ["openlineage"]));
-    expect(await dated()).toEqual([b, c, d]);
-    await run(outbox.settle("two", { delivered: [a] }));
-    await run(outbox.compact("two", ["openlineage"]));
-    expect(await dated()).toEqual([a, b, c, d]);
-    expect(await pruneOutbox(store.client, 0)).toBe(4);
+    expect(await dated()).toEqual([d]);
+    expect((await run(storeFootprint(store.client))).outbox).toEqual({ pending: 0, delivered: 4 });
+    // Kept while younger than the retention, pruned after.
+    expect(await pruneOutbox(store.client, 60_000)).toBe(0);
+    await store.client.exec(
+      "update lk_outbox_delivered_through set at = at - interval '2 minutes' where seq <= " + b,
+    );
+    // a and b were passed by every cursor two minutes ago; c only now, and d was dated now.
+    expect(await pruneOutbox(store.client, 60_000)).toBe(2);
+    expect(await remaining()).toEqual([c, d]);
+    expect(await pruneOutbox(store.client, 0)).toBe(2);
+    expect(await remaining()).toEqual([]);
   });
 
   it("with deleteDelivered, deletes what every sink had at once: never a pending or dead-lettered event", async () => {

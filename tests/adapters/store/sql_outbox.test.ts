@@ -210,4 +210,20 @@ describe.each(backends)("SqlOutboxStore delivery records on $name", (backend) =>
       expect(plan).not.toMatch(/Seq Scan on lk_outbox o|Bitmap Heap Scan on lk_outbox|Sort/);
     }
   });
+
+  it("prune() reads the events every cursor passed from an index, not the whole outbox", async () => {
+    await insertOutbox(store.client, "job-a", events("r1", 3000));
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(outbox.settle("s", { delivered: (await seqs("s")).slice(0, 100) }));
+    await run(outbox.compact("s", ["openlineage"]));
+    let pruned = 0;
+    const plan = await planOf(
+      store.client,
+      async (recording) => pruned = await run(makeSqlOutboxStore(recording).prune!(0)),
+      "delete from lk_outbox o",
+    );
+    expect(pruned).toBe(100);
+    expect(plan).toMatch(/Index (Only )?Scan (using|on) lk_outbox_(undelivered|pkey)/);
+    expect(plan).not.toMatch(/Seq Scan on lk_outbox o/);
+  });
 });
