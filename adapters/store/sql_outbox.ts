@@ -126,6 +126,21 @@ export interface SqlOutboxOptions {
   readonly deleteDelivered?: boolean;
 }
 
+// Every channel an event can have (the outbox's check constraint allows these).
+const CHANNELS: Readonly<Record<OutboxChannel, true>> = { openlineage: true, cloudevents: true };
+
+/**
+ * One row per channel: the lowest cursor of the sinks that take it, up to which every event of
+ * the channel was handled by every sink (see markDelivered). A channel no sink takes: the
+ * highest cursor, since a cursor that passed its events handled them; no sink at all: 0.
+ */
+export const LOWEST_CURSOR_BY_CHANNEL = `select ch.channel, coalesce(
+    (select min(c.last_seq) from lk_outbox_cursors c
+     where c.channels is null or c.channels ? ch.channel),
+    (select max(c.last_seq) from lk_outbox_cursors c),
+    0) as seq
+  from (values ${Object.keys(CHANNELS).map((c) => `('${c}')`).join(", ")}) as ch(channel)`;
+
 const CURSOR = "coalesce((select last_seq from lk_outbox_cursors where sink = $1), 0)";
 const UNSETTLED =
   "not exists (select 1 from lk_outbox_settled s where s.sink = $1 and s.seq = o.seq)";
@@ -205,9 +220,10 @@ const knowSink = async (tx: SqlExecutor, sink: string): Promise<number> => {
 
 /**
  * Records the channels `sink` takes. A channel it did not take before had its events past the
- * sink's cursor (`cursor`) dated delivered without it: they become undelivered again, so its scan
- * finds them (under the same lock as `knowSink`, for the same reason). Those up to the cursor
- * stay dated: the sink has handled every event up to there, as its scan never reads them.
+ * sink's cursor (`cursor`) delivered without it, dated or below the lowest cursor of the sinks
+ * taking it: they become undelivered again, so its scan finds them (under the same lock as
+ * `knowSink`, for the same reason). Those up to the cursor stay delivered: the sink has handled
+ * every event up to there, as its scan never reads them.
  */
 const takeChannels = async (
   tx: SqlExecutor,
@@ -226,6 +242,11 @@ const takeChannels = async (
       `update lk_outbox set delivered_at = null
        where delivered_at is not null and seq > $2
          and channel in (select jsonb_array_elements_text($1::jsonb))`,
+      [JSON.stringify(added), cursor],
+    );
+    await tx.query(
+      `delete from lk_outbox_delivered_through
+       where seq > $2 and channel in (select jsonb_array_elements_text($1::jsonb))`,
       [JSON.stringify(added), cursor],
     );
   }
@@ -287,12 +308,12 @@ const deletedSinceVacuum = new WeakSet<SqlExecutor>();
  * that the next prune of `db`'s outbox vacuums it. A dead-lettered event stays undelivered, so
  * retention keeps its payload.
  *
- * The events up to the lowest cursor, which every sink has moved over, are not dated one by one:
- * the lowest cursor is recorded with the time in `lk_outbox_delivered_through` when it moves,
- * and retention dates them by that (see pruneOutbox). Dating wrote a new version of each row,
- * payload and all: as many bytes again as the events themselves, a sixth of a live run's time.
- * Only events settled past some sink's cursor are dated (on a server, where a cursor waits out
- * the horizon; anywhere, behind an event a sink has yet to take).
+ * The events of a channel up to the lowest cursor of the sinks that take it, which all of them
+ * have moved over, are not dated one by one: that cursor is recorded with the time in
+ * `lk_outbox_delivered_through` when it moves, and retention dates them by that (see
+ * pruneOutbox). Dating wrote a new version of each row, payload and all: as many bytes again as
+ * the events themselves. Only events settled past some sink's cursor are dated (on a server,
+ * where a cursor waits out the horizon; anywhere, behind an event a sink has yet to take).
  *
  * Only the events `sink` handled since its cursor stood at `from` are looked at: past `from`, up
  * to its cursor or its newest settled event. An event becomes handled by all when the last sink
@@ -309,18 +330,22 @@ const markDelivered = async (
   deleteDelivered: boolean,
 ): Promise<void> => {
   await lockDelivery(tx);
-  const lowest = "(select coalesce(min(last_seq), 0) from lk_outbox_cursors)";
+  // Dating: the lowest cursor of each channel, recorded when it moved, and only the events past
+  // it dated (see above).
+  const lowest = deleteDelivered ? "" : `lowest as (${LOWEST_CURSOR_BY_CHANNEL}),
+     through as (
+       insert into lk_outbox_delivered_through (channel, seq)
+       select l.channel, l.seq from lowest l
+       where l.seq > coalesce((select max(t.seq) from lk_outbox_delivered_through t
+                               where t.channel = l.channel), 0)),`;
+  const pastLowest = deleteDelivered ? "" : `and o.seq > (select min(seq) from lowest)
+       and o.seq > (select l.seq from lowest l where l.channel = o.channel)`;
   const [row] = await tx.query<{ n: number }>(
-    `with ${
-      deleteDelivered ? "" : `through as (
-       insert into lk_outbox_delivered_through (seq)
-       select ${lowest}
-       where ${lowest} > coalesce((select max(seq) from lk_outbox_delivered_through), 0)),`
-    }
+    `with ${lowest}
      done as (
      ${deleteDelivered ? "delete from lk_outbox o" : "update lk_outbox o set delivered_at = now()"}
      where o.delivered_at is null
-       and o.seq > ${deleteDelivered ? "$2" : `greatest($2, ${lowest})`}
+       and o.seq > $2 ${pastLowest}
        and o.seq <= greatest(
          (select last_seq from lk_outbox_cursors where sink = $1),
          (select max(seq) from lk_outbox_settled where sink = $1))
@@ -341,9 +366,10 @@ const markDelivered = async (
 
 /**
  * Deletes delivered events older than `olderThanMs` (never an undelivered one); returns how many:
- * those dated delivered before then, and those up to the lowest cursor recorded before then (see
- * markDelivered), with the records of it they no longer need. Under the lock a sink seen for the
- * first time takes (see knowSink), so no event is deleted that such a sink has yet to take.
+ * those dated delivered before then, and those up to the lowest cursor of their channel recorded
+ * before then (see markDelivered), with the records of it they no longer need. Under the lock a
+ * sink seen for the first time takes (see knowSink), so no event is deleted that such a sink has
+ * yet to take.
  *
  * The outbox is vacuumed after a prune that deleted rows, or after compactions did, since PGlite
  * has no autovacuum and the table would otherwise keep their space (and that of the row versions
@@ -355,19 +381,20 @@ export const pruneOutbox = async (db: SqlClient, olderThanMs: number): Promise<n
     const [row] = await tx.query<{ n: number }>(
       `with cutoff as (select now() - ($1::bigint * interval '1 millisecond') as at),
        through as (
-         select max(seq) as seq from lk_outbox_delivered_through
-         where at <= (select at from cutoff)),
+         select channel, max(seq) as seq from lk_outbox_delivered_through
+         where at <= (select at from cutoff) group by channel),
        dated as (
          delete from lk_outbox
          where delivered_at is not null and delivered_at <= (select at from cutoff)
          returning 1),
        passed as (
-         delete from lk_outbox o
-         where o.delivered_at is null and o.seq <= (select seq from through)
+         delete from lk_outbox o using through t
+         where o.channel = t.channel and o.delivered_at is null and o.seq <= t.seq
            and not exists (select 1 from lk_outbox_dead_letters d where d.seq = o.seq)
          returning 1),
        marks as (
-         delete from lk_outbox_delivered_through where seq <= (select seq from through))
+         delete from lk_outbox_delivered_through m using through t
+         where m.channel = t.channel and m.seq <= t.seq)
        select ((select count(*) from dated) + (select count(*) from passed))::int as n`,
       [Math.max(0, Math.floor(olderThanMs))],
     );

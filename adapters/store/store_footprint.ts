@@ -8,6 +8,7 @@ import type { Effect } from "effect";
 import type { StoreError } from "../../lineage/outbox.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
+import { LOWEST_CURSOR_BY_CHANNEL } from "./sql_outbox.ts";
 
 /** The store's size on disk and its outbox's state. */
 export interface StoreFootprint {
@@ -38,13 +39,13 @@ export const storeFootprint = (db: SqlClient): Effect.Effect<StoreFootprint, Sto
       "select pg_database_size(current_database())::bigint as n",
     );
     const [outbox] = await db.query<{ pending: number; delivered: number }>(
-      // Delivered: dated, or up to the lowest cursor and not dead-lettered (see markDelivered
-      // in sql_outbox.ts).
-      `with lowest as (select coalesce(min(last_seq), 0) as seq from lk_outbox_cursors),
+      // Delivered: dated, or up to the lowest cursor of the sinks taking its channel and not
+      // dead-lettered (see markDelivered in sql_outbox.ts).
+      `with lowest as (${LOWEST_CURSOR_BY_CHANNEL}),
        outbox as (
-         select o.delivered_at is not null or (o.seq <= (select seq from lowest)
+         select o.delivered_at is not null or (o.seq <= l.seq
            and not exists (select 1 from lk_outbox_dead_letters d where d.seq = o.seq)) as done
-         from lk_outbox o)
+         from lk_outbox o join lowest l on l.channel = o.channel)
        select count(*) filter (where not done)::int as pending,
               count(*) filter (where done)::int as delivered
        from outbox`,

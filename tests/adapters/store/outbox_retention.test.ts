@@ -161,6 +161,31 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     expect(await remaining()).toEqual([]);
   });
 
+  it("sinks of different channels date nothing once each has its own channel's events", async () => {
+    await insertOutbox(store.client, null, [
+      ...events(2),
+      ...events(2, "cloudevents"),
+      ...events(1),
+    ]);
+    const [a, b, c, d, e] = await remaining();
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    await run(outbox.know([
+      { name: "ol", channels: ["openlineage"] },
+      { name: "ce", channels: ["cloudevents"] },
+    ]));
+    await run(outbox.settle("ol", { delivered: [a, b, e] }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    // The CloudEvents wait for "ce" alone; the OpenLineage events are every taker's already.
+    expect((await run(storeFootprint(store.client))).outbox).toEqual({ pending: 2, delivered: 3 });
+    await run(outbox.settle("ce", { delivered: [c, d] }));
+    await run(outbox.compact("ce", ["cloudevents"]));
+    expect((await run(storeFootprint(store.client))).outbox).toEqual({ pending: 0, delivered: 5 });
+    expect(
+      await store.client.query("select seq from lk_outbox where delivered_at is not null"),
+    ).toEqual([]);
+    expect(await pruneOutbox(store.client, 0)).toBe(5);
+  });
+
   it("with deleteDelivered, deletes what every sink had at once: never a pending or dead-lettered event", async () => {
     await insertOutbox(store.client, null, [...events(4), ...events(1, "cloudevents")]);
     const [a, b, c, d, e] = await remaining();
