@@ -108,14 +108,16 @@ export interface OpenStoreOptions {
  * Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory.
  * The embedded database is for one process at a time, so every lease found when it opens was
  * left by a process that is gone: they are dropped (unless `keepLeases`), and its jobs can be
- * taken over at once.
+ * taken over at once. A store created by this call has none.
  */
 export const openEmbeddedStore = async (
   storeDir?: string,
   options: OpenStoreOptions = {},
 ): Promise<Store> => {
   // A new store starts from a template instead of running initdb and migrations.
-  if (storeDir) await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir());
+  const prepared = storeDir
+    ? await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir())
+    : "memory";
   const store = await storeFromClient(
     storeDir ? await openPglite(embeddedDbDir(storeDir)) : await openPglite(
       undefined,
@@ -124,7 +126,8 @@ export const openEmbeddedStore = async (
     storeDir ?? "memory",
     options,
   );
-  if (!options.keepLeases) await dropLeases(store.client);
+  // A store made now holds no lease to drop.
+  if (!options.keepLeases && prepared === "existing") await dropLeases(store.client);
   return store;
 };
 
