@@ -144,21 +144,53 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     await run(outbox.compact("two", ["openlineage"]));
     expect(await dated()).toEqual([d]);
     expect((await run(storeFootprint(store.client))).outbox).toEqual({ pending: 1, delivered: 3 });
+    // Every cursor passed a and b two minutes ago, as far as the store knows.
+    await store.client.exec(
+      "update lk_outbox_delivered_through set at = at - interval '2 minutes'",
+    );
     // "one" has c now: every cursor passes d, and nothing more is dated.
     await run(outbox.settle("one", { delivered: [c] }));
     await run(outbox.compact("one", ["openlineage"]));
     expect(await dated()).toEqual([d]);
     expect((await run(storeFootprint(store.client))).outbox).toEqual({ pending: 0, delivered: 4 });
-    // Kept while younger than the retention, pruned after.
-    expect(await pruneOutbox(store.client, 60_000)).toBe(0);
-    await store.client.exec(
-      "update lk_outbox_delivered_through set at = at - interval '2 minutes' where seq <= " + b,
-    );
-    // a and b were passed by every cursor two minutes ago; c only now, and d was dated now.
+    // Kept while younger than the retention, pruned after: a and b were passed by every cursor
+    // two minutes ago; c only now, and d was dated now.
+    expect(await pruneOutbox(store.client, 180_000)).toBe(0);
     expect(await pruneOutbox(store.client, 60_000)).toBe(2);
     expect(await remaining()).toEqual([c, d]);
     expect(await pruneOutbox(store.client, 0)).toBe(2);
     expect(await remaining()).toEqual([]);
+  });
+
+  it("records each channel's lowest cursor once a minute, moving it up between", async () => {
+    const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
+    const marks = () =>
+      store.client.query<{ channel: string; seq: string | number }>(
+        "select channel, seq from lk_outbox_delivered_through order by channel, seq",
+      );
+    for (let flush = 0; flush < 3; flush++) {
+      await insertOutbox(store.client, null, events(2));
+      const pending = await run(outbox.pendingFor("ol", ["openlineage"], 10));
+      await run(outbox.settle("ol", { delivered: pending.map((r) => r.seq) }));
+      await run(outbox.compact("ol", ["openlineage"]));
+    }
+    expect(await remaining()).toHaveLength(6);
+    const last = Math.max(...await remaining());
+    // One record per channel, moved up to where the cursor stands after the third flush.
+    expect((await marks()).map((m) => [m.channel, Number(m.seq)])).toEqual([
+      ["cloudevents", last],
+      ["openlineage", last],
+    ]);
+    // A record older than a minute stays as it is: the next move makes a new one.
+    await store.client.exec(
+      "update lk_outbox_delivered_through set at = at - interval '2 minutes'",
+    );
+    await insertOutbox(store.client, null, events(1));
+    await run(outbox.settle("ol", { delivered: [Math.max(...await remaining())] }));
+    await run(outbox.compact("ol", ["openlineage"]));
+    expect((await marks()).filter((m) => m.channel === "openlineage")).toHaveLength(2);
+    expect(await pruneOutbox(store.client, 60_000)).toBe(6);
+    expect(await pruneOutbox(store.client, 0)).toBe(1);
   });
 
   it("sinks of different channels date nothing once each has its own channel's events", async () => {
