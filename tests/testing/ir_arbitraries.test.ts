@@ -70,6 +70,27 @@ describe("embeddingBatchArbitrary()", () => {
       expect(batch.vectors.every((v) => v.vector.length === 5)).toBe(true);
     },
   );
+
+  test.prop([
+    embeddingBatchArbitrary({ dimensions: 5 }).filter((b) => b.vectors.length > 0),
+    fc.nat(4),
+    fc.constantFrom<unknown>(Number.NaN, Infinity, -Infinity, "1", null),
+  ])(
+    "the Embed schema refuses a vector with anything but a finite number, naming where",
+    (batch, at, bad) => {
+      const vector: unknown[] = [...batch.vectors[0].vector];
+      vector[at] = bad;
+      const refused = embeddingBatchSchema.safeParse({
+        ...batch,
+        vectors: [{ ...batch.vectors[0], vector }, ...batch.vectors.slice(1)],
+      });
+      expect(refused.success).toBe(false);
+      expect(refused.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([[
+        `vectors.0.vector.${at}`,
+        `expected a finite number, got ${typeof bad === "number" ? bad : typeof bad}`,
+      ]]);
+    },
+  );
 });
 
 describe("fieldValueArbitrary and textArbitrary()", () => {
