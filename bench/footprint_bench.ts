@@ -3,7 +3,8 @@
  * documents (the auto pipeline with trivial stages, as `deno task bench` runs it) go through a
  * fresh embedded store on disk in waves, while the relay delivers their lineage to a local HTTP
  * sink (batch endpoint) with retention 0, as `run-pipeline` with `outbox.retention_days: 0` does
- * (`--retention-days` for another: delivered events are then kept, as the default 7 days keeps them).
+ * (`--retention-days` for another: delivered events are then kept, as the default 7 days keeps
+ * them).
  * After each wave it records the documents done, the process's resident memory, the store
  * folder's size, its WAL and the outbox; at the end, the folder's size per document once the
  * store closed (relay drained, outbox pruned, WAL checkpointed), and each table's share.

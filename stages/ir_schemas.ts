@@ -134,9 +134,9 @@ export const chunkSetSchema: z.ZodType<ChunkSet> = z.object({
 
 /**
  * A vector: finite numbers, checked in one loop. Checked as `z.array(z.number())`, each number
- * was a schema of its own: the 20 bundled records' embeddings, checked as the Embed stage's
- * output and the Index stage's input, took 20 ms in a new process against 10, and 3.7 times as
- * long once warm.
+ * was a schema of its own: 40 checks of a batch of 9 vectors of 256 (the bundled records'
+ * embeddings, checked as the Embed stage's output and the Index stage's input) took 20-23 ms in
+ * a new process, 6-8 ms in one loop, and 3.5 times as long once warm.
  */
 const vectorSchema = z.custom<number[]>((v) => Array.isArray(v), {
   message: "expected an array of numbers",
