@@ -331,16 +331,17 @@ export const migrations: ReadonlyArray<Migration> = [
     version: 18,
     name: "outbox delivered through",
     // Every event of `channel` up to `seq` was handled by every sink the store knew that takes
-    // the channel, as of `at`: the lowest cursor of those sinks, recorded each time it moves. The
-    // events below it are delivered without a date of their own (see markDelivered in
-    // sql_outbox.ts): dating each one wrote a new copy of its row, payload and all. A sink seen
-    // for the first time removes these marks, and one that starts taking a channel those past
-    // its cursor.
+    // the channel, as of `at`: the lowest cursor of those sinks, recorded as it moves (a record
+    // made at `since` moves up with it for a minute, then a new one is made). The events below
+    // it are delivered without a date of their own (see markDelivered in sql_outbox.ts): dating
+    // each one wrote a new copy of its row, payload and all. A sink seen for the first time
+    // removes these records, and one that starts taking a channel those past its cursor.
     sql: `
       create table if not exists lk_outbox_delivered_through (
         channel text not null,
         seq bigint not null,
         at timestamptz not null default now(),
+        since timestamptz not null default now(),
         primary key (channel, seq)
       );`,
   },

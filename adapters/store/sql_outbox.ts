@@ -333,26 +333,26 @@ const markDelivered = async (
   await lockDelivery(tx);
   // Dating: the lowest cursor of each channel, recorded when it moved, and only the events past
   // it dated (see above).
-  // A channel's newest record younger than a minute is moved up to its lowest cursor and dated
-  // now (its events were delivered by then, if earlier: retention keeps them a little longer);
-  // else a new record is made. A long run makes one record per channel a minute, not one per
-  // flush, so a prune reads few.
+  // A channel's newest record made less than a minute ago is moved up to its lowest cursor and
+  // dated now (its events were delivered by then, if earlier: retention keeps them a little
+  // longer); else a new record is made. A long run makes one record per channel a minute, not
+  // one per flush, so a prune reads few; each keeps the time of its last move.
   const lowest = deleteDelivered ? "" : `lowest as (${LOWEST_CURSOR_BY_CHANNEL}),
      latest as (
-       select l.channel, l.seq as lowest, m.seq, m.at from lowest l
+       select l.channel, l.seq as lowest, m.seq, m.since from lowest l
        left join lateral (
-         select t.seq, t.at from lk_outbox_delivered_through t
+         select t.seq, t.since from lk_outbox_delivered_through t
          where t.channel = l.channel order by t.seq desc limit 1) m on true),
      moved as (
        update lk_outbox_delivered_through t set seq = m.lowest, at = now()
        from latest m
        where t.channel = m.channel and t.seq = m.seq
-         and m.lowest > m.seq and m.at > now() - interval '1 minute'),
+         and m.lowest > m.seq and m.since > now() - interval '1 minute'),
      added as (
        insert into lk_outbox_delivered_through (channel, seq)
        select m.channel, m.lowest from latest m
        where m.lowest > coalesce(m.seq, 0)
-         and (m.at is null or m.at <= now() - interval '1 minute')),`;
+         and (m.since is null or m.since <= now() - interval '1 minute')),`;
   const pastLowest = deleteDelivered ? "" : `and o.seq > (select min(seq) from lowest)
        and o.seq > (select l.seq from lowest l where l.channel = o.channel)`;
   const [row] = await tx.query<{ n: number }>(
