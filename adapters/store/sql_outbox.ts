@@ -353,6 +353,7 @@ const markDelivered = async (
        select m.channel, m.lowest from latest m
        where m.lowest > coalesce(m.seq, 0)
          and (m.since is null or m.since <= now() - interval '1 minute')),`;
+  // Past its channel's lowest cursor; past the lowest of all as well, a bound the index scan uses.
   const pastLowest = deleteDelivered ? "" : `and o.seq > (select min(seq) from lowest)
        and o.seq > (select l.seq from lowest l where l.channel = o.channel)`;
   const [row] = await tx.query<{ n: number }>(

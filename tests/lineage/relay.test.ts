@@ -693,12 +693,12 @@ describe("runRelay()", () => {
     }
   });
 
-  it("delivers a backlog page budget by page budget, dating each part delivered, without waiting", async () => {
+  it("delivers a backlog page budget by page budget, recording each part delivered, without waiting", async () => {
     const store = await seed(2); // 12 OpenLineage events
     try {
       const fake = withFake();
       const stop = new AbortController();
-      const datedAfterRound: number[] = [];
+      const deliveredAfterRound: number[] = [];
       const reports: SinkReport[] = [];
       await runTest(Effect.gen(function* () {
         const fiber = yield* Effect.forkChild(onStore(
@@ -711,7 +711,7 @@ describe("runRelay()", () => {
             onFlush: (r) =>
               Effect.promise(async () => {
                 reports.push(...r);
-                datedAfterRound.push(
+                deliveredAfterRound.push(
                   (await Effect.runPromise(storeFootprint(store.client))).outbox.delivered,
                 );
               }),
@@ -719,13 +719,13 @@ describe("runRelay()", () => {
         ));
         // The clock never moves: every flush after the first comes at once, since events wait.
         yield* eventually(() => fake.accepted.length === 12, "the whole backlog");
-        yield* eventually(() => datedAfterRound.length === 3, "three flushes");
+        yield* eventually(() => deliveredAfterRound.length === 3, "three flushes");
         stop.abort();
         yield* Fiber.join(fiber);
       }));
       // Each flush took two pages of two events and recorded them delivered before the next; the
       // CloudEvent after each job's six, which no sink takes, once the cursor passed it.
-      expect(datedAfterRound).toEqual([4, 9, 14]);
+      expect(deliveredAfterRound).toEqual([4, 9, 14]);
       // What was left after a flush was counted up to one page only.
       expect(reports.map(({ delivered, pending, pendingAtLeast }) => ({
         delivered,

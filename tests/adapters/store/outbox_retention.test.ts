@@ -71,7 +71,7 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     await run(outbox.compact("all", ["openlineage", "cloudevents"]));
     await run(outbox.settle("ol", { delivered: [a] }));
     await run(outbox.compact("ol", ["openlineage"]));
-    // Every sink had the CloudEvents or does not take them: they are dated delivered.
+    // Every sink had the CloudEvents or does not take them: they are delivered.
     expect((await run(outbox.pendingFor("ol", ["openlineage"], 10))).map((r) => r.seq)).toEqual(
       [b],
     );
@@ -261,7 +261,7 @@ describe.each(backends)("outbox retention on $name", (backend) => {
     expect(await remaining()).toEqual([c]);
   });
 
-  it("a sink that starts taking another channel leaves dated what its cursor has passed", async () => {
+  it("a sink that starts taking another channel leaves delivered what its cursor has passed", async () => {
     await insertOutbox(store.client, null, [...events(1), ...events(1, "cloudevents")]);
     const [a] = await remaining();
     const outbox = makeSqlOutboxStore(store.client, { horizonMs: 0 });
