@@ -9,6 +9,7 @@ import type { SqlClient, SqlExecutor } from "./sql_client.ts";
 import { makeEmbeddedUpkeep } from "./embedded_upkeep.ts";
 import { makePreparedQuery, type PreparedQuery } from "./pglite_statements.ts";
 import { sizeFilesBySeeking } from "./pglite_file_sizes.ts";
+import { lookUpMissingFilesQuietly } from "./pglite_missing_files.ts";
 
 /**
  * Postgres settings of the embedded database, on top of PGlite's own start parameters.
@@ -71,7 +72,9 @@ export const openPglite = async (dir?: string, template?: Blob): Promise<SqlClie
     startParams: [...PGlite.defaultStartParams, ...pgliteSettings],
     ...(dir === undefined && template ? { loadDataDir: template } : {}),
   });
-  // Relation sizes by a seek instead of an fstat (pglite_file_sizes.ts).
+  // Relation sizes by a seek instead of an fstat (pglite_file_sizes.ts), missing relation files
+  // without an exception (pglite_missing_files.ts).
+  lookUpMissingFilesQuietly(db);
   sizeFilesBySeeking(db);
   await db.exec("create extension if not exists vector");
   const prepared = makePreparedQuery(db);
