@@ -55,58 +55,45 @@ describe("makeEmbeddedUpkeep()", () => {
 
   it("vacuums only the tables with dead rows, and analyses those that changed", async () => {
     const db = await openPglite(`${root}/db3`);
-    // How often each table was vacuumed and analysed, by the database's counters.
+    // How often each table was vacuumed and analysed, by the database's counters: `[vacuums,
+    // analyses]` of lk_jobs, lk_leases, lk_outbox, lk_outbox_cursors.
     const counts = async () => {
       await db.query("select pg_stat_force_next_flush()");
-      const rows = await db.query<{ relname: string; vacuums: number; analyses: number }>(
-        `select relname, vacuum_count::int as vacuums, analyze_count::int as analyses
+      return (await db.query<{ vacuums: number; analyses: number }>(
+        `select vacuum_count::int as vacuums, analyze_count::int as analyses
          from pg_stat_user_tables where relname like 'lk_%' order by relname`,
-      );
-      return Object.fromEntries(rows.map((r) => [r.relname, [r.vacuums, r.analyses]]));
+      )).map((r) => [r.vacuums, r.analyses]);
     };
-    // Enough WAL for the next look to vacuum (the upkeep looks at every write here).
-    const writeWal = () =>
-      db.query(
+    // Changes, then enough WAL for the upkeep's next look (at every write here) to act.
+    const upkeepAfter = async (...changes: string[]) => {
+      for (const sql of changes) await db.query(sql);
+      await db.query(
         "insert into filler select repeat(md5(random()::text), 40) from generate_series(1, 100)",
       );
+      await upkeep.wrote();
+      return await counts();
+    };
+    const upkeep = makeEmbeddedUpkeep(db, { everyWrites: 1, walBytes: 64 * 1024 });
     try {
       await db.exec(`create table lk_jobs (x text); create table lk_outbox (x text);
         create table lk_leases (x text); create table lk_outbox_cursors (x text);
-        create table filler (x text)`);
-      const upkeep = makeEmbeddedUpkeep(db, { everyWrites: 1, walBytes: 64 * 1024 });
-      await db.exec("checkpoint");
-      await db.query("insert into lk_jobs select 'a' from generate_series(1, 500)");
-      await db.query("update lk_jobs set x = 'b'"); // dead rows
-      await db.query("insert into lk_outbox select 'e' from generate_series(1, 500)"); // only new ones
-      await db.query("insert into lk_leases select 'l' from generate_series(1, 10)");
-      await writeWal();
-      await upkeep.wrote();
-      expect(await counts()).toEqual({
-        lk_jobs: [1, 1],
-        lk_outbox: [0, 1],
-        lk_leases: [0, 1],
-        lk_outbox_cursors: [0, 1], // never analysed: planned as ten pages of rows until it is
-      });
-      // Inserted into, or not changed at all.
-      await db.query("insert into lk_outbox select 'e' from generate_series(1, 20)");
-      await writeWal();
-      await upkeep.wrote();
-      expect(await counts()).toEqual({
-        lk_jobs: [1, 1],
-        lk_outbox: [0, 2],
-        lk_leases: [0, 1],
-        lk_outbox_cursors: [0, 1],
-      });
+        create table filler (x text); checkpoint`);
+      // Dead rows in lk_jobs, only new ones in lk_outbox and lk_leases, lk_outbox_cursors never
+      // analysed (planned as ten pages of rows until it is).
+      expect(
+        await upkeepAfter(
+          "insert into lk_jobs select 'a' from generate_series(1, 500)",
+          "update lk_jobs set x = 'b'",
+          "insert into lk_outbox select 'e' from generate_series(1, 500)",
+          "insert into lk_leases select 'l' from generate_series(1, 10)",
+        ),
+      ).toEqual([[1, 1], [0, 1], [0, 1], [0, 1]]);
+      // Only lk_outbox inserted into: analysed again; nothing else changed.
+      expect(await upkeepAfter("insert into lk_outbox select 'e' from generate_series(1, 20)"))
+        .toEqual([[1, 1], [0, 1], [0, 2], [0, 1]]);
       // Rows deleted: vacuumed.
-      await db.query("delete from lk_outbox");
-      await writeWal();
-      await upkeep.wrote();
-      expect(await counts()).toEqual({
-        lk_jobs: [1, 1],
-        lk_outbox: [1, 3],
-        lk_leases: [0, 1],
-        lk_outbox_cursors: [0, 1],
-      });
+      expect(await upkeepAfter("delete from lk_outbox"))
+        .toEqual([[1, 1], [0, 1], [1, 3], [0, 1]]);
     } finally {
       await db.close();
     }
