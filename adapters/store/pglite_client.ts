@@ -72,8 +72,8 @@ export const openPglite = async (dir?: string, template?: Blob): Promise<SqlClie
     startParams: [...PGlite.defaultStartParams, ...pgliteSettings],
     ...(dir === undefined && template ? { loadDataDir: template } : {}),
   });
-  // Relation sizes by a seek instead of an fstat (pglite_file_sizes.ts), missing relation files
-  // without an exception (pglite_missing_files.ts).
+  // Relation sizes by a seek instead of an fstat (pglite_file_sizes.ts), a relation's missing
+  // forks and segments without an exception (pglite_missing_files.ts).
   lookUpMissingFilesQuietly(db);
   sizeFilesBySeeking(db);
   await db.exec("create extension if not exists vector");
