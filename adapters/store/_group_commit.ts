@@ -10,8 +10,8 @@
  * under load the batch grows with the number of jobs waiting. The immediate lets what is already
  * queued run first: Effect yields a busy fiber on an immediate too, so jobs out of step with each
  * other still share a batch (the 20 bundled records at 16 jobs in flight: 39-43 statements of
- * stage writes, 28 after, the fewest their 16 jobs and then 4 allow). Reads that every job makes at the same point (its
- * checkpoints when its run starts) batch the same way.
+ * stage writes, 28 after, the fewest their 16 jobs and then 4 allow). Reads that every job makes
+ * at the same point (its checkpoints when its run starts) batch the same way.
  *
  * On the embedded database a statement is a call into WebAssembly that resolves without going
  * through the event loop, so jobs whose stages do no I/O of their own go from commit to commit
