@@ -11,14 +11,13 @@ import { type Kit, loadKit } from "../kit/load_kit.ts";
 import { SetupError } from "../kit/setup_error.ts";
 import type { StageShortcuts } from "../kit/stage_overrides.ts";
 import {
-  isServerStore,
+  describeStore,
   openStore,
   type OpenStoreOptions,
   type Store,
   storeExists,
 } from "../adapters/store/store.ts";
 import { type FlagSpec, UsageError } from "./_args.ts";
-import { redactUrl } from "../adapters/store/postgres_client.ts";
 import { flushWithDeadline } from "../lineage/relay.ts";
 import { type CommandSinks, destinationSinks, destinationsOf } from "../kit/lineage_sinks.ts";
 import { eventsSinkFor } from "../kit/events_sink.ts";
@@ -32,9 +31,6 @@ export const storeSpec = (flag: string | undefined): string => storeSpecOf(flag)
 /** The lineage namespace from the environment. */
 export const namespaceFromEnv = (env: { get(key: string): string | undefined }): string =>
   env.get("OPENLINEAGE_NAMESPACE") ?? "lineage-kit";
-
-/** Where a store is, for messages: a server URL without its password. */
-export const describeStore = (spec: string): string => isServerStore(spec) ? redactUrl(spec) : spec;
 
 /** Opens the store `spec` names, or says why it cannot (an unreachable server …) and exits 2. */
 export const openStoreOrExplain = async (

@@ -14,7 +14,8 @@ import { sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
 import { mineruUrlFrom } from "./_runtime.ts";
-import { defaultLineageDir, describeStore, storeSpec } from "./_command.ts";
+import { defaultLineageDir, storeSpec } from "./_command.ts";
+import { describeStore } from "../adapters/store/store.ts";
 import { eventsSinkFor } from "../kit/events_sink.ts";
 import {
   bundledRecordsDir,

@@ -24,8 +24,7 @@ import { StoreError as StoreErrorClass } from "../lineage/outbox.ts";
 import type { StoreError } from "../lineage/outbox.ts";
 import type { LineageSink } from "../lineage/sink.ts";
 import { discoverRecords } from "../adapters/sources/discover.ts";
-import { isServerStore, openStore, type Store } from "../adapters/store/store.ts";
-import { redactUrl } from "../adapters/store/postgres_client.ts";
+import { describeStore, isServerStore, openStore, type Store } from "../adapters/store/store.ts";
 import { layer as mineruLayer } from "../adapters/mineru/mineru_pdf_parser.ts";
 import { kitLayer } from "./kit_layer.ts";
 import { commandSinks, destinationsOf } from "./lineage_sinks.ts";
@@ -569,7 +568,7 @@ export const runPipeline = async (options: RunPipelineOptions = {}): Promise<Run
   } catch (e) {
     await sinks.close();
     throw new SetupError(
-      `cannot open the store at ${redactUrl(storeSpec)}: ${(e as Error).message ?? e}`,
+      `cannot open the store at ${describeStore(storeSpec)}: ${(e as Error).message ?? e}`,
       "service",
     );
   }

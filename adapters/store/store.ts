@@ -15,7 +15,7 @@ import {
 } from "../../lineage/outbox.ts";
 import { migrate } from "./migrations.ts";
 import { openPglite } from "./pglite_client.ts";
-import { openPostgres } from "./postgres_client.ts";
+import { openPostgres, redactUrl } from "./postgres_client.ts";
 import { prepareDataDir, templateCacheDir, templateKey } from "./store_template.ts";
 import { SHIPPED_TEMPLATE, shippedTemplateTar } from "./store_template_archive.ts";
 import type { SqlClient } from "./sql_client.ts";
@@ -133,6 +133,9 @@ export const openEmbeddedStore = async (
 
 /** Whether a `--store` value names a PostgreSQL server rather than an embedded directory. */
 export const isServerStore = (spec: string): boolean => /^postgres(ql)?:\/\//.test(spec);
+
+/** Where a store is, for messages: a server URL without its password, or the directory. */
+export const describeStore = (spec: string): string => isServerStore(spec) ? redactUrl(spec) : spec;
 
 /** Opens the store a `--store` value names: a `postgres://` URL or an embedded directory. */
 export const openStore = async (spec: string, options: OpenStoreOptions = {}): Promise<Store> =>

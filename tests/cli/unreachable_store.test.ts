@@ -35,3 +35,22 @@ describe("a store server that cannot be reached", () => {
     expect(result.stderr + result.stdout).not.toContain("s3cret-pw");
   });
 });
+
+// `run-pipeline` makes a store where there is none, so it tries and fails; the others only open
+// one that exists.
+describe("an embedded store folder that is a file", () => {
+  it.each(commands)("%s names the path and exits 2", async (name, main, args) => {
+    const file = await Deno.makeTempFile({ prefix: "lk-not-a-store-" });
+    try {
+      const result = await runCli(main, [...args, "--store", file]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        name === "run-pipeline"
+          ? `${name}: cannot open the store at ${file}: `
+          : `${name}: no store at ${file} `,
+      );
+    } finally {
+      await Deno.remove(file);
+    }
+  });
+});
