@@ -4,7 +4,9 @@
  * new store (cold: copied from the shipped template), and again on the same store where every job
  * is done (warm: the process, the store's opening, the skip). Each is its own `deno` process, as a
  * user starts it; the template cache lives in a temporary folder. Cold over warm is given as the
- * ratio of the medians and as the median of each cold start over the warm start right after it.
+ * ratio of the medians and as the median of each cold start over the warm start right after it,
+ * and where the time goes: run-pipeline's phases (its `--json` line), the process's start and
+ * module loading before them and its exit after.
  *
  * Usage: deno task bench --startup [--repeat N] [--json]
  *
@@ -27,7 +29,27 @@ interface Sample {
   readonly seconds: number;
   /** Peak resident set size in MB; undefined without /usr/bin/time. */
   readonly peakMb?: number;
+  /** Seconds by phase: run-pipeline's own (its `--json` line), then the process around them. */
+  readonly phases: Readonly<Record<string, number>>;
 }
+
+// The process's start and module loading come before run-pipeline's first phase, its exit after
+// the last (`since_start` is when it printed its summary).
+const PHASES = ["start", "setup", "open_store", "enqueue", "jobs", "lineage", "close", "exit"];
+
+/**
+ * One start's seconds by phase, from run-pipeline's stdout (its `--json` line last) and the wall
+ * time of its process: `start` before its first phase, `exit` after it printed.
+ */
+export const phasesOf = (stdout: string, seconds: number): Record<string, number> => {
+  const last = stdout.trimEnd().split("\n").at(-1) ?? "";
+  const { phases, since_start: sinceStart } = JSON.parse(last) as {
+    phases: Record<string, number>;
+    since_start: number;
+  };
+  const ran = Object.values(phases).reduce((a, b) => a + b, 0);
+  return { start: sinceStart - ran, ...phases, exit: seconds - sinceStart };
+};
 
 const timeBinary = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => undefined);
 
@@ -44,16 +66,17 @@ const runOnce = async (store: string, cache: string, scratch: string): Promise<S
   const out = await new Deno.Command(cmd, {
     args: cmdArgs,
     env: { ...runTaskEnv, LINEAGE_KIT_CACHE_DIR: cache },
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).output();
   const seconds = (performance.now() - started) / 1000;
   if (!out.success) {
     throw new Error(`run-pipeline failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
   }
-  if (!timeBinary) return { seconds };
+  const phases = phasesOf(new TextDecoder().decode(out.stdout), seconds);
+  if (!timeBinary) return { seconds, phases };
   const kb = Number((await Deno.readTextFile(rssFile)).trim().split("\n").at(-1));
-  return { seconds, peakMb: Math.round(kb / 1024) };
+  return { seconds, peakMb: Math.round(kb / 1024), phases };
 };
 
 // The median, and the range: on a small shared machine one start can take a third longer than
@@ -66,6 +89,9 @@ const summary = (samples: ReadonlyArray<Sample>) => {
     ...(samples[0]?.peakMb === undefined
       ? {}
       : { peak_mb: median(samples.map((s) => s.peakMb ?? 0)) }),
+    phases: Object.fromEntries(
+      PHASES.map((p) => [p, Number(median(samples.map((s) => s.phases[p] ?? 0)).toFixed(3))]),
+    ),
   };
 };
 
@@ -128,6 +154,11 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
         range.map((r) => r.toFixed(2)).join("-")
       })`,
     );
+    console.log(`\nwhere the time goes (medians, s)      cold    warm`);
+    for (const p of PHASES) {
+      const [c, w] = [result.cold.phases[p], result.warm.phases[p]];
+      console.log(`  ${p.padEnd(36)}${c.toFixed(2).padStart(6)}  ${w.toFixed(2).padStart(6)}`);
+    }
     if (json) console.log(JSON.stringify(result));
     return 0;
   } finally {

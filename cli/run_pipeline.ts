@@ -19,6 +19,7 @@ import { describeStore } from "../adapters/store/store.ts";
 import { eventsSinkFor } from "../kit/events_sink.ts";
 import {
   bundledRecordsDir,
+  type RunPhase,
   runPipeline,
   type RunPipelineOptions,
   type RunSummary,
@@ -65,7 +66,9 @@ const USAGE = `usage: deno task run-pipeline [options]
   --allow-private-network
                       let PDF downloads reach loopback and private addresses
 ${stageFlagsUsage}
-  --json              print a JSON summary as the last line of stdout
+  --json              print a JSON summary as the last line of stdout (jobs, events, seconds,
+                      and the seconds of each phase: setup, open_store, enqueue, jobs, lineage,
+                      close)
 ${CommandMetrics.usage}
   --help              this text`;
 
@@ -373,6 +376,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   const paging = pagingProgress();
   let summary: RunSummary;
   let metered: CommandMetrics.Endpoint | undefined;
+  const phases: Partial<Record<RunPhase, number>> = {};
   try {
     metered = await CommandMetrics.start("run-pipeline", options.metrics);
     summary = await runPipeline({
@@ -384,6 +388,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
         progress = makeProgress(jobs, "jobs");
       },
       onJobDone: (o) => progress?.tick(o.status),
+      onPhase: (phase, seconds) => phases[phase] = Number(seconds.toFixed(3)),
     });
   } catch (e) {
     paging.end();
@@ -418,6 +423,9 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
         jobs: summary.jobs,
         events: summary.events,
         seconds: Number(summary.seconds.toFixed(3)),
+        phases,
+        // Since the process started: loading the modules too.
+        since_start: Number((performance.now() / 1000).toFixed(3)),
       }),
     );
   }

@@ -132,9 +132,30 @@ export interface RunPipelineOptions {
   readonly onStart?: (jobs: number) => void;
   /** Called as each job's run ends. */
   readonly onJobDone?: (outcome: JobOutcome) => void;
+  /** Called as each phase of the call ends, with its wall time in seconds, in phase order. */
+  readonly onPhase?: (phase: RunPhase, seconds: number) => void;
   /** Records the run's metrics (`makeMetrics`, served by a `/metrics` endpoint). @default none */
   readonly metrics?: MetricsShape;
 }
+
+/**
+ * The phases of a {@link runPipeline} call, in order: reading the configuration, pipelines and
+ * records (and checking the services they need); opening or creating the store; making the jobs;
+ * running them (the relay delivering beside them); delivering the lineage still pending once they
+ * ended; pruning the outbox and closing the store and the sinks. An `enqueueOnly` call has no
+ * `jobs` and `lineage`.
+ */
+export type RunPhase = "setup" | "open_store" | "enqueue" | "jobs" | "lineage" | "close";
+
+/** Times the phases of one call for `onPhase`: each ends where the next starts. */
+const phaseClock = (onPhase: RunPipelineOptions["onPhase"]) => {
+  let since = performance.now();
+  return (phase: RunPhase) => {
+    const now = performance.now();
+    onPhase?.(phase, (now - since) / 1000);
+    since = now;
+  };
+};
 
 /** Jobs by how their run ended (records no pipeline takes count as failed). */
 export interface JobCounts {
@@ -389,6 +410,7 @@ export const executeRun = (
   store: Store,
   plan: RunPlan,
   sinks: ReadonlyArray<LineageSink>,
+  ended: (phase: RunPhase) => void = phaseClock(plan.options.onPhase),
 ): Effect.Effect<RunSummary, StoreError> => {
   const { config, planned, options, lineage } = plan;
   const unrouted = planned.filter((p) => !p.pipeline).map((p) => p.request);
@@ -419,6 +441,7 @@ export const executeRun = (
         ),
       { concurrency: ENQUEUE_CONCURRENCY },
     );
+    ended("enqueue");
     const base = { unrouted, lineage, known: 0 };
     if (options.enqueueOnly) {
       const queued = jobs.filter((j) => j.job.status === "queued").length;
@@ -455,6 +478,7 @@ export const executeRun = (
         Effect.provide(mineruLayer({ baseUrl: options.mineruUrl }) as Layer.Layer<PdfParser>),
       )
       : outcomes;
+    ended("jobs");
     stopRelay.abort();
     yield* Fiber.join(relay);
     const reports = yield* flushWithDeadline(sinks, { maxWaitMs: 30_000 });
@@ -465,6 +489,7 @@ export const executeRun = (
       "event counts",
       () => jobEventCounts(store.client, ran, before),
     );
+    ended("lineage");
     return {
       ...base,
       jobs: countsOf(finished, unrouted.length),
@@ -535,6 +560,7 @@ export const lineageFor = async (
  * @category constructors
  */
 export const runPipeline = async (options: RunPipelineOptions = {}): Promise<RunSummary> => {
+  const ended = phaseClock(options.onPhase);
   const lineage = await lineageFor(options);
   const { kit, only } = await kitFor(options);
   const { config } = kit;
@@ -561,10 +587,12 @@ export const runPipeline = async (options: RunPipelineOptions = {}): Promise<Run
     lineageDir: defaultLineageDir(storeSpec),
     ...(options.events === undefined ? {} : { events: options.events }),
   });
+  ended("setup");
   let store: Store;
   try {
     store = given ??
       await openStore(storeSpec, { outboxRetentionMs: outboxRetentionMsOf(kit.project) });
+    ended("open_store");
   } catch (e) {
     await sinks.close();
     throw new SetupError(
@@ -572,14 +600,17 @@ export const runPipeline = async (options: RunPipelineOptions = {}): Promise<Run
       "service",
     );
   }
+  let summary: RunSummary;
   try {
-    return await Effect.runPromise(
-      executeRun(store, { config, kit, planned, storeSpec, lineage, options }, sinks.sinks),
+    summary = await Effect.runPromise(
+      executeRun(store, { config, kit, planned, storeSpec, lineage, options }, sinks.sinks, ended),
     );
   } finally {
     await sinks.close();
     if (given === undefined) await store.close();
   }
+  ended("close");
+  return summary;
 };
 
 /** A `store` option as a path or URL (embedded directories resolved). */

@@ -17,7 +17,19 @@ describe("deno task run-pipeline on the bundled records", () => {
     const firstSummary = lastJsonLine(first.stdout) as {
       jobs: Record<string, number>;
       events: Record<string, number>;
+      phases: Record<string, number>;
+      since_start: number;
     };
+    expect(Object.keys(firstSummary.phases)).toEqual([
+      "setup",
+      "open_store",
+      "enqueue",
+      "jobs",
+      "lineage",
+      "close",
+    ]);
+    const phasesTook = Object.values(firstSummary.phases).reduce((a, b) => a + b, 0);
+    expect(firstSummary.since_start).toBeGreaterThanOrEqual(phasesTook);
     expect(firstSummary.jobs.succeeded).toBeGreaterThanOrEqual(10);
     expect(firstSummary.jobs).toMatchObject({ failed: 0, paused: 0, skipped: 0 });
     // Each job: a pipeline run (2 events) + 7 stage runs (2 events each) = 16 per channel.
