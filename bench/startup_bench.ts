@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { parseArgs, UsageError } from "../cli/_args.ts";
 import { median } from "./_bench_report.ts";
 import { runTaskEnv, runTaskV8Flag } from "./_task_flags.ts";
+import { runPhases } from "../kit/run_pipeline.ts";
 
 const usage = `usage: deno task bench --startup [--repeat N] [--json]
 
@@ -35,7 +36,7 @@ interface Sample {
 
 // The process's start and module loading come before run-pipeline's first phase, its exit after
 // the last (`since_start` is when it printed its summary).
-const PHASES = ["start", "setup", "open_store", "enqueue", "jobs", "lineage", "close", "exit"];
+const PHASES = ["start", ...runPhases, "exit"];
 
 /**
  * One start's seconds by phase, from run-pipeline's stdout (its `--json` line last) and the wall

@@ -145,7 +145,10 @@ export interface RunPipelineOptions {
  * ended; pruning the outbox and closing the store and the sinks. An `enqueueOnly` call has no
  * `jobs` and `lineage`.
  */
-export type RunPhase = "setup" | "open_store" | "enqueue" | "jobs" | "lineage" | "close";
+export type RunPhase = typeof runPhases[number];
+
+/** Every {@link RunPhase}, in the order a call goes through them. */
+export const runPhases = ["setup", "open_store", "enqueue", "jobs", "lineage", "close"] as const;
 
 /** Times the phases of one call for `onPhase`: each ends where the next starts. */
 const phaseClock = (onPhase: RunPipelineOptions["onPhase"]) => {
