@@ -7,6 +7,7 @@
  */
 import { Clock, Duration, Effect } from "effect";
 import { SinkError } from "./sink.ts";
+import { describeNetworkError } from "../stages/network_error.ts";
 import {
   backoffMs,
   classifyStatus,
@@ -113,7 +114,8 @@ const post = (ctx: RequestContext, target: Target, body: Body): Effect.Effect<An
         body: text,
       };
     } catch (e) {
-      return { _tag: "NoAnswer", reason: e instanceof Error ? e.message : String(e) };
+      // What happened (an unknown host, a refused connection), not only "fetch failed".
+      return { _tag: "NoAnswer", reason: describeNetworkError(e).reason };
     }
   }).pipe(
     // Interrupting the attempt aborts the fetch through its signal.

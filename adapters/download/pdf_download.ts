@@ -23,6 +23,7 @@ import { Clock, Context, Effect } from "effect";
 import { defineStage, type StageDefinition } from "../../stages/contracts.ts";
 import { pdfReceiptSchema, rawPayloadSchema } from "../../stages/ir_schemas.ts";
 import { dependencyOf } from "../http/fetch_json.ts";
+import { describeNetworkError } from "../../stages/network_error.ts";
 import {
   InvalidInput,
   isStageError,
@@ -374,8 +375,11 @@ const failureOf = (url: string, timeoutMs: number | undefined) => (error: unknow
   if (name === "TimeoutError" && timeoutMs !== undefined) {
     return new Timeout({ message: `${url}: download took longer than ${timeoutMs} ms`, timeoutMs });
   }
-  const reason = error instanceof Error ? error.message : String(error);
-  return new Transient({ message: `${url}: download failed: ${reason}` });
+  // The innermost cause says what happened (an unknown host, a refused connection); fetch's own
+  // message only "fetch failed".
+  return new Transient({
+    message: `${url}: download failed: ${describeNetworkError(error).reason}`,
+  });
 };
 
 const download = async (

@@ -32,6 +32,7 @@ import {
   Transient,
 } from "../../stages/errors.ts";
 import { type ContentListItem, contentListSchema } from "./content_list.ts";
+import { describeNetworkError } from "../../stages/network_error.ts";
 
 /** Options of {@link parsePdfWithMineru}. */
 export interface MineruParseOptions {
@@ -202,8 +203,9 @@ const requestFailure =
         timeoutMs,
       });
     }
-    const message = error instanceof Error ? error.message : String(error);
-    return new GpuUnavailable({ message: `MinerU at ${url} is unreachable: ${message}` });
+    // What happened to the connection (refused, an unknown host), not only "fetch failed".
+    const { reason } = describeNetworkError(error);
+    return new GpuUnavailable({ message: `MinerU at ${url} is unreachable: ${reason}` });
   };
 
 const readPdf = async (pdfPath: string): Promise<Uint8Array> => {

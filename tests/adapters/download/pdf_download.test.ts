@@ -333,6 +333,21 @@ describe("makePdfDownloadStage()", () => {
     );
   });
 
+  it('says why a request failed: the innermost cause, not only "fetch failed"', async () => {
+    const fetch = (() =>
+      Promise.reject(
+        new TypeError("fetch failed", {
+          cause: new Error("client error (Connect): dns error: Name or service not known"),
+        }),
+      )) as typeof globalThis.fetch;
+    expect(failure(await run("https://pdfs.example.org/gone.pdf", { fetch }))).toEqual(
+      new Transient({
+        message: "https://pdfs.example.org/gone.pdf: download failed: " +
+          "client error (Connect): dns error: Name or service not known",
+      }),
+    );
+  });
+
   it("fails a closed-access record with no open-access PDF, without a request", async () => {
     const payload: RawPayload = {
       ...payloadFor(""),

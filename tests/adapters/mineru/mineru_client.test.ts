@@ -243,6 +243,24 @@ describe("parsePdfWithMineru()", () => {
     expect(sent).toHaveLength(1);
   });
 
+  it("says what happened to the connection, not only that fetch failed", async () => {
+    const fetch = (() =>
+      Promise.reject(
+        new TypeError("fetch failed", {
+          cause: new Error("tcp connect error: Connection refused (os error 111)"),
+        }),
+      )) as typeof globalThis.fetch;
+    const exit = await Effect.runPromiseExit(
+      parsePdfWithMineru({ baseUrl, pdfPath: helsinkiPdf, fetch }),
+    );
+    expect(failure(exit)).toEqual(
+      new GpuUnavailable({
+        message: `MinerU at ${baseUrl}/file_parse is unreachable: ` +
+          "tcp connect error: Connection refused (os error 111)",
+      }),
+    );
+  });
+
   it("fails with Permanent when the response has no content list for the file", async () => {
     server.use(
       fileParse(() =>
