@@ -23,6 +23,7 @@ import {
   Transient,
 } from "../../../stages/errors.ts";
 import type { PdfReceipt, RawPayload } from "../../../stages/ir.ts";
+import { failedFetch } from "../../_fakes/failed_fetch.ts";
 
 const fixture = new URL("../../fixtures/pdfs/W2497721881.pdf", import.meta.url);
 let pdf: Uint8Array;
@@ -334,12 +335,7 @@ describe("makePdfDownloadStage()", () => {
   });
 
   it('says why a request failed: the innermost cause, not only "fetch failed"', async () => {
-    const fetch = (() =>
-      Promise.reject(
-        new TypeError("fetch failed", {
-          cause: new Error("client error (Connect): dns error: Name or service not known"),
-        }),
-      )) as typeof globalThis.fetch;
+    const fetch = failedFetch("client error (Connect): dns error: Name or service not known");
     expect(failure(await run("https://pdfs.example.org/gone.pdf", { fetch }))).toEqual(
       new Transient({
         message: "https://pdfs.example.org/gone.pdf: download failed: " +

@@ -17,6 +17,7 @@ import {
   type StageError,
   Transient,
 } from "../../../stages/errors.ts";
+import { failedFetch } from "../../_fakes/failed_fetch.ts";
 
 const shared = new URL("../../fixtures/", import.meta.url);
 const fixturePath = (path: string): string => fileURLToPath(new URL(path, shared));
@@ -244,12 +245,7 @@ describe("parsePdfWithMineru()", () => {
   });
 
   it("says what happened to the connection, not only that fetch failed", async () => {
-    const fetch = (() =>
-      Promise.reject(
-        new TypeError("fetch failed", {
-          cause: new Error("tcp connect error: Connection refused (os error 111)"),
-        }),
-      )) as typeof globalThis.fetch;
+    const fetch = failedFetch("tcp connect error: Connection refused (os error 111)");
     const exit = await Effect.runPromiseExit(
       parsePdfWithMineru({ baseUrl, pdfPath: helsinkiPdf, fetch }),
     );
