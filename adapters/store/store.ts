@@ -18,6 +18,7 @@ import { openPglite } from "./pglite_client.ts";
 import { openPostgres, redactUrl } from "./postgres_client.ts";
 import { prepareDataDir, templateCacheDir, templateKey } from "./store_template.ts";
 import { SHIPPED_TEMPLATE, shippedTemplateTar } from "./store_template_archive.ts";
+import { holdEmbeddedStore, StoreBusy } from "./store_lock.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore, pruneOutbox } from "./sql_outbox.ts";
@@ -47,6 +48,8 @@ export interface Store {
   /** Prunes the outbox (its retention), then closes the database connection. */
   readonly close: () => Promise<void>;
 }
+
+export { StoreBusy };
 
 /** Where the embedded database lives inside a store directory. */
 export const embeddedDbDir = (storeDir: string): string => resolve(storeDir, "db");
@@ -106,29 +109,51 @@ export interface OpenStoreOptions {
 
 /**
  * Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory.
- * The embedded database is for one process at a time, so every lease found when it opens was
- * left by a process that is gone: they are dropped (unless `keepLeases`), and its jobs can be
- * taken over at once. A store created by this call has none.
+ * The embedded database is for one process at a time, which the store holds while it is open
+ * (store_lock.ts: another process is refused with {@link StoreBusy}). So every lease found when
+ * it opens was left by a process that is gone: they are dropped (unless `keepLeases`), and its
+ * jobs can be taken over at once. A store created by this call has none.
  */
 export const openEmbeddedStore = async (
   storeDir?: string,
   options: OpenStoreOptions = {},
 ): Promise<Store> => {
-  // A new store starts from a template instead of running initdb and migrations.
-  const prepared = storeDir
-    ? await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir())
-    : "memory";
-  const store = await storeFromClient(
-    storeDir ? await openPglite(embeddedDbDir(storeDir)) : await openPglite(
-      undefined,
-      await shippedTemplateTar(await templateKey(), SHIPPED_TEMPLATE, templateCacheDir()),
-    ),
-    storeDir ?? "memory",
-    options,
-  );
-  // A store made now holds no lease to drop.
-  if (!options.keepLeases && prepared === "existing") await dropLeases(store.client);
-  return store;
+  if (storeDir === undefined) {
+    const template = await shippedTemplateTar(
+      await templateKey(),
+      SHIPPED_TEMPLATE,
+      templateCacheDir(),
+    );
+    return await storeFromClient(await openPglite(undefined, template), "memory", options);
+  }
+  const hold = await holdEmbeddedStore(storeDir);
+  try {
+    // A new store starts from a template instead of running initdb and migrations.
+    const prepared = await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir());
+    const client = await openPglite(embeddedDbDir(storeDir));
+    let store: Store;
+    try {
+      store = await storeFromClient(client, storeDir, options);
+      // A store made now holds no lease to drop.
+      if (!options.keepLeases && prepared === "existing") await dropLeases(store.client);
+    } catch (e) {
+      await client.close().catch(() => {});
+      throw e;
+    }
+    return {
+      ...store,
+      close: async () => {
+        try {
+          await store.close();
+        } finally {
+          hold.release();
+        }
+      },
+    };
+  } catch (e) {
+    hold.release();
+    throw e;
+  }
 };
 
 /** Whether a `--store` value names a PostgreSQL server rather than an embedded directory. */

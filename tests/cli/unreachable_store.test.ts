@@ -7,6 +7,7 @@ import { main as mineruBridge } from "../../cli/mineru_bridge.ts";
 import { main as resume } from "../../cli/resume.ts";
 import { main as lineage } from "../../cli/lineage.ts";
 import { runCli } from "../_harness.ts";
+import { openEmbeddedStore } from "../../adapters/store/store.ts";
 
 // Nothing listens on port 1: the connection is refused at once.
 const UNREACHABLE = "postgres://kit:s3cret-pw@127.0.0.1:1/lineage";
@@ -53,4 +54,27 @@ describe("an embedded store folder that is a file", () => {
       await Deno.remove(file);
     }
   });
+});
+
+// Two processes over one embedded store would each run a PostgreSQL over its files.
+describe("an embedded store another process has open", () => {
+  it.each(commands)(
+    "%s says so and exits 2, leaving the store to its holder",
+    async (name, main, args) => {
+      const dir = await Deno.makeTempDir({ prefix: "lk-held-store-" });
+      const held = await openEmbeddedStore(dir);
+      try {
+        const result = await runCli(main, [...args, "--store", dir]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toContain(
+          `${name}: cannot open the store at ${dir}: the store is open in another process (pid ${Deno.pid}`,
+        );
+        // The holder goes on as if nothing happened.
+        expect(await held.client.query("select 1 as one")).toEqual([{ one: 1 }]);
+      } finally {
+        await held.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
 });
