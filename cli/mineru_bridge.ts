@@ -15,8 +15,7 @@ import {
   type MineruQueuePort,
   requestTick,
 } from "../pipelines/mineru_queue_bridge.ts";
-import type { Job, JobDestinations } from "../pipelines/ledger.ts";
-import type { Document } from "../stages/ir.ts";
+import type { JobDestinations } from "../pipelines/ledger.ts";
 import { Transient } from "../stages/errors.ts";
 import { kafkaConfigFromEnv } from "../adapters/kafka/kafka_client.ts";
 import {
@@ -25,7 +24,7 @@ import {
   MINERU_QUEUE_TOPIC,
   type MineruResult,
 } from "../adapters/kafka/mineru_queue.ts";
-import { contentListSchema, contentListToDocument } from "../adapters/mineru/content_list.ts";
+import { loadParsedDocument } from "../adapters/mineru/parsed_document.ts";
 import { pollIntervalMs } from "../pipelines/sensor.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import {
@@ -57,27 +56,6 @@ const describe = (r: BridgeReport): string =>
     ...r.failed.map((f) => `failed ${f.jobId}: ${f.reason}: ${f.error}`),
     `${r.parsed.length} parsed, ${r.failed.length} failed`,
   ].join("\n");
-
-/** Reads a worker's parsed document: a MinerU content list (or a kit Document) as JSON. */
-const loadDocument = (uri: string, job: Job): Effect.Effect<Document, Error> =>
-  Effect.tryPromise({
-    try: async () => {
-      const url = new URL(uri);
-      const body: unknown = url.protocol === "file:"
-        ? JSON.parse(await Deno.readTextFile(url))
-        : await (await fetch(url)).json();
-      if (Array.isArray(body)) {
-        return contentListToDocument(contentListSchema.parse(body), {
-          docId: job.docId,
-          source: job.request.source,
-          location: job.request.location,
-        });
-      }
-      if (body && typeof body === "object" && "sections" in body) return body as Document;
-      throw new Error("expected a MinerU content list (array) or a document");
-    },
-    catch: (e) => (e instanceof Error ? e : new Error(String(e))),
-  });
 
 const answerOf = (result: MineruResult): MineruAnswer =>
   result.type === "org.medicalkg.mineru.completed"
@@ -137,7 +115,7 @@ const viaKafka = async (
     if (once) return 0;
     await Effect.runPromise(consumer.run(
       (result) =>
-        applyAnswer(config, queue, answerOf(result), loadDocument).pipe(
+        applyAnswer(config, queue, answerOf(result), loadParsedDocument).pipe(
           Effect.tap((outcome) =>
             Effect.sync(() => console.log(`${outcome} ${result.data.job_id}`))
           ),

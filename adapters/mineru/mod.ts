@@ -27,3 +27,4 @@
 export * from "./content_list.ts";
 export * from "./mineru_client.ts";
 export * from "./mineru_pdf_parser.ts";
+export * from "./parsed_document.ts";
