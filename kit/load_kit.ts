@@ -17,7 +17,7 @@ import { formatProblem } from "../policies/problem.ts";
 import type { InputLimitsOptions } from "../adapters/sources/input_limits.ts";
 import { kitRegistry, kitSources, loadPipelineFiles, loadPipelines } from "./load_pipelines.ts";
 import { loadProjectConfig, type ProjectConfig } from "./project_config.ts";
-import { overrideLayers, type StageShortcuts } from "./stage_overrides.ts";
+import { overrideLayers, overrideSetters, type StageShortcuts } from "./stage_overrides.ts";
 import { SetupError } from "./setup_error.ts";
 
 /** What {@link loadKit} loads. */
@@ -79,6 +79,7 @@ export const loadKit = async (options: LoadKitOptions = {}): Promise<Kit> => {
   const layers: StageConfigLayers = {
     base: project.stageLayers,
     overrides: overrideLayers(options.env ?? Deno.env.toObject(), options.shortcuts),
+    setters: overrideSetters,
   };
   const plugins = { stages, sources: sourceDefs, layers };
   const loaded = await Effect.runPromise(Effect.result(

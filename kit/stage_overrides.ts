@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StageConfigLayer } from "../pipelines/stage_settings.ts";
+import type { KeySetter, StageConfigLayer } from "../pipelines/stage_settings.ts";
 import { hashingModel } from "../stages/hashing_embedder.ts";
 
 /** The embedders `--embedder` picks, by the name the flag takes. */
@@ -41,6 +41,50 @@ const layer = (
   origin: string,
 ): StageConfigLayer => ({ impl, select, config, origin });
 
+/** A configuration key the environment and a flag set without choosing the implementation. */
+interface KeyShortcut {
+  readonly type: string;
+  readonly impl: string;
+  readonly key: string;
+  readonly env: string;
+  readonly flag: `--${string}`;
+  readonly field: "vllmUrl" | "vllmModel" | "opensearchUrl";
+}
+
+// In the order their layers apply within the environment and within the flags.
+const keyShortcuts: ReadonlyArray<KeyShortcut> = [
+  {
+    type: "Embed",
+    impl: "vllm",
+    key: "url",
+    env: "VLLM_URL",
+    flag: "--vllm-url",
+    field: "vllmUrl",
+  },
+  {
+    type: "Embed",
+    impl: "vllm",
+    key: "model",
+    env: "VLLM_MODEL",
+    flag: "--vllm-model",
+    field: "vllmModel",
+  },
+  {
+    type: "Index",
+    impl: "opensearch",
+    key: "url",
+    env: "OPENSEARCH_URL",
+    flag: "--opensearch-url",
+    field: "opensearchUrl",
+  },
+];
+
+// The flags that choose an implementation, and the names they take.
+const choosers = [
+  { type: "Embed", field: "embedder", choices: embedderChoices },
+  { type: "Index", field: "index", choices: indexChoices },
+] as const;
+
 /**
  * The layers the environment and the shortcuts add, per stage type, in increasing precedence.
  * A value that names no implementation configures the one it belongs to (`VLLM_URL` configures
@@ -60,33 +104,42 @@ export const overrideLayers = (
   env: Readonly<Record<string, string | undefined>>,
   flags: StageShortcuts = {},
 ): ReadonlyMap<string, ReadonlyArray<StageConfigLayer>> => {
-  const embed: StageConfigLayer[] = [];
-  const index: StageConfigLayer[] = [];
-  const set = (value: string | undefined) => value !== undefined && value.trim() !== "";
-  if (set(env.VLLM_URL)) embed.push(layer("vllm", false, { url: env.VLLM_URL }, "VLLM_URL"));
-  if (set(env.VLLM_MODEL)) {
-    embed.push(layer("vllm", false, { model: env.VLLM_MODEL }, "VLLM_MODEL"));
+  const byType = new Map<string, StageConfigLayer[]>();
+  const add = (type: string, l: StageConfigLayer) =>
+    byType.set(type, [...byType.get(type) ?? [], l]);
+  for (const k of keyShortcuts) {
+    const value = env[k.env];
+    if (value !== undefined && value.trim() !== "") {
+      add(k.type, layer(k.impl, false, { [k.key]: value }, k.env));
+    }
   }
-  if (set(env.OPENSEARCH_URL)) {
-    index.push(layer("opensearch", false, { url: env.OPENSEARCH_URL }, "OPENSEARCH_URL"));
+  // A choice first, so the flags that configure the implementation apply above it.
+  for (const c of choosers) {
+    const chosen = flags[c.field];
+    if (chosen !== undefined) {
+      add(c.type, layer(c.choices[chosen] ?? chosen, true, {}, `--${c.field}`));
+    }
+    for (const k of keyShortcuts.filter((k) => k.type === c.type)) {
+      const value = flags[k.field];
+      if (value !== undefined) add(k.type, layer(k.impl, false, { [k.key]: value }, k.flag));
+    }
   }
-  if (flags.embedder !== undefined) {
-    embed.push(layer(embedderChoices[flags.embedder] ?? flags.embedder, true, {}, "--embedder"));
-  }
-  if (flags.vllmUrl !== undefined) {
-    embed.push(layer("vllm", false, { url: flags.vllmUrl }, "--vllm-url"));
-  }
-  if (flags.vllmModel !== undefined) {
-    embed.push(layer("vllm", false, { model: flags.vllmModel }, "--vllm-model"));
-  }
-  if (flags.index !== undefined) {
-    index.push(layer(indexChoices[flags.index] ?? flags.index, true, {}, "--index"));
-  }
-  if (flags.opensearchUrl !== undefined) {
-    index.push(layer("opensearch", false, { url: flags.opensearchUrl }, "--opensearch-url"));
-  }
-  return new Map([
-    ...(embed.length > 0 ? [["Embed", embed] as const] : []),
-    ...(index.length > 0 ? [["Index", index] as const] : []),
-  ]);
+  return byType;
 };
+
+/**
+ * Who sets a configuration key besides the files, by stage type, for the message about a stage
+ * that lacks it: `model` of Embed/vllm is set by `--vllm-model` or `VLLM_MODEL`.
+ *
+ * @category constructors
+ */
+export const overrideSetters: ReadonlyMap<string, ReadonlyArray<KeySetter>> = new Map(
+  choosers.map(({ type }) => [
+    type,
+    keyShortcuts.filter((k) => k.type === type).map((k) => ({
+      impl: k.impl,
+      key: k.key,
+      by: [k.flag, k.env],
+    })),
+  ]),
+);

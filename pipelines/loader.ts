@@ -187,21 +187,31 @@ const decodeConfigs = (
     }
     // Keys the pipeline does not write come from the project file, the environment or flags:
     // the message names them, since the position can only be the stage's.
-    const from = origins.length === 0
-      ? ""
-      : ` (${definition.type}/${definition.implementation} configured also by ${
-        origins.join(", ")
-      })`;
-    const issues = decoded.error.issues.map((issue) => ({
-      ...issue,
-      path: ["stages", index, "config", ...issue.path],
-    })) as ReadonlyArray<typeof decoded.error.issues[number]>;
-    problems.push(
-      ...problemsFromIssues(source, issues, outlines).map((p) => ({
-        ...p,
-        message: `${p.message}${from}`,
-      })),
-    );
+    const from = origins.length === 0 ? [] : [
+      `${definition.type}/${definition.implementation} configured also by ${origins.join(", ")}`,
+    ];
+    // A key no layer set: what could set it without editing the file (`--vllm-model`).
+    const settersOf = (issue: typeof decoded.error.issues[number]) => {
+      const missing = issue.code === "invalid_type" && issue.input === undefined &&
+        issue.path.length === 1;
+      const setter = missing
+        ? layers.setters?.get(stage.type)?.find((s) =>
+          s.impl === definition.implementation && s.key === issue.path[0]
+        )
+        : undefined;
+      return setter === undefined ? [] : [`${setter.by.join(" or ")} sets it`];
+    };
+    for (const issue of decoded.error.issues) {
+      const notes = [...from, ...settersOf(issue)];
+      const suffix = notes.length === 0 ? "" : ` (${notes.join("; ")})`;
+      const at = { ...issue, path: ["stages", index, "config", ...issue.path] } as typeof issue;
+      problems.push(
+        ...problemsFromIssues(source, [at], outlines).map((p) => ({
+          ...p,
+          message: `${p.message}${suffix}`,
+        })),
+      );
+    }
   });
   return { configs, problems };
 };

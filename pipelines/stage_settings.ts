@@ -23,12 +23,24 @@ export interface StageConfigLayer {
   readonly origin: string;
 }
 
+/** What else sets one configuration key of an implementation (for messages). */
+export interface KeySetter {
+  /** The implementation the key belongs to (`vllm`). */
+  readonly impl: string;
+  /** The key as written (`model`). */
+  readonly key: string;
+  /** What sets it besides the files, as the user writes it: `--vllm-model`, `VLLM_MODEL`. */
+  readonly by: ReadonlyArray<string>;
+}
+
 /** The layers of every stage type, by registered type name. */
 export interface StageConfigLayers {
   /** Below the pipeline's own `config:` (a project file). */
   readonly base?: ReadonlyMap<string, StageConfigLayer>;
   /** Above it, in increasing precedence (environment, then command-line flags). */
   readonly overrides?: ReadonlyMap<string, ReadonlyArray<StageConfigLayer>>;
+  /** What can set a key the overrides did not, by type: named when a stage lacks the key. */
+  readonly setters?: ReadonlyMap<string, ReadonlyArray<KeySetter>>;
 }
 
 /** A stage's implementation and configuration once every layer applied. */

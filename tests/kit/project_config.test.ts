@@ -119,9 +119,18 @@ colour: blue
     });
     expect(lines).toEqual([
       `pipelines/auto.yaml:23:5: stage "embed": missing required key "model" in config ` +
-      `(Embed/vllm configured also by VLLM_URL, --embedder)`,
+      `(Embed/vllm configured also by VLLM_URL, --embedder; --vllm-model or VLLM_MODEL sets it)`,
       `pipelines/pdf-two-phase.yaml:33:5: stage "embed": missing required key "model" in ` +
-      `config (Embed/vllm configured also by VLLM_URL, --embedder)`,
+      `config (Embed/vllm configured also by VLLM_URL, --embedder; --vllm-model or VLLM_MODEL ` +
+      `sets it)`,
+    ]);
+    // Each missing key names its own setters.
+    const bare = await problemsOf(repoRoot, { env: {}, shortcuts: { embedder: "vllm" } });
+    expect(bare.filter((l) => l.startsWith("pipelines/auto.yaml"))).toEqual([
+      `pipelines/auto.yaml:23:5: stage "embed": missing required key "url" in config ` +
+      `(Embed/vllm configured also by --embedder; --vllm-url or VLLM_URL sets it)`,
+      `pipelines/auto.yaml:23:5: stage "embed": missing required key "model" in config ` +
+      `(Embed/vllm configured also by --embedder; --vllm-model or VLLM_MODEL sets it)`,
     ]);
   });
 
