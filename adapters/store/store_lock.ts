@@ -47,12 +47,16 @@ const holderOf = (file: Deno.FsFile): Holder | undefined => {
 };
 
 const busy = (holder: Holder | undefined): StoreBusy =>
-  new StoreBusy(
-    `the store is open in another process (${
-      holder ? `pid ${holder.pid}, ${holder.command}, since ${holder.since}` : "unknown holder"
-    }); an embedded store serves one process at a time: let that one finish, or share a ` +
-      "PostgreSQL server store between processes (--store postgres://…)",
-  );
+  holder?.pid === Deno.pid
+    ? new StoreBusy(
+      `the store is already open in this process (since ${holder.since}): close it first`,
+    )
+    : new StoreBusy(
+      `the store is open in another process (${
+        holder ? `pid ${holder.pid}, ${holder.command}, since ${holder.since}` : "unknown holder"
+      }); an embedded store serves one process at a time: let that one finish, or share a ` +
+        "PostgreSQL server store between processes (--store postgres://…)",
+    );
 
 /**
  * Holds the embedded store in `storeDir` (created when missing) for this process until

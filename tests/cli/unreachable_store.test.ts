@@ -56,8 +56,9 @@ describe("an embedded store folder that is a file", () => {
   });
 });
 
-// Two processes over one embedded store would each run a PostgreSQL over its files.
-describe("an embedded store another process has open", () => {
+// Two processes over one embedded store would each run a PostgreSQL over its files. Here the
+// holder is the test's own process: the message says so (store_lock.test.ts has one in another).
+describe("an embedded store that is already open", () => {
   it.each(commands)(
     "%s says so and exits 2, leaving the store to its holder",
     async (name, main, args) => {
@@ -67,7 +68,7 @@ describe("an embedded store another process has open", () => {
         const result = await runCli(main, [...args, "--store", dir]);
         expect(result.code).toBe(2);
         expect(result.stderr).toContain(
-          `${name}: cannot open the store at ${dir}: the store is open in another process (pid ${Deno.pid}`,
+          `${name}: cannot open the store at ${dir}: the store is already open in this process`,
         );
         // The holder goes on as if nothing happened.
         expect(await held.client.query("select 1 as one")).toEqual([{ one: 1 }]);
