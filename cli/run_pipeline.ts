@@ -5,7 +5,9 @@
  *
  * Exit status: 0 when every job ended (succeeded, paused at a gate, skipped as done), 1 when some
  * job failed (or the store failed during the run), 2 for usage or configuration errors, 3 when
- * jobs are running in another process (the batch is not finished).
+ * jobs are running in another process (the batch is not finished), 130 when Ctrl-C (or SIGTERM)
+ * stopped it: once, after the jobs in flight finished (the others stay queued); twice, at once,
+ * the jobs in flight interrupted.
  *
  * @module
  */
@@ -14,11 +16,13 @@ import { sourceNames } from "../stages/ir.ts";
 import { type FlagSpec, parseArgs, UsageError } from "./_args.ts";
 import { makeProgress, table } from "./_output.ts";
 import { mineruUrlFrom } from "./_runtime.ts";
+import { onStopSignals } from "./_signals.ts";
 import { defaultLineageDir, storeSpec } from "./_command.ts";
 import { describeStore } from "../adapters/store/store.ts";
 import { eventsSinkFor } from "../kit/events_sink.ts";
 import {
   bundledRecordsDir,
+  RunInterrupted,
   type RunPhase,
   runPipeline,
   type RunPipelineOptions,
@@ -268,6 +272,7 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
     `\n${c.succeeded} succeeded, ${c.failed} failed, ${c.paused} paused, ${c.skipped} skipped` +
       (c.held > 0 ? `, ${c.held} held by another process` : "") +
       (c.cancelled > 0 ? `, ${c.cancelled} cancelled` : "") +
+      (c.queued ? `, ${c.queued} not started` : "") +
       ` in ${s.seconds.toFixed(2)}s`,
   );
   console.log(
@@ -300,6 +305,14 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
       `${c.paused} jobs paused at ${gates}: they continue once MinerU parsed their PDFs; run ` +
         `\`deno task mineru-bridge --mineru-url URL${storeArg(options)}\` and ` +
         `\`deno task sensor --once${storeArg(options)}\`, or re-run with --mineru-url URL`,
+    );
+  }
+  if (c.queued) {
+    console.log(
+      `${c.queued} jobs were not started (the run was stopped): they stay queued; ` +
+        `\`deno task run-pipeline\` with the same inputs, or \`deno task worker${
+          storeArg(options)
+        }\`, runs them`,
     );
   }
   if (c.held > 0) {
@@ -377,6 +390,16 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   let summary: RunSummary;
   let metered: CommandMetrics.Endpoint | undefined;
   const phases: Partial<Record<RunPhase, number>> = {};
+  // The first Ctrl-C lets the jobs in flight finish and delivers their lineage, leaving the others
+  // queued; a second interrupts them (their runs end with ABORT); a third leaves at once.
+  const stop = new AbortController();
+  const interrupt = new AbortController();
+  const stopListening = onStopSignals(() => {
+    if (interrupt.signal.aborted) Deno.exit(130);
+    if (stop.signal.aborted) return interrupt.abort();
+    stop.abort();
+    console.error("\nrun-pipeline: stopping after the jobs in flight (again to interrupt them)");
+  });
   try {
     metered = await CommandMetrics.start("run-pipeline", options.metrics);
     summary = await runPipeline({
@@ -389,6 +412,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       },
       onJobDone: (o) => progress?.tick(o.status),
       onPhase: (phase, seconds) => phases[phase] = Number(seconds.toFixed(3)),
+      stop: stop.signal,
+      interrupt: interrupt.signal,
     });
   } catch (e) {
     paging.end();
@@ -402,6 +427,14 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       }
       return 2;
     }
+    if (e instanceof RunInterrupted) {
+      console.error(
+        "run-pipeline: interrupted; the runs in flight ended with ABORT " +
+          `(\`deno task lineage flush${storeArg(options)}\` delivers their lineage; re-run to ` +
+          "continue)",
+      );
+      return 130;
+    }
     if (e instanceof StoreError) {
       console.error(
         `run-pipeline: the store failed during ${e.operation}: ${e.message}` +
@@ -411,6 +444,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     }
     throw e;
   } finally {
+    stopListening();
     await metered?.close();
   }
   paging.end();
@@ -429,7 +463,9 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
       }),
     );
   }
-  // 1: some job failed; 3: jobs another process still runs, so the batch is not finished.
+  // 130: stopped before every job ran; 1: some job failed; 3: jobs another process still
+  // runs, so the batch is not finished.
+  if (stop.signal.aborted && !options.enqueueOnly) return 130;
   return summary.jobs.failed > 0 ? 1 : summary.jobs.held > 0 ? 3 : 0;
 };
 

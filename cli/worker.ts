@@ -37,6 +37,7 @@ import { checkServices } from "../kit/load_kit.ts";
 import { SetupError } from "../kit/setup_error.ts";
 import { httpIngestOptionsFromEnv } from "../adapters/sources/http_ingest.ts";
 import * as CommandMetrics from "./_metrics.ts";
+import { onStopSignals } from "./_signals.ts";
 
 const USAGE = `usage: deno task worker [--store DIR|URL] [--tenant ID] [--concurrency N] [--once]
                         [--poll SECONDS] [--allow-private-network] [--json]
@@ -123,8 +124,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       stop.abort();
       console.error("worker: stopping after the jobs in flight (again to interrupt them)");
     };
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
+    const stopListening = onStopSignals(onSignal);
     let metered: CommandMetrics.Endpoint | undefined;
     try {
       metered = await CommandMetrics.start("worker", CommandMetrics.optionsFrom(flags));
@@ -208,8 +208,7 @@ export const main = (args: ReadonlyArray<string>): Promise<number> =>
       return jobs.failed > 0 || report.storeFailures.length > 0 ? 1 : 0;
     } finally {
       await metered?.close();
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGTERM", onSignal);
+      stopListening();
       await finalSinks?.close();
       await sinks.close();
       await store.close();

@@ -134,6 +134,16 @@ export interface RunPipelineOptions {
   readonly onJobDone?: (outcome: JobOutcome) => void;
   /** Called as each phase of the call ends, with its wall time in seconds, in phase order. */
   readonly onPhase?: (phase: RunPhase, seconds: number) => void;
+  /**
+   * Once aborted, no further job starts: those running finish and their lineage is delivered;
+   * the others stay queued for the next run or a worker (`jobs.queued` counts them).
+   */
+  readonly stop?: AbortSignal;
+  /**
+   * Once aborted, the jobs running are interrupted (their runs end with ABORT), the store is
+   * closed and the call rejects with {@link RunInterrupted}; their lineage waits in the outbox.
+   */
+  readonly interrupt?: AbortSignal;
   /** Records the run's metrics (`makeMetrics`, served by a `/metrics` endpoint). @default none */
   readonly metrics?: MetricsShape;
 }
@@ -160,6 +170,14 @@ const phaseClock = (onPhase: RunPipelineOptions["onPhase"]) => {
   };
 };
 
+/**
+ * A run stopped by {@link RunPipelineOptions.interrupt}: the jobs in flight were interrupted and
+ * the store closed.
+ */
+export class RunInterrupted extends Error {
+  override readonly name = "RunInterrupted";
+}
+
 /** Jobs by how their run ended (records no pipeline takes count as failed). */
 export interface JobCounts {
   /** Jobs whose run finished every stage. */
@@ -174,7 +192,7 @@ export interface JobCounts {
   readonly held: number;
   /** Jobs cancelled (before or during the run); `force` re-runs them. */
   readonly cancelled: number;
-  /** Jobs recorded for workers (`enqueueOnly`). */
+  /** Jobs left queued: recorded for workers (`enqueueOnly`), or not started before `stop`. */
   readonly queued?: number;
 }
 
@@ -471,6 +489,7 @@ export const executeRun = (
     );
     const outcomes = yield* runJobs(jobs, {
       concurrency: options.concurrency ?? defaultJobConcurrency,
+      ...(options.stop === undefined ? {} : { stop: options.stop }),
       force: options.force === true,
       // A job left running by a process that died is taken over once its lease has expired.
       reclaimRunning: true,
@@ -493,9 +512,14 @@ export const executeRun = (
       () => jobEventCounts(store.client, ran, before),
     );
     ended("lineage");
+    // Jobs `stop` kept from starting: still queued.
+    const notStarted = jobs.length - outcomes.length;
     return {
       ...base,
-      jobs: countsOf(finished, unrouted.length),
+      jobs: {
+        ...countsOf(finished, unrouted.length),
+        ...(notStarted > 0 ? { queued: notStarted } : {}),
+      },
       outcomes: finished,
       events,
       sinks: reports,
@@ -607,7 +631,13 @@ export const runPipeline = async (options: RunPipelineOptions = {}): Promise<Run
   try {
     summary = await Effect.runPromise(
       executeRun(store, { config, kit, planned, storeSpec, lineage, options }, sinks.sinks, ended),
+      options.interrupt === undefined ? {} : { signal: options.interrupt },
     );
+  } catch (e) {
+    if (options.interrupt?.aborted) {
+      throw new RunInterrupted("interrupted: the runs in flight ended with ABORT");
+    }
+    throw e;
   } finally {
     await sinks.close();
     if (given === undefined) await store.close();

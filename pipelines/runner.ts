@@ -250,21 +250,34 @@ export const runJob = (
  */
 export const defaultJobConcurrency = 32;
 
-/** Runs many jobs with at most `concurrency` in flight; `onDone` sees each outcome as it ends. */
+/**
+ * Runs many jobs with at most `concurrency` in flight; `onDone` sees each outcome as it ends.
+ * Once `stop` is aborted no further job starts (those running finish): the outcomes are those of
+ * the jobs that started, and the others are left as they were (queued).
+ */
 export const runJobs = (
   jobs: ReadonlyArray<{ readonly job: Job; readonly pipeline: CompiledPipeline }>,
   options: RunJobOptions & {
     readonly concurrency: number;
     readonly onDone?: (outcome: JobOutcome) => void;
+    readonly stop?: AbortSignal;
   },
 ): Effect.Effect<
   ReadonlyArray<JobOutcome>,
   StoreError,
   JobLedger | PipelineRuntime | Resilience
 > =>
-  Effect.forEach(
-    jobs,
-    ({ job, pipeline }) =>
-      Effect.tap(runJob(job, pipeline, options), (o) => Effect.sync(() => options.onDone?.(o))),
-    { concurrency: options.concurrency },
+  Effect.map(
+    Effect.forEach(
+      jobs,
+      ({ job, pipeline }) =>
+        Effect.suspend(() =>
+          options.stop?.aborted ? Effect.succeed(undefined) : Effect.tap(
+            runJob(job, pipeline, options),
+            (o) => Effect.sync(() => options.onDone?.(o)),
+          )
+        ),
+      { concurrency: options.concurrency },
+    ),
+    (outcomes) => outcomes.filter((o): o is JobOutcome => o !== undefined),
   );
