@@ -6,7 +6,7 @@
  * Exit status: 0 when every job ended (succeeded, paused at a gate, skipped as done), 1 when some
  * job failed (or the store failed during the run), 2 for usage or configuration errors, 3 when
  * jobs are running in another process (the batch is not finished), 130 when Ctrl-C (or SIGTERM)
- * stopped it: once, after the jobs in flight finished (the others stay queued); twice, at once,
+ * stopped it: once, after the jobs in flight finished, when some were left queued; twice, at once,
  * the jobs in flight interrupted.
  *
  * @module
@@ -465,7 +465,7 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   }
   // 130: stopped before every job ran; 1: some job failed; 3: jobs another process still
   // runs, so the batch is not finished.
-  if (stop.signal.aborted && !options.enqueueOnly) return 130;
+  if (stop.signal.aborted && !options.enqueueOnly && (summary.jobs.queued ?? 0) > 0) return 130;
   return summary.jobs.failed > 0 ? 1 : summary.jobs.held > 0 ? 3 : 0;
 };
 

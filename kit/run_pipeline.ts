@@ -495,7 +495,9 @@ export const executeRun = (
       reclaimRunning: true,
       ...(options.onJobDone === undefined ? {} : { onDone: options.onJobDone }),
     });
-    const finished = options.mineruUrl && outcomes.some((o) => o.status === "paused")
+    // Paused PDF jobs are finished here too, unless the run was stopped: that starts nothing new.
+    const finished = options.mineruUrl && !options.stop?.aborted &&
+        outcomes.some((o) => o.status === "paused")
       ? yield* finishPausedJobs(config, outcomes).pipe(
         Effect.provide(mineruLayer({ baseUrl: options.mineruUrl }) as Layer.Layer<PdfParser>),
       )

@@ -4,6 +4,7 @@ import { http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { resolve } from "node:path";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
+import { runPipeline as kitRunPipeline } from "../../kit/run_pipeline.ts";
 import { main as mineruBridge } from "../../cli/mineru_bridge.ts";
 import { main as sensor } from "../../cli/sensor.ts";
 import { main as status } from "../../cli/status.ts";
@@ -313,6 +314,28 @@ describe("the PDF two-phase pipeline, end to end with MinerU played by msw", () 
     } finally {
       await Deno.remove(store3, { recursive: true });
       await Deno.remove(many, { recursive: true });
+    }
+  });
+
+  it("a stopped run leaves its paused jobs paused: it sends nothing to MinerU", async () => {
+    const store4 = await tempDir();
+    try {
+      const stop = new AbortController();
+      const before = requests.filter((r) => r.startsWith("mineru ")).length;
+      const summary = await kitRunPipeline({
+        store: store4,
+        lineage: resolve(store4, "lineage"),
+        records,
+        concurrency: 1,
+        allowPrivateNetwork: true,
+        mineruUrl: MINERU,
+        stop: stop.signal,
+        onJobDone: () => stop.abort(),
+      });
+      expect(summary.jobs).toMatchObject({ paused: 1, queued: 1, succeeded: 0 });
+      expect(requests.filter((r) => r.startsWith("mineru ")).length).toBe(before);
+    } finally {
+      await Deno.remove(store4, { recursive: true });
     }
   });
 
