@@ -6,7 +6,7 @@
  * Exit status: 0 when every job ended (succeeded, paused at a gate, skipped as done), 1 when some
  * job failed (or the store failed during the run), 2 for usage or configuration errors, 3 when
  * jobs are running in another process (the batch is not finished), 130 when Ctrl-C (or SIGTERM)
- * stopped it: once, after the jobs in flight finished, when some were left queued; twice, at once,
+ * stopped it: once, after the jobs in flight finished, when some were not started; twice, at once,
  * the jobs in flight interrupted.
  *
  * @module
@@ -309,10 +309,8 @@ const printSummary = (s: RunSummary, options: RunOptions) => {
   }
   if (c.queued) {
     console.log(
-      `${c.queued} jobs were not started (the run was stopped): they stay queued; ` +
-        `\`deno task run-pipeline\` with the same inputs, or \`deno task worker${
-          storeArg(options)
-        }\`, runs them`,
+      `${c.queued} jobs were not started (the run was stopped); \`deno task run-pipeline\` ` +
+        "with the same inputs takes them up",
     );
   }
   if (c.held > 0) {

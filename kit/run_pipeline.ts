@@ -136,7 +136,7 @@ export interface RunPipelineOptions {
   readonly onPhase?: (phase: RunPhase, seconds: number) => void;
   /**
    * Once aborted, no further job starts: those running finish and their lineage is delivered;
-   * the others stay queued for the next run or a worker (`jobs.queued` counts them).
+   * the others are left as they are for the next run (`jobs.queued` counts them).
    */
   readonly stop?: AbortSignal;
   /**
@@ -192,7 +192,7 @@ export interface JobCounts {
   readonly held: number;
   /** Jobs cancelled (before or during the run); `force` re-runs them. */
   readonly cancelled: number;
-  /** Jobs left queued: recorded for workers (`enqueueOnly`), or not started before `stop`. */
+  /** Jobs this call did not run: recorded for workers (`enqueueOnly`), or not started (`stop`). */
   readonly queued?: number;
 }
 
@@ -514,7 +514,7 @@ export const executeRun = (
       () => jobEventCounts(store.client, ran, before),
     );
     ended("lineage");
-    // Jobs `stop` kept from starting: still queued.
+    // Jobs `stop` kept from starting, left as they were.
     const notStarted = jobs.length - outcomes.length;
     return {
       ...base,

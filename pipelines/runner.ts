@@ -253,7 +253,7 @@ export const defaultJobConcurrency = 32;
 /**
  * Runs many jobs with at most `concurrency` in flight; `onDone` sees each outcome as it ends.
  * Once `stop` is aborted no further job starts (those running finish): the outcomes are those of
- * the jobs that started, and the others are left as they were (queued).
+ * the jobs that started, and the others are left as they were.
  */
 export const runJobs = (
   jobs: ReadonlyArray<{ readonly job: Job; readonly pipeline: CompiledPipeline }>,
