@@ -24,40 +24,65 @@ const parseJson = (text: string, where: string): unknown => {
   }
 };
 
-const fetchJson = async (url: URL): Promise<unknown> => {
+const fetchJson = async (url: URL, signal: AbortSignal, timeoutMs: number): Promise<unknown> => {
   const where = `GET ${redactUrl(url.href)}`;
+  const limited = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  const failed = (e: unknown) =>
+    new Error(
+      `${where}: ${
+        (e as { name?: unknown } | null)?.name === "TimeoutError"
+          ? `no answer within ${timeoutMs} ms`
+          : describeNetworkError(e).reason
+      }`,
+    );
   let response: Response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, { signal: limited });
   } catch (e) {
-    throw new Error(`${where}: ${describeNetworkError(e).reason}`);
+    throw failed(e);
   }
   if (!response.ok) {
     await response.body?.cancel();
     throw new Error(`${where}: HTTP ${response.status}`);
   }
-  return parseJson(await response.text(), where);
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (e) {
+    throw failed(e);
+  }
+  return parseJson(text, where);
 };
 
-const readJson = async (url: URL): Promise<unknown> => {
+const readJson = async (url: URL, signal: AbortSignal, timeoutMs: number): Promise<unknown> => {
   if (url.protocol === "file:") return parseJson(await Deno.readTextFile(url), url.href);
-  if (url.protocol === "http:" || url.protocol === "https:") return await fetchJson(url);
+  if (url.protocol === "http:" || url.protocol === "https:") {
+    return await fetchJson(url, signal, timeoutMs);
+  }
   throw new Error(`${redactUrl(url.href)}: expected a file:, http: or https: URI`);
 };
 
+/** Options of {@link loadParsedDocument}. */
+export interface ParsedDocumentOptions {
+  /** How long an http(s) document may take to arrive whole. @default 60_000 */
+  readonly timeoutMs?: number;
+}
+
 /**
  * Reads the parsed document at `uri` (`file:`, `http:` or `https:`) for `job`; fails with what
- * is wrong: the URI, the request (an error status, a network failure), the JSON, or its shape.
+ * is wrong: the URI, the request (an error status, a network failure, no answer in time), the
+ * JSON, or its shape.
  *
  * @category constructors
  */
 export const loadParsedDocument = (
   uri: string,
   job: ParsedDocumentJob,
+  options: ParsedDocumentOptions = {},
 ): Effect.Effect<Document, Error> =>
   Effect.tryPromise({
-    try: async () => {
-      const body = await readJson(new URL(uri));
+    try: async (signal) => {
+      const body = await readJson(new URL(uri), signal, options.timeoutMs ?? 60_000);
       if (Array.isArray(body)) {
         return contentListToDocument(contentListSchema.parse(body), {
           docId: job.docId,

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Effect } from "effect";
-import { http, HttpResponse } from "msw";
+import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadParsedDocument } from "../../../adapters/mineru/parsed_document.ts";
@@ -71,6 +71,20 @@ describe("loadParsedDocument()", () => {
     expect(await load(`${worker}/page.json`)).toMatchObject({
       _tag: "Failure",
       failure: { message: `GET ${worker}/page.json: not JSON` },
+    });
+  });
+
+  it("gives up on a worker that does not answer in time", async () => {
+    server.use(http.get(`${worker}/slow.json`, async () => {
+      await delay("infinite");
+      return HttpResponse.text("[]");
+    }));
+    const exit = await Effect.runPromise(
+      Effect.result(loadParsedDocument(`${worker}/slow.json`, job, { timeoutMs: 50 })),
+    );
+    expect(exit).toMatchObject({
+      _tag: "Failure",
+      failure: { message: `GET ${worker}/slow.json: no answer within 50 ms` },
     });
   });
 
