@@ -62,15 +62,18 @@ describe("loadParsedDocument()", () => {
     );
     expect(await load(`${worker}/down.json`)).toMatchObject({
       _tag: "Failure",
-      failure: { message: `GET ${worker}/down.json: Failed to fetch` },
+      failure: { message: `GET ${worker}/down.json: network error: Failed to fetch` },
     });
     expect(await load(`${worker}/gone.json`)).toMatchObject({
       _tag: "Failure",
-      failure: { message: `GET ${worker}/gone.json: HTTP 404` },
+      failure: { message: `GET ${worker}/gone.json: HTTP 404: gone` },
     });
     expect(await load(`${worker}/page.json`)).toMatchObject({
       _tag: "Failure",
-      failure: { message: `GET ${worker}/page.json: not JSON` },
+      failure: {
+        message: `GET ${worker}/page.json: HTTP 200: invalid JSON at character 0: ` +
+          `Unexpected token '<', "<html>sign in</html>" is not valid JSON`,
+      },
     });
   });
 
@@ -84,7 +87,7 @@ describe("loadParsedDocument()", () => {
     );
     expect(exit).toMatchObject({
       _tag: "Failure",
-      failure: { message: `GET ${worker}/slow.json: no answer within 50 ms` },
+      failure: { message: `GET ${worker}/slow.json: no response within 50 ms` },
     });
   });
 
