@@ -5,14 +5,18 @@
  * they waited and have left; and for the whole store, its database and WAL sizes and the outbox's
  * pending and delivered events.
  *
+ * An embedded store is open in one process at a time: while a run, a worker or a sensor has it
+ * open, that process reads it for `status` (adapters/store/status_socket.ts).
+ *
  * @module
  */
 import { Effect } from "effect";
-import type { Store } from "../adapters/store/store.ts";
+import { describeStore, isServerStore } from "../adapters/store/store.ts";
+import { readStoreStatus, type StoreStatus } from "../adapters/store/store_status.ts";
+import { askHolderForStatus } from "../adapters/store/status_socket.ts";
+import { readStoreHolder, type StoreHolder } from "../adapters/store/store_lock.ts";
 import { loadPipelines } from "../kit/load_pipelines.ts";
 import { gateTimeLeftMs } from "../pipelines/gate.ts";
-import { storeStats } from "../adapters/store/store_stats.ts";
-import { storeFootprint } from "../adapters/store/store_footprint.ts";
 import { openExistingStore, storeSpec, wantsHelp } from "./_command.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { table } from "./_output.ts";
@@ -47,18 +51,17 @@ export interface RunningJob {
   readonly leaseSecondsLeft: number | null;
 }
 
-/** Jobs running now, with the lease of the process running each. */
-const runningJobs = async (store: Store, tenantId: string): Promise<ReadonlyArray<RunningJob>> => {
-  const now = Date.now();
-  const running = store.ledger.list({ statuses: ["running"], tenantId });
-  return (await Effect.runPromise(running)).map((job) => ({
+/** Running jobs as status shows them, their leases counted from `now`. */
+const runningJobs = (rows: StoreStatus["running"], now: number): ReadonlyArray<RunningJob> =>
+  rows.map((job) => ({
     jobId: job.jobId,
     docId: job.docId,
-    stage: job.currentStage,
+    stage: job.stage,
     leaseOwner: job.leaseOwner,
-    leaseSecondsLeft: job.leaseExpiresAt ? (job.leaseExpiresAt.getTime() - now) / 1000 : null,
+    leaseSecondsLeft: job.leaseExpiresAt === null
+      ? null
+      : (Date.parse(job.leaseExpiresAt) - now) / 1000,
   }));
-};
 
 const duration = (seconds: number): string =>
   seconds >= 3600
@@ -67,25 +70,62 @@ const duration = (seconds: number): string =>
     ? `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`
     : `${Math.round(seconds)}s`;
 
-/** Jobs paused at a gate, with how long they waited and have left. */
-const pausedJobs = async (store: Store, tenantId: string): Promise<ReadonlyArray<PausedJob>> => {
-  const jobs = await Effect.runPromise(store.ledger.list({ statuses: ["paused"], tenantId }));
-  if (jobs.length === 0) return [];
+/** Paused jobs, with how long they waited and have left at their gate (from `now`). */
+const pausedJobs = async (
+  rows: StoreStatus["paused"],
+  now: number,
+): Promise<ReadonlyArray<PausedJob>> => {
+  if (rows.length === 0) return [];
   const config = await Effect.runPromise(Effect.result(loadPipelines()));
-  const now = Date.now();
-  return jobs.map((job) => {
-    const gate = config._tag === "Success" && job.currentStage
-      ? config.success.pipeline(job.pipeline)?.stages.find((s) => s.name === job.currentStage)?.gate
+  return rows.map((job) => {
+    const gate = config._tag === "Success" && job.stage
+      ? config.success.pipeline(job.pipeline)?.stages.find((s) => s.name === job.stage)?.gate
       : undefined;
-    const pausedAt = job.pausedAt ?? job.updatedAt;
+    const pausedAt = new Date(job.pausedAt);
     return {
       jobId: job.jobId,
       docId: job.docId,
-      gate: job.currentStage ?? "?",
+      gate: job.stage ?? "?",
       waitingSeconds: Math.max(0, (now - pausedAt.getTime()) / 1000),
       timeLeftSeconds: gate ? gateTimeLeftMs(gate, pausedAt, now) / 1000 : null,
     };
   });
+};
+
+const holderText = (holder: StoreHolder | "unknown" | undefined): string =>
+  typeof holder === "object"
+    ? `pid ${holder.pid}, ${holder.command}, since ${holder.since}`
+    : "holder unknown";
+
+/**
+ * The status of the store at `storeDir`: from the process holding it when one answers (an
+ * embedded store is open in one process at a time), else read from the store opened here; or the
+ * exit status after saying why neither could be had.
+ */
+const statusOf = async (
+  storeDir: string,
+  tenant: string,
+): Promise<{ status: StoreStatus; servedBy?: StoreHolder | "unknown" } | number> => {
+  if (!isServerStore(storeDir)) {
+    const answer = await askHolderForStatus(storeDir, tenant);
+    if (answer.kind !== "nobody") {
+      const holder = await readStoreHolder(storeDir);
+      if (answer.kind === "status") return { status: answer.status, servedBy: holder ?? "unknown" };
+      console.error(
+        `status: cannot read the store at ${describeStore(storeDir)}: the process holding it (${
+          holderText(holder)
+        }) was asked instead: ${answer.message}`,
+      );
+      return 2;
+    }
+  }
+  const store = await openExistingStore("status", storeDir, { keepLeases: true });
+  if (typeof store === "number") return store;
+  try {
+    return { status: await readStoreStatus(store, tenant) };
+  } finally {
+    await store.close();
+  }
 };
 
 /** Runs the command; returns its exit status. */
@@ -109,77 +149,83 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     throw e;
   }
   const storeDir = storeSpec(flags.store as string | undefined);
-  const store = await openExistingStore("status", storeDir, { keepLeases: true });
-  if (typeof store === "number") return store;
-  try {
-    const tenant = (flags.tenant as string | undefined) ?? "default";
-    const stats = await Effect.runPromise(storeStats(store.client, tenant));
-    const footprint = await Effect.runPromise(storeFootprint(store.client));
-    const paused = await pausedJobs(store, tenant);
-    const running = await runningJobs(store, tenant);
-    if (flags.json) {
-      console.log(JSON.stringify({ tenant, ...stats, footprint, running, paused }));
-      return 0;
-    }
-    console.log(`store: ${store.client.location}\ntenant: ${tenant}\n`);
-    console.log(
-      table(["jobs", "count"], Object.entries(stats.jobs).map(([k, v]) => [k, String(v)])),
-    );
-    console.log();
-    console.log(table(["index / graph", "count"], [
-      ["documents", String(stats.documents)],
-      ["chunks", String(stats.chunks)],
-      ["embeddings", String(stats.embeddings)],
-      ["kg nodes", String(stats.kg.nodes)],
-      ["kg edges", String(stats.kg.edges)],
-      ["openlineage events", String(stats.outbox.openlineage)],
-      ["cloudevents", String(stats.outbox.cloudevents)],
-    ]));
-    console.log();
-    console.log(table(["store (every tenant)", "size"], [
-      ["database", megabytes(footprint.databaseBytes)],
-      ["WAL", footprint.walBytes === null ? "-" : megabytes(footprint.walBytes)],
-      ["outbox events pending", String(footprint.outbox.pending)],
-      ["outbox events delivered", String(footprint.outbox.delivered)],
-    ]));
-    if (running.length > 0) {
-      console.log();
-      console.log(table(
-        ["running job", "document", "stage", "held by", "lease"],
-        running.map((r) => [
-          r.jobId,
-          r.docId,
-          r.stage ?? "-",
-          r.leaseOwner ?? "-",
-          r.leaseSecondsLeft === null
-            ? "none"
-            : r.leaseSecondsLeft > 0
-            ? `${duration(r.leaseSecondsLeft)} left`
-            : "expired",
-        ]),
-      ));
-    }
-    if (paused.length > 0) {
-      console.log();
-      console.log(table(
-        ["paused job", "document", "gate", "waiting", "time left"],
-        paused.map((p) => [
-          p.jobId,
-          p.docId,
-          p.gate,
-          duration(p.waitingSeconds),
-          p.timeLeftSeconds === null
-            ? "?"
-            : p.timeLeftSeconds > 0
-            ? duration(p.timeLeftSeconds)
-            : "overdue",
-        ]),
-      ));
-    }
+  const tenant = (flags.tenant as string | undefined) ?? "default";
+  const read = await statusOf(storeDir, tenant);
+  if (typeof read === "number") return read;
+  const { status: { footprint, running: runningRows, paused: pausedRows, ...stats }, servedBy } =
+    read;
+  const now = Date.now();
+  const running = runningJobs(runningRows, now);
+  const paused = await pausedJobs(pausedRows, now);
+  if (flags.json) {
+    console.log(JSON.stringify({
+      ...stats,
+      footprint,
+      running,
+      paused,
+      ...(servedBy === undefined ? {} : { servedBy }),
+    }));
     return 0;
-  } finally {
-    await store.close();
   }
+  const served = servedBy === undefined
+    ? ""
+    : ` (open in another process: ${holderText(servedBy)}; read by it)`;
+  console.log(`store: ${describeStore(storeDir)}${served}\ntenant: ${tenant}\n`);
+  console.log(
+    table(["jobs", "count"], Object.entries(stats.jobs).map(([k, v]) => [k, String(v)])),
+  );
+  console.log();
+  console.log(table(["index / graph", "count"], [
+    ["documents", String(stats.documents)],
+    ["chunks", String(stats.chunks)],
+    ["embeddings", String(stats.embeddings)],
+    ["kg nodes", String(stats.kg.nodes)],
+    ["kg edges", String(stats.kg.edges)],
+    ["openlineage events", String(stats.outbox.openlineage)],
+    ["cloudevents", String(stats.outbox.cloudevents)],
+  ]));
+  console.log();
+  console.log(table(["store (every tenant)", "size"], [
+    ["database", megabytes(footprint.databaseBytes)],
+    ["WAL", footprint.walBytes === null ? "-" : megabytes(footprint.walBytes)],
+    ["outbox events pending", String(footprint.outbox.pending)],
+    ["outbox events delivered", String(footprint.outbox.delivered)],
+  ]));
+  if (running.length > 0) {
+    console.log();
+    console.log(table(
+      ["running job", "document", "stage", "held by", "lease"],
+      running.map((r) => [
+        r.jobId,
+        r.docId,
+        r.stage ?? "-",
+        r.leaseOwner ?? "-",
+        r.leaseSecondsLeft === null
+          ? "none"
+          : r.leaseSecondsLeft > 0
+          ? `${duration(r.leaseSecondsLeft)} left`
+          : "expired",
+      ]),
+    ));
+  }
+  if (paused.length > 0) {
+    console.log();
+    console.log(table(
+      ["paused job", "document", "gate", "waiting", "time left"],
+      paused.map((p) => [
+        p.jobId,
+        p.docId,
+        p.gate,
+        duration(p.waitingSeconds),
+        p.timeLeftSeconds === null
+          ? "?"
+          : p.timeLeftSeconds > 0
+          ? duration(p.timeLeftSeconds)
+          : "overdue",
+      ]),
+    ));
+  }
+  return 0;
 };
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -19,6 +19,7 @@ import { openPostgres, redactUrl } from "./postgres_client.ts";
 import { prepareDataDir, templateCacheDir, templateKey } from "./store_template.ts";
 import { SHIPPED_TEMPLATE, shippedTemplateTar } from "./store_template_archive.ts";
 import { holdEmbeddedStore, StoreBusy } from "./store_lock.ts";
+import { serveStoreStatus } from "./status_socket.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore, pruneOutbox } from "./sql_outbox.ts";
@@ -110,7 +111,8 @@ export interface OpenStoreOptions {
 /**
  * Opens the embedded store in `storeDir` (created when missing); undefined keeps it in memory.
  * The embedded database is for one process at a time, which the store holds while it is open
- * (store_lock.ts: another process is refused with {@link StoreBusy}). So every lease found when
+ * (store_lock.ts: another process is refused with {@link StoreBusy}; its `status` is answered by
+ * this one, see status_socket.ts). So every lease found when
  * it opens was left by a process that is gone: they are dropped (unless `keepLeases`), and its
  * jobs can be taken over at once. A store created by this call has none.
  */
@@ -140,10 +142,13 @@ export const openEmbeddedStore = async (
       await client.close().catch(() => {});
       throw e;
     }
+    // A `status` started while this process has the store open is answered from here.
+    const statusEndpoint = await serveStoreStatus(store, storeDir);
     return {
       ...store,
       close: async () => {
         try {
+          await statusEndpoint?.close();
           await store.close();
         } finally {
           hold.release();

@@ -26,7 +26,7 @@ export interface StoreHold {
 }
 
 /** Who holds a store: written into the lock file by the holder. */
-interface Holder {
+export interface StoreHolder {
   readonly pid: number;
   readonly command: string;
   readonly since: string;
@@ -34,7 +34,7 @@ interface Holder {
 
 const LOCK_FILE = "store.lock";
 
-const holderOf = (file: Deno.FsFile): Holder | undefined => {
+const holderOf = (file: Deno.FsFile): StoreHolder | undefined => {
   try {
     file.seekSync(0, Deno.SeekMode.Start);
     const bytes = new Uint8Array(4096);
@@ -46,7 +46,7 @@ const holderOf = (file: Deno.FsFile): Holder | undefined => {
   }
 };
 
-const busy = (holder: Holder | undefined): StoreBusy =>
+const busy = (holder: StoreHolder | undefined): StoreBusy =>
   holder?.pid === Deno.pid
     ? new StoreBusy(
       `the store is already open in this process (since ${holder.since}): close it first`,
@@ -57,6 +57,20 @@ const busy = (holder: Holder | undefined): StoreBusy =>
       }); an embedded store serves one process at a time: let that one finish, or share a ` +
         "PostgreSQL server store between processes (--store postgres://…)",
     );
+
+/**
+ * Who holds the embedded store in `storeDir`, as its lock file says (without taking the lock):
+ * undefined when nobody wrote it or it cannot be read. The file stays after its holder ends: ask
+ * only while the store is known to be held.
+ */
+export const readStoreHolder = async (storeDir: string): Promise<StoreHolder | undefined> => {
+  try {
+    using file = await Deno.open(join(storeDir, LOCK_FILE), { read: true });
+    return holderOf(file);
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * Holds the embedded store in `storeDir` (created when missing) for this process until
@@ -73,7 +87,7 @@ export const holdEmbeddedStore = async (storeDir: string): Promise<StoreHold> =>
   });
   try {
     if (!await file.tryLock(true)) throw busy(holderOf(file));
-    const holder: Holder = {
+    const holder: StoreHolder = {
       pid: Deno.pid,
       command: basename(Deno.mainModule ?? "deno"),
       since: new Date().toISOString(),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Effect } from "effect";
 import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { main as status } from "../../cli/status.ts";
 import { main as search } from "../../cli/search.ts";
@@ -58,8 +59,9 @@ describe("an embedded store folder that is a file", () => {
 
 // Two processes over one embedded store would each run a PostgreSQL over its files. Here the
 // holder is the test's own process: the message says so (store_lock.test.ts has one in another).
+// `status` is answered by the holder instead (below).
 describe("an embedded store that is already open", () => {
-  it.each(commands)(
+  it.each(commands.filter(([name]) => name !== "status"))(
     "%s says so and exits 2, leaving the store to its holder",
     async (name, main, args) => {
       const dir = await Deno.makeTempDir({ prefix: "lk-held-store-" });
@@ -78,4 +80,44 @@ describe("an embedded store that is already open", () => {
       }
     },
   );
+});
+
+describe("status on an embedded store that is already open", () => {
+  it("is answered by the holder, which goes on, and says so", async () => {
+    const dir = await Deno.makeTempDir({ prefix: "lk-held-store-" });
+    const held = await openEmbeddedStore(dir);
+    try {
+      await Effect.runPromise(held.ledger.enqueue({
+        tenantId: "default",
+        request: {
+          source: "clinicaltrials",
+          docKey: "NCT-1",
+          location: { kind: "url", url: "https://x" },
+        },
+        pipeline: "auto",
+        pipelineVersion: "1",
+      }));
+      const text = await runCli(status, ["--store", dir]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(
+        `store: ${dir} (open in another process: pid ${Deno.pid}, `,
+      );
+      expect(text.stdout).toMatch(/; read by it\)\n/);
+      expect(text.stdout).toMatch(/queued +1\n/);
+      const json = JSON.parse((await runCli(status, ["--store", dir, "--json"])).stdout);
+      expect(json.jobs.queued).toBe(1);
+      expect(json.servedBy).toMatchObject({ pid: Deno.pid });
+      expect(await held.client.query("select 1 as one")).toEqual([{ one: 1 }]);
+    } finally {
+      await held.close();
+    }
+    try {
+      // Closed: status opens the store itself.
+      const text = await runCli(status, ["--store", dir]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(`store: ${dir}\ntenant: default`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });

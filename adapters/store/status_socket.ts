@@ -1,0 +1,253 @@
+/**
+ * `status` beside the process holding an embedded store. Only one process may open the store
+ * (store_lock.ts), so a `status` started while a run, a worker or a sensor has it open cannot read
+ * it itself; the holder answers for it instead, from the store it has open, on a Unix socket in the
+ * store's folder (`status.sock`, readable by the folder's owner only).
+ *
+ * One request a connection: a line of JSON (`{"tenant":"…"}`), answered by one line of JSON, the
+ * status (`{"status":{…}}`) or why it could not be read (`{"error":"…"}`), and the connection
+ * closes. A process killed mid-run leaves the socket file behind with nobody listening: a `status`
+ * is refused at once and opens the store itself; the next holder replaces the file.
+ *
+ * Windows has no Unix sockets here, and a socket path is limited to 107 bytes: there, no holder
+ * answers and `status` says the store is busy, as before.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import type { Store } from "./store.ts";
+import { readStoreStatus, type StoreStatus, storeStatusSchema } from "./store_status.ts";
+
+const SOCKET_FILE = "status.sock";
+// sun_path holds 108 bytes on Linux, the terminating NUL included (104 on macOS).
+const MAX_SOCKET_PATH = Deno.build.os === "linux" ? 107 : 103;
+const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** The socket a holder of the store in `storeDir` answers on; undefined where it cannot. */
+export const statusSocketPath = (storeDir: string): string | undefined => {
+  if (Deno.build.os === "windows") return undefined;
+  const path = join(resolve(storeDir), SOCKET_FILE);
+  return new TextEncoder().encode(path).length <= MAX_SOCKET_PATH ? path : undefined;
+};
+
+/** A holder's endpoint; `close` stops answering, waits for answers under way, removes the file. */
+export interface StatusEndpoint {
+  readonly path: string;
+  readonly close: () => Promise<void>;
+}
+
+const requestSchema = z.object({ tenant: z.string().min(1).max(200) });
+
+const encoder = new TextEncoder();
+
+/** Reads up to the first newline (or the end), refusing more than `limit` bytes. */
+const readLine = async (conn: Deno.Conn, limit: number): Promise<string> => {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const buffer = new Uint8Array(16 * 1024);
+  for (;;) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    const chunk = buffer.slice(0, n);
+    const newline = chunk.indexOf(10);
+    chunks.push(newline >= 0 ? chunk.subarray(0, newline) : chunk);
+    size += n;
+    if (newline >= 0) break;
+    if (size > limit) throw new Error(`more than ${limit} bytes without a newline`);
+  }
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+};
+
+const writeAll = async (conn: Deno.Conn, text: string) => {
+  const bytes = encoder.encode(text);
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+};
+
+const answer = async (store: Store, conn: Deno.Conn): Promise<void> => {
+  try {
+    let reply: unknown;
+    try {
+      const request = requestSchema.safeParse(JSON.parse(await readLine(conn, MAX_REQUEST_BYTES)));
+      reply = request.success
+        ? { status: await readStoreStatus(store, request.data.tenant) }
+        : { error: `expected {"tenant": "<id>"}` };
+    } catch (e) {
+      reply = { error: (e as Error).message ?? String(e) };
+    }
+    await writeAll(conn, `${JSON.stringify(reply)}\n`);
+  } catch {
+    // The asker went away: nothing to tell it.
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+};
+
+const isSocket = async (path: string): Promise<boolean> => {
+  try {
+    return (await Deno.lstat(path)).isSocket === true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Answers `status` for the open `store` in `storeDir`, whose lock this process holds. Never fails:
+ * where the socket cannot be made (Windows, a long path, a folder it cannot write), nobody answers
+ * and `status` says the store is busy.
+ */
+export const serveStoreStatus = async (
+  store: Store,
+  storeDir: string,
+): Promise<StatusEndpoint | undefined> => {
+  const path = statusSocketPath(storeDir);
+  if (path === undefined) return undefined;
+  let listener: Deno.Listener;
+  try {
+    // Left by a holder that was killed: this process holds the lock now, so nobody listens on it.
+    if (await isSocket(path)) await Deno.remove(path);
+    listener = Deno.listen({ transport: "unix", path });
+    await Deno.chmod(path, 0o600);
+  } catch {
+    return undefined;
+  }
+  const answering = new Set<Promise<void>>();
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        const done = answer(store, conn).finally(() => answering.delete(done));
+        answering.add(done);
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  let closed: Promise<void> | undefined;
+  return {
+    path,
+    close: () =>
+      closed ??= (async () => {
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
+        await accepting;
+        await Promise.all(answering);
+        await Deno.remove(path).catch(() => {});
+      })(),
+  };
+};
+
+/** What the holder of a store said when asked for its status. */
+export type HolderAnswer =
+  | { readonly kind: "status"; readonly status: StoreStatus }
+  /** Nobody listens: the store is not held, or its holder does not answer `status`. */
+  | { readonly kind: "nobody" }
+  /** The holder was reached but gave no usable status: why. */
+  | { readonly kind: "failed"; readonly message: string };
+
+const errorSchema = z.object({ error: z.string() });
+const statusReplySchema = z.object({ status: storeStatusSchema });
+
+/** Reads the whole answer, refusing more than `limit` bytes. */
+const readAll = async (conn: Deno.Conn, limit: number): Promise<string> => {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const buffer = new Uint8Array(64 * 1024);
+  for (;;) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    size += n;
+    if (size > limit) throw new Error(`an answer of more than ${limit} bytes`);
+    chunks.push(buffer.slice(0, n));
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+};
+
+/** Tells what a holder's answer holds, naming the first thing in it that is not as expected. */
+export const holderAnswerOf = (text: string): HolderAnswer => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "failed", message: "it answered something that is not JSON" };
+  }
+  const error = errorSchema.safeParse(value);
+  if (error.success) {
+    return { kind: "failed", message: `it could not read the store: ${error.data.error}` };
+  }
+  const parsed = statusReplySchema.safeParse(value);
+  if (parsed.success) return { kind: "status", status: parsed.data.status };
+  const issue = parsed.error.issues[0];
+  const where = (issue?.path ?? []).map(String).join(".");
+  return {
+    kind: "failed",
+    message: `its answer is not a status: ${where === "" ? "" : `${where}: `}${
+      (issue?.message ?? "invalid").replace(/^Invalid input: /, "")
+    }`,
+  };
+};
+
+/**
+ * Asks the process holding the embedded store in `storeDir` for its status (`tenant`'s), giving
+ * up after `timeoutMs`.
+ */
+export const askHolderForStatus = async (
+  storeDir: string,
+  tenant: string,
+  timeoutMs = 10_000,
+): Promise<HolderAnswer> => {
+  const path = statusSocketPath(storeDir);
+  if (path === undefined) return { kind: "nobody" };
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch {
+    // No socket, or nobody listening on it: `status` opens the store itself, and says why not
+    // when it cannot (no store, a holder that does not answer status).
+    return { kind: "nobody" };
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((done) => {
+    timer = setTimeout(() => done("timeout"), timeoutMs);
+  });
+  try {
+    const asked = (async () => {
+      await writeAll(conn, `${JSON.stringify({ tenant })}\n`);
+      return await readAll(conn, MAX_RESPONSE_BYTES);
+    })();
+    const text = await Promise.race([asked, timedOut]);
+    if (text === "timeout") {
+      asked.catch(() => {}); // Ends with an error once the connection is closed below.
+      return { kind: "failed", message: `it did not answer within ${timeoutMs / 1000} s` };
+    }
+    return holderAnswerOf(text);
+  } catch (e) {
+    return { kind: "failed", message: `it did not answer: ${(e as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+};

@@ -1,0 +1,150 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Effect } from "effect";
+import { join } from "node:path";
+import { openEmbeddedStore, type Store } from "../../../adapters/store/store.ts";
+import {
+  askHolderForStatus,
+  holderAnswerOf,
+  statusSocketPath,
+} from "../../../adapters/store/status_socket.ts";
+import { tempDir } from "../../_harness.ts";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await tempDir();
+});
+afterEach(() => Deno.remove(dir, { recursive: true }));
+
+const enqueue = (store: Store, docKey: string, tenantId = "default") =>
+  Effect.runPromise(store.ledger.enqueue({
+    tenantId,
+    request: { source: "clinicaltrials", docKey, location: { kind: "url", url: "https://x" } },
+    pipeline: "auto",
+    pipelineVersion: "1",
+  }));
+
+const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
+
+// A process that opens the store in `Deno.args[0]`, says so, then waits to be killed.
+const holderScript = (storeModule: string) => `
+  import { openEmbeddedStore } from ${JSON.stringify(storeModule)};
+  await openEmbeddedStore(Deno.args[0]);
+  console.log("holding");
+  await new Promise((resolve) => setTimeout(resolve, 60_000));
+`;
+
+describe("the process holding an embedded store answers status for it", () => {
+  it("answers from the store it has open, per tenant, until it closes it", async () => {
+    const store = await openEmbeddedStore(dir);
+    const socket = statusSocketPath(dir)!;
+    try {
+      await enqueue(store, "NCT-1");
+      await enqueue(store, "NCT-2");
+      await enqueue(store, "NCT-3", "other");
+      expect((await Deno.lstat(socket)).isSocket).toBe(true);
+      // Only the folder's owner may ask.
+      expect((await Deno.lstat(socket)).mode! & 0o777).toBe(0o600);
+      const answer = await askHolderForStatus(dir, "default");
+      expect(answer.kind).toBe("status");
+      if (answer.kind !== "status") return;
+      expect(answer.status.tenant).toBe("default");
+      expect(answer.status.jobs.queued).toBe(2);
+      expect(answer.status.footprint.databaseBytes).toBeGreaterThan(0);
+      const other = await askHolderForStatus(dir, "other");
+      expect(other.kind === "status" && other.status.jobs.queued).toBe(1);
+    } finally {
+      await store.close();
+    }
+    expect(await exists(socket)).toBe(false);
+    expect(await askHolderForStatus(dir, "default")).toEqual({ kind: "nobody" });
+  });
+
+  it("a holder killed mid-run leaves its socket to nobody: asking is refused at once, and the next holder answers on it", async () => {
+    const script = join(dir, "holder.ts");
+    await Deno.writeTextFile(
+      script,
+      holderScript(new URL("../../../adapters/store/store.ts", import.meta.url).href),
+    );
+    const storeDir = join(dir, "store");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        new URL("../../../deno.json", import.meta.url).pathname,
+        script,
+        storeDir,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      expect((await reader.read()).value).toContain("holding");
+      // Another process's store, read by it.
+      const answer = await askHolderForStatus(storeDir, "default");
+      expect(answer.kind === "status" && answer.status.jobs).toMatchObject({ queued: 0 });
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+    }
+    expect((await Deno.lstat(statusSocketPath(storeDir)!)).isSocket).toBe(true);
+    expect(await askHolderForStatus(storeDir, "default")).toEqual({ kind: "nobody" });
+    const next = await openEmbeddedStore(storeDir);
+    try {
+      await enqueue(next, "NCT-9");
+      const answer = await askHolderForStatus(storeDir, "default");
+      expect(answer.kind === "status" && answer.status.jobs.queued).toBe(1);
+    } finally {
+      await next.close();
+    }
+  });
+
+  it("a holder that does not answer in time is reported as such", async () => {
+    const path = statusSocketPath(dir)!;
+    const listener = Deno.listen({ transport: "unix", path });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) held.push(conn);
+    })();
+    try {
+      expect(await askHolderForStatus(dir, "default", 100)).toEqual({
+        kind: "failed",
+        message: "it did not answer within 0.1 s",
+      });
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of held) conn.close();
+    }
+  });
+
+  it("a store folder whose socket path would be too long has no holder to ask", () => {
+    expect(statusSocketPath(join(dir, "x".repeat(120)))).toBeUndefined();
+  });
+});
+
+describe("holderAnswerOf()", () => {
+  it("names what is wrong with an answer that is not a status", () => {
+    expect(holderAnswerOf("<html>")).toEqual({
+      kind: "failed",
+      message: "it answered something that is not JSON",
+    });
+    expect(holderAnswerOf(JSON.stringify({ error: "relation lk_jobs does not exist" }))).toEqual({
+      kind: "failed",
+      message: "it could not read the store: relation lk_jobs does not exist",
+    });
+    const answer = holderAnswerOf(JSON.stringify({
+      status: {
+        tenant: "default",
+        jobs: { queued: -1, running: 0, paused: 0, succeeded: 0, failed: 0, cancelled: 0 },
+      },
+    }));
+    expect(answer.kind).toBe("failed");
+    expect(answer.kind === "failed" && answer.message).toMatch(
+      /^its answer is not a status: status\.jobs\.queued: /,
+    );
+  });
+});
