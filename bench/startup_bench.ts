@@ -131,11 +131,13 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     // Each cold start over the warm one right after it, on the same store: the machine's pace
     // drifts over minutes, and a pair taken together shares it.
     const pairs = cold.map((c, i) => c.seconds / warm[i].seconds);
+    const coldSummary = summary(cold);
+    const warmSummary = summary(warm);
     const result = {
       first_store: summary([first]),
-      cold: summary(cold),
-      warm: summary(warm),
-      cold_over_warm: Number((summary(cold).seconds / summary(warm).seconds).toFixed(2)),
+      cold: coldSummary,
+      warm: warmSummary,
+      cold_over_warm: Number((coldSummary.seconds / warmSummary.seconds).toFixed(2)),
       cold_over_warm_pairs: {
         median: Number(median(pairs).toFixed(2)),
         range: [Math.min(...pairs), Math.max(...pairs)].map((r) => Number(r.toFixed(2))),
