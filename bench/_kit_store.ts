@@ -79,7 +79,9 @@ export const openBenchStore = async (spec?: string): Promise<BenchStore> => {
       counter,
       close: async () => {
         try {
-          await store.close();
+          // The store as opened: it closes the client the counted one wraps, and lets go of what
+          // else it holds (an embedded store's lock and status socket).
+          await opened.close();
         } finally {
           await cleanUp();
         }

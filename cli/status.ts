@@ -92,10 +92,8 @@ const pausedJobs = async (
   });
 };
 
-const holderText = (holder: StoreHolder | "unknown" | undefined): string =>
-  typeof holder === "object"
-    ? `pid ${holder.pid}, ${holder.command}, since ${holder.since}`
-    : "holder unknown";
+const holderText = (holder: StoreHolder | undefined): string =>
+  holder ? `pid ${holder.pid}, ${holder.command}, since ${holder.since}` : "holder unknown";
 
 /**
  * The status of the store at `storeDir`: from the process holding it when one answers (an
@@ -105,15 +103,14 @@ const holderText = (holder: StoreHolder | "unknown" | undefined): string =>
 const statusOf = async (
   storeDir: string,
   tenant: string,
-): Promise<{ status: StoreStatus; servedBy?: StoreHolder | "unknown" } | number> => {
+): Promise<{ status: StoreStatus; servedBy?: StoreHolder } | number> => {
   if (!isServerStore(storeDir)) {
     const answer = await askHolderForStatus(storeDir, tenant);
-    if (answer.kind !== "nobody") {
-      const holder = await readStoreHolder(storeDir);
-      if (answer.kind === "status") return { status: answer.status, servedBy: holder ?? "unknown" };
+    if (answer.kind === "status") return { status: answer.status, servedBy: answer.holder };
+    if (answer.kind === "failed") {
       console.error(
         `status: cannot read the store at ${describeStore(storeDir)}: the process holding it (${
-          holderText(holder)
+          holderText(await readStoreHolder(storeDir))
         }) was asked instead: ${answer.message}`,
       );
       return 2;

@@ -18,6 +18,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import type { Store } from "./store.ts";
 import { readStoreStatus, type StoreStatus, storeStatusSchema } from "./store_status.ts";
+import type { StoreHolder } from "./store_lock.ts";
 
 const SOCKET_FILE = "status.sock";
 // sun_path holds 108 bytes on Linux, the terminating NUL included (104 on macOS).
@@ -38,7 +39,12 @@ export interface StatusEndpoint {
   readonly close: () => Promise<void>;
 }
 
-const requestSchema = z.object({ tenant: z.string().min(1).max(200) });
+const requestSchema = z.object({ tenant: z.string() });
+
+/** A connection is answered, or closed, within this: an asker that stalls holds nothing up. */
+const ANSWER_DEADLINE_MS = 10_000;
+/** A status read this recently is sent again: `watch status` costs the holder one read a while. */
+const FRESH_MS = 2_000;
 
 const encoder = new TextEncoder();
 
@@ -71,26 +77,11 @@ const writeAll = async (conn: Deno.Conn, text: string) => {
   for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 };
 
-const answer = async (store: Store, conn: Deno.Conn): Promise<void> => {
+const closeQuietly = (closable: { close(): void }) => {
   try {
-    let reply: unknown;
-    try {
-      const request = requestSchema.safeParse(JSON.parse(await readLine(conn, MAX_REQUEST_BYTES)));
-      reply = request.success
-        ? { status: await readStoreStatus(store, request.data.tenant) }
-        : { error: `expected {"tenant": "<id>"}` };
-    } catch (e) {
-      reply = { error: (e as Error).message ?? String(e) };
-    }
-    await writeAll(conn, `${JSON.stringify(reply)}\n`);
+    closable.close();
   } catch {
-    // The asker went away: nothing to tell it.
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    // Already closed.
   }
 };
 
@@ -103,34 +94,101 @@ const isSocket = async (path: string): Promise<boolean> => {
 };
 
 /**
- * Answers `status` for the open `store` in `storeDir`, whose lock this process holds. Never fails:
- * where the socket cannot be made (Windows, a long path, a folder it cannot write), nobody answers
- * and `status` says the store is busy.
+ * The status of each tenant asked for, read once for the askers that come while it is read and
+ * for {@link FRESH_MS} after; a failed read is not kept.
+ */
+const statusReads = (store: Store) => {
+  const reads = new Map<string, { status: Promise<StoreStatus>; readAt?: number }>();
+  return (tenant: string): Promise<StoreStatus> => {
+    const now = Date.now();
+    for (const [t, read] of reads) {
+      if (read.readAt !== undefined && now - read.readAt >= FRESH_MS) reads.delete(t);
+    }
+    const known = reads.get(tenant);
+    if (known) return known.status;
+    const read: { status: Promise<StoreStatus>; readAt?: number } = {
+      status: readStoreStatus(store, tenant),
+    };
+    read.status.then(() => read.readAt = Date.now(), () => reads.delete(tenant));
+    reads.set(tenant, read);
+    return read.status;
+  };
+};
+
+/**
+ * Answers `status` for the open `store` in `storeDir`, whose lock this process holds as `holder`.
+ * Never fails: where the socket cannot be made (Windows, a long path, a folder it cannot write),
+ * nobody answers and `status` says the store is busy. Never keeps the process alive either: a
+ * process that ends without closing the store ends as before.
  */
 export const serveStoreStatus = async (
   store: Store,
   storeDir: string,
+  holder: StoreHolder,
 ): Promise<StatusEndpoint | undefined> => {
   const path = statusSocketPath(storeDir);
   if (path === undefined) return undefined;
-  let listener: Deno.Listener;
+  let listener: Deno.Listener | undefined;
   try {
     // Left by a holder that was killed: this process holds the lock now, so nobody listens on it.
     if (await isSocket(path)) await Deno.remove(path);
     listener = Deno.listen({ transport: "unix", path });
     await Deno.chmod(path, 0o600);
   } catch {
+    if (listener) closeQuietly(listener);
+    await Deno.remove(path).catch(() => {});
     return undefined;
   }
+  listener.unref();
+  const statusOf = statusReads(store);
+  const open = new Set<Deno.Conn>();
   const answering = new Set<Promise<void>>();
+  let closing = false;
+
+  const answer = async (conn: Deno.Conn): Promise<void> => {
+    conn.unref();
+    const deadline = setTimeout(() => closeQuietly(conn), ANSWER_DEADLINE_MS);
+    Deno.unrefTimer(deadline);
+    try {
+      let reply: unknown;
+      try {
+        const request = requestSchema.safeParse(
+          JSON.parse(await readLine(conn, MAX_REQUEST_BYTES)),
+        );
+        reply = request.success
+          ? { status: await statusOf(request.data.tenant), holder }
+          : { error: `expected {"tenant": "<id>"}` };
+      } catch (e) {
+        reply = { error: (e as Error).message ?? String(e) };
+      }
+      await writeAll(conn, `${JSON.stringify(reply)}\n`);
+    } catch {
+      // The asker went away, or took too long: nothing to tell it.
+    } finally {
+      clearTimeout(deadline);
+      open.delete(conn);
+      closeQuietly(conn);
+    }
+  };
+
   const accepting = (async () => {
     try {
       for await (const conn of listener) {
-        const done = answer(store, conn).finally(() => answering.delete(done));
+        if (closing) {
+          closeQuietly(conn);
+          continue;
+        }
+        open.add(conn);
+        const done = answer(conn).finally(() => answering.delete(done));
         answering.add(done);
       }
     } catch {
-      // The listener was closed.
+      // Closed, or it cannot accept any more: nobody answers from now on, and a `status` finds
+      // nobody listening at once rather than waiting for an answer that does not come.
+      if (!closing) {
+        closeQuietly(listener);
+        await Deno.remove(path).catch(() => {});
+      }
     }
   })();
   let closed: Promise<void> | undefined;
@@ -138,12 +196,12 @@ export const serveStoreStatus = async (
     path,
     close: () =>
       closed ??= (async () => {
-        try {
-          listener.close();
-        } catch {
-          // Already closed.
-        }
+        closing = true;
+        closeQuietly(listener);
         await accepting;
+        // An asker still reading or not yet asking is cut off; a status being read is waited
+        // for, so the store closes after it.
+        for (const conn of open) closeQuietly(conn);
         await Promise.all(answering);
         await Deno.remove(path).catch(() => {});
       })(),
@@ -152,14 +210,17 @@ export const serveStoreStatus = async (
 
 /** What the holder of a store said when asked for its status. */
 export type HolderAnswer =
-  | { readonly kind: "status"; readonly status: StoreStatus }
+  | { readonly kind: "status"; readonly status: StoreStatus; readonly holder: StoreHolder }
   /** Nobody listens: the store is not held, or its holder does not answer `status`. */
   | { readonly kind: "nobody" }
   /** The holder was reached but gave no usable status: why. */
   | { readonly kind: "failed"; readonly message: string };
 
 const errorSchema = z.object({ error: z.string() });
-const statusReplySchema = z.object({ status: storeStatusSchema });
+const statusReplySchema = z.object({
+  status: storeStatusSchema,
+  holder: z.object({ pid: z.number().int(), command: z.string(), since: z.string() }),
+});
 
 /** Reads the whole answer, refusing more than `limit` bytes. */
 const readAll = async (conn: Deno.Conn, limit: number): Promise<string> => {
@@ -184,6 +245,8 @@ const readAll = async (conn: Deno.Conn, limit: number): Promise<string> => {
 
 /** Tells what a holder's answer holds, naming the first thing in it that is not as expected. */
 export const holderAnswerOf = (text: string): HolderAnswer => {
+  // Closed before answering: it was closing the store, which may be free now.
+  if (text === "") return { kind: "nobody" };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -195,7 +258,9 @@ export const holderAnswerOf = (text: string): HolderAnswer => {
     return { kind: "failed", message: `it could not read the store: ${error.data.error}` };
   }
   const parsed = statusReplySchema.safeParse(value);
-  if (parsed.success) return { kind: "status", status: parsed.data.status };
+  if (parsed.success) {
+    return { kind: "status", status: parsed.data.status, holder: parsed.data.holder };
+  }
   const issue = parsed.error.issues[0];
   const where = (issue?.path ?? []).map(String).join(".");
   return {
@@ -240,14 +305,11 @@ export const askHolderForStatus = async (
       return { kind: "failed", message: `it did not answer within ${timeoutMs / 1000} s` };
     }
     return holderAnswerOf(text);
-  } catch (e) {
-    return { kind: "failed", message: `it did not answer: ${(e as Error).message}` };
+  } catch {
+    // Cut off (it was closing the store, or it ended): as if nobody had listened.
+    return { kind: "nobody" };
   } finally {
     clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(conn);
   }
 };

@@ -143,7 +143,7 @@ export const openEmbeddedStore = async (
       throw e;
     }
     // A `status` started while this process has the store open is answered from here.
-    const statusEndpoint = await serveStoreStatus(store, storeDir);
+    const statusEndpoint = await serveStoreStatus(store, storeDir, hold.holder);
     return {
       ...store,
       close: async () => {

@@ -22,6 +22,8 @@ export class StoreBusy extends Error {
 
 /** A held store; `release` lets the next process in. */
 export interface StoreHold {
+  /** Who holds it: this process, as the lock file says. */
+  readonly holder: StoreHolder;
   readonly release: () => void;
 }
 
@@ -85,13 +87,13 @@ export const holdEmbeddedStore = async (storeDir: string): Promise<StoreHold> =>
     write: true,
     create: true,
   });
+  const holder: StoreHolder = {
+    pid: Deno.pid,
+    command: basename(Deno.mainModule ?? "deno"),
+    since: new Date().toISOString(),
+  };
   try {
     if (!await file.tryLock(true)) throw busy(holderOf(file));
-    const holder: StoreHolder = {
-      pid: Deno.pid,
-      command: basename(Deno.mainModule ?? "deno"),
-      since: new Date().toISOString(),
-    };
     await file.truncate(0);
     const bytes = new TextEncoder().encode(JSON.stringify(holder));
     for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
@@ -101,6 +103,7 @@ export const holdEmbeddedStore = async (storeDir: string): Promise<StoreHold> =>
   }
   let released = false;
   return {
+    holder,
     release: () => {
       if (released) return;
       released = true;

@@ -9,6 +9,8 @@ import { main as resume } from "../../cli/resume.ts";
 import { main as lineage } from "../../cli/lineage.ts";
 import { runCli } from "../_harness.ts";
 import { openEmbeddedStore } from "../../adapters/store/store.ts";
+import { holdEmbeddedStore } from "../../adapters/store/store_lock.ts";
+import { statusSocketPath } from "../../adapters/store/status_socket.ts";
 
 // Nothing listens on port 1: the connection is refused at once.
 const UNREACHABLE = "postgres://kit:s3cret-pw@127.0.0.1:1/lineage";
@@ -82,42 +84,88 @@ describe("an embedded store that is already open", () => {
   );
 });
 
-describe("status on an embedded store that is already open", () => {
-  it("is answered by the holder, which goes on, and says so", async () => {
-    const dir = await Deno.makeTempDir({ prefix: "lk-held-store-" });
-    const held = await openEmbeddedStore(dir);
-    try {
-      await Effect.runPromise(held.ledger.enqueue({
-        tenantId: "default",
-        request: {
-          source: "clinicaltrials",
-          docKey: "NCT-1",
-          location: { kind: "url", url: "https://x" },
-        },
-        pipeline: "auto",
-        pipelineVersion: "1",
-      }));
-      const text = await runCli(status, ["--store", dir]);
-      expect(text.code).toBe(0);
-      expect(text.stdout).toContain(
-        `store: ${dir} (open in another process: pid ${Deno.pid}, `,
-      );
-      expect(text.stdout).toMatch(/; read by it\)\n/);
-      expect(text.stdout).toMatch(/queued +1\n/);
-      const json = JSON.parse((await runCli(status, ["--store", dir, "--json"])).stdout);
-      expect(json.jobs.queued).toBe(1);
-      expect(json.servedBy).toMatchObject({ pid: Deno.pid });
-      expect(await held.client.query("select 1 as one")).toEqual([{ one: 1 }]);
-    } finally {
-      await held.close();
-    }
-    try {
-      // Closed: status opens the store itself.
-      const text = await runCli(status, ["--store", dir]);
-      expect(text.code).toBe(0);
-      expect(text.stdout).toContain(`store: ${dir}\ntenant: default`);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
-});
+describe.skipIf(Deno.build.os === "windows")(
+  "status on an embedded store that is already open",
+  () => {
+    it("is answered by the holder, which goes on, and says so", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "lk-held-store-" });
+      const held = await openEmbeddedStore(dir);
+      try {
+        await Effect.runPromise(held.ledger.enqueue({
+          tenantId: "default",
+          request: {
+            source: "clinicaltrials",
+            docKey: "NCT-1",
+            location: { kind: "url", url: "https://x" },
+          },
+          pipeline: "auto",
+          pipelineVersion: "1",
+        }));
+        const text = await runCli(status, ["--store", dir]);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toContain(
+          `store: ${dir} (open in another process: pid ${Deno.pid}, `,
+        );
+        expect(text.stdout).toMatch(/; read by it\)\n/);
+        expect(text.stdout).toMatch(/queued +1\n/);
+        const json = JSON.parse((await runCli(status, ["--store", dir, "--json"])).stdout);
+        expect(json.jobs.queued).toBe(1);
+        expect(json.servedBy).toMatchObject({ pid: Deno.pid });
+        expect(await held.client.query("select 1 as one")).toEqual([{ one: 1 }]);
+      } finally {
+        await held.close();
+      }
+      try {
+        // Closed: status opens the store itself.
+        const text = await runCli(status, ["--store", dir]);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toContain(`store: ${dir}\ntenant: default`);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
+    it("exits 2 as the other commands do where its holder answers nobody (a holder without the socket)", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "lk-held-store-" });
+      try {
+        await (await openEmbeddedStore(dir)).close();
+        const hold = await holdEmbeddedStore(dir);
+        try {
+          const result = await runCli(status, ["--store", dir]);
+          expect(result.code).toBe(2);
+          expect(result.stderr).toContain(
+            `status: cannot open the store at ${dir}: the store is already open in this process`,
+          );
+        } finally {
+          hold.release();
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
+    it("exits 2 saying what went wrong where its holder answers without a status", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "lk-held-store-" });
+      const listener = Deno.listen({ transport: "unix", path: statusSocketPath(dir)! });
+      const answering = (async () => {
+        for await (const conn of listener) {
+          await conn.read(new Uint8Array(1024));
+          await conn.write(new TextEncoder().encode(`{"error":"disk I/O error"}\n`));
+          conn.close();
+        }
+      })();
+      try {
+        const result = await runCli(status, ["--store", dir]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toBe(
+          `status: cannot read the store at ${dir}: the process holding it (holder unknown) was ` +
+            "asked instead: it could not read the store: disk I/O error",
+        );
+      } finally {
+        listener.close();
+        await answering.catch(() => {});
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+);

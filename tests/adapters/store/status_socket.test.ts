@@ -33,100 +33,142 @@ const holderScript = (storeModule: string) => `
   await new Promise((resolve) => setTimeout(resolve, 60_000));
 `;
 
-describe("the process holding an embedded store answers status for it", () => {
-  it("answers from the store it has open, per tenant, until it closes it", async () => {
-    const store = await openEmbeddedStore(dir);
-    const socket = statusSocketPath(dir)!;
-    try {
-      await enqueue(store, "NCT-1");
-      await enqueue(store, "NCT-2");
-      await enqueue(store, "NCT-3", "other");
-      expect((await Deno.lstat(socket)).isSocket).toBe(true);
-      // Only the folder's owner may ask.
-      expect((await Deno.lstat(socket)).mode! & 0o777).toBe(0o600);
-      const answer = await askHolderForStatus(dir, "default");
-      expect(answer.kind).toBe("status");
-      if (answer.kind !== "status") return;
-      expect(answer.status.tenant).toBe("default");
-      expect(answer.status.jobs.queued).toBe(2);
-      expect(answer.status.footprint.databaseBytes).toBeGreaterThan(0);
-      const other = await askHolderForStatus(dir, "other");
-      expect(other.kind === "status" && other.status.jobs.queued).toBe(1);
-    } finally {
-      await store.close();
-    }
-    expect(await exists(socket)).toBe(false);
-    expect(await askHolderForStatus(dir, "default")).toEqual({ kind: "nobody" });
-  });
-
-  it("a holder killed mid-run leaves its socket to nobody: asking is refused at once, and the next holder answers on it", async () => {
-    const script = join(dir, "holder.ts");
-    await Deno.writeTextFile(
+const runScript = (script: string, args: ReadonlyArray<string>) =>
+  new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../../../deno.json", import.meta.url).pathname,
       script,
-      holderScript(new URL("../../../adapters/store/store.ts", import.meta.url).href),
-    );
-    const storeDir = join(dir, "store");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--config",
-        new URL("../../../deno.json", import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+
+// Unix sockets: not on Windows, where no holder answers (statusSocketPath says so).
+describe.skipIf(Deno.build.os === "windows")(
+  "the process holding an embedded store answers status for it",
+  () => {
+    it("answers from the store it has open, per tenant, until it closes it", async () => {
+      const store = await openEmbeddedStore(dir);
+      const socket = statusSocketPath(dir)!;
+      try {
+        await enqueue(store, "NCT-1");
+        await enqueue(store, "NCT-2");
+        await enqueue(store, "NCT-3", "other");
+        expect((await Deno.lstat(socket)).isSocket).toBe(true);
+        // Only the folder's owner may ask.
+        expect((await Deno.lstat(socket)).mode! & 0o777).toBe(0o600);
+        const answer = await askHolderForStatus(dir, "default");
+        expect(answer.kind).toBe("status");
+        if (answer.kind !== "status") return;
+        expect(answer.holder).toMatchObject({ pid: Deno.pid });
+        expect(answer.status.tenant).toBe("default");
+        expect(answer.status.jobs.queued).toBe(2);
+        expect(answer.status.footprint.databaseBytes).toBeGreaterThan(0);
+        const other = await askHolderForStatus(dir, "other");
+        expect(other.kind === "status" && other.status.jobs.queued).toBe(1);
+      } finally {
+        await store.close();
+      }
+      expect(await exists(socket)).toBe(false);
+      expect(await askHolderForStatus(dir, "default")).toEqual({ kind: "nobody" });
+    });
+
+    it("a holder killed mid-run leaves its socket to nobody: asking is refused at once, and the next holder answers on it", async () => {
+      const script = join(dir, "holder.ts");
+      await Deno.writeTextFile(
         script,
-        storeDir,
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    try {
-      expect((await reader.read()).value).toContain("holding");
-      // Another process's store, read by it.
-      const answer = await askHolderForStatus(storeDir, "default");
-      expect(answer.kind === "status" && answer.status.jobs).toMatchObject({ queued: 0 });
-    } finally {
-      child.kill("SIGKILL");
-      await child.status;
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-    }
-    expect((await Deno.lstat(statusSocketPath(storeDir)!)).isSocket).toBe(true);
-    expect(await askHolderForStatus(storeDir, "default")).toEqual({ kind: "nobody" });
-    const next = await openEmbeddedStore(storeDir);
-    try {
-      await enqueue(next, "NCT-9");
-      const answer = await askHolderForStatus(storeDir, "default");
-      expect(answer.kind === "status" && answer.status.jobs.queued).toBe(1);
-    } finally {
-      await next.close();
-    }
-  });
+        holderScript(new URL("../../../adapters/store/store.ts", import.meta.url).href),
+      );
+      const storeDir = join(dir, "store");
+      const child = runScript(script, [storeDir]).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      try {
+        expect((await reader.read()).value).toContain("holding");
+        // Another process's store, read by it.
+        const answer = await askHolderForStatus(storeDir, "default");
+        expect(answer.kind === "status" && answer.status.jobs).toMatchObject({ queued: 0 });
+      } finally {
+        child.kill("SIGKILL");
+        await child.status;
+        reader.releaseLock();
+        await child.stdout.cancel().catch(() => {});
+      }
+      expect((await Deno.lstat(statusSocketPath(storeDir)!)).isSocket).toBe(true);
+      expect(await askHolderForStatus(storeDir, "default")).toEqual({ kind: "nobody" });
+      const next = await openEmbeddedStore(storeDir);
+      try {
+        await enqueue(next, "NCT-9");
+        const answer = await askHolderForStatus(storeDir, "default");
+        expect(answer.kind === "status" && answer.status.jobs.queued).toBe(1);
+      } finally {
+        await next.close();
+      }
+    });
 
-  it("a holder that does not answer in time is reported as such", async () => {
-    const path = statusSocketPath(dir)!;
-    const listener = Deno.listen({ transport: "unix", path });
-    const held: Deno.Conn[] = [];
-    const accepting = (async () => {
-      for await (const conn of listener) held.push(conn);
-    })();
-    try {
-      expect(await askHolderForStatus(dir, "default", 100)).toEqual({
-        kind: "failed",
-        message: "it did not answer within 0.1 s",
-      });
-    } finally {
-      listener.close();
-      await accepting.catch(() => {});
-      for (const conn of held) conn.close();
-    }
-  });
+    it("an asker that connects and says nothing holds up neither the holder's close nor its end", async () => {
+      const store = await openEmbeddedStore(dir);
+      const silent = await Deno.connect({ transport: "unix", path: statusSocketPath(dir)! });
+      try {
+        await store.close();
+        expect(await exists(statusSocketPath(dir)!)).toBe(false);
+        // Cut off by the close: the asker reads the end of the connection.
+        expect(await silent.read(new Uint8Array(16))).toBeNull();
+      } finally {
+        silent.close();
+      }
+    });
 
-  it("a store folder whose socket path would be too long has no holder to ask", () => {
-    expect(statusSocketPath(join(dir, "x".repeat(120)))).toBeUndefined();
-  });
-});
+    it("never keeps a process alive: one that ends without closing its store ends as before", async () => {
+      // The endpoint alone (a store that is never asked), so nothing else can keep it running.
+      const script = join(dir, "server.ts");
+      await Deno.writeTextFile(
+        script,
+        `import { serveStoreStatus } from ${
+          JSON.stringify(new URL("../../../adapters/store/status_socket.ts", import.meta.url).href)
+        };
+      const holder = { pid: Deno.pid, command: "server.ts", since: new Date().toISOString() };
+      if (!await serveStoreStatus({}, Deno.args[0], holder)) throw new Error("no endpoint");
+      console.log("serving");`,
+      );
+      const { code, stdout } = await runScript(script, [dir]).output();
+      expect(new TextDecoder().decode(stdout)).toContain("serving");
+      expect(code).toBe(0);
+    });
+
+    it("a holder that does not answer in time is reported as such", async () => {
+      const path = statusSocketPath(dir)!;
+      const listener = Deno.listen({ transport: "unix", path });
+      const held: Deno.Conn[] = [];
+      const accepting = (async () => {
+        for await (const conn of listener) held.push(conn);
+      })();
+      try {
+        expect(await askHolderForStatus(dir, "default", 100)).toEqual({
+          kind: "failed",
+          message: "it did not answer within 0.1 s",
+        });
+      } finally {
+        listener.close();
+        await accepting.catch(() => {});
+        for (const conn of held) conn.close();
+      }
+    });
+
+    it("a store folder whose socket path would be too long has no holder to ask", () => {
+      expect(statusSocketPath(join(dir, "x".repeat(120)))).toBeUndefined();
+    });
+  },
+);
 
 describe("holderAnswerOf()", () => {
+  it("takes a connection closed before any answer (the holder was closing) as nobody's", () => {
+    expect(holderAnswerOf("")).toEqual({ kind: "nobody" });
+  });
+
   it("names what is wrong with an answer that is not a status", () => {
     expect(holderAnswerOf("<html>")).toEqual({
       kind: "failed",
