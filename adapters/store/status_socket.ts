@@ -41,10 +41,15 @@ export interface StatusEndpoint {
 
 const requestSchema = z.object({ tenant: z.string() });
 
-/** A connection is answered, or closed, within this: an asker that stalls holds nothing up. */
-const ANSWER_DEADLINE_MS = 10_000;
-/** A status read this recently is sent again: `watch status` costs the holder one read a while. */
+/**
+ * A connection is answered, or closed, within this: an asker that stalls holds nothing up. Longer
+ * than an asker waits by default ({@link askHolderForStatus}), so the asker is the one to say so.
+ */
+const ANSWER_DEADLINE_MS = 15_000;
+/** A status read started this recently is sent again: `watch status` costs the holder one read a while. */
 const FRESH_MS = 2_000;
+/** After a failed accept (out of file descriptors, say), the holder tries again this much later. */
+const ACCEPT_RETRY_MS = 200;
 
 const encoder = new TextEncoder();
 
@@ -94,26 +99,31 @@ const isSocket = async (path: string): Promise<boolean> => {
 };
 
 /**
- * The status of each tenant asked for, read once for the askers that come while it is read and
- * for {@link FRESH_MS} after; a failed read is not kept.
+ * The status of each tenant asked for, read once for the askers that come within {@link FRESH_MS}
+ * of the read's start (so what they get was read at most that long ago); a failed read is not
+ * kept.
  */
 const statusReads = (store: Store) => {
-  const reads = new Map<string, { status: Promise<StoreStatus>; readAt?: number }>();
+  const reads = new Map<string, { status: Promise<StoreStatus>; startedAt: number }>();
   return (tenant: string): Promise<StoreStatus> => {
     const now = Date.now();
-    for (const [t, read] of reads) {
-      if (read.readAt !== undefined && now - read.readAt >= FRESH_MS) reads.delete(t);
-    }
+    for (const [t, read] of reads) if (now - read.startedAt >= FRESH_MS) reads.delete(t);
     const known = reads.get(tenant);
     if (known) return known.status;
-    const read: { status: Promise<StoreStatus>; readAt?: number } = {
-      status: readStoreStatus(store, tenant),
-    };
-    read.status.then(() => read.readAt = Date.now(), () => reads.delete(tenant));
+    const read = { status: readStoreStatus(store, tenant), startedAt: now };
+    read.status.catch(() => {
+      if (reads.get(tenant) === read) reads.delete(tenant);
+    });
     reads.set(tenant, read);
     return read.status;
   };
 };
+
+/** Options of {@link serveStoreStatus}. */
+export interface ServeStatusOptions {
+  /** How long a connection may take to ask and be answered. @default 15_000 */
+  readonly answerDeadlineMs?: number;
+}
 
 /**
  * Answers `status` for the open `store` in `storeDir`, whose lock this process holds as `holder`.
@@ -125,9 +135,11 @@ export const serveStoreStatus = async (
   store: Store,
   storeDir: string,
   holder: StoreHolder,
+  options: ServeStatusOptions = {},
 ): Promise<StatusEndpoint | undefined> => {
   const path = statusSocketPath(storeDir);
   if (path === undefined) return undefined;
+  const deadlineMs = options.answerDeadlineMs ?? ANSWER_DEADLINE_MS;
   let listener: Deno.Listener | undefined;
   try {
     // Left by a holder that was killed: this process holds the lock now, so nobody listens on it.
@@ -135,26 +147,31 @@ export const serveStoreStatus = async (
     listener = Deno.listen({ transport: "unix", path });
     await Deno.chmod(path, 0o600);
   } catch {
-    if (listener) closeQuietly(listener);
-    await Deno.remove(path).catch(() => {});
+    // Only a socket this call made is removed: whatever else is there stays.
+    if (listener) {
+      closeQuietly(listener);
+      await Deno.remove(path).catch(() => {});
+    }
     return undefined;
   }
   listener.unref();
+  const server = listener;
   const statusOf = statusReads(store);
-  const open = new Set<Deno.Conn>();
+  // Connections whose question has not come yet: a close cuts them off.
+  const waiting = new Set<Deno.Conn>();
   const answering = new Set<Promise<void>>();
   let closing = false;
 
   const answer = async (conn: Deno.Conn): Promise<void> => {
     conn.unref();
-    const deadline = setTimeout(() => closeQuietly(conn), ANSWER_DEADLINE_MS);
+    const deadline = setTimeout(() => closeQuietly(conn), deadlineMs);
     Deno.unrefTimer(deadline);
     try {
       let reply: unknown;
       try {
-        const request = requestSchema.safeParse(
-          JSON.parse(await readLine(conn, MAX_REQUEST_BYTES)),
-        );
+        const line = await readLine(conn, MAX_REQUEST_BYTES);
+        waiting.delete(conn);
+        const request = requestSchema.safeParse(JSON.parse(line));
         reply = request.success
           ? { status: await statusOf(request.data.tenant), holder }
           : { error: `expected {"tenant": "<id>"}` };
@@ -166,29 +183,32 @@ export const serveStoreStatus = async (
       // The asker went away, or took too long: nothing to tell it.
     } finally {
       clearTimeout(deadline);
-      open.delete(conn);
+      waiting.delete(conn);
       closeQuietly(conn);
     }
   };
 
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => Deno.unrefTimer(setTimeout(resolve, ms)));
+
   const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        if (closing) {
-          closeQuietly(conn);
-          continue;
-        }
-        open.add(conn);
-        const done = answer(conn).finally(() => answering.delete(done));
-        answering.add(done);
+    while (!closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await server.accept();
+      } catch {
+        // Closed; or it could not accept this once (out of file descriptors): it goes on.
+        if (closing) break;
+        await pause(ACCEPT_RETRY_MS);
+        continue;
       }
-    } catch {
-      // Closed, or it cannot accept any more: nobody answers from now on, and a `status` finds
-      // nobody listening at once rather than waiting for an answer that does not come.
-      if (!closing) {
-        closeQuietly(listener);
-        await Deno.remove(path).catch(() => {});
+      if (closing) {
+        closeQuietly(conn);
+        break;
       }
+      waiting.add(conn);
+      const done = answer(conn).finally(() => answering.delete(done));
+      answering.add(done);
     }
   })();
   let closed: Promise<void> | undefined;
@@ -197,11 +217,11 @@ export const serveStoreStatus = async (
     close: () =>
       closed ??= (async () => {
         closing = true;
-        closeQuietly(listener);
+        closeQuietly(server);
         await accepting;
-        // An asker still reading or not yet asking is cut off; a status being read is waited
-        // for, so the store closes after it.
-        for (const conn of open) closeQuietly(conn);
+        // An asker that has not asked yet is cut off; one that has gets its answer (within the
+        // deadline), and the store closes after it was read.
+        for (const conn of waiting) closeQuietly(conn);
         await Promise.all(answering);
         await Deno.remove(path).catch(() => {});
       })(),
@@ -221,6 +241,18 @@ const statusReplySchema = z.object({
   status: storeStatusSchema,
   holder: z.object({ pid: z.number().int(), command: z.string(), since: z.string() }),
 });
+
+// Connecting finds no socket, or nobody listening on it (or the store path is not a folder).
+const NOBODY_THERE = [
+  Deno.errors.NotFound,
+  Deno.errors.ConnectionRefused,
+  Deno.errors.NotADirectory,
+];
+// The holder closed the connection before answering.
+const CUT_OFF = [Deno.errors.ConnectionReset, Deno.errors.BrokenPipe, Deno.errors.UnexpectedEof];
+
+const isOneOf = (e: unknown, kinds: ReadonlyArray<new (...args: never[]) => Error>) =>
+  kinds.some((kind) => e instanceof kind);
 
 /** Reads the whole answer, refusing more than `limit` bytes. */
 const readAll = async (conn: Deno.Conn, limit: number): Promise<string> => {
@@ -285,10 +317,11 @@ export const askHolderForStatus = async (
   let conn: Deno.Conn;
   try {
     conn = await Deno.connect({ transport: "unix", path });
-  } catch {
+  } catch (e) {
     // No socket, or nobody listening on it: `status` opens the store itself, and says why not
     // when it cannot (no store, a holder that does not answer status).
-    return { kind: "nobody" };
+    if (isOneOf(e, NOBODY_THERE)) return { kind: "nobody" };
+    return { kind: "failed", message: `cannot reach it: ${(e as Error).message}` };
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<"timeout">((done) => {
@@ -305,9 +338,11 @@ export const askHolderForStatus = async (
       return { kind: "failed", message: `it did not answer within ${timeoutMs / 1000} s` };
     }
     return holderAnswerOf(text);
-  } catch {
-    // Cut off (it was closing the store, or it ended): as if nobody had listened.
-    return { kind: "nobody" };
+  } catch (e) {
+    // Cut off before it answered (it was closing the store, or it ended): as if nobody had
+    // listened.
+    if (isOneOf(e, CUT_OFF)) return { kind: "nobody" };
+    return { kind: "failed", message: `its answer could not be read: ${(e as Error).message}` };
   } finally {
     clearTimeout(timer);
     closeQuietly(conn);

@@ -19,7 +19,7 @@ import { openPostgres, redactUrl } from "./postgres_client.ts";
 import { prepareDataDir, templateCacheDir, templateKey } from "./store_template.ts";
 import { SHIPPED_TEMPLATE, shippedTemplateTar } from "./store_template_archive.ts";
 import { holdEmbeddedStore, StoreBusy } from "./store_lock.ts";
-import { serveStoreStatus } from "./status_socket.ts";
+import { serveStoreStatus, type StatusEndpoint } from "./status_socket.ts";
 import type { SqlClient } from "./sql_client.ts";
 import { makeSqlJobLedger } from "./sql_job_ledger.ts";
 import { makeSqlOutboxStore, pruneOutbox } from "./sql_outbox.ts";
@@ -134,16 +134,17 @@ export const openEmbeddedStore = async (
     const prepared = await prepareDataDir(embeddedDbDir(storeDir), templateCacheDir());
     const client = await openPglite(embeddedDbDir(storeDir));
     let store: Store;
+    let statusEndpoint: StatusEndpoint | undefined;
     try {
       store = await storeFromClient(client, storeDir, options);
       // A store made now holds no lease to drop.
       if (!options.keepLeases && prepared === "existing") await dropLeases(store.client);
+      // A `status` started while this process has the store open is answered from here.
+      statusEndpoint = await serveStoreStatus(store, storeDir, hold.holder);
     } catch (e) {
       await client.close().catch(() => {});
       throw e;
     }
-    // A `status` started while this process has the store open is answered from here.
-    const statusEndpoint = await serveStoreStatus(store, storeDir, hold.holder);
     return {
       ...store,
       close: async () => {

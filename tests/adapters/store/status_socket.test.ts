@@ -5,6 +5,7 @@ import { openEmbeddedStore, type Store } from "../../../adapters/store/store.ts"
 import {
   askHolderForStatus,
   holderAnswerOf,
+  serveStoreStatus,
   statusSocketPath,
 } from "../../../adapters/store/status_socket.ts";
 import { tempDir } from "../../_harness.ts";
@@ -91,6 +92,11 @@ describe.skipIf(Deno.build.os === "windows")(
         // Another process's store, read by it.
         const answer = await askHolderForStatus(storeDir, "default");
         expect(answer.kind === "status" && answer.status.jobs).toMatchObject({ queued: 0 });
+        // It says who it is.
+        expect(answer.kind === "status" && answer.holder).toMatchObject({
+          pid: child.pid,
+          command: "holder.ts",
+        });
       } finally {
         child.kill("SIGKILL");
         await child.status;
@@ -109,7 +115,7 @@ describe.skipIf(Deno.build.os === "windows")(
       }
     });
 
-    it("an asker that connects and says nothing holds up neither the holder's close nor its end", async () => {
+    it("an asker that connects and says nothing does not hold up the holder's close", async () => {
       const store = await openEmbeddedStore(dir);
       const silent = await Deno.connect({ transport: "unix", path: statusSocketPath(dir)! });
       try {
@@ -120,23 +126,6 @@ describe.skipIf(Deno.build.os === "windows")(
       } finally {
         silent.close();
       }
-    });
-
-    it("never keeps a process alive: one that ends without closing its store ends as before", async () => {
-      // The endpoint alone (a store that is never asked), so nothing else can keep it running.
-      const script = join(dir, "server.ts");
-      await Deno.writeTextFile(
-        script,
-        `import { serveStoreStatus } from ${
-          JSON.stringify(new URL("../../../adapters/store/status_socket.ts", import.meta.url).href)
-        };
-      const holder = { pid: Deno.pid, command: "server.ts", since: new Date().toISOString() };
-      if (!await serveStoreStatus({}, Deno.args[0], holder)) throw new Error("no endpoint");
-      console.log("serving");`,
-      );
-      const { code, stdout } = await runScript(script, [dir]).output();
-      expect(new TextDecoder().decode(stdout)).toContain("serving");
-      expect(code).toBe(0);
     });
 
     it("a holder that does not answer in time is reported as such", async () => {
@@ -163,6 +152,106 @@ describe.skipIf(Deno.build.os === "windows")(
     });
   },
 );
+
+/**
+ * A store whose every statement waits for `release`, reporting that it was called: an endpoint
+ * over it answers (all zeros) only when the test lets it.
+ */
+const gatedStore = () => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let asked!: () => void;
+  const reading = new Promise<void>((resolve) => asked = resolve);
+  const store = {
+    client: {
+      query: async () => {
+        asked();
+        await released;
+        return [{ n: 0, pending: 0, delivered: 0 }];
+      },
+    },
+    ledger: { list: () => Effect.succeed([]) },
+  } as unknown as Store;
+  return { store, reading, release };
+};
+
+const holder = { pid: Deno.pid, command: "test", since: new Date().toISOString() };
+
+describe.skipIf(Deno.build.os === "windows")("serveStoreStatus()", () => {
+  it("answers an asker whose status is being read when the endpoint closes, then closes", async () => {
+    const { store, reading, release } = gatedStore();
+    const endpoint = (await serveStoreStatus(store, dir, holder))!;
+    const answer = askHolderForStatus(dir, "default");
+    await reading;
+    const closing = endpoint.close();
+    release();
+    await closing;
+    expect(await answer).toMatchObject({ kind: "status", holder });
+    expect(await exists(endpoint.path)).toBe(false);
+  });
+
+  it("cuts off an asker that says nothing within its deadline", async () => {
+    const { store } = gatedStore();
+    const endpoint = (await serveStoreStatus(store, dir, holder, { answerDeadlineMs: 50 }))!;
+    const silent = await Deno.connect({ transport: "unix", path: endpoint.path });
+    try {
+      expect(await silent.read(new Uint8Array(16))).toBeNull();
+    } finally {
+      silent.close();
+      await endpoint.close();
+    }
+  });
+
+  it("lets a process end while an asker is connected", async () => {
+    // The endpoint waits for a line on stdin (so the test can connect first), then the script ends.
+    const script = join(dir, "server.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { serveStoreStatus } from ${
+        JSON.stringify(new URL("../../../adapters/store/status_socket.ts", import.meta.url).href)
+      };
+      const holder = { pid: Deno.pid, command: "server.ts", since: new Date().toISOString() };
+      // A deadline longer than the test: only the connection's not counting can let it end.
+      const options = { answerDeadlineMs: 600_000 };
+      if (!await serveStoreStatus({}, Deno.args[0], holder, options)) throw new Error("no endpoint");
+      console.log("serving");
+      await Deno.stdin.read(new Uint8Array(8));`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        new URL("../../../deno.json", import.meta.url).pathname,
+        script,
+        dir,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain("serving");
+    const silent = await Deno.connect({ transport: "unix", path: statusSocketPath(dir)! });
+    try {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode("go\n"));
+      await writer.close();
+      expect((await child.status).code).toBe(0);
+    } finally {
+      silent.close();
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+    }
+  });
+
+  it("leaves alone a file in the socket's place that is not a socket", async () => {
+    const path = statusSocketPath(dir)!;
+    await Deno.writeTextFile(path, "mine");
+    expect(await serveStoreStatus(gatedStore().store, dir, holder)).toBeUndefined();
+    expect(await Deno.readTextFile(path)).toBe("mine");
+  });
+});
 
 describe("holderAnswerOf()", () => {
   it("takes a connection closed before any answer (the holder was closing) as nobody's", () => {
