@@ -104,6 +104,21 @@ const toJob = (r: JobRow): Job => ({
   },
 });
 
+/** Jobs (with the given statuses, of the given tenant), oldest first: the ledger's `list`. */
+export const listJobs = async (
+  db: SqlExecutor,
+  filter?: Parameters<JobLedgerShape["list"]>[0],
+): Promise<ReadonlyArray<Job>> => {
+  const rows = await db.query<JobRow>(
+    `select * from lk_jobs
+     where ($1::text[] is null or status = any($1::text[]))
+       and ($2::text is null or tenant_id = $2)
+     order by created_at, enqueue_seq`,
+    [filter?.statuses ? [...filter.statuses] : null, filter?.tenantId ?? null],
+  );
+  return rows.map(toJob);
+};
+
 const history = (
   tx: SqlExecutor,
   e: {
@@ -433,17 +448,7 @@ export const makeSqlJobLedger = (db: SqlClient): JobLedgerShape => ({
       const [row] = await db.query<JobRow>("select * from lk_jobs where job_id = $1", [jobId]);
       return row ? toJob(row) : undefined;
     }),
-  list: (filter) =>
-    storeOp("list", async () => {
-      const rows = await db.query<JobRow>(
-        `select * from lk_jobs
-         where ($1::text[] is null or status = any($1::text[]))
-           and ($2::text is null or tenant_id = $2)
-         order by created_at, enqueue_seq`,
-        [filter?.statuses ? [...filter.statuses] : null, filter?.tenantId ?? null],
-      );
-      return rows.map(toJob);
-    }),
+  list: (filter) => storeOp("list", () => listJobs(db, filter)),
   runnable: (filter) =>
     storeOp("runnable", async () => {
       // The oldest from lk_jobs_runnable in its order, up to the limit (see _index_order.ts).

@@ -6,7 +6,7 @@
  */
 import type { Effect } from "effect";
 import type { StoreError } from "../../lineage/outbox.ts";
-import type { SqlClient } from "./sql_client.ts";
+import type { SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 import { LOWEST_CURSOR_BY_CHANNEL } from "./sql_outbox.ts";
 
@@ -20,7 +20,7 @@ export interface StoreFootprint {
   readonly outbox: { readonly pending: number; readonly delivered: number };
 }
 
-const walBytes = async (db: SqlClient): Promise<number | null> => {
+const walBytes = async (db: SqlExecutor): Promise<number | null> => {
   try {
     const [row] = await db.query<{ n: string | number }>(
       "select coalesce(sum(size), 0)::bigint as n from pg_ls_waldir()",
@@ -33,7 +33,7 @@ const walBytes = async (db: SqlClient): Promise<number | null> => {
 };
 
 /** Reads the store's footprint (the whole store: sizes are not kept per tenant). */
-export const storeFootprint = (db: SqlClient): Effect.Effect<StoreFootprint, StoreError> =>
+export const storeFootprint = (db: SqlExecutor): Effect.Effect<StoreFootprint, StoreError> =>
   storeOp("footprint", async () => {
     const [size] = await db.query<{ n: string | number }>(
       "select pg_database_size(current_database())::bigint as n",

@@ -6,7 +6,7 @@
 import type { Effect } from "effect";
 import type { StoreError } from "../../lineage/outbox.ts";
 import { type JobStatus, jobStatuses } from "../../pipelines/ledger.ts";
-import type { SqlClient } from "./sql_client.ts";
+import type { SqlExecutor } from "./sql_client.ts";
 import { storeOp } from "./store_op.ts";
 
 /** Counts across the store. */
@@ -26,7 +26,7 @@ export interface StoreStats {
 }
 
 // `$1` is the tenant, or null for every tenant.
-const count = async (db: SqlClient, sql: string, tenant: string | null): Promise<number> =>
+const count = async (db: SqlExecutor, sql: string, tenant: string | null): Promise<number> =>
   (await db.query<{ n: number }>(sql, [tenant]))[0].n;
 
 const ofTenant = "($1::text is null or tenant_id = $1)";
@@ -36,7 +36,7 @@ const outboxOf = (channel: string) =>
 
 /** Reads the store's counts: a tenant's, or (`tenantId` undefined) every tenant's. */
 export const storeStats = (
-  db: SqlClient,
+  db: SqlExecutor,
   tenantId?: string,
 ): Effect.Effect<StoreStats, StoreError> =>
   storeOp("stats", async () => {

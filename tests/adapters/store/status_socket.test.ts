@@ -164,13 +164,14 @@ const gatedStore = () => {
   const reading = new Promise<void>((resolve) => asked = resolve);
   const store = {
     client: {
-      query: async () => {
+      dialect: "postgres",
+      query: async (sql: string) => {
         asked();
         await released;
-        return [{ n: 0, pending: 0, delivered: 0 }];
+        // No jobs listed; every count 0.
+        return sql.startsWith("select * from lk_jobs") ? [] : [{ n: 0, pending: 0, delivered: 0 }];
       },
     },
-    ledger: { list: () => Effect.succeed([]) },
   } as unknown as Store;
   return { store, reading, release };
 };
