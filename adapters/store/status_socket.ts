@@ -45,7 +45,7 @@ const requestSchema = z.object({ tenant: z.string() });
  * A connection is answered, or closed, within this: an asker that stalls holds nothing up. Longer
  * than an asker waits by default ({@link askHolderForStatus}), so the asker is the one to say so.
  */
-const ANSWER_DEADLINE_MS = 15_000;
+const ANSWER_DEADLINE_MS = 30_000;
 /** A status read started this recently is sent again: `watch status` costs the holder one read a while. */
 const FRESH_MS = 2_000;
 /** After a failed accept (out of file descriptors, say), the holder tries again this much later. */
@@ -121,7 +121,7 @@ const statusReads = (store: Store) => {
 
 /** Options of {@link serveStoreStatus}. */
 export interface ServeStatusOptions {
-  /** How long a connection may take to ask and be answered. @default 15_000 */
+  /** How long a connection may take to ask and be answered. @default 30_000 */
   readonly answerDeadlineMs?: number;
 }
 
@@ -310,7 +310,7 @@ export const holderAnswerOf = (text: string): HolderAnswer => {
 export const askHolderForStatus = async (
   storeDir: string,
   tenant: string,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<HolderAnswer> => {
   const path = statusSocketPath(storeDir);
   if (path === undefined) return { kind: "nobody" };
