@@ -53,20 +53,26 @@ const ACCEPT_RETRY_MS = 200;
 
 const encoder = new TextEncoder();
 
-/** Reads up to the first newline (or the end), refusing more than `limit` bytes. */
-const readLine = async (conn: Deno.Conn, limit: number): Promise<string> => {
+/**
+ * Reads to the end, or (`untilNewline`) to the first newline, refusing more than `limit` bytes.
+ */
+const readText = async (
+  conn: Deno.Conn,
+  limit: number,
+  untilNewline: boolean,
+): Promise<string> => {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const buffer = new Uint8Array(16 * 1024);
+  const buffer = new Uint8Array(64 * 1024);
   for (;;) {
     const n = await conn.read(buffer);
     if (n === null) break;
     const chunk = buffer.slice(0, n);
-    const newline = chunk.indexOf(10);
+    const newline = untilNewline ? chunk.indexOf(10) : -1;
     chunks.push(newline >= 0 ? chunk.subarray(0, newline) : chunk);
     size += n;
     if (newline >= 0) break;
-    if (size > limit) throw new Error(`more than ${limit} bytes without a newline`);
+    if (size > limit) throw new Error(`more than ${limit} bytes`);
   }
   const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
@@ -169,7 +175,7 @@ export const serveStoreStatus = async (
     try {
       let reply: unknown;
       try {
-        const line = await readLine(conn, MAX_REQUEST_BYTES);
+        const line = await readText(conn, MAX_REQUEST_BYTES, true);
         waiting.delete(conn);
         const request = requestSchema.safeParse(JSON.parse(line));
         reply = request.success
@@ -254,27 +260,6 @@ const CUT_OFF = [Deno.errors.ConnectionReset, Deno.errors.BrokenPipe, Deno.error
 const isOneOf = (e: unknown, kinds: ReadonlyArray<new (...args: never[]) => Error>) =>
   kinds.some((kind) => e instanceof kind);
 
-/** Reads the whole answer, refusing more than `limit` bytes. */
-const readAll = async (conn: Deno.Conn, limit: number): Promise<string> => {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const buffer = new Uint8Array(64 * 1024);
-  for (;;) {
-    const n = await conn.read(buffer);
-    if (n === null) break;
-    size += n;
-    if (size > limit) throw new Error(`an answer of more than ${limit} bytes`);
-    chunks.push(buffer.slice(0, n));
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
-};
-
 /** Tells what a holder's answer holds, naming the first thing in it that is not as expected. */
 export const holderAnswerOf = (text: string): HolderAnswer => {
   // Closed before answering: it was closing the store, which may be free now.
@@ -330,7 +315,7 @@ export const askHolderForStatus = async (
   try {
     const asked = (async () => {
       await writeAll(conn, `${JSON.stringify({ tenant })}\n`);
-      return await readAll(conn, MAX_RESPONSE_BYTES);
+      return await readText(conn, MAX_RESPONSE_BYTES, false);
     })();
     const text = await Promise.race([asked, timedOut]);
     if (text === "timeout") {

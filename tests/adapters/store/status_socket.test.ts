@@ -34,7 +34,11 @@ const holderScript = (storeModule: string) => `
   await new Promise((resolve) => setTimeout(resolve, 60_000));
 `;
 
-const runScript = (script: string, args: ReadonlyArray<string>) =>
+const runScript = (
+  script: string,
+  args: ReadonlyArray<string>,
+  stdin: "piped" | "null" = "null",
+) =>
   new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -44,6 +48,7 @@ const runScript = (script: string, args: ReadonlyArray<string>) =>
       script,
       ...args,
     ],
+    stdin,
     stdout: "piped",
     stderr: "inherit",
   });
@@ -218,19 +223,7 @@ describe.skipIf(Deno.build.os === "windows")("serveStoreStatus()", () => {
       console.log("serving");
       await Deno.stdin.read(new Uint8Array(8));`,
     );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--config",
-        new URL("../../../deno.json", import.meta.url).pathname,
-        script,
-        dir,
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
+    const child = runScript(script, [dir], "piped").spawn();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     expect((await reader.read()).value).toContain("serving");
     const silent = await Deno.connect({ transport: "unix", path: statusSocketPath(dir)! });
