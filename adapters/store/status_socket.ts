@@ -2,7 +2,7 @@
  * `status` beside the process holding an embedded store. Only one process may open the store
  * (store_lock.ts), so a `status` started while a run, a worker or a sensor has it open cannot read
  * it itself; the holder answers for it instead, from the store it has open, on a Unix socket in the
- * store's folder (`status.sock`, readable by the folder's owner only).
+ * store's folder (`status.sock`, which only its owner may connect to).
  *
  * One request a connection: a line of JSON (`{"tenant":"…"}`), answered by one line of JSON, the
  * status (`{"status":{…}}`) or why it could not be read (`{"error":"…"}`), and the connection
@@ -46,7 +46,10 @@ const requestSchema = z.object({ tenant: z.string() });
  * than an asker waits by default ({@link askHolderForStatus}), so the asker is the one to say so.
  */
 const ANSWER_DEADLINE_MS = 30_000;
-/** A status read started this recently is sent again: `watch status` costs the holder one read a while. */
+/**
+ * A status read started this recently is sent again: `watch status` costs the holder one read a
+ * while.
+ */
 const FRESH_MS = 2_000;
 /** After a failed accept (out of file descriptors, say), the holder tries again this much later. */
 const ACCEPT_RETRY_MS = 200;
@@ -288,6 +291,8 @@ export const holderAnswerOf = (text: string): HolderAnswer => {
   };
 };
 
+const TIMED_OUT = Symbol("timed out");
+
 /**
  * Asks the process holding the embedded store in `storeDir` for its status (`tenant`'s), giving
  * up after `timeoutMs`.
@@ -309,8 +314,8 @@ export const askHolderForStatus = async (
     return { kind: "failed", message: `cannot reach it: ${(e as Error).message}` };
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((done) => {
-    timer = setTimeout(() => done("timeout"), timeoutMs);
+  const timedOut = new Promise<typeof TIMED_OUT>((done) => {
+    timer = setTimeout(() => done(TIMED_OUT), timeoutMs);
   });
   try {
     const asked = (async () => {
@@ -318,7 +323,7 @@ export const askHolderForStatus = async (
       return await readText(conn, MAX_RESPONSE_BYTES, false);
     })();
     const text = await Promise.race([asked, timedOut]);
-    if (text === "timeout") {
+    if (text === TIMED_OUT) {
       asked.catch(() => {}); // Ends with an error once the connection is closed below.
       return { kind: "failed", message: `it did not answer within ${timeoutMs / 1000} s` };
     }
