@@ -9,6 +9,7 @@ import {
   statusSocketPath,
 } from "../../../adapters/store/status_socket.ts";
 import { tempDir } from "../../_harness.ts";
+import { runScript, startHolder } from "./_holder_process.ts";
 
 let dir: string;
 beforeEach(async () => {
@@ -25,33 +26,6 @@ const enqueue = (store: Store, docKey: string, tenantId = "default") =>
   }));
 
 const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
-
-// A process that opens the store in `Deno.args[0]`, says so, then waits to be killed.
-const holderScript = (storeModule: string) => `
-  import { openEmbeddedStore } from ${JSON.stringify(storeModule)};
-  await openEmbeddedStore(Deno.args[0]);
-  console.log("holding");
-  await new Promise((resolve) => setTimeout(resolve, 60_000));
-`;
-
-const runScript = (
-  script: string,
-  args: ReadonlyArray<string>,
-  stdin: "piped" | "null" = "null",
-) =>
-  new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("../../../deno.json", import.meta.url).pathname,
-      script,
-      ...args,
-    ],
-    stdin,
-    stdout: "piped",
-    stderr: "inherit",
-  });
 
 // Unix sockets: not on Windows, where no holder answers (statusSocketPath says so).
 describe.skipIf(Deno.build.os === "windows")(
@@ -84,29 +58,19 @@ describe.skipIf(Deno.build.os === "windows")(
     });
 
     it("a holder killed mid-run leaves its socket to nobody: asking is refused at once, and the next holder answers on it", async () => {
-      const script = join(dir, "holder.ts");
-      await Deno.writeTextFile(
-        script,
-        holderScript(new URL("../../../adapters/store/store.ts", import.meta.url).href),
-      );
       const storeDir = join(dir, "store");
-      const child = runScript(script, [storeDir]).spawn();
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const holder = await startHolder(dir, storeDir, "open");
       try {
-        expect((await reader.read()).value).toContain("holding");
         // Another process's store, read by it.
         const answer = await askHolderForStatus(storeDir, "default");
         expect(answer.kind === "status" && answer.status.jobs).toMatchObject({ queued: 0 });
         // It says who it is.
         expect(answer.kind === "status" && answer.holder).toMatchObject({
-          pid: child.pid,
+          pid: holder.pid,
           command: "holder.ts",
         });
       } finally {
-        child.kill("SIGKILL");
-        await child.status;
-        reader.releaseLock();
-        await child.stdout.cancel().catch(() => {});
+        await holder.kill();
       }
       expect((await Deno.lstat(statusSocketPath(storeDir)!)).isSocket).toBe(true);
       expect(await askHolderForStatus(storeDir, "default")).toEqual({ kind: "nobody" });

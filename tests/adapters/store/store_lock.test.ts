@@ -3,20 +3,13 @@ import { join } from "node:path";
 import { holdEmbeddedStore, StoreBusy } from "../../../adapters/store/store_lock.ts";
 import { openEmbeddedStore } from "../../../adapters/store/store.ts";
 import { tempDir } from "../../_harness.ts";
+import { startHolder } from "./_holder_process.ts";
 
 let dir: string;
 beforeEach(async () => {
   dir = await tempDir();
 });
 afterEach(() => Deno.remove(dir, { recursive: true }));
-
-// A process that holds the store in `dir` and says so, then waits to be killed.
-const holderScript = (storeLock: string) => `
-  import { holdEmbeddedStore } from ${JSON.stringify(new URL(storeLock).href)};
-  await holdEmbeddedStore(Deno.args[0]);
-  console.log("holding");
-  await new Promise((resolve) => setTimeout(resolve, 60_000));
-`;
 
 describe("holdEmbeddedStore()", () => {
   it("lets one holder in at a time, and says so to the next", async () => {
@@ -30,28 +23,14 @@ describe("holdEmbeddedStore()", () => {
   });
 
   it("names a holder in another process, and is free again once that one is killed", async () => {
-    const script = join(dir, "holder.ts");
-    await Deno.writeTextFile(
-      script,
-      holderScript(new URL("../../../adapters/store/store_lock.ts", import.meta.url).href),
-    );
     const store = join(dir, "store");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script, store],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    expect((await reader.read()).value).toContain("holding");
+    const holder = await startHolder(dir, store, "lock");
     const refused = await holdEmbeddedStore(store).catch((e) => e);
     expect(refused).toBeInstanceOf(StoreBusy);
     expect(refused.message).toMatch(
-      new RegExp(`^the store is open in another process \\(pid ${child.pid}, holder\\.ts, since `),
+      new RegExp(`^the store is open in another process \\(pid ${holder.pid}, holder\\.ts, since `),
     );
-    child.kill("SIGKILL");
-    await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await holder.kill();
     (await holdEmbeddedStore(store)).release();
   });
 });
