@@ -584,6 +584,7 @@ export const lineageFor = async (
  * const dir = await Deno.makeTempDir();
  * const summary = await runPipeline({ store: `${dir}/store`, lineage: `${dir}/lineage` });
  * console.log(summary.jobs.succeeded, summary.events.openlineage);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @category constructors

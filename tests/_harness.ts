@@ -1,5 +1,5 @@
 /**
- * Shared test helpers: temporary directories, running a CLI entry point in-process with its
+ * Shared test helpers: temporary directories (removed after each test file), running a CLI entry point in-process with its
  * output captured, and reading JSONL files.
  */
 import { resolve } from "node:path";
@@ -14,8 +14,24 @@ export const repoRoot: string = fileURLToPath(new URL("..", import.meta.url));
  */
 export const fixturesDir: string = resolve(repoRoot, "tests/fixtures");
 
-/** A fresh temporary directory. */
-export const tempDir = (prefix = "lk-test-"): Promise<string> => Deno.makeTempDir({ prefix });
+// Every directory tempDir made, until removeTempDirs (tests/_setup.ts, after each test file).
+const made: string[] = [];
+
+/** A fresh temporary directory, removed after the test file that made it. */
+export const tempDir = async (prefix = "lk-test-"): Promise<string> => {
+  const dir = await Deno.makeTempDir({ prefix });
+  made.push(dir);
+  return dir;
+};
+
+/** Removes the directories tempDir made (those a test removed itself are skipped). */
+export const removeTempDirs = async (): Promise<void> => {
+  for (const dir of made.splice(0)) {
+    await Deno.remove(dir, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+};
 
 /** What a CLI run printed and returned. */
 export interface CliResult {

@@ -1,7 +1,8 @@
 // Global test setup. An Error's `message` is not an enumerable property, so `toEqual` on two
 // tagged errors (Effect `Data.TaggedError`) would ignore their messages. This tester makes
 // `toEqual` compare tag, message and every field, so a changed message fails the test.
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
+import { removeTempDirs } from "./_harness.ts";
 
 type Tagged = Error & { readonly _tag: string };
 
@@ -18,3 +19,7 @@ expect.addEqualityTesters([
       this.equals(fields(a), fields(b), testers);
   },
 ]);
+
+// The temporary directories a test file made with tempDir (stores of tens of MB among them) go
+// when it ends, so runs of the suite do not fill the machine's temporary folder.
+afterAll(removeTempDirs);

@@ -92,7 +92,7 @@ const problems = (diagnostics: ReadonlyArray<Diagnostic>) =>
 const brokenCopy = async (from: string, to: string) => {
   const text = await Deno.readTextFile(DOC);
   expect(text.split(from).length).toBe(2);
-  const path = await Deno.makeTempFile({ suffix: ".asyncapi.yaml" });
+  const path = resolve(await tempDir(), "broken.asyncapi.yaml");
   await Deno.writeTextFile(path, text.replace(from, to));
   return path;
 };
