@@ -3,7 +3,7 @@
  * Protocol client (over `--remote-debugging-port`) to evaluate script in a page, click and type
  * like a user, and take screenshots. Tests that need it skip, and say so, when it is absent.
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 
 /** The Chromium binary: $CHROMIUM, else the usual Debian and Chrome paths; undefined if none. */
 export const chromiumPath: string | undefined = [
@@ -24,6 +24,14 @@ export const chromiumPath: string | undefined = [
 export const noChromium: string = chromiumPath
   ? ""
   : " [SKIPPED: no Chromium (set CHROMIUM or `apt-get install -y chromium`)]";
+
+/**
+ * The environment of a headless run: its temporary files (Chromium leaves an empty folder per
+ * run there) beside its profile, in the test's own temporary folder.
+ */
+export const headlessEnv = (profile: string): Record<string, string> => ({
+  TMPDIR: dirname(resolve(profile)),
+});
 
 /** Flags every headless run uses: no network chatter, no first-run UI, a throwaway profile. */
 export const headlessFlags = (profile: string): string[] => [
@@ -132,6 +140,7 @@ const launch = async (options: PageOptions) => {
       "--remote-debugging-port=0",
       "about:blank",
     ],
+    env: headlessEnv(options.profile),
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -19,7 +19,7 @@ import { main as runPipeline } from "../../cli/run_pipeline.ts";
 import { openStore } from "../../adapters/store/store.ts";
 import { readLineageEvents } from "../../cli/_lineage_events.ts";
 import { runCli, tempDir } from "../_harness.ts";
-import { chromiumPath, headlessFlags, noChromium, openPage } from "./_chromium.ts";
+import { chromiumPath, headlessEnv, headlessFlags, noChromium, openPage } from "./_chromium.ts";
 
 if (!chromiumPath) console.warn(`graph_html.test.ts:${noChromium}`);
 
@@ -162,6 +162,7 @@ describe("the HTML page of a real run", () => {
   const chromium = async (args: ReadonlyArray<string>) => {
     const output = await new Deno.Command(chromiumPath!, {
       args: [...headlessFlags(resolve(dir, "profile")), ...args, `file://${file}`],
+      env: headlessEnv(resolve(dir, "profile")),
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(90_000),
