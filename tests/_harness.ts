@@ -1,6 +1,6 @@
 /**
- * Shared test helpers: temporary directories (removed after each test file), running a CLI entry point in-process with its
- * output captured, and reading JSONL files.
+ * Shared test helpers: temporary directories (removed after each test file), running a CLI
+ * entry point in-process with its output captured, and reading JSONL files.
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,11 +24,14 @@ export const tempDir = async (prefix = "lk-test-"): Promise<string> => {
   return dir;
 };
 
-/** Removes the directories tempDir made (those a test removed itself are skipped). */
+/**
+ * Removes the directories tempDir made (those a test removed itself are skipped). One that
+ * cannot be removed is reported and left: cleaning up never fails the tests that ran.
+ */
 export const removeTempDirs = async (): Promise<void> => {
   for (const dir of made.splice(0)) {
     await Deno.remove(dir, { recursive: true }).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (!(e instanceof Deno.errors.NotFound)) console.warn(`could not remove ${dir}: ${e}`);
     });
   }
 };
